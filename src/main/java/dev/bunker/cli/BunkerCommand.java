@@ -1,0 +1,49 @@
+package dev.bunker.cli;
+
+import dev.bunker.config.ConfigException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code bunker} command line: one subcommand per job. */
+@Command(name = "bunker",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        description = "Keeps an app's files in several object stores, one of them locked, and proves its database backups restore.",
+        subcommands = {ServeCommand.class, ConfigCommand.class, StoresCommand.class, TokenCommand.class,
+                CommandLine.HelpCommand.class})
+public final class BunkerCommand implements Runnable {
+    /** Exit code for a bad configuration or bad command-line input. */
+    public static final int EXIT_USAGE = 2;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new BunkerCommand());
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setExecutionExceptionHandler(BunkerCommand::handle);
+        return cli.execute(args);
+    }
+
+    private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        PrintWriter err = cmd.getErr();
+        if (e instanceof ConfigException) {
+            err.println("bunker: configuration error: " + e.getMessage());
+            err.flush();
+            return EXIT_USAGE;
+        }
+        if (e instanceof CommandLine.ParameterException) throw (CommandLine.ParameterException) e;
+        err.println("bunker " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+        if (System.getenv("BUNKER_DEBUG") != null) e.printStackTrace(err);
+        else err.println("(set BUNKER_DEBUG=1 for the stack trace)");
+        err.flush();
+        return 1;
+    }
+}

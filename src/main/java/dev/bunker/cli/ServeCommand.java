@@ -1,0 +1,99 @@
+package dev.bunker.cli;
+
+import dev.bunker.Bunker;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.Durations;
+import dev.bunker.config.StoreConfig;
+import dev.bunker.db.NodeRegistry;
+import dev.bunker.store.StoreHealth;
+import dev.bunker.web.HttpApi;
+import dev.bunker.web.SystemRoutes;
+import dev.bunker.web.Tokens;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code bunker serve}: the main job. Opens everything, serves the HTTP API, runs until SIGTERM. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run Bunker: the HTTP API and the background jobs. Without a config file it runs everything "
+                + "on this machine under ./bunker-data (embedded PostgreSQL 15, three local stores).")
+public final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
+    private static final int SHUTDOWN_GRACE_SECONDS = 2;
+
+    @Mixin ConfigOptions options;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Address to serve on; wins over listen in the file (default 127.0.0.1:8080).")
+    String listen;
+
+    @Override
+    public Integer call() throws Exception {
+        BunkerConfig config = options.load(listen);
+        System.err.println("bunker: config: " + config.source());
+        System.err.println("bunker: data:   " + config.dataDir());
+        Bunker bunker = Bunker.open(config, Clock.systemUTC());
+        HttpApi api = null;
+        ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "serve-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        NodeRegistry node = new NodeRegistry(bunker.database());
+        try {
+            System.err.println("bunker: database: " + (bunker.database().embedded()
+                    ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ")"
+                    : bunker.database().url()));
+            for (StoreHealth.Result r : bunker.storeHealth(10_000)) {
+                StoreConfig s = config.store(r.store());
+                System.err.printf("bunker: store %-10s %-5s %-4s %-16s %s%n", s.name(), s instanceof StoreConfig.S3 ? "s3" : "local",
+                        s.tier().name().toLowerCase(), s.lock() == null ? "" : "lock " + Durations.format(s.lock().period()),
+                        r.ok() ? "ok" : "FAILING: " + r.error());
+            }
+            Tokens tokens = Tokens.load(config.api(), config.dataDir());
+            tokens.generatedFile().ifPresent(f -> System.err.println("bunker: admin API token in " + f
+                    + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
+            api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker));
+            api.start();
+            node.register(Version.current(), api.uri().toString());
+            timers.scheduleWithFixedDelay(() -> heartbeat(node), 15, 15, TimeUnit.SECONDS);
+            System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
+        } catch (RuntimeException e) {
+            if (api != null) api.stop(0);
+            bunker.close();
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        HttpApi running = api;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("bunker: stopping");
+            timers.shutdownNow();
+            running.stop(SHUTDOWN_GRACE_SECONDS);
+            try {
+                node.deregister();
+            } catch (Exception e) {
+                LOG.warn("could not remove this process from bunker.nodes: {}", e.getMessage());
+            }
+            bunker.close();
+            System.err.println("bunker: stopped");
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    private static void heartbeat(NodeRegistry node) {
+        try {
+            node.heartbeat();
+        } catch (Exception e) {
+            LOG.warn("heartbeat failed: {}", e.getMessage());
+        }
+    }
+}

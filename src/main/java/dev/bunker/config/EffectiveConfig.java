@@ -1,0 +1,77 @@
+package dev.bunker.config;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import java.io.UncheckedIOException;
+import java.io.IOException;
+
+/** Prints a loaded configuration back as YAML, with every secret masked, for {@code bunker config check}. */
+public final class EffectiveConfig {
+    static final String MASK = "********";
+
+    private EffectiveConfig() {}
+
+    public static ObjectNode toTree(BunkerConfig c) {
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode root = m.createObjectNode();
+        root.put("source", c.source());
+        root.put("data-dir", c.dataDir().toString());
+        root.put("listen", c.listen().toString());
+        ObjectNode db = root.putObject("database");
+        if (c.database().embedded()) {
+            db.put("embedded", true);
+            db.put("data", c.dataDir().resolve("postgres").toString());
+        } else {
+            db.put("url", c.database().url());
+            if (c.database().user() != null) db.put("user", c.database().user());
+            if (c.database().password() != null) db.put("password", MASK);
+        }
+        db.put("pool-size", c.database().poolSize());
+        ObjectNode stores = root.putObject("stores");
+        for (StoreConfig s : c.stores().values()) {
+            ObjectNode n = stores.putObject(s.name());
+            if (s instanceof StoreConfig.Local l) {
+                n.put("type", "local");
+                n.put("path", l.path().toString());
+            } else if (s instanceof StoreConfig.S3 s3) {
+                {
+                    n.put("type", "s3");
+                    n.put("endpoint", s3.endpoint() == null ? "(AWS default for the region)" : s3.endpoint().toString());
+                    n.put("region", s3.region());
+                    n.put("bucket", s3.bucket());
+                    if (!s3.prefix().isEmpty()) n.put("prefix", s3.prefix());
+                    n.put("path-style", s3.pathStyle());
+                    n.put("access-key", s3.accessKey() == null ? "(AWS default credential chain)" : MASK);
+                    if (s3.secretKey() != null) n.put("secret-key", MASK);
+                    if (s3.storageClass() != null) n.put("storage-class", s3.storageClass());
+                    n.put("part-size", s3.partSize());
+                    n.put("max-connections", s3.maxConnections());
+                }
+            }
+            n.put("tier", s.tier().name().toLowerCase());
+            if (s.lock() != null) {
+                ObjectNode lock = n.putObject("lock");
+                lock.put("mode", "compliance");
+                lock.put("period", Durations.format(s.lock().period()));
+            }
+        }
+        ObjectNode rep = root.putObject("replication");
+        rep.put("primary", c.replication().primary());
+        c.replication().targets().forEach(rep.putArray("targets")::add);
+        rep.put("workers", c.replication().workers());
+        ObjectNode api = root.putObject("api").putObject("tokens");
+        c.api().tokens().values().forEach(t -> api.putObject(t.name()).put("scope", t.scope().name().toLowerCase()).put("sha256", t.sha256()));
+        return root;
+    }
+
+    public static String toYaml(BunkerConfig c) {
+        try {
+            return new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)).writeValueAsString(toTree(c));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

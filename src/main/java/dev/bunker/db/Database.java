@@ -1,0 +1,104 @@
+package dev.bunker.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.bunker.config.BunkerConfig;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+
+/** Bunker's own PostgreSQL: a connection pool on the {@code bunker} schema, migrated by Flyway on open. */
+public final class Database implements AutoCloseable {
+    public static final String SCHEMA = "bunker";
+
+    private final HikariDataSource pool;
+    private final EmbeddedPostgresServer embedded;
+    private final String url;
+
+    private Database(HikariDataSource pool, EmbeddedPostgresServer embedded, String url) {
+        this.pool = pool;
+        this.embedded = embedded;
+        this.url = url;
+    }
+
+    /** Connects (starting the embedded server if none is configured) and migrates the schema. */
+    public static Database open(BunkerConfig.DatabaseConfig config, Path dataDir) {
+        EmbeddedPostgresServer embedded = null;
+        String url = config.url();
+        String user = config.user();
+        String password = config.password();
+        if (config.embedded()) {
+            embedded = EmbeddedPostgresServer.startOrAttach(dataDir.resolve("postgres"));
+            url = embedded.jdbcUrl();
+            user = embedded.user();
+            password = null;
+        }
+        try {
+            HikariConfig hc = new HikariConfig();
+            hc.setJdbcUrl(url);
+            if (user != null) hc.setUsername(user);
+            if (password != null) hc.setPassword(password);
+            hc.setMaximumPoolSize(config.poolSize());
+            hc.setMinimumIdle(1);
+            hc.setPoolName("bunker");
+            hc.setConnectionTimeout(10_000);
+            hc.setInitializationFailTimeout(10_000);
+            hc.addDataSourceProperty("ApplicationName", "bunker");
+            hc.addDataSourceProperty("currentSchema", SCHEMA);
+            HikariDataSource pool = new HikariDataSource(hc);
+            try {
+                migrate(pool);
+            } catch (RuntimeException e) {
+                pool.close();
+                throw e;
+            }
+            return new Database(pool, embedded, url);
+        } catch (RuntimeException e) {
+            if (embedded != null) embedded.close();
+            throw new DatabaseUnavailableException("unable to use the database at " + url + ": " + rootMessage(e)
+                    + (config.embedded() ? "" : "; check database.url, user and password in the config"), e);
+        }
+    }
+
+    static void migrate(DataSource ds) {
+        Flyway.configure()
+                .dataSource(ds)
+                .schemas(SCHEMA)
+                .createSchemas(true)
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+    }
+
+    public DataSource dataSource() { return pool; }
+
+    public Connection connection() throws SQLException { return pool.getConnection(); }
+
+    /** The JDBC URL in use (it never contains the password: that is passed separately). */
+    public String url() { return url; }
+
+    public boolean embedded() { return embedded != null; }
+
+    /** Runs a trivial query; throws if the database does not answer. */
+    public void ping() throws SQLException {
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.setQueryTimeout(5);
+            s.execute("select 1");
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        if (embedded != null) embedded.close();
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}

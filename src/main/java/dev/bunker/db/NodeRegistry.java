@@ -1,0 +1,62 @@
+package dev.bunker.db;
+
+import java.net.InetAddress;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.UUID;
+
+/** Records this {@code serve} process in {@code bunker.nodes} and keeps its last_seen fresh, so status can list live processes. */
+public final class NodeRegistry {
+    private static final String REGISTER = """
+            insert into nodes (id, host, pid, version, listen) values (?, ?, ?, ?, ?)
+            """;
+    private static final String HEARTBEAT = "update nodes set last_seen = now() where id = ?";
+    private static final String REMOVE = "delete from nodes where id = ?";
+    /** Rows of processes not seen for a day are gone processes (killed, machine lost). */
+    private static final String FORGET_DEAD = "delete from nodes where last_seen < now() - interval '1 day'";
+
+    private final Database db;
+    private final UUID id = UUID.randomUUID();
+
+    public NodeRegistry(Database db) {
+        this.db = db;
+    }
+
+    public UUID id() { return id; }
+
+    public void register(String version, String listen) throws SQLException {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(REGISTER);
+             PreparedStatement forget = c.prepareStatement(FORGET_DEAD)) {
+            forget.executeUpdate();
+            ps.setObject(1, id);
+            ps.setString(2, hostName());
+            ps.setLong(3, ProcessHandle.current().pid());
+            ps.setString(4, version);
+            ps.setString(5, listen);
+            ps.executeUpdate();
+        }
+    }
+
+    public void heartbeat() throws SQLException {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(HEARTBEAT)) {
+            ps.setObject(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    public void deregister() throws SQLException {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(REMOVE)) {
+            ps.setObject(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.bunker.store;
+
+import java.time.Instant;
+
+/** The Object Lock on one object: COMPLIANCE retain-until (null if none) and legal hold. */
+public record LockState(Instant retainUntil, boolean legalHold) {
+    public static final LockState NONE = new LockState(null, false);
+
+    /** True while the object may not be deleted or overwritten. */
+    public boolean protects(Instant now) {
+        return legalHold || (retainUntil != null && retainUntil.isAfter(now));
+    }
+
+    public String describe() {
+        if (retainUntil == null && !legalHold) return "no lock";
+        StringBuilder sb = new StringBuilder();
+        if (retainUntil != null) sb.append("COMPLIANCE retention until ").append(retainUntil);
+        if (legalHold) sb.append(sb.length() > 0 ? " and " : "").append("a legal hold");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,38 @@
+package dev.bunker.store;
+
+import java.io.InputStream;
+import java.util.Optional;
+
+/**
+ * An object store: a flat namespace of immutable-by-convention byte strings under string keys.
+ * Every backend (a local folder, an S3 bucket) implements this and passes the same contract tests.
+ * Optional abilities, such as Object Lock, are separate interfaces ({@link LockableStore}).
+ */
+public interface Store extends AutoCloseable {
+    /** The name this store has in the configuration. */
+    String name();
+
+    /**
+     * Streams {@code data} into the object {@code key}, computing its SHA-256 on the way, and returns
+     * only once the bytes are durable. A failed put leaves no partial object visible.
+     */
+    PutResult put(String key, InputStream data, PutOptions options);
+
+    /** Opens the object for reading; the caller closes the stream. */
+    InputStream get(String key);
+
+    /** Size, time and (where the store keeps one) checksum of the object, or empty if there is none. */
+    Optional<ObjectInfo> stat(String key);
+
+    /** Up to {@code limit} objects whose key starts with {@code prefix} and sorts after {@code startAfter} (null: from the start), in key order. */
+    ListPage list(String prefix, String startAfter, int limit);
+
+    /**
+     * Removes the object (all its versions). Refused with {@link ObjectLockedException} while it is
+     * under retention or legal hold; a missing object is not an error.
+     */
+    void delete(String key);
+
+    @Override
+    default void close() {}
+}
