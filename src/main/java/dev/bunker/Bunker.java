@@ -6,6 +6,10 @@ import dev.bunker.db.Database;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreHealth;
 import dev.bunker.store.Stores;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
@@ -29,6 +33,10 @@ public final class Bunker implements AutoCloseable {
         this.clock = clock;
         this.database = database;
         this.stores = stores;
+        new JvmMemoryMetrics().bindTo(metrics);
+        new JvmThreadMetrics().bindTo(metrics);
+        new ProcessorMetrics().bindTo(metrics);
+        new UptimeMetrics().bindTo(metrics);
     }
 
     public static Bunker open(BunkerConfig config, Clock clock) {

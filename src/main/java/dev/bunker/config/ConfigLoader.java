@@ -82,18 +82,17 @@ public final class ConfigLoader {
 
     private static BunkerConfig read(ConfigNode top, String source, Overrides overrides) {
         Path cwd = Path.of("").toAbsolutePath();
-        Path dataDir = overrides.dataDir() != null
-                ? cwd.resolve(overrides.dataDir()).normalize()
-                : top.path("data-dir", cwd.resolve("bunker-data").normalize());
+        Path fileDataDir = top.path("data-dir", cwd.resolve("bunker-data").normalize());
+        Path dataDir = overrides.dataDir() != null ? cwd.resolve(overrides.dataDir()).normalize() : fileDataDir;
 
         HostPort listen;
-        String listenText = overrides.listen() != null ? overrides.listen() : top.string("listen", "127.0.0.1:8080");
+        String fileListen = top.string("listen", "127.0.0.1:8080");
+        String listenText = overrides.listen() != null ? overrides.listen() : fileListen;
         try {
             listen = HostPort.parse(listenText);
         } catch (IllegalArgumentException e) {
             throw overrides.listen() != null ? new ConfigException("--listen", null, e.getMessage()) : top.failAt("listen", e.getMessage());
         }
-        if (overrides.listen() != null) top.string("listen", null);
 
         DatabaseConfig database = database(top.section("database"));
         Map<String, StoreConfig> stores = stores(top, dataDir);

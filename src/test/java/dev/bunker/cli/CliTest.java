@@ -1,0 +1,97 @@
+package dev.bunker.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user meets it: help everywhere, exit code 2 and the field's name for a bad config. */
+class CliTest {
+    @TempDir Path dir;
+
+    record Result(int exit, String out, String err) {}
+
+    static synchronized Result run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = BunkerCommand.run(args);
+            return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void helpListsTheCommandsAndEveryCommandHasHelp() {
+        Result top = run("--help");
+        assertThat(top.exit()).isZero();
+        assertThat(top.out()).contains("serve", "config", "stores", "token");
+        for (String[] cmd : new String[][] {{"serve", "--help"}, {"config", "check", "--help"}, {"stores", "--help"}, {"token", "create", "--help"}}) {
+            Result r = run(cmd);
+            assertThat(r.exit()).as(String.join(" ", cmd)).isZero();
+            assertThat(r.out()).as(String.join(" ", cmd)).contains("Usage: bunker " + cmd[0]);
+        }
+        assertThat(run("serve", "--help").out()).contains("--config", "--data-dir", "--listen");
+    }
+
+    @Test
+    void aBadConfigExitsWith2AndNamesTheFileAndField() throws Exception {
+        Path f = dir.resolve("bad.yaml");
+        Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\n  vault: {type: local, path: ./v, lock: {period: 3 weeks}}\n");
+        for (String[] cmd : new String[][] {{"config", "check"}, {"serve"}, {"stores"}}) {
+            String[] args = new String[cmd.length + 2];
+            System.arraycopy(cmd, 0, args, 0, cmd.length);
+            args[cmd.length] = "--config";
+            args[cmd.length + 1] = f.toString();
+            Result r = run(args);
+            assertThat(r.exit()).as(String.join(" ", cmd)).isEqualTo(2);
+            assertThat(r.err()).contains(f + ": stores.vault.lock.period: \"3 weeks\" is not a duration");
+        }
+    }
+
+    @Test
+    void configCheckPrintsTheEffectiveConfigWithSecretsMasked() throws Exception {
+        Path f = dir.resolve("bunker.yaml");
+        Files.writeString(f, """
+                database: {url: "postgresql://127.0.0.1:5432/bunker", user: bunker, password: "hunter2"}
+                stores:
+                  primary: {type: local, path: ./p}
+                  shelter: {type: s3, bucket: shelter, access-key: AKIAXXXX, secret-key: topsecret, tier: cold}
+                """);
+        Result r = run("config", "check", "--config", f.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).contains("url: jdbc:postgresql://127.0.0.1:5432/bunker", "bucket: shelter", "********")
+                .doesNotContain("hunter2", "topsecret", "AKIAXXXX");
+        assertThat(r.err()).contains("config OK");
+        assertThat(run("config", "check", "--config", f.toString(), "--json").out()).contains("\"bucket\" : \"shelter\"");
+    }
+
+    @Test
+    void tokenCreatePrintsATokenAndOnlyItsHashForTheConfig() {
+        Result r = run("token", "create", "app", "--scope", "write");
+        assertThat(r.exit()).isZero();
+        String token = r.out().lines().filter(l -> l.startsWith("token: ")).findFirst().orElseThrow().substring(7);
+        assertThat(r.out()).contains("app: {scope: write, sha256: " + dev.bunker.web.Tokens.hash(token) + "}");
+        assertThat(run("token", "create", "app", "--scope", "root").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void storesChecksEveryStore() throws Exception {
+        Path f = dir.resolve("bunker.yaml");
+        Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\n  vault: {type: local, path: ./v, lock: {period: 1d}}\n");
+        Result r = run("stores", "--config", f.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).contains("primary", "vault", "compliance lock", "ok (");
+    }
+}

@@ -1,0 +1,161 @@
+package dev.bunker.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir Path dir;
+
+    static final String FULL = """
+            data-dir: ./data
+            listen: 127.0.0.1:9000
+            database: {url: "jdbc:postgresql://127.0.0.1:5432/bunker", user: bunker, password: "${DB_PW}"}
+            stores:
+              primary: {type: local, path: ./data/stores/primary, tier: hot}
+              vault:   {type: local, path: ./data/stores/vault, tier: hot, lock: {mode: compliance, period: 21d}}
+              shelter: {type: s3, endpoint: "https://s3.example.com", region: eu-west-1, bucket: shelter, access-key: "${AK}", secret-key: "${SK}", tier: cold, storage-class: GLACIER}
+            replication: {primary: primary, targets: [vault, shelter], workers: 8}
+            """;
+
+    static final Map<String, String> ENV = Map.of("DB_PW", "s3cret-db", "AK", "AKIAEXAMPLE", "SK", "very-secret");
+
+    BunkerConfig load(String yaml) throws IOException {
+        Path f = dir.resolve("bunker.yaml");
+        Files.writeString(f, yaml);
+        return ConfigLoader.load(f, ConfigLoader.Overrides.NONE, ENV::get);
+    }
+
+    ConfigException fails(String yaml) {
+        try {
+            load(yaml);
+        } catch (ConfigException e) {
+            assertThat(e.getMessage()).startsWith(dir.resolve("bunker.yaml").toString() + ": ");
+            return e;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        throw new AssertionError("expected a ConfigException for:\n" + yaml);
+    }
+
+    @Test
+    void theDocumentedShapeLoadsWithEnvironmentSubstituted() throws IOException {
+        BunkerConfig c = load(FULL);
+        assertThat(c.dataDir()).isEqualTo(dir.resolve("data"));
+        assertThat(c.listen()).isEqualTo(new HostPort("127.0.0.1", 9000));
+        assertThat(c.database().password()).isEqualTo("s3cret-db");
+        assertThat(c.store("vault").lock().period()).isEqualTo(Duration.ofDays(21));
+        StoreConfig.S3 shelter = (StoreConfig.S3) c.store("shelter");
+        assertThat(shelter.accessKey()).isEqualTo("AKIAEXAMPLE");
+        assertThat(shelter.storageClass()).isEqualTo("GLACIER");
+        assertThat(shelter.tier()).isEqualTo(StoreConfig.Tier.COLD);
+        assertThat(shelter.pathStyle()).isTrue();
+        assertThat(((StoreConfig.Local) c.store("primary")).path()).isEqualTo(dir.resolve("data/stores/primary"));
+        assertThat(c.replication().targets()).containsExactly("vault", "shelter");
+    }
+
+    @Test
+    void noFileMeansTheEmbeddedDefaults() {
+        BunkerConfig c = ConfigLoader.load(null, new ConfigLoader.Overrides(dir.resolve("d"), null), k -> null);
+        assertThat(c.database().embedded()).isTrue();
+        assertThat(c.stores().keySet()).containsExactly("primary", "vault", "shelter");
+        assertThat(c.store("vault").lock().period()).isEqualTo(Duration.ofDays(21));
+        assertThat(c.store("shelter").tier()).isEqualTo(StoreConfig.Tier.COLD);
+        assertThat(((StoreConfig.Local) c.store("primary")).path()).isEqualTo(dir.resolve("d/stores/primary"));
+        assertThat(c.replication().primary()).isEqualTo("primary");
+        assertThat(c.replication().targets()).containsExactly("vault", "shelter");
+        assertThat(c.listen().port()).isEqualTo(8080);
+    }
+
+    @Test
+    void commandLineOverridesWinOverTheFile() throws IOException {
+        Path f = dir.resolve("bunker.yaml");
+        Files.writeString(f, FULL);
+        BunkerConfig c = ConfigLoader.load(f, new ConfigLoader.Overrides(Path.of("/tmp/elsewhere"), "0.0.0.0:7000"), ENV::get);
+        assertThat(c.dataDir()).isEqualTo(Path.of("/tmp/elsewhere"));
+        assertThat(c.listen()).isEqualTo(new HostPort("0.0.0.0", 7000));
+    }
+
+    @Test
+    void durationsShrinkToSecondsAndRoundTrip() {
+        assertThat(Durations.parse("90s")).isEqualTo(Duration.ofSeconds(90));
+        assertThat(Durations.parse("6h")).isEqualTo(Duration.ofHours(6));
+        assertThat(Durations.parse("30d")).isEqualTo(Duration.ofDays(30));
+        assertThat(Durations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+        for (String s : new String[] {"1s", "2m", "3h", "21d", "250ms"}) assertThat(Durations.format(Durations.parse(s))).isEqualTo(s);
+        assertThatThrownBy(() -> Durations.parse("21 days")).hasMessageContaining("not a duration");
+    }
+
+    @Test
+    void anUnknownKeyIsNamedWithItsPath() {
+        ConfigException e = fails(FULL.replace("tier: hot, lock:", "tier: hot, lok: 1, lock:"));
+        assertThat(e.getMessage()).contains("stores.vault.lok: unknown key");
+    }
+
+    @Test
+    void anUnknownTopLevelKeyIsNamed() {
+        assertThat(fails(FULL + "replicaton: {}\n").getMessage()).contains("replicaton: unknown key; expected one of");
+    }
+
+    @Test
+    void aBadDurationIsNamedWithTheExpectedForm() {
+        ConfigException e = fails(FULL.replace("period: 21d", "period: 21x"));
+        assertThat(e.getMessage()).contains("stores.vault.lock.period: \"21x\" is not a duration; expected a whole number followed by");
+    }
+
+    @Test
+    void aMissingRequiredFieldIsNamed() {
+        assertThat(fails(FULL.replace("bucket: shelter, ", "")).getMessage()).contains("stores.shelter.bucket: missing; expected the bucket name");
+        assertThat(fails(FULL.replace("path: ./data/stores/primary, ", "")).getMessage()).contains("stores.primary.path: missing");
+        assertThat(fails(FULL.replace("{type: local, path: ./data/stores/vault", "{path: ./data/stores/vault")).getMessage())
+                .contains("stores.vault.type: missing; expected the store type: local or s3");
+    }
+
+    @Test
+    void anUnknownStoreReferencedByNameIsNamed() {
+        assertThat(fails(FULL.replace("targets: [vault, shelter]", "targets: [vault, bunkr]")).getMessage())
+                .contains("replication.targets[1]: unknown store \"bunkr\"; expected one of [primary, vault, shelter]");
+        assertThat(fails(FULL.replace("primary: primary, targets", "primary: nope, targets")).getMessage())
+                .contains("replication.primary: unknown store \"nope\"");
+    }
+
+    @Test
+    void anUnsetEnvironmentVariableIsNamed() {
+        ConfigException e = fails(FULL.replace("${DB_PW}", "${NOT_SET_ANYWHERE}"));
+        assertThat(e.getMessage()).contains("database.password: environment variable NOT_SET_ANYWHERE is not set");
+    }
+
+    @Test
+    void otherMistakesAreNamedToo() {
+        assertThat(fails(FULL.replace("mode: compliance", "mode: governance")).getMessage()).contains("stores.vault.lock.mode:");
+        assertThat(fails(FULL.replace("type: s3", "type: gcs")).getMessage()).contains("stores.shelter.type: \"gcs\" is not a store type");
+        assertThat(fails(FULL.replace("storage-class: GLACIER", "storage-class: ICE")).getMessage()).contains("stores.shelter.storage-class:");
+        assertThat(fails(FULL.replace("workers: 8", "workers: many")).getMessage()).contains("replication.workers: \"many\" is not a whole number");
+        assertThat(fails(FULL.replace("listen: 127.0.0.1:9000", "listen: localhost")).getMessage()).contains("listen: \"localhost\" is not an address");
+        assertThat(fails(FULL.replace("tier: cold", "tier: lukewarm")).getMessage()).contains("stores.shelter.tier: \"lukewarm\" is not one of hot, cold");
+        assertThat(fails(FULL.replace("url: \"jdbc:postgresql", "url: \"jdbc:mysql")).getMessage()).contains("database.url:");
+        assertThat(fails("stores: [a, b]\n").getMessage()).contains("stores: expected a mapping");
+        assertThat(fails("stores: {primary: {type: local, path: x}}\napi: {tokens: {app: {scope: write, sha256: abc}}}\n").getMessage())
+                .contains("api.tokens.app.sha256: expected 64 hex digits");
+        assertThat(fails("a: [\n").getMessage()).contains("not valid YAML at line");
+    }
+
+    @Test
+    void aMissingFileIsAClearError() {
+        assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yaml"), ConfigLoader.Overrides.NONE, k -> null))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("nope.yaml: file not found");
+    }
+
+    @Test
+    void theEffectiveConfigMasksEverySecret() throws IOException {
+        String yaml = EffectiveConfig.toYaml(load(FULL));
+        assertThat(yaml).doesNotContain("s3cret-db", "AKIAEXAMPLE", "very-secret").contains("********").contains("period: 21d");
+    }
+}

@@ -1,0 +1,70 @@
+package dev.bunker.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bunker.config.StoreConfig;
+import dev.bunker.testing.S3MockServer;
+import java.io.ByteArrayInputStream;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The store contract on a real S3-compatible server (Adobe S3Mock over HTTP). S3Mock ignores the
+ * Object Lock headers of PutObject, so these tests also prove the read-back-and-set path works.
+ */
+class S3StoreTest extends StoreContract {
+    static final long PART_SIZE = 5L << 20;
+    static String lockedBucket;
+
+    static StoreConfig.S3 config(String bucket, String prefix) {
+        return new StoreConfig.S3("s3test", StoreConfig.Tier.HOT, null, S3MockServer.endpoint(), "us-east-1", bucket, prefix, true,
+                S3MockServer.ACCESS_KEY, S3MockServer.SECRET_KEY, null, PART_SIZE, 8);
+    }
+
+    @Override
+    protected Store newStore() {
+        synchronized (S3StoreTest.class) {
+            if (lockedBucket == null) lockedBucket = S3MockServer.newBucket(true);
+        }
+        // A fresh prefix per test: an empty store without a bucket per test.
+        return new S3Store(config(lockedBucket, "t-" + UUID.randomUUID() + "/"), Clock.systemUTC());
+    }
+
+    @Test
+    void aBucketWithoutObjectLockFailsLoudlyWhenALockIsAsked() {
+        S3Store plain = new S3Store(config(S3MockServer.newBucket(false), ""), Clock.systemUTC());
+        assertThatThrownBy(plain::checkLockingEnabled).isInstanceOf(LockNotSupportedException.class)
+                .hasMessageContaining("Object Lock");
+        Instant until = Instant.now().plus(1, ChronoUnit.DAYS);
+        assertThatThrownBy(() -> plain.put("x", new ByteArrayInputStream(new byte[] {1}), PutOptions.ofSize(1).withLock(new LockState(until, true))))
+                .isInstanceOf(LockNotSupportedException.class).hasMessageContaining("Object Lock");
+        plain.close();
+    }
+
+    @Test
+    void theLockedBucketPassesTheLockingCheck() {
+        lockable().checkLockingEnabled();
+    }
+
+    @Test
+    void multipartObjectsReportACompositeChecksumThatStatRepeats() {
+        byte[] data = randomBytes((int) (2 * PART_SIZE + 100));
+        PutResult r = store.put("mp", new ByteArrayInputStream(data), PutOptions.ofSize(data.length));
+        assertThat(r.storeChecksum()).endsWith("-3");
+        assertThat(store.stat("mp").orElseThrow().storeChecksum()).isEqualTo(r.storeChecksum());
+    }
+
+    @Test
+    void anUnreachableServerIsReportedAsUnavailable() {
+        StoreConfig.S3 dead = new StoreConfig.S3("dead", StoreConfig.Tier.HOT, null, java.net.URI.create("http://127.0.0.1:1"), "us-east-1",
+                "bucket", "", true, "a", "b", null, PART_SIZE, 2);
+        try (S3Store s = new S3Store(dead, Clock.systemUTC())) {
+            assertThatThrownBy(() -> s.stat("x")).isInstanceOf(StoreUnavailableException.class)
+                    .hasMessageContaining("store 'dead'").hasMessageContaining("did not answer");
+        }
+    }
+}
