@@ -6,7 +6,10 @@ import dev.bunker.config.Durations;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.NodeRegistry;
 import dev.bunker.store.StoreHealth;
+import dev.bunker.replication.Replication;
 import dev.bunker.web.HttpApi;
+import dev.bunker.web.ObjectRoutes;
+import dev.bunker.web.StatusRoutes;
 import dev.bunker.web.SystemRoutes;
 import dev.bunker.web.Tokens;
 import java.time.Clock;
@@ -47,6 +50,7 @@ public final class ServeCommand implements Callable<Integer> {
             return t;
         });
         NodeRegistry node = new NodeRegistry(bunker.database());
+        Replication replication = new Replication(bunker, node.id());
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ")"
@@ -60,13 +64,16 @@ public final class ServeCommand implements Callable<Integer> {
             Tokens tokens = Tokens.load(config.api(), config.dataDir());
             tokens.generatedFile().ifPresent(f -> System.err.println("bunker: admin API token in " + f
                     + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
-            api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker));
+            api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(bunker, replication))
+                    .add(ObjectRoutes.of(replication));
             api.start();
+            replication.workers().start();
             node.register(Version.current(), api.uri().toString());
             timers.scheduleWithFixedDelay(() -> heartbeat(node), 15, 15, TimeUnit.SECONDS);
             System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
         } catch (RuntimeException e) {
             if (api != null) api.stop(0);
+            replication.close();
             bunker.close();
             throw e;
         }
@@ -76,6 +83,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("bunker: stopping");
             timers.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
+            replication.close(); // jobs in hand get 2 s; unfinished ones are claimed again after their lease
             try {
                 node.deregister();
             } catch (Exception e) {

@@ -1,6 +1,7 @@
 package dev.bunker.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -30,8 +31,40 @@ public record BunkerConfig(
         public boolean embedded() { return url == null; }
     }
 
-    /** Which store apps write to and which stores receive copies. */
-    public record ReplicationConfig(String primary, List<String> targets, int workers) {}
+    /**
+     * Which store apps write to, which stores receive copies (per key prefix), and how the copy
+     * workers claim, retry and give up.
+     */
+    public record ReplicationConfig(String primary, List<String> targets, List<Policy> policies, int workers,
+                                    Duration lease, Duration poll, int maxAttempts, Duration retryInitial, Duration retryMax,
+                                    int breakerFailures, Duration breakerCooldown) {
+        public ReplicationConfig(String primary, List<String> targets, int workers) {
+            this(primary, targets, List.of(), workers, Duration.ofSeconds(30), Duration.ofSeconds(1), 8,
+                    Duration.ofSeconds(5), Duration.ofMinutes(30), 5, Duration.ofSeconds(60));
+        }
+
+        /** The stores that must hold a copy of {@code key}: the policy with the longest matching prefix, else the default targets. */
+        public List<String> targetsFor(String key) {
+            Policy best = null;
+            for (Policy p : policies) {
+                if (key.startsWith(p.prefix()) && (best == null || p.prefix().length() > best.prefix().length())) best = p;
+            }
+            return best == null ? targets : best.targets();
+        }
+
+        public ReplicationConfig withTiming(Duration lease, Duration poll, int maxAttempts, Duration retryInitial, Duration retryMax) {
+            return new ReplicationConfig(primary, targets, policies, workers, lease, poll, maxAttempts, retryInitial, retryMax,
+                    breakerFailures, breakerCooldown);
+        }
+
+        public ReplicationConfig withWorkers(int n) {
+            return new ReplicationConfig(primary, targets, policies, n, lease, poll, maxAttempts, retryInitial, retryMax,
+                    breakerFailures, breakerCooldown);
+        }
+    }
+
+    /** A replication policy ("varying SLAs"): keys starting with {@code prefix} are copied to {@code targets}. */
+    public record Policy(String name, String prefix, List<String> targets) {}
 
     /** API tokens by name; only SHA-256 hashes of the tokens are configured. */
     public record ApiConfig(Map<String, TokenConfig> tokens) {}

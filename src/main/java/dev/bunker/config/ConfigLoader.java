@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.bunker.config.BunkerConfig.ApiConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.config.BunkerConfig.Policy;
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
 import dev.bunker.config.BunkerConfig.TokenConfig;
 import dev.bunker.config.BunkerConfig.TokenScope;
@@ -212,18 +213,39 @@ public final class ConfigLoader {
         if (!stores.containsKey(primary)) throw n.failAt("primary", "unknown store \"" + primary + "\"; expected one of " + stores.keySet());
         List<String> others = new ArrayList<>(stores.keySet());
         others.remove(primary);
-        List<String> targets = n.strings("targets", others);
+        List<String> targets = targets(n, "targets", n.strings("targets", others), stores, primary);
+        List<Policy> policies = new ArrayList<>();
+        ConfigNode policyList = n.section("policies");
+        for (String name : policyList.keys()) {
+            ConfigNode p = policyList.section(name);
+            String prefix = p.requiredString("prefix", "the key prefix this policy applies to, e.g. free/");
+            policies.add(new Policy(name, prefix, targets(p, "targets", p.strings("targets", List.of()), stores, primary)));
+            p.rejectUnknownKeys();
+        }
+        int workers = n.integer("workers", 8, 1, 256);
+        Duration lease = n.duration("lease", Duration.ofSeconds(30));
+        if (lease.compareTo(Duration.ofSeconds(3)) < 0) throw n.failAt("lease", "must be at least 3s (workers renew it every third of it)");
+        Duration poll = n.duration("poll", Duration.ofSeconds(1));
+        int maxAttempts = n.integer("max-attempts", 8, 1, 1000);
+        Duration retryInitial = n.duration("retry-initial", Duration.ofSeconds(5));
+        Duration retryMax = n.duration("retry-max", Duration.ofMinutes(30));
+        int breakerFailures = n.integer("breaker-failures", 5, 1, 10_000);
+        Duration breakerCooldown = n.duration("breaker-cooldown", Duration.ofSeconds(60));
+        n.rejectUnknownKeys();
+        return new ReplicationConfig(primary, List.copyOf(targets), List.copyOf(policies), workers, lease, poll, maxAttempts,
+                retryInitial, retryMax, breakerFailures, breakerCooldown);
+    }
+
+    private static List<String> targets(ConfigNode n, String key, List<String> targets, Map<String, StoreConfig> stores, String primary) {
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < targets.size(); i++) {
             String t = targets.get(i);
-            String field = n.child("targets") + "[" + i + "]";
+            String field = n.child(key) + "[" + i + "]";
             if (!stores.containsKey(t)) throw n.fail(field, "unknown store \"" + t + "\"; expected one of " + stores.keySet());
             if (t.equals(primary)) throw n.fail(field, "\"" + t + "\" is the primary; targets are the stores that receive copies of it");
             if (!seen.add(t)) throw n.fail(field, "\"" + t + "\" is listed twice");
         }
-        int workers = n.integer("workers", 8, 1, 256);
-        n.rejectUnknownKeys();
-        return new ReplicationConfig(primary, List.copyOf(targets), workers);
+        return List.copyOf(targets);
     }
 
     private static ApiConfig api(ConfigNode n) {

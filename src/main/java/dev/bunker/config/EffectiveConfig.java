@@ -60,7 +60,20 @@ public final class EffectiveConfig {
         ObjectNode rep = root.putObject("replication");
         rep.put("primary", c.replication().primary());
         c.replication().targets().forEach(rep.putArray("targets")::add);
+        ObjectNode policies = rep.putObject("policies");
+        for (BunkerConfig.Policy p : c.replication().policies()) {
+            ObjectNode pn = policies.putObject(p.name());
+            pn.put("prefix", p.prefix());
+            p.targets().forEach(pn.putArray("targets")::add);
+        }
         rep.put("workers", c.replication().workers());
+        rep.put("lease", Durations.format(c.replication().lease()));
+        rep.put("poll", Durations.format(c.replication().poll()));
+        rep.put("max-attempts", c.replication().maxAttempts());
+        rep.put("retry-initial", Durations.format(c.replication().retryInitial()));
+        rep.put("retry-max", Durations.format(c.replication().retryMax()));
+        rep.put("breaker-failures", c.replication().breakerFailures());
+        rep.put("breaker-cooldown", Durations.format(c.replication().breakerCooldown()));
         ObjectNode api = root.putObject("api").putObject("tokens");
         c.api().tokens().values().forEach(t -> api.putObject(t.name()).put("scope", t.scope().name().toLowerCase()).put("sha256", t.sha256()));
         return root;

@@ -16,6 +16,11 @@ public final class NodeRegistry {
     /** Rows of processes not seen for a day are gone processes (killed, machine lost). */
     private static final String FORGET_DEAD = "delete from nodes where last_seen < now() - interval '1 day'";
 
+    private static final String LIVE = """
+            select host, pid, listen, started_at, last_seen from nodes
+             where last_seen > now() - interval '1 minute' order by started_at
+            """;
+
     private final Database db;
     private final UUID id = UUID.randomUUID();
 
@@ -50,6 +55,23 @@ public final class NodeRegistry {
             ps.setObject(1, id);
             ps.executeUpdate();
         }
+    }
+
+    /** The serve processes seen in the last minute: host, pid, listen address, start and last heartbeat. */
+    public static java.util.List<java.util.Map<String, Object>> live(Database db) throws SQLException {
+        java.util.List<java.util.Map<String, Object>> out = new java.util.ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(LIVE); java.sql.ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+                m.put("host", rs.getString(1));
+                m.put("pid", rs.getLong(2));
+                m.put("listen", rs.getString(3));
+                m.put("startedAt", rs.getTimestamp(4).toInstant());
+                m.put("lastSeen", rs.getTimestamp(5).toInstant());
+                out.add(m);
+            }
+        }
+        return out;
     }
 
     private static String hostName() {

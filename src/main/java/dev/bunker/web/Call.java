@@ -27,8 +27,15 @@ public final class Call {
 
     public String method() { return exchange.getRequestMethod(); }
 
-    /** A named group of the route's pattern, e.g. the object key. */
-    public String param(String name) { return match.group(name); }
+    /** A named group of the route's pattern (e.g. the object key), percent-decoded. */
+    public String param(String name) {
+        String raw = match.group(name);
+        try {
+            return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequestException("the path has a malformed %-escape: " + raw);
+        }
+    }
 
     public String header(String name) { return exchange.getRequestHeaders().getFirst(name); }
 
@@ -81,10 +88,11 @@ public final class Call {
         json(status, Map.of("error", message));
     }
 
-    /** Replies with headers only (HEAD, 204...). */
+    /** Replies with headers only (HEAD, 204...); {@code contentLength} is announced for HEAD, -1 for none. */
     public void empty(int status, long contentLength) throws IOException {
         replied = true;
-        exchange.sendResponseHeaders(status, contentLength == 0 ? -1 : contentLength);
+        if (contentLength >= 0) exchange.getResponseHeaders().set("Content-Length", Long.toString(contentLength));
+        exchange.sendResponseHeaders(status, -1);
         exchange.close();
     }
 

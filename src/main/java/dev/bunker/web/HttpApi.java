@@ -69,7 +69,8 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void dispatch(HttpExchange ex) {
-        String path = ex.getRequestURI().getPath();
+        // Match on the raw path: a key may carry an encoded '/' (%2F), which keeps it apart from suffix routes like /copies.
+        String path = ex.getRequestURI().getRawPath();
         String method = ex.getRequestMethod();
         Call call = null;
         try {

@@ -1,0 +1,251 @@
+package dev.bunker.replication;
+
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.StoreConfig;
+import dev.bunker.replication.Ledger.CopyRow;
+import dev.bunker.replication.Ledger.ObjectRow;
+import dev.bunker.store.LockState;
+import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.ObjectNotFoundException;
+import dev.bunker.store.PutOptions;
+import dev.bunker.store.PutResult;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * One unit of replication work: bring one object to a set of target stores. It reads the object once
+ * from a source (the primary, or a verified replica when the primary lacks it or holds wrong bytes),
+ * streams it to every target at once, verifies each copy (size and SHA-256, through the store's own
+ * checksum or by reading it back), then applies the target's Object Lock, and only then records the
+ * copy as verified. The worker loop ({@link ReplicationWorkers}) decides what to do with the outcome.
+ */
+public final class CopyObject {
+    /** Which targets now hold a verified copy, and why the others do not. {@code permanent}: retrying cannot help. */
+    public record Outcome(List<String> verified, Map<String, String> failed, Set<String> permanent) {
+        static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of()); }
+    }
+
+    private final BunkerConfig config;
+    private final Map<String, Store> stores;
+    private final Ledger ledger;
+    private final Clock clock;
+    private final ExecutorService sinkPool;
+    private final ReplicationMetrics metrics;
+
+    public CopyObject(BunkerConfig config, Map<String, Store> stores, Ledger ledger, Clock clock, ExecutorService sinkPool,
+                      ReplicationMetrics metrics) {
+        this.config = config;
+        this.stores = stores;
+        this.ledger = ledger;
+        this.clock = clock;
+        this.sinkPool = sinkPool;
+        this.metrics = metrics;
+    }
+
+    public Outcome copy(String key, List<String> targets) throws SQLException, InterruptedException {
+        Optional<ObjectRow> found = ledger.find(key);
+        if (found.isEmpty()) return Outcome.gone(); // the object left the ledger: nothing to copy
+        ObjectRow object = found.get();
+        Map<String, CopyRow> copies = new LinkedHashMap<>();
+        for (CopyRow c : ledger.copies(key)) copies.put(c.store(), c);
+
+        List<String> verified = new ArrayList<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        Set<String> permanent = new TreeSet<>();
+        List<String> toWrite = new ArrayList<>();
+        for (String target : targets) {
+            CopyRow row = copies.get(target);
+            if (row != null && row.state().equals("verified")) {
+                verified.add(target);
+                continue;
+            }
+            try {
+                Existing existing = inspectExisting(target, object);
+                switch (existing) {
+                    case MATCHES -> {
+                        finish(target, object.key(), null);
+                        verified.add(target);
+                    }
+                    case LOCKED_DIFFERENT -> {
+                        failed.put(target, "store '" + target + "' holds a different object under " + key
+                                + " and keeps it locked; it cannot be replaced until its lock ends");
+                        permanent.add(target);
+                    }
+                    case ABSENT_OR_REPLACEABLE -> toWrite.add(target);
+                }
+            } catch (RuntimeException e) {
+                failed.put(target, e.getMessage());
+                metrics.failed(target);
+            }
+        }
+        if (!toWrite.isEmpty()) writeFromBestSource(object, copies, toWrite, verified, failed);
+        return new Outcome(verified, failed, permanent);
+    }
+
+    private enum Existing { ABSENT_OR_REPLACEABLE, MATCHES, LOCKED_DIFFERENT }
+
+    /** A copy may already be there (a worker died after writing it, or an operator restored it): verify instead of copying. */
+    private Existing inspectExisting(String target, ObjectRow object) {
+        if (object.sha256() == null) return Existing.ABSENT_OR_REPLACEABLE;
+        Store store = stores.get(target);
+        Optional<ObjectInfo> info = store.stat(object.key());
+        if (info.isEmpty()) return Existing.ABSENT_OR_REPLACEABLE;
+        boolean same = info.get().size() == object.size() && object.sha256().equals(readSha256(store, object.key()));
+        if (same) return Existing.MATCHES;
+        if (store instanceof LockableStore l && l.lockState(object.key()).protects(clock.instant())) return Existing.LOCKED_DIFFERENT;
+        return Existing.ABSENT_OR_REPLACEABLE;
+    }
+
+    private void writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<String> verified,
+                                     Map<String, String> failed) throws SQLException, InterruptedException {
+        String lastProblem = "no store holds a verified copy to copy from";
+        for (String source : sources(copies, toWrite)) {
+            InputStream in;
+            try {
+                in = stores.get(source).get(object.key());
+            } catch (ObjectNotFoundException e) {
+                ledger.mark(object.key(), source, "missing", e.getMessage());
+                lastProblem = e.getMessage();
+                continue;
+            } catch (RuntimeException e) {
+                lastProblem = "unable to read from store '" + source + "': " + e.getMessage();
+                continue;
+            }
+            Map<String, FanOut.Sink> sinks = new LinkedHashMap<>();
+            String key = object.key();
+            long size = object.size() == null ? -1 : object.size();
+            for (String t : toWrite) {
+                Store store = stores.get(t);
+                // Written without a lock: the lock goes on only after the copy is verified (see finish).
+                sinks.put(t, pipe -> store.put(key, pipe, new PutOptions(size, null)));
+            }
+            FanOut.Result r;
+            try (InputStream source0 = in) {
+                r = FanOut.run(source0, object.size(), object.sha256(), sinks, sinkPool);
+            } catch (IOException closeFailed) {
+                continue;
+            }
+            if (r.sourceError() != null) {
+                if (r.sourceError() instanceof FanOut.SourceMismatchException) {
+                    ledger.mark(object.key(), source, "corrupt", r.sourceError().getMessage());
+                    metrics.corruptCopy(source);
+                }
+                lastProblem = "copying from store '" + source + "' failed: " + r.sourceError().getMessage();
+                continue; // nothing was made visible on any target; try the next source
+            }
+            if (object.sha256() == null) {
+                ledger.learn(object.key(), r.size(), r.sha256());
+                ledger.copyVerified(object.key(), source, null, null, false);
+                object = new ObjectRow(object.key(), r.size(), r.sha256(), object.createdAt());
+            }
+            for (String t : toWrite) {
+                if (r.failed().containsKey(t)) {
+                    failed.put(t, r.failed().get(t).getMessage());
+                    metrics.failed(t);
+                    continue;
+                }
+                try {
+                    verify(t, object, r.written().get(t));
+                    finish(t, object.key(), r.written().get(t).storeChecksum());
+                    verified.add(t);
+                    metrics.copied(t, r.size());
+                } catch (RuntimeException e) {
+                    failed.put(t, e.getMessage());
+                    metrics.failed(t);
+                }
+            }
+            return;
+        }
+        for (String t : toWrite) failed.put(t, lastProblem);
+    }
+
+    /** The primary first, then verified replicas, hot before cold; never a store we are writing to. */
+    private List<String> sources(Map<String, CopyRow> copies, List<String> targets) {
+        String primary = config.replication().primary();
+        List<String> out = new ArrayList<>();
+        CopyRow p = copies.get(primary);
+        if (!targets.contains(primary) && (p == null || p.state().equals("verified"))) out.add(primary);
+        copies.values().stream()
+                .filter(c -> c.state().equals("verified") && !c.store().equals(primary) && !targets.contains(c.store())
+                        && stores.containsKey(c.store()))
+                .sorted(Comparator.comparing(c -> config.store(c.store()).tier()))
+                .forEach(c -> out.add(c.store()));
+        return out;
+    }
+
+    /** A copy counts only when the store reports the right size and the right bytes. */
+    private void verify(String target, ObjectRow object, PutResult written) {
+        if (written.size() != object.size() || !written.sha256().equals(object.sha256())) {
+            throw new IllegalStateException("copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
+                    + ", expected " + object.size() + " bytes with " + object.sha256());
+        }
+        Store store = stores.get(target);
+        ObjectInfo info = store.stat(object.key()).orElseThrow(() ->
+                new IllegalStateException("store '" + target + "' does not show " + object.key() + " right after writing it"));
+        if (info.size() != object.size()) {
+            throw new IllegalStateException("store '" + target + "' reports " + info.size() + " bytes for " + object.key() + ", expected " + object.size());
+        }
+        if (written.storeChecksum() != null && info.storeChecksum() != null) {
+            if (!written.storeChecksum().equals(info.storeChecksum())) {
+                throw new IllegalStateException("store '" + target + "' reports checksum " + info.storeChecksum() + " for " + object.key()
+                        + ", expected " + written.storeChecksum());
+            }
+            return;
+        }
+        String actual = readSha256(store, object.key());
+        if (!actual.equals(object.sha256())) {
+            metrics.corruptCopy(target);
+            throw new IllegalStateException("reading back " + object.key() + " from store '" + target + "' gives SHA-256 " + actual
+                    + ", expected " + object.sha256());
+        }
+    }
+
+    /** Applies the target's Object Lock (retention extended first, then the legal hold) and records the verified copy. */
+    private void finish(String target, String key, String storeChecksum) {
+        StoreConfig sc = config.store(target);
+        Instant retainUntil = null;
+        boolean hold = false;
+        if (sc.lock() != null) {
+            LockableStore store = (LockableStore) stores.get(target);
+            LockState current = store.lockState(key);
+            retainUntil = clock.instant().plus(sc.lock().period());
+            if (current.retainUntil() != null && !current.retainUntil().isBefore(retainUntil)) retainUntil = current.retainUntil();
+            else store.extendRetention(key, retainUntil);
+            if (!current.legalHold()) store.setLegalHold(key, true);
+            hold = true;
+        }
+        try {
+            ledger.copyVerified(key, target, storeChecksum, retainUntil, hold);
+        } catch (SQLException e) {
+            throw new IllegalStateException("unable to record the verified copy of " + key + " on '" + target + "': " + e.getMessage(), e);
+        }
+    }
+
+    static String readSha256(Store store, String key) {
+        MessageDigest d = Sha256.newDigest();
+        byte[] buf = new byte[256 * 1024];
+        try (InputStream in = store.get(key)) {
+            int n;
+            while ((n = in.read(buf)) > 0) d.update(buf, 0, n);
+        } catch (IOException e) {
+            throw new IllegalStateException("unable to read back " + key + " from store '" + store.name() + "': " + e.getMessage(), e);
+        }
+        return Sha256.hex(d.digest());
+    }
+}

@@ -1,0 +1,168 @@
+package dev.bunker.replication;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** The ledger: which objects exist (size, SHA-256) and the state of each copy per store. All its SQL is here. */
+public final class Ledger {
+    /** One object as recorded; size and sha256 are null until known. */
+    public record ObjectRow(String key, Long size, String sha256, Instant createdAt) {}
+
+    /** One copy of an object on one store. */
+    public record CopyRow(String store, String state, Instant verifiedAt, Instant retainUntil, boolean legalHold,
+                          String storeChecksum, String lastError) {}
+
+    static final String FIND = "select key, size, sha256, created_at from objects where key = ?";
+    static final String INSERT = """
+            insert into objects (key, size, sha256) values (?, ?, ?) on conflict (key) do nothing
+            """;
+    static final String LEARN = "update objects set size = coalesce(size, ?), sha256 = coalesce(sha256, ?) where key = ?";
+    static final String UPSERT_COPY = """
+            insert into copies (key, store, state, store_checksum, verified_at, retain_until, legal_hold, last_error, updated_at)
+            values (?, ?, ?, ?, ?, ?, ?, ?, now())
+            on conflict (key, store) do update set
+                state = excluded.state,
+                store_checksum = coalesce(excluded.store_checksum, copies.store_checksum),
+                verified_at = coalesce(excluded.verified_at, copies.verified_at),
+                retain_until = coalesce(excluded.retain_until, copies.retain_until),
+                legal_hold = excluded.legal_hold,
+                last_error = excluded.last_error,
+                updated_at = now()
+            """;
+    static final String PENDING_UNLESS_VERIFIED = """
+            insert into copies (key, store, state) values (?, ?, 'pending')
+            on conflict (key, store) do update set state = 'pending', updated_at = now()
+             where copies.state <> 'verified'
+            """;
+    static final String MARK = "update copies set state = ?, last_error = ?, updated_at = now() where key = ? and store = ?";
+    static final String COPIES = """
+            select store, state, verified_at, retain_until, legal_hold, store_checksum, last_error
+              from copies where key = ? order by store
+            """;
+
+    private final DataSource db;
+
+    public Ledger(DataSource db) {
+        this.db = db;
+    }
+
+    public Optional<ObjectRow> find(String key) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            return find(c, key);
+        }
+    }
+
+    public static Optional<ObjectRow> find(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(FIND)) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) return Optional.empty();
+                long size = rs.getLong(2);
+                Long sizeOrNull = rs.wasNull() ? null : size;
+                return Optional.of(new ObjectRow(rs.getString(1), sizeOrNull, rs.getString(3), rs.getTimestamp(4).toInstant()));
+            }
+        }
+    }
+
+    /** Records a new object; false if the key was already recorded (nothing changed). */
+    public static boolean insert(Connection c, String key, Long size, String sha256) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+            ps.setString(1, key);
+            if (size == null) ps.setNull(2, java.sql.Types.BIGINT);
+            else ps.setLong(2, size);
+            ps.setString(3, sha256);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Fills in size and SHA-256 learned from the primary (never overwrites what was recorded). */
+    public void learn(String key, long size, String sha256) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(LEARN)) {
+            ps.setLong(1, size);
+            ps.setString(2, sha256);
+            ps.setString(3, key);
+            ps.executeUpdate();
+        }
+    }
+
+    public static void copyVerified(Connection c, String key, String store, String storeChecksum, Instant retainUntil, boolean hold)
+            throws SQLException {
+        upsertCopy(c, key, store, "verified", storeChecksum, Instant.now(), retainUntil, hold, null);
+    }
+
+    public void copyVerified(String key, String store, String storeChecksum, Instant retainUntil, boolean hold) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            copyVerified(c, key, store, storeChecksum, retainUntil, hold);
+        }
+    }
+
+    /** Marks copies to be made as pending (a verified copy stays verified until someone finds it gone). */
+    public static void copiesPending(Connection c, String key, List<String> stores) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(PENDING_UNLESS_VERIFIED)) {
+            for (String s : stores) {
+                ps.setString(1, key);
+                ps.setString(2, s);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    public void copiesPending(String key, List<String> stores) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            copiesPending(c, key, stores);
+        }
+    }
+
+    /** Sets a copy's state (missing, corrupt, failed, pending) with the reason. */
+    public void mark(String key, String store, String state, String error) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(MARK)) {
+            ps.setString(1, state);
+            ps.setString(2, error);
+            ps.setString(3, key);
+            ps.setString(4, store);
+            if (ps.executeUpdate() == 0) upsertCopy(c, key, store, state, null, null, null, false, error);
+        }
+    }
+
+    private static void upsertCopy(Connection c, String key, String store, String state, String checksum, Instant verifiedAt,
+                                   Instant retainUntil, boolean hold, String error) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(UPSERT_COPY)) {
+            ps.setString(1, key);
+            ps.setString(2, store);
+            ps.setString(3, state);
+            ps.setString(4, checksum);
+            ps.setTimestamp(5, verifiedAt == null ? null : Timestamp.from(verifiedAt));
+            ps.setTimestamp(6, retainUntil == null ? null : Timestamp.from(retainUntil));
+            ps.setBoolean(7, hold);
+            ps.setString(8, error);
+            ps.executeUpdate();
+        }
+    }
+
+    public List<CopyRow> copies(String key) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(COPIES)) {
+            ps.setString(1, key);
+            List<CopyRow> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new CopyRow(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)), instant(rs.getTimestamp(4)),
+                            rs.getBoolean(5), rs.getString(6), rs.getString(7)));
+                }
+            }
+            return out;
+        }
+    }
+
+    private static Instant instant(Timestamp t) {
+        return t == null ? null : t.toInstant();
+    }
+}

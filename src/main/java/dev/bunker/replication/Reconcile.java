@@ -1,0 +1,174 @@
+package dev.bunker.replication;
+
+import dev.bunker.config.BunkerConfig.ReplicationConfig;
+import dev.bunker.store.ListPage;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.Store;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import javax.sql.DataSource;
+
+/**
+ * Brings the ledger and the stores back in line: objects in the primary the ledger lacks are recorded
+ * and enqueued; verified copies a store no longer holds are marked missing and re-enqueued; objects
+ * short of their policy's copies (a policy changed, a job was lost) are enqueued. Listings go into a
+ * temporary table so the comparison is a join, whatever the number of objects.
+ */
+public final class Reconcile {
+    /** What reconcile found and did. */
+    public record Summary(Map<String, Long> listed, long newObjects, Map<String, Long> missingCopies, long shortOfPolicy, long enqueued) {}
+
+    private static final int BATCH = 1000;
+    static final String CREATE_LISTING = "create temp table if not exists listing (key text collate \"C\" primary key, size bigint not null)";
+    static final String FILL = "insert into listing select * from unnest(?::text[], ?::bigint[]) on conflict do nothing";
+    static final String NEW_OBJECTS = """
+            insert into objects (key, size)
+            select l.key, l.size from listing l where not exists (select 1 from objects o where o.key = l.key)
+            returning key
+            """;
+    static final String GONE_COPIES = """
+            update copies c set state = 'missing', last_error = 'not found in the store by reconcile', updated_at = now()
+             where c.store = ? and c.state = 'verified' and not exists (select 1 from listing l where l.key = c.key)
+            returning c.key
+            """;
+    static final String PAGE = """
+            select o.key, coalesce(array_agg(c.store) filter (where c.state = 'verified'), '{}'),
+                   exists (select 1 from replication_jobs j where j.key = o.key)
+              from objects o left join copies c on c.key = o.key
+             where o.key > ?
+             group by o.key order by o.key limit ?
+            """;
+
+    private final DataSource db;
+    private final ReplicationConfig config;
+    private final Map<String, Store> stores;
+
+    public Reconcile(DataSource db, ReplicationConfig config, Map<String, Store> stores) {
+        this.db = db;
+        this.config = config;
+        this.stores = stores;
+    }
+
+    /** Runs a full pass; {@code progress} gets one line per step (for a terminal progress display). */
+    public Summary run(Consumer<String> progress) throws SQLException {
+        Map<String, Long> listed = new LinkedHashMap<>();
+        Map<String, Long> missing = new LinkedHashMap<>();
+        long newObjects = 0;
+        long enqueued = 0;
+        Set<String> storesInUse = new java.util.LinkedHashSet<>();
+        storesInUse.add(config.primary());
+        storesInUse.addAll(config.targets());
+        config.policies().forEach(p -> storesInUse.addAll(p.targets()));
+        for (String name : storesInUse) {
+            try (Connection c = db.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    long n = list(c, stores.get(name), progress);
+                    listed.put(name, n);
+                    if (name.equals(config.primary())) {
+                        for (String key : keys(c, NEW_OBJECTS, null)) {
+                            ReplicationJobs.enqueue(c, key, null);
+                            newObjects++;
+                            enqueued++;
+                        }
+                    }
+                    List<String> gone = keys(c, GONE_COPIES, name);
+                    for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name));
+                    missing.put(name, (long) gone.size());
+                    enqueued += gone.size();
+                    c.commit();
+                } catch (SQLException | RuntimeException e) {
+                    c.rollback();
+                    throw e;
+                }
+            }
+        }
+        long shortOfPolicy = enqueueShortOfPolicy(progress);
+        enqueued += shortOfPolicy;
+        return new Summary(listed, newObjects, missing, shortOfPolicy, enqueued);
+    }
+
+    private long list(Connection c, Store store, Consumer<String> progress) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute(CREATE_LISTING);
+            s.execute("truncate listing");
+        }
+        long n = 0;
+        String after = null;
+        try (PreparedStatement ps = c.prepareStatement(FILL)) {
+            do {
+                ListPage page = store.list("", after, BATCH);
+                List<ObjectInfo> objects = page.objects();
+                if (!objects.isEmpty()) {
+                    ps.setArray(1, c.createArrayOf("text", objects.stream().map(ObjectInfo::key).toArray()));
+                    ps.setArray(2, c.createArrayOf("bigint", objects.stream().map(ObjectInfo::size).toArray()));
+                    ps.executeUpdate();
+                }
+                n += objects.size();
+                after = page.nextStartAfter();
+                progress.accept("listing " + store.name() + ": " + n + " objects");
+            } while (after != null);
+        }
+        return n;
+    }
+
+    private static List<String> keys(Connection c, String sql, String param) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (param != null) ps.setString(1, param);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+            return out;
+        }
+    }
+
+    /** Walks the ledger in key order and enqueues objects lacking a verified copy on a store their policy names. */
+    private long enqueueShortOfPolicy(Consumer<String> progress) throws SQLException {
+        long enqueued = 0;
+        long seen = 0;
+        String after = "";
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(PAGE)) {
+            while (true) {
+                ps.setString(1, after);
+                ps.setInt(2, BATCH);
+                int rows = 0;
+                Map<String, List<String>> toEnqueue = new LinkedHashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rows++;
+                        String key = rs.getString(1);
+                        after = key;
+                        Array verifiedArr = rs.getArray(2);
+                        Set<String> verified = new HashSet<>(Arrays.asList((String[]) verifiedArr.getArray()));
+                        boolean hasJob = rs.getBoolean(3);
+                        if (hasJob) continue;
+                        List<String> lacking = new ArrayList<>();
+                        for (String t : config.targetsFor(key)) if (!verified.contains(t)) lacking.add(t);
+                        if (!lacking.isEmpty()) toEnqueue.put(key, lacking);
+                    }
+                }
+                for (Map.Entry<String, List<String>> e : toEnqueue.entrySet()) {
+                    ReplicationJobs.enqueue(c, e.getKey(), e.getValue());
+                    enqueued++;
+                }
+                seen += rows;
+                progress.accept("checking policies: " + seen + " objects");
+                if (rows < BATCH) break;
+            }
+        }
+        return enqueued;
+    }
+}

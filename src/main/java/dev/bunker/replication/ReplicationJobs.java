@@ -1,0 +1,165 @@
+package dev.bunker.replication;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The replication queue in PostgreSQL. A worker claims jobs in one statement (select ... for update
+ * skip locked, then mark leased) and holds a short lease it renews while copying; a killed worker's
+ * lease runs out and the job is claimed again. All SQL of the queue is here.
+ */
+public final class ReplicationJobs {
+    static final String ENQUEUE = """
+            insert into replication_jobs (key, targets) values (?, ?)
+            on conflict (key) do update set
+                targets = case when replication_jobs.targets is null or excluded.targets is null then null
+                               else array(select distinct t from unnest(replication_jobs.targets || excluded.targets) t) end,
+                state = 'pending', attempts = 0, not_before = now(), last_error = null,
+                version = replication_jobs.version + 1
+            """;
+    static final String CLAIM = """
+            update replication_jobs j
+               set lease_owner = ?, lease_until = now() + ?::interval, attempts = j.attempts + 1
+             where j.id in (select id from replication_jobs
+                             where state = 'pending' and not_before <= now()
+                               and (lease_until is null or lease_until < now())
+                             order by not_before, id
+                             limit ?
+                             for update skip locked)
+            returning j.id, j.key, j.targets, j.attempts, j.version
+            """;
+    static final String RENEW = """
+            update replication_jobs set lease_until = now() + ?::interval
+             where lease_owner = ? and id = any(?)
+            """;
+    static final String DONE = "delete from replication_jobs where id = ? and lease_owner = ? and version = ?";
+    static final String RESCHEDULE = """
+            update replication_jobs
+               set targets = ?, lease_owner = null, lease_until = null, last_error = ?,
+                   not_before = now() + ?::interval,
+                   attempts = greatest(0, attempts - ?),
+                   state = case when attempts - ? >= ? then 'failed' else 'pending' end
+             where id = ? and lease_owner = ? and version = ?
+            """;
+    /** The job changed while we worked on it: keep it, drop what we finished from its targets, let it run again. */
+    static final String RELEASE_CHANGED = """
+            update replication_jobs
+               set lease_owner = null, lease_until = null,
+                   targets = case when targets is null then null
+                                  else array(select t from unnest(targets) t where t <> all(?)) end
+             where id = ? and lease_owner = ?
+            """;
+    static final String RETRY_ALL = """
+            update replication_jobs set state = 'pending', attempts = 0, not_before = now(), lease_owner = null, lease_until = null
+             where state = 'failed'
+            """;
+    static final String RETRY_KEY = RETRY_ALL.replace("where state = 'failed'", "where state = 'failed' and key = ?");
+
+    private final DataSource db;
+
+    public ReplicationJobs(DataSource db) {
+        this.db = db;
+    }
+
+    /** Adds (or merges into the existing job) a job for {@code key}; null targets mean "the policy's targets". */
+    public static void enqueue(Connection c, String key, List<String> targets) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(ENQUEUE)) {
+            ps.setString(1, key);
+            ps.setArray(2, targets == null ? null : c.createArrayOf("text", targets.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    public void enqueue(String key, List<String> targets) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            enqueue(c, key, targets);
+        }
+    }
+
+    public List<Job> claim(UUID owner, Duration lease, int limit) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(CLAIM)) {
+            ps.setObject(1, owner);
+            ps.setString(2, lease.toMillis() + " milliseconds");
+            ps.setInt(3, limit);
+            List<Job> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Array t = rs.getArray(3);
+                    List<String> targets = t == null ? null : Arrays.asList((String[]) t.getArray());
+                    out.add(new Job(rs.getLong(1), rs.getString(2), targets, rs.getInt(4), rs.getInt(5)));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Extends the leases of jobs this owner holds; returns how many it still holds. */
+    public int renew(UUID owner, Duration lease, List<Long> ids) throws SQLException {
+        if (ids.isEmpty()) return 0;
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RENEW)) {
+            ps.setString(1, lease.toMillis() + " milliseconds");
+            ps.setObject(2, owner);
+            ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
+            return ps.executeUpdate();
+        }
+    }
+
+    /** The job is done. False if it changed (re-enqueued) meanwhile: then it stays, minus {@code done}. */
+    public boolean complete(Job job, UUID owner, List<String> done) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DONE)) {
+            ps.setLong(1, job.id());
+            ps.setObject(2, owner);
+            ps.setInt(3, job.version());
+            if (ps.executeUpdate() == 1) return true;
+            release(c, job, owner, done);
+            return false;
+        }
+    }
+
+    /**
+     * Some targets remain: run the job again after {@code delay}. {@code uncount} takes back the claim's
+     * attempt when nothing was tried (a store's circuit breaker was open). After {@code maxAttempts} the job is failed.
+     */
+    public void reschedule(Job job, UUID owner, List<String> remaining, List<String> done, String error, Duration delay,
+                           boolean uncount, int maxAttempts) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RESCHEDULE)) {
+            int back = uncount ? 1 : 0;
+            ps.setArray(1, c.createArrayOf("text", remaining.toArray()));
+            ps.setString(2, error);
+            ps.setString(3, delay.toMillis() + " milliseconds");
+            ps.setInt(4, back);
+            ps.setInt(5, back);
+            ps.setInt(6, maxAttempts);
+            ps.setLong(7, job.id());
+            ps.setObject(8, owner);
+            ps.setInt(9, job.version());
+            if (ps.executeUpdate() == 0) release(c, job, owner, done);
+        }
+    }
+
+    private static void release(Connection c, Job job, UUID owner, List<String> done) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(RELEASE_CHANGED)) {
+            ps.setArray(1, c.createArrayOf("text", done.toArray()));
+            ps.setLong(2, job.id());
+            ps.setObject(3, owner);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Puts failed jobs (all, or one key's) back in the queue with fresh attempts; returns how many. */
+    public int retryFailed(String key) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(key == null ? RETRY_ALL : RETRY_KEY)) {
+            if (key != null) ps.setString(1, key);
+            return ps.executeUpdate();
+        }
+    }
+}
