@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * One opened Bunker: its validated config, its database (migrated) and its stores. Commands open
@@ -40,7 +41,13 @@ public final class Bunker implements AutoCloseable {
     }
 
     public static Bunker open(BunkerConfig config, Clock clock) {
-        Map<String, Store> stores = Stores.openAll(config.stores(), clock);
+        return open(config, clock, UnaryOperator.identity());
+    }
+
+    /** Opens with every store passed through {@code wrap} (retrying, metering or, in tests, fault-injecting wrappers). */
+    public static Bunker open(BunkerConfig config, Clock clock, UnaryOperator<Store> wrap) {
+        Map<String, Store> stores = new LinkedHashMap<>();
+        Stores.openAll(config.stores(), clock).forEach((name, store) -> stores.put(name, wrap.apply(store)));
         try {
             Database db = Database.open(config.database(), config.dataDir());
             return new Bunker(config, clock, db, stores);

@@ -18,6 +18,7 @@ import java.security.MessageDigest;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -27,6 +28,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One unit of replication work: bring one object to a set of target stores. It reads the object once
@@ -36,6 +39,7 @@ import java.util.concurrent.ExecutorService;
  * copy as verified. The worker loop ({@link ReplicationWorkers}) decides what to do with the outcome.
  */
 public final class CopyObject {
+    private static final Logger LOG = LoggerFactory.getLogger(CopyObject.class);
     /** Which targets now hold a verified copy, and why the others do not. {@code permanent}: retrying cannot help. */
     public record Outcome(List<String> verified, Map<String, String> failed, Set<String> permanent) {
         static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of()); }
@@ -59,6 +63,15 @@ public final class CopyObject {
     }
 
     public Outcome copy(String key, List<String> targets) throws SQLException, InterruptedException {
+        LOG.debug("copy start {} to {}", key, targets);
+        try {
+            return copyLogged(key, targets);
+        } finally {
+            LOG.debug("copy end {}", key);
+        }
+    }
+
+    private Outcome copyLogged(String key, List<String> targets) throws SQLException, InterruptedException {
         Optional<ObjectRow> found = ledger.find(key);
         if (found.isEmpty()) return Outcome.gone(); // the object left the ledger: nothing to copy
         ObjectRow object = found.get();
@@ -224,7 +237,8 @@ public final class CopyObject {
         if (sc.lock() != null) {
             LockableStore store = (LockableStore) stores.get(target);
             LockState current = store.lockState(key);
-            retainUntil = clock.instant().plus(sc.lock().period());
+            // Whole seconds, rounded up: S3 servers keep retain-until dates at second (or millisecond) precision.
+            retainUntil = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
             if (current.retainUntil() != null && !current.retainUntil().isBefore(retainUntil)) retainUntil = current.retainUntil();
             else store.extendRetention(key, retainUntil);
             if (!current.legalHold()) store.setLegalHold(key, true);

@@ -10,9 +10,14 @@ public final class ChildJvm {
     private ChildJvm() {}
 
     public static ProcessBuilder builder(Class<?> mainClass, String... args) {
+        return builder(List.of(), mainClass, args);
+    }
+
+    public static ProcessBuilder builder(List<String> jvmArgs, Class<?> mainClass, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(S3MockServer.javaBin());
         cmd.add("-Xmx256m");
+        cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass.getName());

@@ -1,0 +1,129 @@
+package dev.bunker.testing;
+
+import dev.bunker.store.ListPage;
+import dev.bunker.store.LockState;
+import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.PutOptions;
+import dev.bunker.store.PutResult;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreUnavailableException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * A fault-injecting wrapper around a real store: it can refuse puts or gets (an outage), flip a byte
+ * of what it writes (a corrupting store) or write slowly, while every other call reaches the real store.
+ */
+public final class FaultyStore implements LockableStore {
+    private final Store real;
+    public volatile boolean failPuts;
+    public volatile boolean failGets;
+    /** Flips a bit of the bytes on their way into the store (the store's own hash sees the damage). */
+    public volatile boolean corruptInTransit;
+    /** Flips a bit of the stored object right after a successful put (silent corruption only a read-back finds). */
+    public volatile boolean corruptAfterWrite;
+    public volatile long putDelayMillisPerMiB;
+
+    public FaultyStore(Store real) {
+        this.real = real;
+    }
+
+    public Store real() { return real; }
+
+    @Override
+    public String name() { return real.name(); }
+
+    @Override
+    public PutResult put(String key, InputStream data, PutOptions options) {
+        if (failPuts) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        InputStream in = data;
+        if (corruptInTransit) in = new FilterInputStream(in) {
+            boolean flipped;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                if (n > 0 && !flipped) {
+                    b[off] ^= 0x01;
+                    flipped = true;
+                }
+                return n;
+            }
+        };
+        if (putDelayMillisPerMiB > 0) in = new FilterInputStream(in) {
+            long sinceSleep;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, Math.min(len, 64 * 1024));
+                if (n > 0 && (sinceSleep += n) >= 64 * 1024) {
+                    sinceSleep = 0;
+                    try {
+                        Thread.sleep(Math.max(1, putDelayMillisPerMiB / 16));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException();
+                    }
+                }
+                return n;
+            }
+        };
+        PutResult result = real.put(key, in, options);
+        if (corruptAfterWrite && real instanceof dev.bunker.store.LocalStore local) {
+            try {
+                java.nio.file.Path p = local.pathOf(key);
+                byte[] b = java.nio.file.Files.readAllBytes(p);
+                if (b.length > 0) b[b.length / 2] ^= 0x10;
+                java.nio.file.Files.write(p, b);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return result;
+    }
+
+    @Override
+    public InputStream get(String key) {
+        if (failGets) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        return real.get(key);
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String key) {
+        if (failGets) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        return real.stat(key);
+    }
+
+    @Override
+    public ListPage list(String prefix, String startAfter, int limit) {
+        return real.list(prefix, startAfter, limit);
+    }
+
+    @Override
+    public void delete(String key) {
+        real.delete(key);
+    }
+
+    private LockableStore lockable() {
+        return (LockableStore) real;
+    }
+
+    @Override
+    public void extendRetention(String key, Instant retainUntil) { lockable().extendRetention(key, retainUntil); }
+
+    @Override
+    public void setLegalHold(String key, boolean on) { lockable().setLegalHold(key, on); }
+
+    @Override
+    public LockState lockState(String key) { return lockable().lockState(key); }
+
+    @Override
+    public void checkLockingEnabled() { lockable().checkLockingEnabled(); }
+
+    @Override
+    public void close() { real.close(); }
+}
