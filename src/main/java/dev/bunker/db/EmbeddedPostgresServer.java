@@ -35,6 +35,10 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                     .setRegisterShutdownHook(false) // serve stops it last, after the pool; see ServeCommand
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .setServerConfig("max_connections", "200")
+                    // zonky's defaults are made for throwaway test databases (fsync off); this one holds the ledger.
+                    .setServerConfig("fsync", "on")
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("full_page_writes", "on")
                     .start();
             return new EmbeddedPostgresServer(dataDir, pg.getPort(), pg);
         } catch (IOException e) {

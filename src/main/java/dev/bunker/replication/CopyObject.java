@@ -41,9 +41,19 @@ import org.slf4j.LoggerFactory;
 public final class CopyObject {
     private static final Logger LOG = LoggerFactory.getLogger(CopyObject.class);
     /** Which targets now hold a verified copy, and why the others do not. {@code permanent}: retrying cannot help. */
-    public record Outcome(List<String> verified, Map<String, String> failed, Set<String> permanent) {
-        static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of()); }
+    public record Outcome(List<Copy> verified, Map<String, String> failed, Set<String> permanent, Learned learned) {
+        static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of(), null); }
+
+        public List<String> verifiedStores() {
+            return verified.stream().map(Copy::store).toList();
+        }
     }
+
+    /** Size and SHA-256 read from {@code source} for an object recorded without them (outbox, reconcile). */
+    public record Learned(long size, String sha256, String source) {}
+
+    /** A verified copy to record; {@code recorded} when the ledger already says so. */
+    public record Copy(String store, String storeChecksum, Instant retainUntil, boolean legalHold, boolean recorded) {}
 
     private final BunkerConfig config;
     private final Map<String, Store> stores;
@@ -78,23 +88,20 @@ public final class CopyObject {
         Map<String, CopyRow> copies = new LinkedHashMap<>();
         for (CopyRow c : ledger.copies(key)) copies.put(c.store(), c);
 
-        List<String> verified = new ArrayList<>();
+        List<Copy> verified = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
         Set<String> permanent = new TreeSet<>();
         List<String> toWrite = new ArrayList<>();
         for (String target : targets) {
             CopyRow row = copies.get(target);
             if (row != null && row.state().equals("verified")) {
-                verified.add(target);
+                verified.add(new Copy(target, row.storeChecksum(), row.retainUntil(), row.legalHold(), true));
                 continue;
             }
             try {
                 Existing existing = inspectExisting(target, object);
                 switch (existing) {
-                    case MATCHES -> {
-                        finish(target, object.key(), null);
-                        verified.add(target);
-                    }
+                    case MATCHES -> verified.add(lock(target, object.key(), null));
                     case LOCKED_DIFFERENT -> {
                         failed.put(target, "store '" + target + "' holds a different object under " + key
                                 + " and keeps it locked; it cannot be replaced until its lock ends");
@@ -107,8 +114,8 @@ public final class CopyObject {
                 metrics.failed(target);
             }
         }
-        if (!toWrite.isEmpty()) writeFromBestSource(object, copies, toWrite, verified, failed);
-        return new Outcome(verified, failed, permanent);
+        Learned learned = toWrite.isEmpty() ? null : writeFromBestSource(object, copies, toWrite, verified, failed);
+        return new Outcome(verified, failed, permanent, learned);
     }
 
     private enum Existing { ABSENT_OR_REPLACEABLE, MATCHES, LOCKED_DIFFERENT }
@@ -125,7 +132,7 @@ public final class CopyObject {
         return Existing.ABSENT_OR_REPLACEABLE;
     }
 
-    private void writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<String> verified,
+    private Learned writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<Copy> verified,
                                      Map<String, String> failed) throws SQLException, InterruptedException {
         String lastProblem = "no store holds a verified copy to copy from";
         for (String source : sources(copies, toWrite)) {
@@ -162,9 +169,9 @@ public final class CopyObject {
                 lastProblem = "copying from store '" + source + "' failed: " + r.sourceError().getMessage();
                 continue; // nothing was made visible on any target; try the next source
             }
+            Learned learned = null;
             if (object.sha256() == null) {
-                ledger.learn(object.key(), r.size(), r.sha256());
-                ledger.copyVerified(object.key(), source, null, null, false);
+                learned = new Learned(r.size(), r.sha256(), source);
                 object = new ObjectRow(object.key(), r.size(), r.sha256(), object.createdAt());
             }
             for (String t : toWrite) {
@@ -175,17 +182,17 @@ public final class CopyObject {
                 }
                 try {
                     verify(t, object, r.written().get(t));
-                    finish(t, object.key(), r.written().get(t).storeChecksum());
-                    verified.add(t);
+                    verified.add(lock(t, object.key(), r.written().get(t).storeChecksum()));
                     metrics.copied(t, r.size());
                 } catch (RuntimeException e) {
                     failed.put(t, e.getMessage());
                     metrics.failed(t);
                 }
             }
-            return;
+            return learned;
         }
         for (String t : toWrite) failed.put(t, lastProblem);
+        return null;
     }
 
     /** The primary first, then verified replicas, hot before cold; never a store we are writing to. */
@@ -229,26 +236,17 @@ public final class CopyObject {
         }
     }
 
-    /** Applies the target's Object Lock (retention extended first, then the legal hold) and records the verified copy. */
-    private void finish(String target, String key, String storeChecksum) {
+    /** Applies the target's Object Lock (retention extended, then the legal hold); the caller records the copy. */
+    private Copy lock(String target, String key, String storeChecksum) {
         StoreConfig sc = config.store(target);
-        Instant retainUntil = null;
-        boolean hold = false;
-        if (sc.lock() != null) {
-            LockableStore store = (LockableStore) stores.get(target);
-            LockState current = store.lockState(key);
-            // Whole seconds, rounded up: S3 servers keep retain-until dates at second (or millisecond) precision.
-            retainUntil = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
-            if (current.retainUntil() != null && !current.retainUntil().isBefore(retainUntil)) retainUntil = current.retainUntil();
-            else store.extendRetention(key, retainUntil);
-            if (!current.legalHold()) store.setLegalHold(key, true);
-            hold = true;
-        }
-        try {
-            ledger.copyVerified(key, target, storeChecksum, retainUntil, hold);
-        } catch (SQLException e) {
-            throw new IllegalStateException("unable to record the verified copy of " + key + " on '" + target + "': " + e.getMessage(), e);
-        }
+        if (sc.lock() == null) return new Copy(target, storeChecksum, null, false, false);
+        LockableStore store = (LockableStore) stores.get(target);
+        // Whole seconds, rounded up: S3 servers keep retain-until dates at second (or millisecond) precision.
+        Instant wanted = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
+        LockState current = store.lockState(key);
+        Instant until = current.retainUntil() != null && current.retainUntil().isAfter(wanted) ? current.retainUntil() : wanted;
+        if (!until.equals(current.retainUntil()) || !current.legalHold()) store.applyLock(key, until, true);
+        return new Copy(target, storeChecksum, until, true, false);
     }
 
     static String readSha256(Store store, String key) {

@@ -84,8 +84,8 @@ public final class Ledger {
     }
 
     /** Fills in size and SHA-256 learned from the primary (never overwrites what was recorded). */
-    public void learn(String key, long size, String sha256) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(LEARN)) {
+    static void learn(Connection c, String key, long size, String sha256) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(LEARN)) {
             ps.setLong(1, size);
             ps.setString(2, sha256);
             ps.setString(3, key);
@@ -96,12 +96,6 @@ public final class Ledger {
     public static void copyVerified(Connection c, String key, String store, String storeChecksum, Instant retainUntil, boolean hold)
             throws SQLException {
         upsertCopy(c, key, store, "verified", storeChecksum, Instant.now(), retainUntil, hold, null);
-    }
-
-    public void copyVerified(String key, String store, String storeChecksum, Instant retainUntil, boolean hold) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            copyVerified(c, key, store, storeChecksum, retainUntil, hold);
-        }
     }
 
     /** Marks copies to be made as pending (a verified copy stays verified until someone finds it gone). */
@@ -124,7 +118,13 @@ public final class Ledger {
 
     /** Sets a copy's state (missing, corrupt, failed, pending) with the reason. */
     public void mark(String key, String store, String state, String error) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(MARK)) {
+        try (Connection c = db.getConnection()) {
+            mark(c, key, store, state, error);
+        }
+    }
+
+    static void mark(Connection c, String key, String store, String state, String error) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(MARK)) {
             ps.setString(1, state);
             ps.setString(2, error);
             ps.setString(3, key);

@@ -34,7 +34,7 @@ public final class Replication implements AutoCloseable {
         CopyObject copy = new CopyObject(config, bunker.stores(), ledger, bunker.clock(), sinkPool, metrics);
         CircuitBreakers breakers = new CircuitBreakers(config.replication().breakerFailures(), config.replication().breakerCooldown(),
                 bunker.clock());
-        this.workers = new ReplicationWorkers(config.replication(), jobs, copy, breakers, ledger, owner);
+        this.workers = new ReplicationWorkers(config.replication(), jobs, copy, breakers, owner);
         this.ingest = new Ingest(config, db, bunker.store(config.replication().primary()), workers::nudge);
         this.reads = new ObjectReads(config, bunker.stores(), ledger, jobs, metrics);
         this.reconcile = new Reconcile(db, config.replication(), bunker.stores());

@@ -70,6 +70,8 @@ public final class ReplicationJobs {
         this.db = db;
     }
 
+    DataSource dataSource() { return db; }
+
     /** Adds (or merges into the existing job) a job for {@code key}; null targets mean "the policy's targets". */
     public static void enqueue(Connection c, String key, List<String> targets) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(ENQUEUE)) {
@@ -114,8 +116,8 @@ public final class ReplicationJobs {
     }
 
     /** The job is done. False if it changed (re-enqueued) meanwhile: then it stays, minus {@code done}. */
-    public boolean complete(Job job, UUID owner, List<String> done) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DONE)) {
+    static boolean complete(Connection c, Job job, UUID owner, List<String> done) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(DONE)) {
             ps.setLong(1, job.id());
             ps.setObject(2, owner);
             ps.setInt(3, job.version());
@@ -129,9 +131,9 @@ public final class ReplicationJobs {
      * Some targets remain: run the job again after {@code delay}. {@code uncount} takes back the claim's
      * attempt when nothing was tried (a store's circuit breaker was open). After {@code maxAttempts} the job is failed.
      */
-    public void reschedule(Job job, UUID owner, List<String> remaining, List<String> done, String error, Duration delay,
+    static void reschedule(Connection c, Job job, UUID owner, List<String> remaining, List<String> done, String error, Duration delay,
                            boolean uncount, int maxAttempts) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RESCHEDULE)) {
+        try (PreparedStatement ps = c.prepareStatement(RESCHEDULE)) {
             int back = uncount ? 1 : 0;
             ps.setArray(1, c.createArrayOf("text", remaining.toArray()));
             ps.setString(2, error);
@@ -143,6 +145,13 @@ public final class ReplicationJobs {
             ps.setObject(8, owner);
             ps.setInt(9, job.version());
             if (ps.executeUpdate() == 0) release(c, job, owner, done);
+        }
+    }
+
+    /** For callers outside a transaction (benchmarks, tools): {@link #complete(Connection, Job, UUID, List)} on its own connection. */
+    public boolean complete(Job job, UUID owner, List<String> done) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            return complete(c, job, owner, done);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.bunker.replication;
 
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,7 +33,6 @@ public final class ReplicationWorkers implements AutoCloseable {
     private final ReplicationJobs jobs;
     private final CopyObject copy;
     private final CircuitBreakers breakers;
-    private final Ledger ledger;
     private final UUID owner;
     private final Set<Long> inHand = ConcurrentHashMap.newKeySet();
     private final Object wake = new Object();
@@ -40,13 +40,11 @@ public final class ReplicationWorkers implements AutoCloseable {
     private ExecutorService loop;
     private ScheduledExecutorService renewer;
 
-    public ReplicationWorkers(ReplicationConfig config, ReplicationJobs jobs, CopyObject copy, CircuitBreakers breakers, Ledger ledger,
-                              UUID owner) {
+    public ReplicationWorkers(ReplicationConfig config, ReplicationJobs jobs, CopyObject copy, CircuitBreakers breakers, UUID owner) {
         this.config = config;
         this.jobs = jobs;
         this.copy = copy;
         this.breakers = breakers;
-        this.ledger = ledger;
         this.owner = owner;
     }
 
@@ -132,32 +130,46 @@ public final class ReplicationWorkers implements AutoCloseable {
                 tryNow.add(t);
             }
         }
-        if (!tryNow.isEmpty()) ledger.copiesPending(job.key(), tryNow);
         CopyObject.Outcome outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow);
-        for (String t : outcome.verified()) breakers.success(t);
+        for (String t : outcome.verifiedStores()) breakers.success(t);
         for (String t : outcome.failed().keySet()) if (!outcome.permanent().contains(t)) breakers.failure(t);
 
         List<String> remaining = new ArrayList<>(outcome.failed().keySet());
         remaining.addAll(breakerOpen);
-        if (remaining.isEmpty()) {
-            jobs.complete(job, owner, outcome.verified());
-            return;
-        }
-        String error = outcome.failed().isEmpty() ? "circuit breaker open for " + breakerOpen
-                : String.join("; ", outcome.failed().entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
         boolean nothingTried = tryNow.isEmpty();
         boolean allPermanent = !outcome.permanent().isEmpty() && outcome.permanent().containsAll(remaining);
-        Duration delay = nothingTried && retryAt != null
-                ? Duration.between(Instant.now(), retryAt).plusMillis(100)
-                : backoff(job.attempts());
-        int maxAttempts = allPermanent ? 0 : config.maxAttempts();
-        jobs.reschedule(job, owner, remaining, outcome.verified(), error, delay.isNegative() ? Duration.ZERO : delay, nothingTried, maxAttempts);
-        if (allPermanent || (!nothingTried && job.attempts() >= config.maxAttempts())) {
-            for (Map.Entry<String, String> f : outcome.failed().entrySet()) ledger.mark(job.key(), f.getKey(), "failed", f.getValue());
-            LOG.warn("replication of {} failed for good after {} attempts: {}", job.key(), job.attempts(), error);
-        } else {
-            for (Map.Entry<String, String> f : outcome.failed().entrySet()) ledger.mark(job.key(), f.getKey(), "pending", f.getValue());
+        boolean givingUp = allPermanent || (!nothingTried && !remaining.isEmpty() && job.attempts() >= config.maxAttempts());
+        String error = outcome.failed().isEmpty() ? "circuit breaker open for " + breakerOpen
+                : String.join("; ", outcome.failed().entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
+        // One transaction records the verified copies and finishes (or reschedules) the job.
+        try (Connection c = jobs.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                if (outcome.learned() != null) {
+                    Ledger.learn(c, job.key(), outcome.learned().size(), outcome.learned().sha256());
+                    Ledger.copyVerified(c, job.key(), outcome.learned().source(), null, null, false);
+                }
+                for (CopyObject.Copy v : outcome.verified()) {
+                    if (!v.recorded()) Ledger.copyVerified(c, job.key(), v.store(), v.storeChecksum(), v.retainUntil(), v.legalHold());
+                }
+                if (remaining.isEmpty()) {
+                    ReplicationJobs.complete(c, job, owner, outcome.verifiedStores());
+                } else {
+                    Duration delay = nothingTried && retryAt != null ? Duration.between(Instant.now(), retryAt).plusMillis(100) : backoff(job.attempts());
+                    ReplicationJobs.reschedule(c, job, owner, remaining, outcome.verifiedStores(), error,
+                            delay.isNegative() ? Duration.ZERO : delay, nothingTried, allPermanent ? 0 : config.maxAttempts());
+                    for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
+                        Ledger.mark(c, job.key(), f.getKey(), givingUp ? "failed" : "pending", f.getValue());
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
         }
+        if (givingUp) LOG.warn("replication of {} failed for good after {} attempts: {}", job.key(), job.attempts(), error);
+        else if (!outcome.failed().isEmpty()) LOG.info("replication of {} will be retried (attempt {}): {}", job.key(), job.attempts(), error);
     }
 
     /** Exponential backoff with jitter: retry-initial x 2^(attempt-1), capped at retry-max, times 0.5..1. */

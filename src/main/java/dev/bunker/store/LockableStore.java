@@ -15,6 +15,15 @@ public interface LockableStore extends Store {
 
     LockState lockState(String key);
 
+    /**
+     * Sets retention (extend only) and then the legal hold, in that order, so the object is never
+     * less protected in between. Stores that can do both in one write override this.
+     */
+    default void applyLock(String key, Instant retainUntil, boolean legalHold) {
+        if (retainUntil != null) extendRetention(key, retainUntil);
+        setLegalHold(key, legalHold);
+    }
+
     /** Fails with {@link LockNotSupportedException} if the store cannot keep locks (e.g. the bucket has Object Lock disabled). */
     void checkLockingEnabled();
 }

@@ -104,6 +104,10 @@ class ServeProcessTest {
                 rs.next();
                 Timestamp installed = rs.getTimestamp(1);
                 assertThat(installed.toInstant()).isBefore(between);
+                // The embedded server keeps the ledger: it must be durable (zonky's own defaults turn fsync off).
+                ResultSet fsync = c.createStatement().executeQuery("select current_setting('fsync') || current_setting('synchronous_commit')");
+                fsync.next();
+                assertThat(fsync.getString(1)).isEqualTo("onon");
             }
         } finally {
             stopWithinTenSeconds(second);

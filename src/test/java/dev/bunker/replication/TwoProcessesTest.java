@@ -50,6 +50,11 @@ class TwoProcessesTest {
                                 "--listen", "127.0.0.1:0")
                         .redirectErrorStream(true).redirectOutput(dir.resolve("node" + p + ".log").toFile()).start());
             }
+            for (int p = 0; p < 2; p++) {
+                Path log = dir.resolve("node" + p + ".log");
+                long until = System.nanoTime() + 60_000_000_000L;
+                while (!(Files.exists(log) && Files.readString(log).contains("bunker: serving")) && System.nanoTime() < until) Thread.sleep(100);
+            }
             Random random = new Random(3);
             int n = 150;
             for (int i = 0; i < n; i++) {

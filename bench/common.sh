@@ -1,0 +1,38 @@
+# Shared by the bunker_*.sh bench scripts (sourced after the anchors' lib.sh, which gives fig/timeit/log).
+BUNKER_HOME=${BUNKER_HOME:?set BUNKER_HOME to the bunker checkout (run_side_by_side.sh does)}
+JAR=$BUNKER_HOME/target/bunker.jar
+[ -f "$JAR" ] || (cd "$BUNKER_HOME" && mvn -B -q -DskipTests package >&2)
+
+SERVE_PID=""
+# start_serve DIR CONFIG [JAVA_OPTS] -> sets SERVE_PID, URL, TOKEN
+start_serve() {
+  local d=$1 cfg=$2 opts=${3:-}
+  mkdir -p "$d"
+  java $opts -jar "$JAR" serve --config "$cfg" --data-dir "$d" --listen 127.0.0.1:0 > "$d/serve.log" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 1 600); do
+    URL=$(grep -o 'serving http://[0-9.:]*' "$d/serve.log" | head -1 | cut -d' ' -f2 || true)
+    [ -n "$URL" ] && break
+    kill -0 $SERVE_PID 2>/dev/null || { cat "$d/serve.log" >&2; return 1; }
+    sleep 0.1
+  done
+  TOKEN=$(cat "$d/admin-token")
+}
+stop_serve() { [ -n "$SERVE_PID" ] || return 0; kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=""; }
+peak_rss_mb() { awk '/VmHWM/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+# wait_verified N STORE... : until every named store has N verified copies and the queue is empty
+wait_verified() {
+  local n=$1; shift
+  while true; do
+    local s; s=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/status")
+    local ok=1
+    echo "$s" | grep -q '"depth" : 0,' || ok=0
+    for st in "$@"; do
+      local v; v=$(echo "$s" | $PY -c "import json,sys; print(json.load(sys.stdin)['copies'].get('$st',{}).get('verified',0))")
+      [ "$v" -ge "$n" ] || ok=0
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.2
+  done
+}
