@@ -3,6 +3,7 @@ package dev.bunker;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.Database;
+import dev.bunker.store.GuardedStore;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreHealth;
 import dev.bunker.store.Stores;
@@ -27,9 +28,10 @@ public final class Bunker implements AutoCloseable {
     private final Clock clock;
     private final Database database;
     private final Map<String, Store> stores;
-    private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry metrics;
 
-    private Bunker(BunkerConfig config, Clock clock, Database database, Map<String, Store> stores) {
+    private Bunker(BunkerConfig config, Clock clock, Database database, Map<String, Store> stores, PrometheusMeterRegistry metrics) {
+        this.metrics = metrics;
         this.config = config;
         this.clock = clock;
         this.database = database;
@@ -44,13 +46,17 @@ public final class Bunker implements AutoCloseable {
         return open(config, clock, UnaryOperator.identity());
     }
 
-    /** Opens with every store passed through {@code wrap} (retrying, metering or, in tests, fault-injecting wrappers). */
+    /**
+     * Opens with every store passed through {@code wrap} (in tests, fault-injecting wrappers), and then
+     * through {@link GuardedStore}, which lets only the cleanup job delete.
+     */
     public static Bunker open(BunkerConfig config, Clock clock, UnaryOperator<Store> wrap) {
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Map<String, Store> stores = new LinkedHashMap<>();
-        Stores.openAll(config.stores(), clock).forEach((name, store) -> stores.put(name, wrap.apply(store)));
+        Stores.openAll(config.stores(), clock).forEach((name, store) -> stores.put(name, new GuardedStore(wrap.apply(store), metrics)));
         try {
             Database db = Database.open(config.database(), config.dataDir());
-            return new Bunker(config, clock, db, stores);
+            return new Bunker(config, clock, db, stores, metrics);
         } catch (RuntimeException e) {
             stores.values().forEach(Store::close);
             throw e;

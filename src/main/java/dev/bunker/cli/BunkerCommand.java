@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = "Keeps an app's files in several object stores, one of them locked, and proves its database backups restore.",
-        subcommands = {ServeCommand.class, StatusCommand.class, ReconcileCommand.class, RetryCommand.class, ConfigCommand.class,
+        subcommands = {ServeCommand.class, StatusCommand.class, ReconcileCommand.class, RetryCommand.class, TrashCommand.class,
+                PurgeCommand.class, ConfigCommand.class,
                 StoresCommand.class, TokenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class BunkerCommand implements Runnable {

@@ -18,7 +18,8 @@ public record BunkerConfig(
         DatabaseConfig database,
         Map<String, StoreConfig> stores,
         ReplicationConfig replication,
-        ApiConfig api) {
+        ApiConfig api,
+        LifecycleConfig lifecycle) {
 
     public StoreConfig store(String name) {
         StoreConfig s = stores.get(name);
@@ -65,6 +66,15 @@ public record BunkerConfig(
 
     /** A replication policy ("varying SLAs"): keys starting with {@code prefix} are copied to {@code targets}. */
     public record Policy(String name, String prefix, List<String> targets) {}
+
+    /**
+     * The deletion lifecycle: how long deleted objects stay restorable in the trash, how long after
+     * permanent deletion the cleanup job may purge them, the mass-deletion brake (share of objects or
+     * bytes one day's purges may take), and how often the transitions run.
+     */
+    public record LifecycleConfig(Duration trash, Duration cleanupAfter, double brake, Duration every) {
+        public static final LifecycleConfig DEFAULTS = new LifecycleConfig(Duration.ofDays(30), Duration.ofDays(23), 0.05, Duration.ofMinutes(1));
+    }
 
     /** API tokens by name; only SHA-256 hashes of the tokens are configured. */
     public record ApiConfig(Map<String, TokenConfig> tokens) {}

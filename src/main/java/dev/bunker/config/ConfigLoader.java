@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.bunker.config.BunkerConfig.ApiConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.config.BunkerConfig.LifecycleConfig;
 import dev.bunker.config.BunkerConfig.Policy;
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
 import dev.bunker.config.BunkerConfig.TokenConfig;
@@ -99,8 +100,9 @@ public final class ConfigLoader {
         Map<String, StoreConfig> stores = stores(top, dataDir);
         ReplicationConfig replication = replication(top.section("replication"), stores);
         ApiConfig api = api(top.section("api"));
+        LifecycleConfig lifecycle = lifecycle(top.section("lifecycle"));
         top.rejectUnknownKeys();
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle);
     }
 
     private static DatabaseConfig database(ConfigNode n) {
@@ -203,8 +205,14 @@ public final class ConfigLoader {
         }
         long partSize = n.bytes("part-size", 16L << 20, 5L << 20, 1L << 30);
         int maxConnections = n.integer("max-connections", 32, 1, 1000);
+        String cleanupAccessKey = n.string("cleanup-access-key", null);
+        String cleanupSecretKey = n.string("cleanup-secret-key", null);
+        if ((cleanupAccessKey == null) != (cleanupSecretKey == null)) {
+            throw n.failAt(cleanupAccessKey == null ? "cleanup-access-key" : "cleanup-secret-key",
+                    "missing; set both cleanup-access-key and cleanup-secret-key (the cleanup job's delete credential), or neither");
+        }
         return new StoreConfig.S3(name, tier, lock, endpoint, region, bucket, prefix, pathStyle, accessKey, secretKey,
-                storageClass, partSize, maxConnections);
+                storageClass, partSize, maxConnections, cleanupAccessKey, cleanupSecretKey);
     }
 
     private static ReplicationConfig replication(ConfigNode n, Map<String, StoreConfig> stores) {
@@ -246,6 +254,26 @@ public final class ConfigLoader {
             if (!seen.add(t)) throw n.fail(field, "\"" + t + "\" is listed twice");
         }
         return List.copyOf(targets);
+    }
+
+    private static LifecycleConfig lifecycle(ConfigNode n) {
+        LifecycleConfig d = LifecycleConfig.DEFAULTS;
+        Duration trash = n.duration("trash", d.trash());
+        Duration cleanupAfter = n.duration("cleanup-after", d.cleanupAfter());
+        String brakeText = n.string("brake", "5%");
+        double brake;
+        try {
+            String t = brakeText.trim();
+            if (!t.endsWith("%")) throw new NumberFormatException();
+            brake = Double.parseDouble(t.substring(0, t.length() - 1)) / 100;
+            if (brake <= 0 || brake > 1) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+            throw n.failAt("brake", "\"" + brakeText + "\" is not a share; expected a percentage above 0% and up to 100%, e.g. 5%");
+        }
+        Duration every = n.duration("every", d.every());
+        if (every.isZero()) throw n.failAt("every", "must be longer than 0s");
+        n.rejectUnknownKeys();
+        return new LifecycleConfig(trash, cleanupAfter, brake, every);
     }
 
     private static ApiConfig api(ConfigNode n) {

@@ -48,6 +48,10 @@ public final class EffectiveConfig {
                     if (s3.storageClass() != null) n.put("storage-class", s3.storageClass());
                     n.put("part-size", s3.partSize());
                     n.put("max-connections", s3.maxConnections());
+                    if (s3.cleanupAccessKey() != null) {
+                        n.put("cleanup-access-key", MASK);
+                        n.put("cleanup-secret-key", MASK);
+                    }
                 }
             }
             n.put("tier", s.tier().name().toLowerCase());
@@ -74,6 +78,11 @@ public final class EffectiveConfig {
         rep.put("retry-max", Durations.format(c.replication().retryMax()));
         rep.put("breaker-failures", c.replication().breakerFailures());
         rep.put("breaker-cooldown", Durations.format(c.replication().breakerCooldown()));
+        ObjectNode lc = root.putObject("lifecycle");
+        lc.put("trash", Durations.format(c.lifecycle().trash()));
+        lc.put("cleanup-after", Durations.format(c.lifecycle().cleanupAfter()));
+        lc.put("brake", (Math.round(c.lifecycle().brake() * 10000) / 100.0) + "%");
+        lc.put("every", Durations.format(c.lifecycle().every()));
         ObjectNode api = root.putObject("api").putObject("tokens");
         c.api().tokens().values().forEach(t -> api.putObject(t.name()).put("scope", t.scope().name().toLowerCase()).put("sha256", t.sha256()));
         return root;

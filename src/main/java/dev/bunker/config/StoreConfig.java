@@ -20,8 +20,19 @@ public sealed interface StoreConfig permits StoreConfig.Local, StoreConfig.S3 {
 
     record Local(String name, Tier tier, LockConfig lock, Path path) implements StoreConfig {}
 
+    /**
+     * An S3 bucket. {@code accessKey}/{@code secretKey} are used for everything but deleting;
+     * {@code cleanupAccessKey}/{@code cleanupSecretKey}, if set, only by the cleanup job's deletes, so
+     * the everyday credential can be one that cannot delete at all.
+     */
     record S3(String name, Tier tier, LockConfig lock,
               URI endpoint, String region, String bucket, String prefix, boolean pathStyle,
               String accessKey, String secretKey, String storageClass,
-              long partSize, int maxConnections) implements StoreConfig {}
+              long partSize, int maxConnections, String cleanupAccessKey, String cleanupSecretKey) implements StoreConfig {
+        public S3(String name, Tier tier, LockConfig lock, URI endpoint, String region, String bucket, String prefix, boolean pathStyle,
+                  String accessKey, String secretKey, String storageClass, long partSize, int maxConnections) {
+            this(name, tier, lock, endpoint, region, bucket, prefix, pathStyle, accessKey, secretKey, storageClass, partSize, maxConnections,
+                    null, null);
+        }
+    }
 }

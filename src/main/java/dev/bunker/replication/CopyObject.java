@@ -83,7 +83,8 @@ public final class CopyObject {
 
     private Outcome copyLogged(String key, List<String> targets) throws SQLException, InterruptedException {
         Optional<ObjectRow> found = ledger.find(key);
-        if (found.isEmpty()) return Outcome.gone(); // the object left the ledger: nothing to copy
+        // Gone from the ledger, or permanently deleted: nothing to copy (a new copy would only need purging).
+        if (found.isEmpty() || !found.get().kept()) return Outcome.gone();
         ObjectRow object = found.get();
         Map<String, CopyRow> copies = new LinkedHashMap<>();
         for (CopyRow c : ledger.copies(key)) copies.put(c.store(), c);
@@ -172,7 +173,7 @@ public final class CopyObject {
             Learned learned = null;
             if (object.sha256() == null) {
                 learned = new Learned(r.size(), r.sha256(), source);
-                object = new ObjectRow(object.key(), r.size(), r.sha256(), object.createdAt());
+                object = new ObjectRow(object.key(), r.size(), r.sha256(), object.createdAt(), object.state());
             }
             for (String t : toWrite) {
                 if (r.failed().containsKey(t)) {

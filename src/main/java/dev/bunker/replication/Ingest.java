@@ -103,6 +103,7 @@ public final class Ingest {
                 }
                 Optional<Ledger.ObjectRow> known = Ledger.find(c, key);
                 if (known.isPresent()) {
+                    if (!known.get().state().equals("live")) throw new Rejected(409, "object '" + key + "' is being deleted (" + known.get().state() + ")");
                     if (known.get().sha256() != null && !known.get().sha256().equals(in.sha256())) {
                         throw new Rejected(409, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
                     }
@@ -117,6 +118,11 @@ public final class Ingest {
     }
 
     private Stored sameOrConflict(Ledger.ObjectRow known, VerifyingInputStream in) throws IOException {
+        if (!known.state().equals("live")) {
+            throw new Rejected(409, "object '" + known.key() + "' is " + (known.state().equals("trashed")
+                    ? "in the trash; restore it (POST /v1/objects/KEY/restore) or wait until it is purged to use the key again"
+                    : "permanently deleted and waiting to be purged; its key can be used again after the purge"));
+        }
         try {
             in.transferTo(java.io.OutputStream.nullOutputStream());
         } catch (VerifyingInputStream.ChecksumMismatchException e) {

@@ -14,13 +14,16 @@ import javax.sql.DataSource;
 /** The ledger: which objects exist (size, SHA-256) and the state of each copy per store. All its SQL is here. */
 public final class Ledger {
     /** One object as recorded; size and sha256 are null until known. */
-    public record ObjectRow(String key, Long size, String sha256, Instant createdAt) {}
+    public record ObjectRow(String key, Long size, String sha256, Instant createdAt, String state) {
+        /** Live or in the trash: its copies must still be kept and made. */
+        public boolean kept() { return state.equals("live") || state.equals("trashed"); }
+    }
 
     /** One copy of an object on one store. */
     public record CopyRow(String store, String state, Instant verifiedAt, Instant retainUntil, boolean legalHold,
                           String storeChecksum, String lastError) {}
 
-    static final String FIND = "select key, size, sha256, created_at from objects where key = ?";
+    static final String FIND = "select key, size, sha256, created_at, state from objects where key = ?";
     static final String INSERT = """
             insert into objects (key, size, sha256) values (?, ?, ?) on conflict (key) do nothing
             """;
@@ -67,7 +70,7 @@ public final class Ledger {
                 if (!rs.next()) return Optional.empty();
                 long size = rs.getLong(2);
                 Long sizeOrNull = rs.wasNull() ? null : size;
-                return Optional.of(new ObjectRow(rs.getString(1), sizeOrNull, rs.getString(3), rs.getTimestamp(4).toInstant()));
+                return Optional.of(new ObjectRow(rs.getString(1), sizeOrNull, rs.getString(3), rs.getTimestamp(4).toInstant(), rs.getString(5)));
             }
         }
     }

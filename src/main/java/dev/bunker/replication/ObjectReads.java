@@ -47,9 +47,16 @@ public final class ObjectReads {
         this.metrics = metrics;
     }
 
+    /** A live object's ledger row; trashed and deleted objects are not found through the normal API. */
     public ObjectRow head(String key) throws SQLException {
-        return ledger.find(key).filter(o -> o.sha256() != null)
+        ObjectRow o = ledger.find(key).filter(r -> r.sha256() != null)
                 .orElseThrow(() -> new ObjectNotFoundException(config.replication().primary(), key, "no object '" + key + "'"));
+        if (o.state().equals("trashed")) {
+            throw new ObjectNotFoundException(config.replication().primary(), key,
+                    "object '" + key + "' is in the trash; restore it with POST /v1/objects/" + key + "/restore");
+        }
+        if (!o.state().equals("live")) throw new ObjectNotFoundException(config.replication().primary(), key, "object '" + key + "' was deleted");
+        return o;
     }
 
     /** Opens the object from the first store that gives the right bytes. */

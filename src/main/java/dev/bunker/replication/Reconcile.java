@@ -41,13 +41,14 @@ public final class Reconcile {
     static final String GONE_COPIES = """
             update copies c set state = 'missing', last_error = 'not found in the store by reconcile', updated_at = now()
              where c.store = ? and c.state = 'verified' and not exists (select 1 from listing l where l.key = c.key)
+               and exists (select 1 from objects o where o.key = c.key and o.state in ('live', 'trashed'))
             returning c.key
             """;
     static final String PAGE = """
             select o.key, coalesce(array_agg(c.store) filter (where c.state = 'verified'), '{}'),
                    exists (select 1 from replication_jobs j where j.key = o.key)
               from objects o left join copies c on c.key = o.key
-             where o.key > ?
+             where o.key > ? and o.state in ('live', 'trashed')
              group by o.key order by o.key limit ?
             """;
 

@@ -248,61 +248,36 @@ public final class LocalStore implements LockableStore {
 
     @Override
     public void extendRetention(String key, Instant retainUntil) {
-        Path target = pathOf(key);
-        ReentrantLock lock = stripe(key);
-        lock.lock();
-        try {
-            if (!Files.isRegularFile(target)) throw notFound(key);
-            LockState current = readLockFile(key);
-            if (current.retainUntil() != null && retainUntil.isBefore(current.retainUntil())) {
-                throw new ObjectLockedException(name, key, "unable to shorten the retention of " + ObjectKeys.quote(key) + " in store '" + name
-                        + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + current.retainUntil()
-                        + ", which can be extended but never shortened");
-            }
-            writeLockFile(key, new LockState(retainUntil, current.legalHold()));
-        } catch (IOException e) {
-            throw new StoreUnavailableException(name, key, "unable to set retention on " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
-        } finally {
-            lock.unlock();
-        }
+        changeLock(key, retainUntil, null);
     }
 
     @Override
     public void applyLock(String key, Instant retainUntil, boolean legalHold) {
-        Path target = pathOf(key);
-        ReentrantLock lock = stripe(key);
-        lock.lock();
-        try {
-            if (!Files.isRegularFile(target)) throw notFound(key);
-            LockState current = readLockFile(key);
-            Instant until = retainUntil;
-            if (current.retainUntil() != null && (until == null || until.isBefore(current.retainUntil()))) {
-                if (until != null) {
-                    throw new ObjectLockedException(name, key, "unable to shorten the retention of " + ObjectKeys.quote(key) + " in store '"
-                            + name + "' to " + until + ": it is under COMPLIANCE retention until " + current.retainUntil()
-                            + ", which can be extended but never shortened");
-                }
-                until = current.retainUntil();
-            }
-            writeLockFile(key, new LockState(until, legalHold)); // one durable write for both
-        } catch (IOException e) {
-            throw new StoreUnavailableException(name, key, "unable to lock " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
-        } finally {
-            lock.unlock();
-        }
+        changeLock(key, retainUntil, legalHold); // one durable write for both
     }
 
     @Override
     public void setLegalHold(String key, boolean on) {
+        changeLock(key, null, on);
+    }
+
+    /** Sets retention (null: keep; never shortened) and the legal hold (null: keep) in one durable write. */
+    private void changeLock(String key, Instant retainUntil, Boolean legalHold) {
         Path target = pathOf(key);
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {
             if (!Files.isRegularFile(target)) throw notFound(key);
             LockState current = readLockFile(key);
-            writeLockFile(key, new LockState(current.retainUntil(), on));
+            if (retainUntil != null && current.retainUntil() != null && retainUntil.isBefore(current.retainUntil())) {
+                throw new ObjectLockedException(name, key, "unable to shorten the retention of " + ObjectKeys.quote(key) + " in store '" + name
+                        + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + current.retainUntil()
+                        + ", which can be extended but never shortened");
+            }
+            writeLockFile(key, new LockState(retainUntil != null ? retainUntil : current.retainUntil(),
+                    legalHold != null ? legalHold : current.legalHold()));
         } catch (IOException e) {
-            throw new StoreUnavailableException(name, key, "unable to set the legal hold on " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
+            throw new StoreUnavailableException(name, key, "unable to change the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } finally {
             lock.unlock();
         }

@@ -53,6 +53,8 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
 public final class S3Store implements LockableStore {
     private final String name;
     private final S3Client s3;
+    /** The client deletes go through: built from the cleanup credential when one is configured. */
+    private final S3Client deleter;
     private final String bucket;
     private final String prefix;
     private final String storageClass;
@@ -66,9 +68,14 @@ public final class S3Store implements LockableStore {
         this.storageClass = config.storageClass();
         this.partSize = config.partSize();
         this.clock = clock;
-        AwsCredentialsProvider credentials = config.accessKey() == null
+        this.s3 = client(config, config.accessKey(), config.secretKey());
+        this.deleter = config.cleanupAccessKey() == null ? s3 : client(config, config.cleanupAccessKey(), config.cleanupSecretKey());
+    }
+
+    private static S3Client client(StoreConfig.S3 config, String accessKey, String secretKey) {
+        AwsCredentialsProvider credentials = accessKey == null
                 ? DefaultCredentialsProvider.builder().build()
-                : StaticCredentialsProvider.create(AwsBasicCredentials.create(config.accessKey(), config.secretKey()));
+                : StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey));
         var builder = S3Client.builder()
                 .region(Region.of(config.region()))
                 .forcePathStyle(config.pathStyle())
@@ -81,7 +88,7 @@ public final class S3Store implements LockableStore {
                         .connectionTimeout(Duration.ofSeconds(10))
                         .socketTimeout(Duration.ofSeconds(60)));
         if (config.endpoint() != null) builder.endpointOverride(config.endpoint());
-        this.s3 = builder.build();
+        return builder.build();
     }
 
     @Override
@@ -96,14 +103,12 @@ public final class S3Store implements LockableStore {
         String k = objectKey(key);
         try {
             byte[] first = data.readNBytes((int) Math.min(partSize, Integer.MAX_VALUE - 8));
-            PutResult result = first.length < partSize
-                    ? putSingle(key, k, first, options)
-                    : putMultipart(key, k, first, data, options);
-            if (options.size() >= 0 && result.size() != options.size()) {
-                // The object is already there, but it is not the one asked for: remove it rather than keep a wrong copy.
-                deleteQuietly(k);
-                throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
-                        + "': expected " + options.size() + " bytes but the input ended after " + result.size());
+            PutResult result;
+            if (first.length < partSize) {
+                checkSize(key, options, first.length); // before anything is uploaded
+                result = putSingle(key, k, first, options);
+            } else {
+                result = putMultipart(key, k, first, data, options);
             }
             if (options.lock() != null) ensureLock(key, options.lock());
             return result;
@@ -165,6 +170,7 @@ public final class S3Store implements LockableStore {
                 size += body.length;
                 part = data.readNBytes((int) partSize);
             }
+            checkSize(key, options, size); // before completing: a wrong size is aborted, never made visible
             s3.completeMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
             completed = true;
             String composite = Base64.getEncoder().encodeToString(ofParts.digest()) + "-" + parts.size();
@@ -252,10 +258,10 @@ public final class S3Store implements LockableStore {
             // stays. Deleting means removing every version, which the bucket refuses while a lock protects it.
             List<String> versions = versionsOf(k);
             if (versions.isEmpty()) {
-                s3.deleteObject(r -> r.bucket(bucket).key(k));
+                deleter.deleteObject(r -> r.bucket(bucket).key(k));
             }
             for (String v : versions) {
-                s3.deleteObject(r -> r.bucket(bucket).key(k).versionId(v));
+                deleter.deleteObject(r -> r.bucket(bucket).key(k).versionId(v));
             }
         } catch (S3Exception e) {
             if (e.statusCode() == 403) {
@@ -275,7 +281,7 @@ public final class S3Store implements LockableStore {
         List<String> out = new ArrayList<>();
         ListObjectVersionsResponse resp;
         try {
-            resp = s3.listObjectVersions(r -> r.bucket(bucket).prefix(k).maxKeys(1000));
+            resp = deleter.listObjectVersions(r -> r.bucket(bucket).prefix(k).maxKeys(1000));
         } catch (S3Exception e) {
             if (e.statusCode() == 501 || e.statusCode() == 405) return out; // server without versioning support
             throw e;
@@ -406,16 +412,16 @@ public final class S3Store implements LockableStore {
         return e.awsErrorDetails() == null || e.awsErrorDetails().errorCode() == null ? "" : e.awsErrorDetails().errorCode();
     }
 
-    private void deleteQuietly(String k) {
-        try {
-            s3.deleteObject(r -> r.bucket(bucket).key(k));
-        } catch (SdkException ignored) {
-            // best effort; the caller reports the real problem
+    private void checkSize(String key, PutOptions options, long actual) {
+        if (options.size() >= 0 && actual != options.size()) {
+            throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
+                    + "': expected " + options.size() + " bytes but the input ended after " + actual);
         }
     }
 
     @Override
     public void close() {
         s3.close();
+        if (deleter != s3) deleter.close();
     }
 }

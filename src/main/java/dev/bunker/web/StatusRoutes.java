@@ -3,6 +3,7 @@ package dev.bunker.web;
 import dev.bunker.Bunker;
 import dev.bunker.config.BunkerConfig.TokenScope;
 import dev.bunker.db.NodeRegistry;
+import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.replication.Replication;
 import dev.bunker.replication.ReplicationStatus;
 import dev.bunker.store.StoreHealth;
@@ -15,17 +16,17 @@ import java.util.Map;
 public final class StatusRoutes {
     private StatusRoutes() {}
 
-    public static List<Route> of(Bunker bunker, Replication replication) {
+    public static List<Route> of(Bunker bunker, Replication replication, Lifecycle lifecycle) {
         return List.of(Route.of("GET", "/v1/status", TokenScope.READ, call -> {
             try {
-                call.json(200, report(bunker, replication));
+                call.json(200, report(bunker, replication, lifecycle));
             } catch (SQLException e) {
                 throw new java.io.IOException("database error: " + e.getMessage(), e);
             }
         }));
     }
 
-    public static Map<String, Object> report(Bunker bunker, Replication replication) throws SQLException {
+    public static Map<String, Object> report(Bunker bunker, Replication replication, Lifecycle lifecycle) throws SQLException {
         ReplicationStatus.Snapshot s = replication.status().read();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("objects", s.objects());
@@ -35,6 +36,7 @@ public final class StatusRoutes {
         queue.put("oldestPendingSeconds", Math.round(s.oldestPendingSeconds() * 10) / 10.0);
         out.put("replication", queue);
         out.put("copies", s.copiesByStore());
+        out.put("lifecycle", lifecycle.status());
         Map<String, Object> stores = new LinkedHashMap<>();
         for (StoreHealth.Result r : bunker.storeHealth(SystemRoutes.HEALTH_TIMEOUT_MILLIS)) {
             Map<String, Object> h = new LinkedHashMap<>();

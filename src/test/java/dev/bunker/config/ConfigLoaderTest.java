@@ -148,6 +148,26 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void lifecyclePoliciesAndCleanupCredentialsAreReadAndChecked() throws IOException {
+        BunkerConfig c = load(FULL + "lifecycle: {trash: 7d, cleanup-after: 30s, brake: 2.5%, every: 10s}\n");
+        assertThat(c.lifecycle().trash()).isEqualTo(Duration.ofDays(7));
+        assertThat(c.lifecycle().cleanupAfter()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.lifecycle().brake()).isEqualTo(0.025);
+        assertThat(load(FULL).lifecycle()).isEqualTo(BunkerConfig.LifecycleConfig.DEFAULTS);
+        assertThat(fails(FULL + "lifecycle: {brake: 5}\n").getMessage()).contains("lifecycle.brake: \"5\" is not a share");
+        assertThat(fails(FULL + "lifecycle: {trash: forever}\n").getMessage()).contains("lifecycle.trash:");
+        assertThat(fails(FULL.replace("secret-key: \"${SK}\",", "secret-key: \"${SK}\", cleanup-access-key: x,")).getMessage())
+                .contains("stores.shelter.cleanup-secret-key: missing");
+
+        BunkerConfig p = load(FULL.replace("workers: 8}", "workers: 8, policies: {free: {prefix: free/, targets: [vault]}, pro: {prefix: free/pro/, targets: [vault, shelter]}}}"));
+        assertThat(p.replication().targetsFor("free/a.jpg")).containsExactly("vault");
+        assertThat(p.replication().targetsFor("free/pro/a.jpg")).containsExactly("vault", "shelter");
+        assertThat(p.replication().targetsFor("paid/a.jpg")).containsExactly("vault", "shelter");
+        assertThat(fails(FULL.replace("workers: 8}", "workers: 8, policies: {free: {prefix: free/, targets: [vlt]}}}")).getMessage())
+                .contains("replication.policies.free.targets[0]: unknown store \"vlt\"");
+    }
+
+    @Test
     void aMissingFileIsAClearError() {
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yaml"), ConfigLoader.Overrides.NONE, k -> null))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("nope.yaml: file not found");

@@ -112,8 +112,9 @@ class ReplicationTest {
             assertThat(vault.retainUntil()).isEqualTo(lock.retainUntil());
             assertThat(vault.legalHold()).isTrue();
         }
-        // The locked copy really cannot be deleted.
-        assertThatThrownBy(() -> bunker.store("vault").delete("photos/0.jpg")).isInstanceOf(ObjectLockedException.class);
+        // The locked copy really cannot be deleted, not even with the raw store; and Bunker's own stores refuse deletes outside the cleanup job.
+        assertThatThrownBy(() -> faulty.get("vault").real().delete("photos/0.jpg")).isInstanceOf(ObjectLockedException.class);
+        assertThatThrownBy(() -> bunker.store("primary").delete("photos/0.jpg")).isInstanceOf(dev.bunker.store.GuardedStore.DeletionRefusedException.class);
         ReplicationStatus.Snapshot s = replication.status().read();
         assertThat(s.queueDepth()).isZero();
         assertThat(s.copiesByStore().get("shelter")).containsEntry("verified", (long) objects.size());
@@ -252,7 +253,7 @@ class ReplicationTest {
         // An app put this in the primary without telling Bunker; and a copy vanished from the shelter.
         byte[] sneaky = bytes(3000);
         bunker.store("primary").put("sneaky", new ByteArrayInputStream(sneaky), dev.bunker.store.PutOptions.ofSize(3000));
-        bunker.store("shelter").delete("known");
+        faulty.get("shelter").real().delete("known"); // lost outside Bunker (an operator, a provider)
 
         Reconcile.Summary s = replication.reconcile().run(line -> {});
         assertThat(s.newObjects()).isEqualTo(1);
@@ -283,7 +284,7 @@ class ReplicationTest {
         // The free tier now also gets the shelter copy.
         BunkerConfig upgraded = new BunkerConfig(config.source(), config.dataDir(), config.listen(), config.database(), config.stores(),
                 new BunkerConfig.ReplicationConfig("primary", List.of("vault", "shelter"), List.of(), 2, Duration.ofSeconds(3),
-                        Duration.ofMillis(100), 3, Duration.ofMillis(50), Duration.ofMillis(200), 3, Duration.ofSeconds(2)), config.api());
+                        Duration.ofMillis(100), 3, Duration.ofMillis(50), Duration.ofMillis(200), 3, Duration.ofSeconds(2)), config.api(), config.lifecycle());
         open(upgraded);
         assertThat(replication.reconcile().run(l -> {}).shortOfPolicy()).isEqualTo(1);
         replication.workers().drain();

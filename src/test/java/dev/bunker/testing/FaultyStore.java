@@ -27,6 +27,10 @@ public final class FaultyStore implements LockableStore {
     /** Flips a bit of the stored object right after a successful put (silent corruption only a read-back finds). */
     public volatile boolean corruptAfterWrite;
     public volatile long putDelayMillisPerMiB;
+    public volatile boolean failDeletes;
+    public volatile long deleteDelayMillis;
+    /** Every lock call, in order, e.g. "extendRetention k 2026-...", "setLegalHold k false". */
+    public final java.util.List<String> lockCalls = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     public FaultyStore(Store real) {
         this.real = real;
@@ -105,6 +109,14 @@ public final class FaultyStore implements LockableStore {
 
     @Override
     public void delete(String key) {
+        if (failDeletes) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        if (deleteDelayMillis > 0) {
+            try {
+                Thread.sleep(deleteDelayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         real.delete(key);
     }
 
@@ -113,10 +125,16 @@ public final class FaultyStore implements LockableStore {
     }
 
     @Override
-    public void extendRetention(String key, Instant retainUntil) { lockable().extendRetention(key, retainUntil); }
+    public void extendRetention(String key, Instant retainUntil) {
+        lockCalls.add("extendRetention " + key + " " + retainUntil);
+        lockable().extendRetention(key, retainUntil);
+    }
 
     @Override
-    public void setLegalHold(String key, boolean on) { lockable().setLegalHold(key, on); }
+    public void setLegalHold(String key, boolean on) {
+        lockCalls.add("setLegalHold " + key + " " + on);
+        lockable().setLegalHold(key, on);
+    }
 
     @Override
     public LockState lockState(String key) { return lockable().lockState(key); }

@@ -1,0 +1,236 @@
+package dev.bunker.lifecycle;
+
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.StoreConfig;
+import dev.bunker.store.GuardedStore;
+import dev.bunker.store.LockState;
+import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectLockedException;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cleanup job, and the ONLY code that deletes objects from stores (it alone takes
+ * {@link GuardedStore#withDeletionPermit}). It purges objects whose purge time has come: deletes
+ * them from every store, confirms each store no longer has them, and only then replaces the ledger
+ * row with a tombstone. A store that refuses (a lock still active, an outage) is retried at the next
+ * run, never forced. The mass-deletion brake stops a run that would purge more than the configured
+ * share of objects or bytes within a day, until an operator confirms with {@code bunker purge --confirm}.
+ */
+public final class PurgeExpired {
+    private static final Logger LOG = LoggerFactory.getLogger(PurgeExpired.class);
+    private static final int BATCH = 10_000;
+
+    /** What a run found and did. */
+    public record Report(int due, long dueBytes, int purged, Map<String, String> failed, boolean brakeTripped, String brakeReason,
+                         List<String> keys) {}
+
+    static final String DUE = """
+            select key, coalesce(size, 0) from objects where state = 'deleted' and purge_after <= ? order by purge_after, key limit ?
+            """;
+    static final String PURGED_SINCE = "select count(*), coalesce(sum(size), 0) from tombstones where purged_at > ?";
+    static final String TOTALS = "select count(*), coalesce(sum(size), 0) from objects";
+    static final String BRAKE = "select tripped_at, reason from purge_brake where id = 1";
+    static final String TRIP = "update purge_brake set tripped_at = ?, reason = ? where id = 1";
+    static final String CLEAR = "update purge_brake set tripped_at = null, reason = null where id = 1";
+    static final String TOMBSTONE = """
+            insert into tombstones (key, size, sha256, created_at, trashed_at, trashed_by, deleted_at, deleted_by, purged_at, purged_by)
+            select key, size, sha256, created_at, trashed_at, trashed_by, deleted_at, deleted_by, ?, ?
+              from objects where key = ? and state = 'deleted'
+            """;
+    static final String FORGET = "delete from objects where key = ? and state = 'deleted'";
+
+    private final DataSource db;
+    private final BunkerConfig config;
+    private final Map<String, Store> stores;
+    private final Clock clock;
+
+    public PurgeExpired(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock) {
+        this.db = db;
+        this.config = config;
+        this.stores = stores;
+        this.clock = clock;
+    }
+
+    /**
+     * One run. {@code dryRun}: report what would happen, change nothing. {@code confirm}: an operator
+     * accepts a tripped (or about to trip) brake for this run.
+     */
+    public Report run(boolean dryRun, boolean confirm, String actor) throws SQLException {
+        Instant now = clock.instant();
+        List<String> keys = new ArrayList<>();
+        long dueBytes = 0;
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DUE)) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setInt(2, BATCH);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(rs.getString(1));
+                    dueBytes += rs.getLong(2);
+                }
+            }
+        }
+        String reason = brakeReason(now, keys.size(), dueBytes);
+        boolean alreadyTripped = trippedReason() != null;
+        if ((reason != null || alreadyTripped) && !confirm) {
+            String why = reason != null ? reason : trippedReason();
+            if (!dryRun && !alreadyTripped) trip(now, actor, why);
+            return new Report(keys.size(), dueBytes, 0, Map.of(), true, why, keys);
+        }
+        if (dryRun) return new Report(keys.size(), dueBytes, 0, Map.of(), false, reason, keys);
+        if (confirm && (reason != null || alreadyTripped)) clear(now, actor, reason);
+
+        int purged = 0;
+        Map<String, String> failed = new LinkedHashMap<>();
+        for (String key : keys) {
+            String problem = deleteEverywhere(key);
+            if (problem != null) {
+                failed.put(key, problem);
+                LOG.warn("purge of {} incomplete, will retry: {}", key, problem);
+                continue;
+            }
+            forget(key, now, actor);
+            purged++;
+        }
+        return new Report(keys.size(), dueBytes, purged, failed, false, reason, keys);
+    }
+
+    /** Deletes the object from every store and checks it is gone; null when it is gone everywhere, else why not. */
+    private String deleteEverywhere(String key) {
+        List<String> problems = new ArrayList<>();
+        for (StoreConfig sc : config.stores().values()) {
+            Store store = stores.get(sc.name());
+            try {
+                GuardedStore.withDeletionPermit("purge", () -> {
+                    store.delete(key);
+                    return null;
+                });
+                if (store.stat(key).isPresent()) problems.add(sc.name() + ": still there after delete");
+            } catch (ObjectLockedException e) {
+                problems.add(sc.name() + ": " + e.getMessage());
+                releaseStrayHold(store, sc, key);
+            } catch (StoreException e) {
+                problems.add(sc.name() + ": " + e.getMessage());
+            }
+        }
+        return problems.isEmpty() ? null : String.join("; ", problems);
+    }
+
+    /**
+     * A legal hold put on after the holds were released (a copy finishing just then) would keep the
+     * object forever: release it the same careful way, so a later run can purge once retention ends.
+     */
+    private void releaseStrayHold(Store store, StoreConfig sc, String key) {
+        if (sc.lock() == null || !(store instanceof LockableStore lockable)) return;
+        try {
+            LockState state = lockable.lockState(key);
+            if (!state.legalHold()) return;
+            Instant wanted = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
+            lockable.applyLock(key, state.retainUntil() != null && state.retainUntil().isAfter(wanted) ? state.retainUntil() : wanted, false);
+        } catch (StoreException e) {
+            LOG.warn("could not release a stray legal hold on {} in '{}': {}", key, sc.name(), e.getMessage());
+        }
+    }
+
+    private void forget(String key, Instant now, String actor) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement(TOMBSTONE)) {
+                    ps.setTimestamp(1, Timestamp.from(now));
+                    ps.setString(2, actor);
+                    ps.setString(3, key);
+                    ps.executeUpdate();
+                }
+                try (PreparedStatement ps = c.prepareStatement(FORGET)) {
+                    ps.setString(1, key);
+                    ps.executeUpdate();
+                }
+                Audit.record(c, now, actor, "purge", key, "deleted from " + config.stores().keySet() + " and confirmed gone");
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    /** Why this run would trip the brake (null if it would not): purges of the last day plus this run, against all objects. */
+    private String brakeReason(Instant now, int dueCount, long dueBytes) throws SQLException {
+        if (dueCount == 0) return null;
+        long dayCount;
+        long dayBytes;
+        long count;
+        long bytes;
+        try (Connection c = db.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement(PURGED_SINCE)) {
+                ps.setTimestamp(1, Timestamp.from(now.minus(Duration.ofDays(1))));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    dayCount = rs.getLong(1);
+                    dayBytes = rs.getLong(2);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(TOTALS); ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                count = rs.getLong(1);
+                bytes = rs.getLong(2);
+            }
+        }
+        double objectShare = (double) (dayCount + dueCount) / Math.max(1, count + dayCount);
+        double byteShare = (double) (dayBytes + dueBytes) / Math.max(1, bytes + dayBytes);
+        double limit = config.lifecycle().brake();
+        if (objectShare <= limit && byteShare <= limit) return null;
+        return String.format("purging %d objects (%d bytes) now, %d in the last day, would remove %.1f%% of objects and %.1f%% of bytes"
+                + " within a day, above the brake of %.1f%%", dueCount, dueBytes, dayCount, objectShare * 100, byteShare * 100, limit * 100);
+    }
+
+    /** The reason the brake is tripped, or null. */
+    public String trippedReason() throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(BRAKE); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getTimestamp(1) == null ? null : rs.getString(2);
+        }
+    }
+
+    private void trip(Instant now, String actor, String reason) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(TRIP)) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setString(2, reason);
+                ps.executeUpdate();
+            }
+            Audit.record(c, now, actor, "purge brake tripped", null, reason + "; run `bunker purge --confirm` to proceed");
+            c.commit();
+        }
+        LOG.warn("purge stopped by the mass-deletion brake: {}; run `bunker purge --confirm` to proceed", reason);
+    }
+
+    private void clear(Instant now, String actor, String reason) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(CLEAR)) {
+                ps.executeUpdate();
+            }
+            Audit.record(c, now, actor, "purge confirmed", null, reason);
+            c.commit();
+        }
+    }
+}

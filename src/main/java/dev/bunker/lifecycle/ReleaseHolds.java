@@ -1,0 +1,119 @@
+package dev.bunker.lifecycle;
+
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.StoreConfig;
+import dev.bunker.store.LockState;
+import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectNotFoundException;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * For permanently deleted objects: on every locked store, extend the COMPLIANCE retention to at least
+ * now + the lock period and only then release the legal hold (so the copy is never unprotected in
+ * between), then mark the object deleted with the earliest time it may be purged: the later of
+ * deletion + cleanup-after and the latest retain-until of any copy. A store that fails is retried at
+ * the next run; the object stays "deleting" until every hold is released.
+ */
+public final class ReleaseHolds {
+    private static final Logger LOG = LoggerFactory.getLogger(ReleaseHolds.class);
+    static final String DELETING = "select key, deleted_at from objects where state = 'deleting' order by deleted_at limit ?";
+    static final String COPY_LOCKED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
+    static final String MAX_RETAIN = "select max(retain_until) from copies where key = ?";
+    static final String DELETED = "update objects set state = 'deleted', purge_after = ? where key = ? and state = 'deleting'";
+
+    private final DataSource db;
+    private final BunkerConfig config;
+    private final Map<String, Store> stores;
+    private final Clock clock;
+
+    public ReleaseHolds(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock) {
+        this.db = db;
+        this.config = config;
+        this.stores = stores;
+        this.clock = clock;
+    }
+
+    /** Processes up to {@code limit} deleting objects; returns how many are now deleted (ready for purge later). */
+    public int run(int limit) throws SQLException {
+        record Deleting(String key, Instant deletedAt) {}
+        List<Deleting> batch = new ArrayList<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELETING)) {
+            ps.setInt(1, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) batch.add(new Deleting(rs.getString(1), rs.getTimestamp(2).toInstant()));
+            }
+        }
+        int done = 0;
+        for (Deleting d : batch) {
+            if (release(d.key(), d.deletedAt())) done++;
+        }
+        return done;
+    }
+
+    private boolean release(String key, Instant deletedAt) throws SQLException {
+        boolean allReleased = true;
+        for (StoreConfig sc : config.stores().values()) {
+            if (sc.lock() == null) continue;
+            LockableStore store = (LockableStore) stores.get(sc.name());
+            Instant now = clock.instant();
+            Instant wanted = now.plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
+            try {
+                LockState state = store.lockState(key);
+                Instant until = state.retainUntil() != null && state.retainUntil().isAfter(wanted) ? state.retainUntil() : wanted;
+                store.applyLock(key, until, false); // retention first, then the hold: see LockableStore.applyLock
+                try (Connection c = db.getConnection()) {
+                    c.setAutoCommit(false);
+                    try (PreparedStatement ps = c.prepareStatement(COPY_LOCKED)) {
+                        ps.setTimestamp(1, Timestamp.from(until));
+                        ps.setString(2, key);
+                        ps.setString(3, sc.name());
+                        ps.executeUpdate();
+                    }
+                    Audit.record(c, now, "lifecycle", "release hold", key, "store " + sc.name() + ": retention extended to " + until + ", legal hold released");
+                    c.commit();
+                }
+            } catch (ObjectNotFoundException e) {
+                // No copy there: nothing to release.
+            } catch (StoreException e) {
+                allReleased = false;
+                LOG.warn("could not release the hold on {} in store '{}', will retry: {}", key, sc.name(), e.getMessage());
+            }
+        }
+        if (!allReleased) return false;
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            Instant purgeAfter = deletedAt.plus(config.lifecycle().cleanupAfter());
+            try (PreparedStatement ps = c.prepareStatement(MAX_RETAIN)) {
+                ps.setString(1, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getTimestamp(1) != null && rs.getTimestamp(1).toInstant().isAfter(purgeAfter)) {
+                        purgeAfter = rs.getTimestamp(1).toInstant();
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(DELETED)) {
+                ps.setTimestamp(1, Timestamp.from(purgeAfter));
+                ps.setString(2, key);
+                ps.executeUpdate();
+            }
+            Audit.record(c, clock.instant(), "lifecycle", "ready for purge", key, "may be purged after " + purgeAfter);
+            c.commit();
+        }
+        return true;
+    }
+}

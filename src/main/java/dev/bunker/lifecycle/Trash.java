@@ -1,0 +1,182 @@
+package dev.bunker.lifecycle;
+
+import dev.bunker.config.BunkerConfig.LifecycleConfig;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * The trash: user deletes move objects here (nothing is removed from any store), they can be
+ * restored unchanged within the trash period, and they become permanently deleted when it ends or
+ * when the trash is emptied. Permanent deletion only marks the object; {@link ReleaseHolds} and
+ * {@link PurgeExpired} do the rest.
+ */
+public final class Trash {
+    /** A trashed object and when it becomes permanently deleted. */
+    public record Item(String key, Long size, Instant trashedAt, String trashedBy, Instant permanentAt) {}
+
+    static final String STATE = "select state from objects where key = ? for update";
+    static final String TRASH = "update objects set state = 'trashed', trashed_at = ?, trashed_by = ? where key = ? and state = 'live'";
+    static final String RESTORE = "update objects set state = 'live', trashed_at = null, trashed_by = null where key = ? and state = 'trashed' returning trashed_at";
+    static final String LIST = """
+            select key, size, trashed_at, trashed_by from objects
+             where state = 'trashed' and key > ? order by key limit ?
+            """;
+    static final String EMPTY_ONE = """
+            update objects set state = 'deleting', deleted_at = ?, deleted_by = ? where key = ? and state = 'trashed' returning key
+            """;
+    static final String EMPTY_ALL = """
+            update objects set state = 'deleting', deleted_at = ?, deleted_by = ? where state = 'trashed' returning key
+            """;
+    static final String EXPIRED = """
+            update objects set state = 'deleting', deleted_at = ?, deleted_by = 'lifecycle (trash period ended)'
+             where state = 'trashed' and trashed_at <= ? returning key
+            """;
+
+    private final DataSource db;
+    private final LifecycleConfig config;
+    private final Clock clock;
+
+    public Trash(DataSource db, LifecycleConfig config, Clock clock) {
+        this.db = db;
+        this.config = config;
+        this.clock = clock;
+    }
+
+    /** Moves a live object to the trash. */
+    public Instant trash(String key, String actor) throws SQLException {
+        Instant now = clock.instant();
+        inTransaction(c -> {
+            String state = state(c, key);
+            if (state.equals("trashed")) return; // deleting twice is not an error
+            if (!state.equals("live")) throw notRestorable(key, state);
+            try (PreparedStatement ps = c.prepareStatement(TRASH)) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setString(2, actor);
+                ps.setString(3, key);
+                ps.executeUpdate();
+            }
+            Audit.record(c, now, actor, "trash", key, "restorable until " + now.plus(config.trash()));
+        });
+        return now.plus(config.trash());
+    }
+
+    /** Brings a trashed object back, unchanged. */
+    public void restore(String key, String actor) throws SQLException {
+        Instant now = clock.instant();
+        inTransaction(c -> {
+            String state = state(c, key);
+            if (state.equals("live")) throw new LifecycleException(409, "object '" + key + "' is not in the trash");
+            if (!state.equals("trashed")) throw notRestorable(key, state);
+            try (PreparedStatement ps = c.prepareStatement(RESTORE)) {
+                ps.setString(1, key);
+                ps.executeQuery().close();
+            }
+            Audit.record(c, now, actor, "restore", key, null);
+        });
+    }
+
+    public List<Item> list(String after, int limit) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(LIST)) {
+            ps.setString(1, after == null ? "" : after);
+            ps.setInt(2, limit);
+            List<Item> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long size = rs.getLong(2);
+                    Instant at = rs.getTimestamp(3).toInstant();
+                    out.add(new Item(rs.getString(1), rs.wasNull() ? null : size, at, rs.getString(4), at.plus(config.trash())));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Permanently deletes one trashed object ({@code key}) or the whole trash ({@code null}); returns the keys. */
+    public List<String> empty(String key, String actor) throws SQLException {
+        Instant now = clock.instant();
+        List<String> keys = new ArrayList<>();
+        inTransaction(c -> {
+            if (key != null) {
+                String state = state(c, key);
+                if (!state.equals("trashed")) {
+                    throw new LifecycleException(409, "object '" + key + "' is " + describe(state) + "; only trashed objects can be deleted for good");
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(key == null ? EMPTY_ALL : EMPTY_ONE)) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setString(2, actor);
+                if (key != null) ps.setString(3, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) keys.add(rs.getString(1));
+                }
+            }
+            for (String k : keys) Audit.record(c, now, actor, "delete permanently", k, "trash emptied");
+        });
+        return keys;
+    }
+
+    /** Permanently deletes objects whose trash period has ended; returns how many. */
+    public int expire() throws SQLException {
+        Instant now = clock.instant();
+        List<String> keys = new ArrayList<>();
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(EXPIRED)) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setTimestamp(2, Timestamp.from(now.minus(config.trash())));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) keys.add(rs.getString(1));
+                }
+            }
+            for (String k : keys) Audit.record(c, now, "lifecycle", "delete permanently", k, "trash period of " + config.trash() + " ended");
+        });
+        return keys.size();
+    }
+
+    private static String state(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(STATE)) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) throw new LifecycleException(404, "no object '" + key + "'");
+                return rs.getString(1);
+            }
+        }
+    }
+
+    private static LifecycleException notRestorable(String key, String state) {
+        return new LifecycleException(409, "object '" + key + "' is " + describe(state) + " and can no longer be restored");
+    }
+
+    static String describe(String state) {
+        return switch (state) {
+            case "trashed" -> "in the trash";
+            case "deleting", "deleted" -> "permanently deleted (waiting to be purged)";
+            default -> state;
+        };
+    }
+
+    /** Work done inside one transaction. */
+    interface Work {
+        void run(Connection c) throws SQLException;
+    }
+
+    private void inTransaction(Work work) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                work.run(c);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+}
