@@ -1,6 +1,7 @@
 package dev.bunker.cli;
 
 import dev.bunker.Bunker;
+import dev.bunker.backup.Backups;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.replication.Replication;
 import dev.bunker.web.Json;
@@ -28,8 +29,9 @@ public final class StatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC());
              Replication replication = new Replication(bunker, UUID.randomUUID());
-             Lifecycle lifecycle = new Lifecycle(bunker)) {
-            Map<String, Object> r = StatusRoutes.report(bunker, replication, lifecycle);
+             Lifecycle lifecycle = new Lifecycle(bunker);
+             Backups backups = new Backups(bunker)) {
+            Map<String, Object> r = StatusRoutes.report(bunker, replication, lifecycle, backups);
             if (json) {
                 System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                 return 0;
@@ -43,6 +45,7 @@ public final class StatusCommand implements Callable<Integer> {
             Map<String, Object> lc = (Map<String, Object>) r.get("lifecycle");
             System.out.printf("lifecycle: %s; next purge %s; purge brake %s%n", lc.get("objects"),
                     lc.get("nextPurge") == null ? "none due" : lc.get("nextPurge"), lc.get("purgeBrake"));
+            System.out.println("last backups: " + r.get("backups"));
             System.out.println("stores:");
             ((Map<String, Map<String, Object>>) r.get("stores")).forEach((store, h) -> System.out.printf("  %-12s %s%n", store,
                     Boolean.TRUE.equals(h.get("healthy")) ? "ok (" + h.get("latencyMillis") + " ms)" : "FAILING: " + h.get("error")));

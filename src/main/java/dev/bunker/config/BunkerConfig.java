@@ -19,7 +19,13 @@ public record BunkerConfig(
         Map<String, StoreConfig> stores,
         ReplicationConfig replication,
         ApiConfig api,
-        LifecycleConfig lifecycle) {
+        LifecycleConfig lifecycle,
+        BackupsConfig backups) {
+
+    /** The same configuration with other backup settings (tests and tools). */
+    public BunkerConfig withBackups(BackupsConfig b) {
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b);
+    }
 
     public StoreConfig store(String name) {
         StoreConfig s = stores.get(name);
@@ -75,6 +81,33 @@ public record BunkerConfig(
     public record LifecycleConfig(Duration trash, Duration cleanupAfter, double brake, Duration every) {
         public static final LifecycleConfig DEFAULTS = new LifecycleConfig(Duration.ofDays(30), Duration.ofDays(23), 0.05, Duration.ofMinutes(1));
     }
+
+    /**
+     * Database backups: which databases, to which stores, encrypted to which age recipients (public
+     * keys only), and the two kinds with their schedules, retention and Object Lock.
+     */
+    public record BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources,
+                                BackupKind dump, BackupKind snapshot, Path pgBin, boolean allowSuperuser) {
+        public static final BackupsConfig NONE = new BackupsConfig(List.of(), List.of(), Map.of(),
+                new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
+                new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false);
+
+        public boolean enabled() { return !sources.isEmpty(); }
+
+        public BackupKind kind(String name) {
+            return switch (name) {
+                case "dump" -> dump;
+                case "snapshot" -> snapshot;
+                default -> throw new IllegalArgumentException("unknown backup kind \"" + name + "\"; expected dump or snapshot");
+            };
+        }
+    }
+
+    /** A PostgreSQL database to back up: a libpq or JDBC URL, the (read-only) role and its password. */
+    public record BackupSource(String name, String url, String user, String password) {}
+
+    /** One kind of backup: how often, how long it is kept, its COMPLIANCE lock (null: none) and zstd level. */
+    public record BackupKind(String name, Duration every, Duration keep, Duration lock, int zstdLevel) {}
 
     /** API tokens by name; only SHA-256 hashes of the tokens are configured. */
     public record ApiConfig(Map<String, TokenConfig> tokens) {}

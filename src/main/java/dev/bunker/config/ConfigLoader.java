@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.bunker.config.BunkerConfig.ApiConfig;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
 import dev.bunker.config.BunkerConfig.LifecycleConfig;
 import dev.bunker.config.BunkerConfig.Policy;
@@ -101,8 +104,9 @@ public final class ConfigLoader {
         ReplicationConfig replication = replication(top.section("replication"), stores);
         ApiConfig api = api(top.section("api"));
         LifecycleConfig lifecycle = lifecycle(top.section("lifecycle"));
+        BackupsConfig backups = backups(top.section("backups"), stores);
         top.rejectUnknownKeys();
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups);
     }
 
     private static DatabaseConfig database(ConfigNode n) {
@@ -274,6 +278,60 @@ public final class ConfigLoader {
         if (every.isZero()) throw n.failAt("every", "must be longer than 0s");
         n.rejectUnknownKeys();
         return new LifecycleConfig(trash, cleanupAfter, brake, every);
+    }
+
+    private static final Pattern AGE_RECIPIENT = Pattern.compile("age1[02-9ac-hj-np-z]{58}");
+
+    private static BackupsConfig backups(ConfigNode n, Map<String, StoreConfig> stores) {
+        BackupsConfig d = BackupsConfig.NONE;
+        List<String> recipients = n.strings("recipients", List.of());
+        for (int i = 0; i < recipients.size(); i++) {
+            if (!AGE_RECIPIENT.matcher(recipients.get(i).trim()).matches()) {
+                throw n.fail(n.child("recipients") + "[" + i + "]", "\"" + recipients.get(i) + "\" is not an age public key; expected age1... as printed by "
+                        + "`age-keygen -y key.txt` (never the AGE-SECRET-KEY: the backup machine needs only public keys)");
+            }
+        }
+        Map<String, BackupSource> sources = new LinkedHashMap<>();
+        for (Map.Entry<String, ConfigNode> e : n.sections("sources").entrySet()) {
+            ConfigNode s = e.getValue();
+            String url = s.requiredString("url", "the database to back up, e.g. postgresql://backup@127.0.0.1:5432/app");
+            if (!(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
+                throw s.failAt("url", "\"" + url + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB or jdbc:postgresql://HOST:PORT/DB");
+            }
+            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null)));
+            s.rejectUnknownKeys();
+        }
+        List<String> backupStores = n.strings("stores", List.of());
+        for (int i = 0; i < backupStores.size(); i++) {
+            if (!stores.containsKey(backupStores.get(i))) {
+                throw n.fail(n.child("stores") + "[" + i + "]", "unknown store \"" + backupStores.get(i) + "\"; expected one of " + stores.keySet());
+            }
+        }
+        BackupKind dump = kind(n.section("dump"), d.dump());
+        BackupKind snapshot = kind(n.section("snapshot"), d.snapshot());
+        Path pgBin = n.path("pg-bin", null);
+        boolean allowSuperuser = n.bool("allow-superuser", false);
+        if (!sources.isEmpty()) {
+            if (recipients.isEmpty()) throw n.failAt("recipients", "missing; expected at least one age public key (age1...) to encrypt backups to");
+            if (backupStores.isEmpty()) throw n.failAt("stores", "missing; expected the stores that receive backups, e.g. [vault]");
+        }
+        n.rejectUnknownKeys();
+        return new BackupsConfig(List.copyOf(recipients), List.copyOf(backupStores), sources, dump, snapshot, pgBin, allowSuperuser);
+    }
+
+    private static BackupKind kind(ConfigNode n, BackupKind d) {
+        Duration every = n.duration("every", d.every());
+        Duration keep = n.duration("keep", d.keep());
+        Duration lock = n.duration("lock", d.lock());
+        if (lock != null && lock.isZero()) lock = null;
+        int zstd = n.integer("zstd-level", d.zstdLevel(), 1, 19);
+        if (every.isZero()) throw n.failAt("every", "must be longer than 0s");
+        if (lock != null && keep.compareTo(lock) < 0) {
+            throw n.failAt("keep", Durations.format(keep) + " is shorter than the lock (" + Durations.format(lock)
+                    + "); a locked backup cannot be removed before its lock ends, so keep at least as long");
+        }
+        n.rejectUnknownKeys();
+        return new BackupKind(d.name(), every, keep, lock, zstd);
     }
 
     private static ApiConfig api(ConfigNode n) {

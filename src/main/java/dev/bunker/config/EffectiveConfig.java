@@ -83,6 +83,25 @@ public final class EffectiveConfig {
         lc.put("cleanup-after", Durations.format(c.lifecycle().cleanupAfter()));
         lc.put("brake", (Math.round(c.lifecycle().brake() * 10000) / 100.0) + "%");
         lc.put("every", Durations.format(c.lifecycle().every()));
+        BunkerConfig.BackupsConfig b = c.backups();
+        ObjectNode bk = root.putObject("backups");
+        b.recipients().forEach(bk.putArray("recipients")::add);
+        b.stores().forEach(bk.putArray("stores")::add);
+        ObjectNode srcs = bk.putObject("sources");
+        for (BunkerConfig.BackupSource s : b.sources().values()) {
+            ObjectNode sn = srcs.putObject(s.name());
+            sn.put("url", s.url().replaceAll("://([^:@/]+):[^@/]*@", "://$1:" + MASK + "@"));
+            if (s.user() != null) sn.put("user", s.user());
+            if (s.password() != null) sn.put("password", MASK);
+        }
+        for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot()}) {
+            ObjectNode kn = bk.putObject(k.name());
+            kn.put("every", Durations.format(k.every()));
+            kn.put("keep", Durations.format(k.keep()));
+            kn.put("lock", k.lock() == null ? "none" : Durations.format(k.lock()));
+            kn.put("zstd-level", k.zstdLevel());
+        }
+        if (b.pgBin() != null) bk.put("pg-bin", b.pgBin().toString());
         ObjectNode api = root.putObject("api").putObject("tokens");
         c.api().tokens().values().forEach(t -> api.putObject(t.name()).put("scope", t.scope().name().toLowerCase()).put("sha256", t.sha256()));
         return root;

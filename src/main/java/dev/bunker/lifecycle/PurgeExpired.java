@@ -26,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cleanup job, and the ONLY code that deletes objects from stores (it alone takes
- * {@link GuardedStore#withDeletionPermit}). It purges objects whose purge time has come: deletes
+ * The cleanup job, and the ONLY code that deletes app objects from stores (besides backup pruning,
+ * which removes only expired backups, it alone takes {@link GuardedStore#withDeletionPermit}). It purges objects whose purge time has come: deletes
  * them from every store, confirms each store no longer has them, and only then replaces the ledger
  * row with a tombstone. A store that refuses (a lock still active, an outage) is retried at the next
  * run, never forced. The mass-deletion brake stops a run that would purge more than the configured

@@ -9,8 +9,9 @@ import java.util.function.Supplier;
 
 /**
  * The wrapper around every store Bunker opens. It refuses {@link #delete} unless the calling thread
- * holds the deletion permit, which only the lifecycle's cleanup job takes ({@code PurgeExpired}):
- * rogue or buggy code elsewhere cannot delete objects, whatever credential the store has. It also
+ * holds the deletion permit, which only two jobs take: the lifecycle's cleanup job ({@code PurgeExpired})
+ * and backup pruning ({@code PruneBackups}, for expired backups only). Rogue or buggy code elsewhere
+ * cannot delete objects, whatever credential the store has. It also
  * counts the attempts a store refused because a lock protects the object.
  */
 public final class GuardedStore implements LockableStore {
@@ -26,7 +27,7 @@ public final class GuardedStore implements LockableStore {
                 .tag("store", inner.name()).register(metrics);
     }
 
-    /** Runs {@code work} with the permit to delete from stores. For the cleanup job only. */
+    /** Runs {@code work} with the permit to delete from stores. For the cleanup job and backup pruning only. */
     public static <T> T withDeletionPermit(String holder, Supplier<T> work) {
         String previous = PERMIT.get();
         PERMIT.set(holder);

@@ -2,6 +2,7 @@ package dev.bunker.web;
 
 import dev.bunker.Bunker;
 import dev.bunker.config.BunkerConfig.TokenScope;
+import dev.bunker.backup.Backups;
 import dev.bunker.db.NodeRegistry;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.replication.Replication;
@@ -16,17 +17,17 @@ import java.util.Map;
 public final class StatusRoutes {
     private StatusRoutes() {}
 
-    public static List<Route> of(Bunker bunker, Replication replication, Lifecycle lifecycle) {
+    public static List<Route> of(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups) {
         return List.of(Route.of("GET", "/v1/status", TokenScope.READ, call -> {
             try {
-                call.json(200, report(bunker, replication, lifecycle));
+                call.json(200, report(bunker, replication, lifecycle, backups));
             } catch (SQLException e) {
                 throw new java.io.IOException("database error: " + e.getMessage(), e);
             }
         }));
     }
 
-    public static Map<String, Object> report(Bunker bunker, Replication replication, Lifecycle lifecycle) throws SQLException {
+    public static Map<String, Object> report(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups) throws SQLException {
         ReplicationStatus.Snapshot s = replication.status().read();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("objects", s.objects());
@@ -37,6 +38,7 @@ public final class StatusRoutes {
         out.put("replication", queue);
         out.put("copies", s.copiesByStore());
         out.put("lifecycle", lifecycle.status());
+        out.put("backups", backups.lastBackups());
         Map<String, Object> stores = new LinkedHashMap<>();
         for (StoreHealth.Result r : bunker.storeHealth(SystemRoutes.HEALTH_TIMEOUT_MILLIS)) {
             Map<String, Object> h = new LinkedHashMap<>();

@@ -47,7 +47,7 @@ class LifecycleTest {
     void open(LifecycleConfig lc) {
         BunkerConfig base = TestConfigs.threeLocalStores(dir);
         BunkerConfig config = new BunkerConfig(base.source(), base.dataDir(), base.listen(), base.database(), base.stores(),
-                base.replication(), base.api(), lc);
+                base.replication(), base.api(), lc, base.backups());
         bunker = Bunker.open(config, clock, s -> {
             FaultyStore f = new FaultyStore(s);
             faulty.put(s.name(), f);

@@ -284,7 +284,7 @@ class ReplicationTest {
         // The free tier now also gets the shelter copy.
         BunkerConfig upgraded = new BunkerConfig(config.source(), config.dataDir(), config.listen(), config.database(), config.stores(),
                 new BunkerConfig.ReplicationConfig("primary", List.of("vault", "shelter"), List.of(), 2, Duration.ofSeconds(3),
-                        Duration.ofMillis(100), 3, Duration.ofMillis(50), Duration.ofMillis(200), 3, Duration.ofSeconds(2)), config.api(), config.lifecycle());
+                        Duration.ofMillis(100), 3, Duration.ofMillis(50), Duration.ofMillis(200), 3, Duration.ofSeconds(2)), config.api(), config.lifecycle(), config.backups());
         open(upgraded);
         assertThat(replication.reconcile().run(l -> {}).shortOfPolicy()).isEqualTo(1);
         replication.workers().drain();

@@ -30,6 +30,6 @@ public final class TestConfigs {
                 List.of(new Policy("free", "free/", List.of("vault"))), 4, Duration.ofSeconds(3), Duration.ofMillis(100), 3,
                 Duration.ofMillis(50), Duration.ofMillis(200), 3, Duration.ofSeconds(2));
         return new BunkerConfig("test", dir, new HostPort("127.0.0.1", 0), TestDatabase.fresh(), stores, rep,
-                new BunkerConfig.ApiConfig(Map.of()), BunkerConfig.LifecycleConfig.DEFAULTS);
+                new BunkerConfig.ApiConfig(Map.of()), BunkerConfig.LifecycleConfig.DEFAULTS, BunkerConfig.BackupsConfig.NONE);
     }
 }

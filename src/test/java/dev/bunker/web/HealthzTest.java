@@ -30,7 +30,7 @@ class HealthzTest {
         stores.put("shelter", new StoreConfig.S3("shelter", StoreConfig.Tier.COLD, null, URI.create("http://127.0.0.1:1"), "us-east-1",
                 "b", "", true, "a", "b", null, 8L << 20, 2));
         BunkerConfig config = new BunkerConfig("test", dir, new HostPort("127.0.0.1", 0), TestDatabase.fresh(), stores,
-                new BunkerConfig.ReplicationConfig("primary", List.of("shelter"), 1), new BunkerConfig.ApiConfig(Map.of()), BunkerConfig.LifecycleConfig.DEFAULTS);
+                new BunkerConfig.ReplicationConfig("primary", List.of("shelter"), 1), new BunkerConfig.ApiConfig(Map.of()), BunkerConfig.LifecycleConfig.DEFAULTS, BunkerConfig.BackupsConfig.NONE);
         try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
              HttpApi api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 2).add(SystemRoutes.of(bunker))) {
             api.start();

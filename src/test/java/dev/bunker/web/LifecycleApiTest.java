@@ -37,11 +37,11 @@ class LifecycleApiTest {
         BunkerConfig base = TestConfigs.threeLocalStores(dir);
         BunkerConfig config = new BunkerConfig(base.source(), base.dataDir(), base.listen(), base.database(), base.stores(), base.replication(),
                 new BunkerConfig.ApiConfig(Map.of("app", new TokenConfig("app", TokenScope.WRITE, Tokens.hash(app)),
-                        "ops", new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash(ops)))), base.lifecycle());
+                        "ops", new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash(ops)))), base.lifecycle(), base.backups());
         bunker = Bunker.open(config, Clock.systemUTC());
         replication = new Replication(bunker, UUID.randomUUID());
         lifecycle = new Lifecycle(bunker);
-        api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(bunker, replication, lifecycle))
+        api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(bunker, replication, lifecycle, new dev.bunker.backup.Backups(bunker)))
                 .add(LifecycleRoutes.of(lifecycle)).add(ObjectRoutes.of(replication));
         api.start();
     }

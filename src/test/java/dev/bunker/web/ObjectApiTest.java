@@ -38,7 +38,7 @@ class ObjectApiTest {
         replication = new Replication(bunker, UUID.randomUUID());
         Tokens tokens = Tokens.load(config.api(), dir);
         token = Files.readString(dir.resolve("admin-token")).trim();
-        api = new HttpApi(config.listen(), tokens, 4).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(bunker, replication, new dev.bunker.lifecycle.Lifecycle(bunker)))
+        api = new HttpApi(config.listen(), tokens, 4).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(bunker, replication, new dev.bunker.lifecycle.Lifecycle(bunker), new dev.bunker.backup.Backups(bunker)))
                 .add(ObjectRoutes.of(replication));
         api.start();
         replication.workers().start();

@@ -1,0 +1,151 @@
+package dev.bunker.backup;
+
+import dev.bunker.Bunker;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Database backups of one process: taking, restoring, listing and pruning them, and (in serve) the
+ * schedule: each source's dump and snapshot are taken when the newest one is older than its
+ * {@code every}, and pruning runs hourly. An advisory lock per source and kind keeps several
+ * processes from taking the same backup twice.
+ */
+public final class Backups implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Backups.class);
+    static final String LAST = "select max(finished_at) from backups where source = ? and kind = ?";
+    static final String TRY_LOCK = "select pg_try_advisory_lock(hashtext('bunker.backup'), hashtext(?))";
+    static final String UNLOCK = "select pg_advisory_unlock(hashtext('bunker.backup'), hashtext(?))";
+
+    private final BackupsConfig config;
+    private final DataSource db;
+    private final Clock clock;
+    private final BackupCatalog catalog;
+    private final TakeBackup take;
+    private final RestoreBackup restore;
+    private final PruneBackups prune;
+    private ScheduledExecutorService schedule;
+    private volatile Instant lastPrune = Instant.EPOCH;
+
+    public Backups(Bunker bunker) {
+        this.config = bunker.config().backups();
+        this.db = bunker.database().dataSource();
+        this.clock = bunker.clock();
+        this.catalog = new BackupCatalog(db);
+        this.take = new TakeBackup(config, bunker.stores(), catalog, clock);
+        this.restore = new RestoreBackup(config, bunker.stores(), catalog, bunker.config().dataDir().resolve("tmp"));
+        this.prune = new PruneBackups(config, bunker.stores(), catalog, clock);
+    }
+
+    public BackupsConfig config() { return config; }
+
+    public BackupCatalog catalog() { return catalog; }
+
+    public TakeBackup take() { return take; }
+
+    public RestoreBackup restore() { return restore; }
+
+    public PruneBackups prune() { return prune; }
+
+    /** When each source's newest dump and snapshot finished (null: none yet). */
+    public Map<String, Map<String, Instant>> lastBackups() throws SQLException {
+        Map<String, Map<String, Instant>> out = new LinkedHashMap<>();
+        for (String source : config.sources().keySet()) {
+            Map<String, Instant> kinds = new LinkedHashMap<>();
+            for (BackupKind k : new BackupKind[] {config.dump(), config.snapshot()}) kinds.put(k.name(), last(source, k.name()));
+            out.put(source, kinds);
+        }
+        return out;
+    }
+
+    private Instant last(String source, String kind) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(LAST)) {
+            ps.setString(1, source);
+            ps.setString(2, kind);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getTimestamp(1) == null ? null : rs.getTimestamp(1).toInstant();
+            }
+        }
+    }
+
+    /** Takes every backup that is due (one process at a time per source and kind), and prunes hourly. */
+    public void runDue() throws SQLException {
+        Instant now = clock.instant();
+        for (String source : config.sources().keySet()) {
+            for (BackupKind k : new BackupKind[] {config.dump(), config.snapshot()}) {
+                Instant last = last(source, k.name());
+                if (last != null && last.plus(k.every()).isAfter(now)) continue;
+                String lockKey = source + "/" + k.name();
+                try (Connection c = db.getConnection()) {
+                    if (!advisory(c, TRY_LOCK, lockKey)) continue;
+                    try {
+                        Instant again = last(source, k.name()); // another process may have just taken it
+                        if (again != null && again.plus(k.every()).isAfter(clock.instant())) continue;
+                        Manifest m = take.run(source, k.name());
+                        LOG.info("backup {} taken: {} bytes, sha256 {}", m.id(), m.size(), m.sha256());
+                    } catch (IOException | SQLException | RuntimeException e) {
+                        LOG.warn("backup of {} ({}) failed, will retry at the next check: {}", source, k.name(), e.getMessage());
+                    } finally {
+                        advisory(c, UNLOCK, lockKey);
+                    }
+                }
+            }
+        }
+        if (Duration.between(lastPrune, now).compareTo(Duration.ofHours(1)) >= 0) {
+            lastPrune = now;
+            try {
+                PruneBackups.Report r = prune.run(false);
+                if (!r.removed().isEmpty() || !r.orphansRemoved().isEmpty()) LOG.info("pruned backups {} and orphans {}", r.removed(), r.orphansRemoved());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("backup prune failed, will retry: {}", e.getMessage());
+            }
+        }
+    }
+
+    private static boolean advisory(Connection c, String sql, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    public void start(Duration checkEvery) {
+        if (!config.enabled()) return;
+        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "backups");
+            t.setDaemon(true);
+            return t;
+        });
+        schedule.scheduleWithFixedDelay(() -> {
+            try {
+                runDue();
+            } catch (Exception e) {
+                LOG.warn("backup schedule check failed: {}", e.toString());
+            }
+        }, 5_000, checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        if (schedule != null) schedule.shutdownNow();
+    }
+}

@@ -1,0 +1,55 @@
+package dev.bunker.backup;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+
+/**
+ * A PostgreSQL connection as both libpq (for pg_dump/pg_restore) and JDBC want it. The password
+ * never goes on a command line: child processes get it in PGPASSWORD.
+ */
+public record Conninfo(String host, int port, String database, String user, String password, String query) {
+    public static Conninfo parse(String url, String user, String password) {
+        String u = url.startsWith("jdbc:") ? url.substring(5) : url;
+        if (u.startsWith("postgres://")) u = "postgresql://" + u.substring("postgres://".length());
+        try {
+            URI uri = new URI(u);
+            String userInfo = uri.getUserInfo();
+            String urlUser = null;
+            String urlPassword = null;
+            if (userInfo != null) {
+                int colon = userInfo.indexOf(':');
+                urlUser = colon < 0 ? userInfo : userInfo.substring(0, colon);
+                urlPassword = colon < 0 ? null : userInfo.substring(colon + 1);
+            }
+            String query = uri.getRawQuery();
+            String queryUser = param(query, "user");
+            String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+            return new Conninfo(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db,
+                    user != null ? user : urlUser != null ? urlUser : queryUser, password != null ? password : urlPassword,
+                    query == null ? null : query.replaceAll("(^|&)(user|password)=[^&]*", "").replaceFirst("^&", ""));
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("\"" + url + "\" is not a PostgreSQL URL: " + e.getMessage());
+        }
+    }
+
+    private static String param(String query, String name) {
+        if (query == null) return null;
+        for (String p : query.split("&")) if (p.startsWith(name + "=")) return p.substring(name.length() + 1);
+        return null;
+    }
+
+    public String jdbcUrl() {
+        return "jdbc:postgresql://" + host + ":" + port + "/" + database + (query == null || query.isEmpty() ? "" : "?" + query);
+    }
+
+    /** For pg_dump/pg_restore {@code -d}: no password in it. */
+    public String libpqUrl() {
+        return "postgresql://" + (user == null ? "" : user + "@") + host + ":" + port + "/" + database;
+    }
+
+    /** Safe to print. */
+    @Override
+    public String toString() {
+        return libpqUrl();
+    }
+}

@@ -1,0 +1,53 @@
+package dev.bunker.backup;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Finds pg_dump / pg_restore of the server's major version and checks they are that version. */
+public final class PgTools {
+    private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
+
+    private PgTools() {}
+
+    /** The path of {@code tool} (pg_dump, pg_restore) for PostgreSQL {@code major}; {@code configured} is backups.pg-bin. */
+    public static Path find(String tool, int major, Path configured) throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        if (configured != null) {
+            candidates.add(configured.resolve(tool));
+        } else {
+            candidates.add(Path.of("/usr/lib/postgresql/" + major + "/bin/" + tool));
+            String path = System.getenv("PATH");
+            if (path != null) for (String dir : path.split(":")) if (!dir.isEmpty()) candidates.add(Path.of(dir, tool));
+        }
+        List<String> seen = new ArrayList<>();
+        for (Path p : candidates) {
+            if (!Files.isExecutable(p)) continue;
+            int v = majorOf(p);
+            if (v == major) return p;
+            seen.add(p + " (version " + v + ")");
+        }
+        throw new IOException(tool + " for PostgreSQL " + major + " not found" + (seen.isEmpty() ? "" : "; found only " + String.join(", ", seen))
+                + "; install the Debian package postgresql-client-" + major + " (apt-get install postgresql-client-" + major + ")"
+                + (configured == null ? " or set backups.pg-bin to its folder" : " or fix backups.pg-bin (" + configured + ")"));
+    }
+
+    static int majorOf(Path binary) throws IOException {
+        Process p = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            p.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Matcher m = VERSION.matcher(out);
+        if (!m.find()) throw new IOException("cannot tell the version of " + binary + " from \"" + out.strip() + "\"");
+        return Integer.parseInt(m.group(1));
+    }
+}

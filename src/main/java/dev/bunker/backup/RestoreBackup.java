@@ -1,0 +1,188 @@
+package dev.bunker.backup;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Restores a backup into a PostgreSQL database: download, verify SHA-256, decrypt, decompress to a
+ * private temp file, then {@code pg_restore -j 2}. Refuses a target that already has tables unless
+ * asked to clean it. Works from the manifests in the stores alone when the catalog is gone.
+ */
+public final class RestoreBackup {
+    static final String USER_TABLES = """
+            select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+            """;
+
+    /** What was restored, from where, and how long each phase took. */
+    public record Result(Manifest manifest, String store, double downloadSeconds, double restoreSeconds) {}
+
+    private final BackupsConfig config;
+    private final Map<String, Store> stores;
+    private final BackupCatalog catalog;
+    private final Path tmpRoot;
+
+    public RestoreBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Path tmpRoot) {
+        this.config = config;
+        this.stores = stores;
+        this.catalog = catalog;
+        this.tmpRoot = tmpRoot;
+    }
+
+    /** Finds a backup by id, or the newest ("latest", optionally of one source) in the catalog, else in the stores' manifests. */
+    public Manifest find(String ref, String source) throws IOException, SQLException {
+        List<Manifest> known = new ArrayList<>();
+        if (catalog != null) {
+            try {
+                for (BackupCatalog.Entry e : catalog.list()) known.add(e.manifest());
+            } catch (SQLException e) {
+                // Bunker's own database may be the one lost: fall back to the manifests in the stores.
+            }
+        }
+        Manifest found = pick(known, ref, source);
+        for (String name : config.stores()) {
+            if (found != null) break;
+            try {
+                found = pick(BackupCatalog.manifestsIn(stores.get(name)), ref, source);
+            } catch (StoreException e) {
+                // try the next store
+            }
+        }
+        if (found == null) {
+            throw new IOException("no backup " + (ref.equals("latest") ? "yet" : "\"" + ref + "\"") + (source == null ? "" : " of source " + source)
+                    + " in the catalog or the stores " + config.stores() + "; `bunker db list` shows the backups there are");
+        }
+        return found;
+    }
+
+    private static Manifest pick(List<Manifest> manifests, String ref, String source) {
+        for (Manifest m : manifests) {
+            if (source != null && !m.source().equals(source)) continue;
+            if (ref.equals("latest") || m.id().equals(ref)) return m;
+        }
+        return null;
+    }
+
+    public Result run(Manifest m, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress)
+            throws IOException, SQLException {
+        Conninfo target = Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
+        int major;
+        try (Connection c = TakeBackup.connect(target, "the restore target", "check --target (postgresql://USER@HOST:PORT/DB; password in PGPASSWORD)");
+             Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery(USER_TABLES)) {
+                rs.next();
+                if (rs.getLong(1) > 0 && !clean) {
+                    throw new IOException("target database " + target + " is not empty (" + rs.getLong(1)
+                            + " tables); restore into an empty database, or pass --clean to drop and replace what the backup contains");
+                }
+            }
+            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+                rs.next();
+                major = rs.getInt(1) / 10000;
+            }
+        }
+        Path pgRestore = PgTools.find("pg_restore", major, config.pgBin());
+        Files.createDirectories(tmpRoot);
+        Path dir = Files.createTempDirectory(tmpRoot, "restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path dump = dir.resolve(m.id() + ".dump");
+        try {
+            long t0 = System.nanoTime();
+            String store = download(m, identities, dump, progress);
+            double downloadSeconds = (System.nanoTime() - t0) / 1e9;
+            progress.accept("restoring into " + target + " with pg_restore -j 2");
+            long t1 = System.nanoTime();
+            List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "-j", "2", "--no-owner", "--no-privileges", "--no-password"));
+            if (clean) cmd.addAll(List.of("--clean", "--if-exists"));
+            cmd.addAll(List.of("-d", target.libpqUrl(), dump.toString()));
+            ToolProcess restore = ToolProcess.start("pg_restore", cmd, target.password() == null ? Map.of() : Map.of("PGPASSWORD", target.password()));
+            restore.stdout().transferTo(OutputStream.nullOutputStream());
+            restore.awaitSuccess();
+            return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9);
+        } finally {
+            Files.deleteIfExists(dump);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** Downloads, verifies and decrypts the backup into {@code dump}; tries each store that has it. Returns the store used. */
+    private String download(Manifest m, List<String> identities, Path dump, Consumer<String> progress) throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (String name : config.stores()) {
+            Store store = stores.get(name);
+            if (store == null) continue;
+            MessageDigest sha = Sha256.newDigest();
+            long[] read = {0};
+            try (InputStream raw = store.get(m.dataKey());
+                 InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress);
+                 InputStream plain = new ZstdInputStream(AgeCrypto.decrypting(counted, identities));
+                 OutputStream out = Files.newOutputStream(dump, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                plain.transferTo(out);
+            } catch (StoreException e) {
+                problems.add(name + ": " + e.getMessage());
+                continue;
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e;
+                throw new IOException("backup " + m.id() + " in store '" + name + "' is corrupt or truncated: " + e.getMessage()
+                        + "; nothing was restored", e);
+            }
+            String actual = Sha256.hex(sha.digest());
+            if (!actual.equals(m.sha256()) || read[0] != m.size()) {
+                throw new IOException("backup " + m.id() + " in store '" + name + "' has SHA-256 " + actual + " (" + read[0] + " bytes), the manifest says "
+                        + m.sha256() + " (" + m.size() + " bytes); nothing was restored");
+            }
+            return name;
+        }
+        throw new IOException("no backup store could provide " + m.dataKey() + ": " + String.join("; ", problems));
+    }
+
+    /** Counts bytes and reports progress (MB of MB) as they pass. */
+    private static final class CountingInputStream extends java.io.FilterInputStream {
+        private final long[] count;
+        private final long total;
+        private final Consumer<String> progress;
+
+        CountingInputStream(InputStream in, long[] count, long total, Consumer<String> progress) {
+            super(in);
+            this.count = count;
+            this.total = total;
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) count[0]++;
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count[0] += n;
+                progress.accept(String.format("downloading: %.1f of %.1f MB", count[0] / 1e6, total / 1e6));
+            }
+            return n;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.bunker.backup;
+
+import com.github.luben.zstd.ZstdOutputStream;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.store.LockState;
+import dev.bunker.store.PutOptions;
+import dev.bunker.store.PutResult;
+import dev.bunker.store.Store;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Takes one backup of one source: {@code pg_dump -Fc -Z0} streamed through zstd and age (to the
+ * configured public keys) straight into the first backup store (no temp copy, bounded memory), then
+ * copied to the other backup stores, each under the kind's COMPLIANCE lock; then a manifest beside
+ * it, and only then a catalog row. Row counts are taken in the same snapshot as the dump, for the
+ * restore drill to compare. A failure anywhere leaves no manifest and no catalog row.
+ */
+public final class TakeBackup {
+    static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    static final String TABLES = """
+            select quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+              from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+             order by 1
+            """;
+
+    private final BackupsConfig config;
+    private final Map<String, Store> stores;
+    private final BackupCatalog catalog;
+    private final Clock clock;
+
+    public TakeBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Clock clock) {
+        this.config = config;
+        this.stores = stores;
+        this.catalog = catalog;
+        this.clock = clock;
+    }
+
+    public Manifest run(String sourceName, String kindName) throws IOException, SQLException {
+        BackupSource source = config.sources().get(sourceName);
+        if (source == null) throw new IllegalArgumentException("no backup source \"" + sourceName + "\"; configured: " + config.sources().keySet());
+        BackupKind kind = config.kind(kindName);
+        Conninfo conn = Conninfo.parse(source.url(), source.user(), source.password());
+        Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+        String id = sourceName + "-" + kind.name() + "-" + ID_TIME.format(started);
+        String dataKey = Manifest.keyPrefix(sourceName) + id + ".dump.zst.age";
+
+        try (Connection db = connect(conn, "backup source '" + sourceName + "'", "check backups.sources." + sourceName + " (url, user, password)")) {
+            checkRole(db, conn, sourceName);
+            int major;
+            String serverVersion;
+            try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int, version()")) {
+                rs.next();
+                major = rs.getInt(1) / 10000;
+                serverVersion = rs.getString(2);
+            }
+            Path pgDump = PgTools.find("pg_dump", major, config.pgBin());
+            // One snapshot for the row counts and the dump: the drill can compare them exactly.
+            db.setAutoCommit(false);
+            db.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            db.setReadOnly(true);
+            String snapshot;
+            try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select pg_export_snapshot()")) {
+                rs.next();
+                snapshot = rs.getString(1);
+            }
+            Map<String, Long> rowCounts = rowCounts(db);
+
+            Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
+            LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+            List<String> targets = config.stores();
+            ToolProcess dump = startPgDump(pgDump, conn, snapshot);
+            PutResult first;
+            try (InputStream encrypted = new TransformingInputStream(dump.stdout(),
+                    sink -> new ZstdOutputStream(AgeCrypto.encrypting(sink, config.recipients()), kind.zstdLevel()),
+                    dump::checkSuccess)) {
+                first = stores.get(targets.get(0)).put(dataKey, encrypted, new PutOptions(-1, lock));
+            } finally {
+                dump.destroy();
+            }
+            db.commit();
+            for (String other : targets.subList(1, targets.size())) copy(dataKey, targets.get(0), other, first, lock);
+
+            Manifest m = new Manifest(id, sourceName, kind.name(), started, clock.instant(), serverVersion,
+                    "pg_dump -Fc -Z0 | zstd -" + kind.zstdLevel() + " | age", dataKey, first.size(), first.sha256(), config.recipients(),
+                    retainUntil, started.plus(kind.keep()), rowCounts);
+            byte[] json = m.toJson();
+            for (String target : targets) {
+                stores.get(target).put(m.manifestKey(), new ByteArrayInputStream(json), new PutOptions(json.length, lock));
+            }
+            catalog.add(m, targets);
+            return m;
+        }
+    }
+
+    private void copy(String key, String from, String to, PutResult expected, LockState lock) throws IOException {
+        try (InputStream in = stores.get(from).get(key)) {
+            PutResult r = stores.get(to).put(key, in, new PutOptions(expected.size(), lock));
+            if (!r.sha256().equals(expected.sha256())) {
+                throw new IOException("the copy of " + key + " in store '" + to + "' has SHA-256 " + r.sha256() + ", expected " + expected.sha256());
+            }
+        }
+    }
+
+    static Connection connect(Conninfo conn, String what, String fix) throws SQLException {
+        Properties p = new Properties();
+        if (conn.user() != null) p.setProperty("user", conn.user());
+        if (conn.password() != null) p.setProperty("password", conn.password());
+        p.setProperty("connectTimeout", "10");
+        p.setProperty("ApplicationName", "bunker backup");
+        try {
+            return DriverManager.getConnection(conn.jdbcUrl(), p);
+        } catch (SQLException e) {
+            throw new SQLException("unable to connect to " + what + " at " + conn + ": " + e.getMessage() + "; " + fix + " and that the server is up", e);
+        }
+    }
+
+    /** Backups read with a read-only role (pg_read_all_data), never a superuser, unless allow-superuser says otherwise. */
+    private void checkRole(Connection db, Conninfo conn, String sourceName) throws SQLException, IOException {
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select rolsuper from pg_roles where rolname = current_user")) {
+            if (rs.next() && rs.getBoolean(1) && !config.allowSuperuser()) {
+                throw new IOException("backup source '" + sourceName + "' connects as " + conn.user() + ", a superuser; back up with a read-only role "
+                        + "(create role backup login; grant pg_read_all_data to backup;) or set backups.allow-superuser: true");
+            }
+        }
+    }
+
+    private static Map<String, Long> rowCounts(Connection db) throws SQLException {
+        List<String> tables = new ArrayList<>();
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(TABLES)) {
+            while (rs.next()) tables.add(rs.getString(1));
+        }
+        Map<String, Long> counts = new LinkedHashMap<>();
+        try (Statement s = db.createStatement()) {
+            for (String t : tables) {
+                try (ResultSet rs = s.executeQuery("select count(*) from " + t)) { // names come quoted from quote_ident
+                    rs.next();
+                    counts.put(t, rs.getLong(1));
+                }
+            }
+        }
+        return counts;
+    }
+
+    private static ToolProcess startPgDump(Path pgDump, Conninfo conn, String snapshot) throws IOException {
+        return ToolProcess.start("pg_dump", List.of(pgDump.toString(), "-Fc", "-Z0", "--no-password", "--snapshot=" + snapshot,
+                "-d", conn.libpqUrl()), conn.password() == null ? Map.of() : Map.of("PGPASSWORD", conn.password()));
+    }
+}

@@ -1,0 +1,76 @@
+package dev.bunker.backup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** A pg_dump / pg_restore child process: its stderr is drained (so it never blocks) and kept for the error message. */
+final class ToolProcess {
+    private final String name;
+    private final Process process;
+    private final StringBuilder stderr = new StringBuilder();
+    private final Thread drain;
+
+    private ToolProcess(String name, Process process) {
+        this.name = name;
+        this.process = process;
+        this.drain = new Thread(() -> {
+            try (InputStream err = process.getErrorStream()) {
+                String text = new String(err.readAllBytes(), StandardCharsets.UTF_8);
+                synchronized (stderr) {
+                    stderr.append(text.length() > 4000 ? text.substring(text.length() - 4000) : text);
+                }
+            } catch (IOException ignored) {
+                // the process is gone
+            }
+        }, name + "-stderr");
+        drain.setDaemon(true);
+        drain.start();
+    }
+
+    /** Starts {@code command} with extra environment (PGPASSWORD: never on the command line). */
+    static ToolProcess start(String name, List<String> command, Map<String, String> env) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().putAll(env);
+        return new ToolProcess(name, pb.start());
+    }
+
+    InputStream stdout() { return process.getInputStream(); }
+
+    /** Waits for the exit; throws with the tool's own error text if it failed. */
+    void checkSuccess() throws IOException {
+        try {
+            if (!process.waitFor(60, TimeUnit.SECONDS)) throw new IOException(name + " did not exit after its output ended");
+            drain.join(5000);
+            if (process.exitValue() != 0) {
+                String text;
+                synchronized (stderr) {
+                    text = stderr.toString().strip();
+                }
+                throw new IOException(name + " failed (exit code " + process.exitValue() + "): " + text);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException(name + " interrupted");
+        }
+    }
+
+    /** Waits for the exit with no time limit (pg_restore of a large database takes long). */
+    void awaitSuccess() throws IOException {
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroy();
+            throw new java.io.InterruptedIOException(name + " interrupted");
+        }
+        checkSuccess();
+    }
+
+    void destroy() {
+        process.destroy();
+    }
+}

@@ -1,0 +1,183 @@
+package dev.bunker.cli;
+
+import dev.bunker.Bunker;
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.BackupCatalog;
+import dev.bunker.backup.Backups;
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.PruneBackups;
+import dev.bunker.backup.RestoreBackup;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.ConfigException;
+import dev.bunker.web.Json;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code bunker db backup|list|restore|prune}: database backups from the command line. */
+@Command(name = "db", mixinStandardHelpOptions = true, description = "Back up, list, restore and prune database backups.",
+        subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, DbCommand.Prune.class})
+public final class DbCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    static BunkerConfig requireBackups(ConfigOptions options) {
+        BunkerConfig c = options.load();
+        if (!c.backups().enabled()) {
+            throw new ConfigException(c.source(), "backups.sources", "no backup sources configured; add backups: {recipients: [age1...], stores: [vault], "
+                    + "sources: {app: {url: \"postgresql://backup@HOST:5432/app\", password: \"${APP_BACKUP_PW}\"}}}");
+        }
+        return c;
+    }
+
+    @Command(name = "backup", mixinStandardHelpOptions = true, description = "Take a backup now.")
+    static final class Backup implements Callable<Integer> {
+        @Mixin ConfigOptions options;
+
+        @Option(names = "--source", paramLabel = "S", description = "Which source (default: every configured source).")
+        String source;
+
+        @Option(names = "--kind", paramLabel = "K", defaultValue = "dump", description = "dump (daily, portable, locked) or snapshot (frequent, short-lived). Default: ${DEFAULT-VALUE}.")
+        String kind;
+
+        @Option(names = "--json", description = "Print the manifests as JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            BunkerConfig config = requireBackups(options);
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
+                List<String> sources = source == null ? new ArrayList<>(config.backups().sources().keySet()) : List.of(source);
+                List<Manifest> taken = new ArrayList<>();
+                for (String s : sources) {
+                    long t0 = System.nanoTime();
+                    Manifest m = backups.take().run(s, kind);
+                    taken.add(m);
+                    if (!json) {
+                        System.out.printf("%s: %.1f MB encrypted, sha256 %s, %d tables, %.1f s%s%n", m.id(), m.size() / 1e6, m.sha256(),
+                                m.rowCounts().size(), (System.nanoTime() - t0) / 1e9,
+                                m.retainUntil() == null ? "" : ", locked until " + m.retainUntil());
+                    }
+                }
+                if (json) System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(taken));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List backups from the catalog, or with --store from the manifests in that store (and rebuild the catalog from them).")
+    static final class ListBackups implements Callable<Integer> {
+        @Mixin ConfigOptions options;
+
+        @Option(names = "--store", paramLabel = "STORE", description = "Read the manifests in this store instead of the catalog, and add them to the catalog.")
+        String store;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            BunkerConfig config = requireBackups(options);
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
+                List<Manifest> list = new ArrayList<>();
+                if (store != null) {
+                    list.addAll(BackupCatalog.manifestsIn(bunker.store(store)));
+                    for (Manifest m : list) backups.catalog().add(m, List.of(store));
+                    if (!json) System.err.println("catalog rebuilt from " + list.size() + " manifest(s) in store '" + store + "'");
+                } else {
+                    for (BackupCatalog.Entry e : backups.catalog().list()) list.add(e.manifest());
+                }
+                if (json) {
+                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(list));
+                } else {
+                    for (Manifest m : list) {
+                        System.out.printf("%-45s %-8s %s  %8.1f MB  keep until %s%s%n", m.id(), m.kind(), m.finishedAt(), m.size() / 1e6, m.keepUntil(),
+                                m.retainUntil() == null ? "" : "  locked until " + m.retainUntil());
+                    }
+                    System.out.println(list.size() + " backup(s)");
+                }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true,
+            description = "Download, verify, decrypt and pg_restore a backup into a database. Refuses a non-empty target unless --clean.")
+    static final class Restore implements Callable<Integer> {
+        @Mixin ConfigOptions options;
+
+        @Option(names = "--backup", required = true, paramLabel = "ID|latest", description = "The backup id (see `db list`) or latest.")
+        String backup;
+
+        @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source.")
+        String source;
+
+        @Option(names = "--target", required = true, paramLabel = "URL",
+                description = "The database to restore into, e.g. postgresql://postgres@127.0.0.1:5432/restored (password from PGPASSWORD).")
+        String target;
+
+        @Option(names = "--identity", required = true, paramLabel = "FILE", description = "The age key file (age-keygen) whose public key the backup was encrypted to.")
+        Path identity;
+
+        @Option(names = "--clean", description = "Drop and replace the objects the backup contains in a non-empty target.")
+        boolean clean;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            BunkerConfig config = requireBackups(options);
+            List<String> identities = AgeCrypto.readIdentities(identity);
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker); Progress progress = new Progress()) {
+                Manifest m = backups.restore().find(backup, source);
+                RestoreBackup.Result r = backups.restore().run(m, target, identities, clean, progress);
+                progress.close();
+                if (json) {
+                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                } else {
+                    System.out.printf("restored %s (from store '%s') into %s: download+decrypt %.1f s, pg_restore %.1f s%n", m.id(), r.store(),
+                            target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), r.restoreSeconds());
+                }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "prune", mixinStandardHelpOptions = true,
+            description = "Remove backups past their keep period (never before their lock ends) and orphans of interrupted backups.")
+    static final class Prune implements Callable<Integer> {
+        @Mixin ConfigOptions options;
+
+        @Option(names = "--dry-run", description = "Show what would be removed; change nothing.")
+        boolean dryRun;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            BunkerConfig config = requireBackups(options);
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
+                PruneBackups.Report r = backups.prune().run(dryRun);
+                if (json) {
+                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                } else {
+                    System.out.println((dryRun ? "would remove: " : "removed: ") + r.removed());
+                    System.out.println("kept until their lock ends: " + r.lockedStill());
+                    System.out.println((dryRun ? "orphans that would be removed: " : "orphans removed: ") + r.orphansRemoved());
+                    if (!r.failed().isEmpty()) System.out.println("could not remove (will retry): " + r.failed());
+                }
+                return r.failed().isEmpty() ? 0 : 1;
+            }
+        }
+    }
+}
