@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Bunker's side of pg_anchor, on the same bench db (pgbench -i -s 50 + the mixed table) in the same cluster:
+#   bunker_db_backup_s : `bunker db backup` (pg_dump -Fc -Z0 | zstd -3 | age, streamed into a local store, fsynced,
+#                        manifest, catalog; row counts in the dump's snapshot), wall time of the CLI incl. JVM start
+#   bunker_db_restore_s: `bunker db restore` into a fresh database: read + SHA-256 + age -d + zstd -d to a temp file,
+#                        then pg_restore -j 2 (compare with pg_anchor's drill_decrypt_decompress_s + pg_restore_z0_j2_s)
+# The cluster gets a TCP listener on 127.0.0.1 (JDBC has no unix sockets); pg_anchor keeps using the socket.
+set -euo pipefail
+cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
+ensure_bench_db
+if [ -z "$(PSQL -d postgres -tAc "show listen_addresses")" ]; then
+  PSQL -d postgres -c "alter system set listen_addresses = '127.0.0.1'" >&2
+  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_MAIN" -w -t 120 restart >/dev/null
+fi
+PSQL -d postgres -c "do \$\$ begin create role bunker_backup login; exception when duplicate_object then null; end \$\$" \
+     -c "grant pg_read_all_data to bunker_backup" >&2
+W=$PERF/bunker-pg; rm -rf "$W"; mkdir -p "$W"
+trap 'PSQL -d postgres -c "drop database if exists r_bunker" >&2 || true; rm -rf "$W"' EXIT
+[ -f "$PERF/age.key" ] || age-keygen -o "$PERF/age.key" 2>/dev/null
+R=$(age-keygen -y "$PERF/age.key")
+cat > "$W/bunker.yaml" <<YAML
+stores:
+  primary: {type: local, path: $W/stores/primary}
+  vault:   {type: local, path: $W/stores/vault, lock: {period: 21d}}
+backups:
+  recipients: ["$R"]
+  stores: [vault]
+  sources:
+    bench: {url: "postgresql://bunker_backup@127.0.0.1:$PGPORT/bench"}
+YAML
+B="java -jar $JAR"
+DBB=$(bench_db_bytes)
+$B config check --config "$W/bunker.yaml" --data-dir "$W" >/dev/null 2>&1
+$B status --config "$W/bunker.yaml" --data-dir "$W" >/dev/null 2>&1   # first start: initdb of Bunker's embedded db, untimed
+t=$(timeit "$B db backup --config $W/bunker.yaml --data-dir $W --source bench --kind dump")
+fig bunker_db_backup_s "$t" s
+fig bunker_db_backup_MB "$(mb "$(find "$W/stores/vault/objects" -name '*.age' -printf '%s')")" MB
+fig bunker_db_backup_MBps "$(mb "$(div "$DBB" "$t")")" MB/s
+PSQL -d postgres -c "drop database if exists r_bunker" -c "create database r_bunker" >&2
+t=$(timeit "$B db restore --config $W/bunker.yaml --data-dir $W --backup latest --identity $PERF/age.key --target postgresql://postgres@127.0.0.1:$PGPORT/r_bunker")
+fig bunker_db_restore_s "$t" s
+fig bunker_db_restore_MBps "$(mb "$(div "$DBB" "$t")")" MB/s
+q="select (select count(*) from pgbench_accounts) || '/' || (select count(*) from mixed)"
+[ "$(PSQL -d r_bunker -tAc "$q")" = "$(PSQL -d bench -tAc "$q")" ] || { log "VERIFY FAILED"; exit 1; }
+fig bunker_db_restore_verified 1 bool
