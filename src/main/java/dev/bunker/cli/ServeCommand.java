@@ -6,10 +6,8 @@ import dev.bunker.config.Durations;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.NodeRegistry;
 import dev.bunker.store.StoreHealth;
-import dev.bunker.backup.Backups;
-import dev.bunker.lifecycle.Lifecycle;
+import dev.bunker.Engine;
 import java.time.Duration;
-import dev.bunker.replication.Replication;
 import dev.bunker.web.LifecycleRoutes;
 import dev.bunker.web.HttpApi;
 import dev.bunker.web.ObjectRoutes;
@@ -54,9 +52,7 @@ public final class ServeCommand implements Callable<Integer> {
             return t;
         });
         NodeRegistry node = new NodeRegistry(bunker.database());
-        Replication replication = new Replication(bunker, node.id());
-        Lifecycle lifecycle = new Lifecycle(bunker);
-        Backups backups = new Backups(bunker);
+        Engine engine = Engine.on(bunker, node.id());
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ")"
@@ -70,12 +66,14 @@ public final class ServeCommand implements Callable<Integer> {
             Tokens tokens = Tokens.load(config.api(), config.dataDir());
             tokens.generatedFile().ifPresent(f -> System.err.println("bunker: admin API token in " + f
                     + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
-            api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(bunker, replication, lifecycle, backups))
-                    .add(LifecycleRoutes.of(lifecycle)).add(ObjectRoutes.of(replication));
+            api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
+                    .add(LifecycleRoutes.of(engine.lifecycle())).add(ObjectRoutes.of(engine.replication()));
             api.start();
-            replication.workers().start();
-            lifecycle.start(config.lifecycle().every());
-            backups.start(Duration.ofMinutes(1));
+            engine.replication().workers().start();
+            engine.lifecycle().start(config.lifecycle().every());
+            engine.backups().start(Duration.ofMinutes(1));
+            engine.drills().start(Duration.ofMinutes(1));
+            engine.alerts().start();
             if (config.backups().enabled()) {
                 System.err.println("bunker: backups of " + config.backups().sources().keySet() + " to " + config.backups().stores()
                         + ": dump every " + Durations.format(config.backups().dump().every()) + ", snapshot every "
@@ -86,9 +84,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
         } catch (RuntimeException e) {
             if (api != null) api.stop(0);
-            backups.close();
-            lifecycle.close();
-            replication.close();
+            engine.close();
             bunker.close();
             throw e;
         }
@@ -98,9 +94,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("bunker: stopping");
             timers.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
-            backups.close();
-            lifecycle.close();
-            replication.close(); // jobs in hand get 2 s; unfinished ones are claimed again after their lease
+            engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease
             try {
                 node.deregister();
             } catch (Exception e) {

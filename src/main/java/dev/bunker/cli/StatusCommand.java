@@ -1,9 +1,7 @@
 package dev.bunker.cli;
 
 import dev.bunker.Bunker;
-import dev.bunker.backup.Backups;
-import dev.bunker.lifecycle.Lifecycle;
-import dev.bunker.replication.Replication;
+import dev.bunker.Engine;
 import dev.bunker.web.Json;
 import dev.bunker.web.StatusRoutes;
 import java.time.Clock;
@@ -27,11 +25,8 @@ public final class StatusCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws Exception {
-        try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC());
-             Replication replication = new Replication(bunker, UUID.randomUUID());
-             Lifecycle lifecycle = new Lifecycle(bunker);
-             Backups backups = new Backups(bunker)) {
-            Map<String, Object> r = StatusRoutes.report(bunker, replication, lifecycle, backups);
+        try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker, UUID.randomUUID())) {
+            Map<String, Object> r = StatusRoutes.report(engine);
             if (json) {
                 System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                 return 0;
@@ -46,6 +41,10 @@ public final class StatusCommand implements Callable<Integer> {
             System.out.printf("lifecycle: %s; next purge %s; purge brake %s%n", lc.get("objects"),
                     lc.get("nextPurge") == null ? "none due" : lc.get("nextPurge"), lc.get("purgeBrake"));
             System.out.println("last backups: " + r.get("backups"));
+            System.out.println("last successful drills: " + r.get("drills"));
+            List<String> firing = (List<String>) r.get("alertsFiring");
+            System.out.println("alerts firing: " + (firing.isEmpty() ? "none" : ""));
+            firing.forEach(a -> System.out.println("  " + a));
             System.out.println("stores:");
             ((Map<String, Map<String, Object>>) r.get("stores")).forEach((store, h) -> System.out.printf("  %-12s %s%n", store,
                     Boolean.TRUE.equals(h.get("healthy")) ? "ok (" + h.get("latencyMillis") + " ms)" : "FAILING: " + h.get("error")));

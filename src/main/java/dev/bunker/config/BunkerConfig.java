@@ -20,11 +20,23 @@ public record BunkerConfig(
         ReplicationConfig replication,
         ApiConfig api,
         LifecycleConfig lifecycle,
-        BackupsConfig backups) {
+        BackupsConfig backups,
+        DrillsConfig drills,
+        AlertsConfig alerts) {
+
+    public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
+                        ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups) {
+        this(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, DrillsConfig.NONE, AlertsConfig.DEFAULTS);
+    }
 
     /** The same configuration with other backup settings (tests and tools). */
     public BunkerConfig withBackups(BackupsConfig b) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts);
+    }
+
+    /** The same configuration with other drill and alert settings (tests and tools). */
+    public BunkerConfig withDrills(DrillsConfig d, AlertsConfig a) {
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a);
     }
 
     public StoreConfig store(String name) {
@@ -108,6 +120,29 @@ public record BunkerConfig(
 
     /** One kind of backup: how often, how long it is kept, its COMPLIANCE lock (null: none) and zstd level. */
     public record BackupKind(String name, Duration every, Duration keep, Duration lock, int zstdLevel) {}
+
+    /**
+     * Restore drills: the database drill restores the newest backup into a throwaway server and checks
+     * it (row counts, freshness of {@code freshnessColumn} within {@code rpo}, operator SQL checks);
+     * the object drill reads a sample of objects from every store that should hold them.
+     */
+    public record DrillsConfig(Duration dbEvery, Path identity, String source, String freshnessColumn, Duration rpo, List<String> checks,
+                               Duration objectsEvery, int sample) {
+        public static final DrillsConfig NONE = new DrillsConfig(Duration.ofDays(1), null, null, null, Duration.ofDays(2), List.of(),
+                Duration.ofDays(1), 100);
+
+        public boolean dbEnabled() { return identity != null; }
+    }
+
+    /**
+     * Alert rules and where alerts go: generic JSON POSTs to {@code webhooks}. A rule fires after its
+     * threshold and clears itself when healthy again.
+     */
+    public record AlertsConfig(List<String> webhooks, Duration drillStaleAfter, double backupStaleFactor, Duration replicationLagAbove,
+                               long failedJobsAbove, Duration storeUnhealthyFor, Duration every) {
+        public static final AlertsConfig DEFAULTS = new AlertsConfig(List.of(), Duration.ofDays(2), 2.0, Duration.ofHours(1), 0,
+                Duration.ofMinutes(10), Duration.ofMinutes(1));
+    }
 
     /** API tokens by name; only SHA-256 hashes of the tokens are configured. */
     public record ApiConfig(Map<String, TokenConfig> tokens) {}

@@ -9,7 +9,9 @@ import dev.bunker.config.BunkerConfig.ApiConfig;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.AlertsConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.config.BunkerConfig.LifecycleConfig;
 import dev.bunker.config.BunkerConfig.Policy;
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
@@ -105,8 +107,10 @@ public final class ConfigLoader {
         ApiConfig api = api(top.section("api"));
         LifecycleConfig lifecycle = lifecycle(top.section("lifecycle"));
         BackupsConfig backups = backups(top.section("backups"), stores);
+        DrillsConfig drills = drills(top.section("drills"), backups);
+        AlertsConfig alerts = alerts(top.section("alerts"));
         top.rejectUnknownKeys();
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts);
     }
 
     private static DatabaseConfig database(ConfigNode n) {
@@ -332,6 +336,60 @@ public final class ConfigLoader {
         }
         n.rejectUnknownKeys();
         return new BackupKind(d.name(), every, keep, lock, zstd);
+    }
+
+    private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*");
+
+    private static DrillsConfig drills(ConfigNode n, BackupsConfig backups) {
+        DrillsConfig d = DrillsConfig.NONE;
+        ConfigNode db = n.section("db");
+        Duration dbEvery = db.duration("every", d.dbEvery());
+        Path identity = db.path("identity", null);
+        String source = db.string("source", null);
+        if (source != null && !backups.sources().containsKey(source)) {
+            throw db.failAt("source", "unknown backup source \"" + source + "\"; expected one of " + backups.sources().keySet());
+        }
+        String freshness = db.string("freshness-column", null);
+        if (freshness != null && !COLUMN.matcher(freshness).matches()) {
+            throw db.failAt("freshness-column", "\"" + freshness + "\" is not SCHEMA.TABLE.COLUMN, e.g. public.events.created_at");
+        }
+        Duration rpo = db.duration("rpo", d.rpo());
+        List<String> checks = db.strings("checks", List.of());
+        if (identity != null && !backups.enabled()) throw db.failAt("identity", "a database drill needs backups: configure backups.sources first");
+        db.rejectUnknownKeys();
+        ConfigNode objects = n.section("objects");
+        Duration objectsEvery = objects.duration("every", d.objectsEvery());
+        int sample = objects.integer("sample", d.sample(), 1, 1_000_000);
+        objects.rejectUnknownKeys();
+        n.rejectUnknownKeys();
+        return new DrillsConfig(dbEvery, identity, source, freshness, rpo, List.copyOf(checks), objectsEvery, sample);
+    }
+
+    private static AlertsConfig alerts(ConfigNode n) {
+        AlertsConfig d = AlertsConfig.DEFAULTS;
+        List<String> webhooks = n.strings("webhooks", List.of());
+        for (int i = 0; i < webhooks.size(); i++) {
+            String w = webhooks.get(i);
+            if (!(w.startsWith("http://") || w.startsWith("https://"))) {
+                throw n.fail(n.child("webhooks") + "[" + i + "]", "\"" + w + "\" is not an http(s) URL");
+            }
+        }
+        Duration drill = n.duration("drill-stale-after", d.drillStaleAfter());
+        String factorText = n.string("backup-stale-after", "2x");
+        double factor;
+        try {
+            if (!factorText.endsWith("x")) throw new NumberFormatException();
+            factor = Double.parseDouble(factorText.substring(0, factorText.length() - 1));
+            if (factor < 1) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+            throw n.failAt("backup-stale-after", "\"" + factorText + "\" is not a multiple of the schedule; expected e.g. 2x (alert when the newest backup is older than twice its every)");
+        }
+        Duration lag = n.duration("replication-lag-above", d.replicationLagAbove());
+        int failed = n.integer("failed-jobs-above", (int) d.failedJobsAbove(), 0, Integer.MAX_VALUE);
+        Duration unhealthy = n.duration("store-unhealthy-for", d.storeUnhealthyFor());
+        Duration every = n.duration("every", d.every());
+        n.rejectUnknownKeys();
+        return new AlertsConfig(List.copyOf(webhooks), drill, factor, lag, failed, unhealthy, every);
     }
 
     private static ApiConfig api(ConfigNode n) {

@@ -61,12 +61,21 @@ public final class ObjectReads {
 
     /** Opens the object from the first store that gives the right bytes. */
     public Opened open(String key) throws SQLException {
+        return open(key, java.util.Set.of());
+    }
+
+    /** As {@link #open(String)}, treating the stores in {@code down} as unavailable (failover rehearsal). */
+    public Opened open(String key, java.util.Set<String> down) throws SQLException {
         ObjectRow object = head(key);
         List<String> problems = new ArrayList<>();
-        List<String> candidates = candidates(key);
+        List<String> candidates = new ArrayList<>(candidates(key));
+        for (String d : down) {
+            if (candidates.remove(d)) problems.add(d + ": treated as down");
+        }
+        boolean primaryDown = down.contains(config.replication().primary());
         for (int i = 0; i < candidates.size(); i++) {
             String store = candidates.get(i);
-            boolean failover = i > 0;
+            boolean failover = i > 0 || primaryDown;
             try {
                 InputStream in = stores.get(store).get(key);
                 if (object.size() <= VERIFY_BEFORE_SENDING) {

@@ -1,11 +1,9 @@
 package dev.bunker.web;
 
 import dev.bunker.Bunker;
+import dev.bunker.Engine;
 import dev.bunker.config.BunkerConfig.TokenScope;
-import dev.bunker.backup.Backups;
 import dev.bunker.db.NodeRegistry;
-import dev.bunker.lifecycle.Lifecycle;
-import dev.bunker.replication.Replication;
 import dev.bunker.replication.ReplicationStatus;
 import dev.bunker.store.StoreHealth;
 import java.sql.SQLException;
@@ -17,18 +15,34 @@ import java.util.Map;
 public final class StatusRoutes {
     private StatusRoutes() {}
 
-    public static List<Route> of(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups) {
-        return List.of(Route.of("GET", "/v1/status", TokenScope.READ, call -> {
-            try {
-                call.json(200, report(bunker, replication, lifecycle, backups));
-            } catch (SQLException e) {
-                throw new java.io.IOException("database error: " + e.getMessage(), e);
-            }
-        }));
+    public static List<Route> of(Engine engine) {
+        return List.of(
+                Route.of("GET", "/v1/status", TokenScope.READ, call -> {
+                    try {
+                        call.json(200, report(engine));
+                    } catch (SQLException e) {
+                        throw new java.io.IOException("database error: " + e.getMessage(), e);
+                    }
+                }),
+                Route.of("GET", "/v1/alerts", TokenScope.READ, call -> {
+                    try {
+                        call.json(200, Map.of("alerts", engine.alerts().list()));
+                    } catch (SQLException e) {
+                        throw new java.io.IOException("database error: " + e.getMessage(), e);
+                    }
+                }),
+                Route.of("GET", "/v1/drills", TokenScope.READ, call -> {
+                    try {
+                        call.json(200, Map.of("runs", engine.drills().runs().history(call.query().get("kind"), 50)));
+                    } catch (SQLException e) {
+                        throw new java.io.IOException("database error: " + e.getMessage(), e);
+                    }
+                }));
     }
 
-    public static Map<String, Object> report(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups) throws SQLException {
-        ReplicationStatus.Snapshot s = replication.status().read();
+    public static Map<String, Object> report(Engine engine) throws SQLException {
+        Bunker bunker = engine.bunker();
+        ReplicationStatus.Snapshot s = engine.replication().status().read();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("objects", s.objects());
         Map<String, Object> queue = new LinkedHashMap<>();
@@ -37,8 +51,10 @@ public final class StatusRoutes {
         queue.put("oldestPendingSeconds", Math.round(s.oldestPendingSeconds() * 10) / 10.0);
         out.put("replication", queue);
         out.put("copies", s.copiesByStore());
-        out.put("lifecycle", lifecycle.status());
-        out.put("backups", backups.lastBackups());
+        out.put("lifecycle", engine.lifecycle().status());
+        out.put("backups", engine.backups().lastBackups());
+        out.put("drills", engine.drills().lastSuccesses());
+        out.put("alertsFiring", engine.alerts().list().stream().filter(a -> a.firing()).map(a -> a.name() + ": " + a.message()).toList());
         Map<String, Object> stores = new LinkedHashMap<>();
         for (StoreHealth.Result r : bunker.storeHealth(SystemRoutes.HEALTH_TIMEOUT_MILLIS)) {
             Map<String, Object> h = new LinkedHashMap<>();

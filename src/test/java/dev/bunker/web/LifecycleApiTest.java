@@ -27,6 +27,7 @@ class LifecycleApiTest {
     Bunker bunker;
     Replication replication;
     Lifecycle lifecycle;
+    dev.bunker.Engine engine;
     HttpApi api;
     final String app = Tokens.newToken();
     final String ops = Tokens.newToken();
@@ -39,9 +40,10 @@ class LifecycleApiTest {
                 new BunkerConfig.ApiConfig(Map.of("app", new TokenConfig("app", TokenScope.WRITE, Tokens.hash(app)),
                         "ops", new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash(ops)))), base.lifecycle(), base.backups());
         bunker = Bunker.open(config, Clock.systemUTC());
-        replication = new Replication(bunker, UUID.randomUUID());
-        lifecycle = new Lifecycle(bunker);
-        api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(bunker, replication, lifecycle, new dev.bunker.backup.Backups(bunker)))
+        engine = dev.bunker.Engine.on(bunker, UUID.randomUUID());
+        replication = engine.replication();
+        lifecycle = engine.lifecycle();
+        api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(engine))
                 .add(LifecycleRoutes.of(lifecycle)).add(ObjectRoutes.of(replication));
         api.start();
     }
@@ -49,8 +51,7 @@ class LifecycleApiTest {
     @AfterEach
     void stop() {
         api.stop(0);
-        lifecycle.close();
-        replication.close();
+        engine.close();
         bunker.close();
     }
 

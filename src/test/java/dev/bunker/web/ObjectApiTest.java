@@ -27,6 +27,7 @@ class ObjectApiTest {
     @TempDir Path dir;
     Bunker bunker;
     Replication replication;
+    dev.bunker.Engine engine;
     HttpApi api;
     String token;
     final HttpClient http = HttpClient.newHttpClient();
@@ -35,10 +36,11 @@ class ObjectApiTest {
     void start() throws Exception {
         BunkerConfig config = TestConfigs.threeLocalStores(dir);
         bunker = Bunker.open(config, Clock.systemUTC());
-        replication = new Replication(bunker, UUID.randomUUID());
+        engine = dev.bunker.Engine.on(bunker, UUID.randomUUID());
+        replication = engine.replication();
         Tokens tokens = Tokens.load(config.api(), dir);
         token = Files.readString(dir.resolve("admin-token")).trim();
-        api = new HttpApi(config.listen(), tokens, 4).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(bunker, replication, new dev.bunker.lifecycle.Lifecycle(bunker), new dev.bunker.backup.Backups(bunker)))
+        api = new HttpApi(config.listen(), tokens, 4).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
                 .add(ObjectRoutes.of(replication));
         api.start();
         replication.workers().start();
@@ -47,7 +49,7 @@ class ObjectApiTest {
     @AfterEach
     void stop() {
         api.stop(0);
-        replication.close();
+        engine.close();
         bunker.close();
     }
 

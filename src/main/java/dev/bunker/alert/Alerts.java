@@ -1,0 +1,231 @@
+package dev.bunker.alert;
+
+import dev.bunker.Bunker;
+import dev.bunker.backup.Backups;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.BunkerConfig.AlertsConfig;
+import dev.bunker.config.Durations;
+import dev.bunker.drill.Drills;
+import dev.bunker.lifecycle.Lifecycle;
+import dev.bunker.replication.Replication;
+import dev.bunker.replication.ReplicationStatus;
+import dev.bunker.store.StoreHealth;
+import io.micrometer.core.instrument.Gauge;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The alert rules, evaluated every {@code alerts.every}: a database drill or a backup that has gone
+ * stale, replication lag, failed replication jobs, a store unhealthy for too long, a tripped purge
+ * brake. A rule that starts failing fires (webhook POST, {@code GET /v1/alerts}, metrics) and clears
+ * itself when healthy again. State lives in the database so every process agrees; an advisory lock
+ * lets one process at a time evaluate and notify.
+ */
+public final class Alerts implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Alerts.class);
+    static final String TRY_LOCK = "select pg_try_advisory_lock(hashtext('bunker.alerts'))";
+    static final String UNLOCK = "select pg_advisory_unlock(hashtext('bunker.alerts'))";
+    static final String ALL = "select name, firing, since, message, notified_at, resolved_at from alerts order by firing desc, since desc";
+    static final String FIRE = """
+            insert into alerts (name, firing, since, message, notified_at, resolved_at) values (?, true, ?, ?, ?, null)
+            on conflict (name) do update set firing = true, since = excluded.since, message = excluded.message,
+                notified_at = excluded.notified_at, resolved_at = null
+            """;
+    static final String STILL = "update alerts set message = ? where name = ?";
+    static final String RESOLVE = "update alerts set firing = false, resolved_at = ? where name = ?";
+
+    /** One alert as stored. */
+    public record Alert(String name, boolean firing, Instant since, String message, Instant notifiedAt, Instant resolvedAt) {}
+
+    private final BunkerConfig config;
+    private final AlertsConfig rules;
+    private final DataSource db;
+    private final Clock clock;
+    private final Bunker bunker;
+    private final Replication replication;
+    private final Lifecycle lifecycle;
+    private final Backups backups;
+    private final Drills drills;
+    private final Webhooks webhooks;
+    private final Instant reference;
+    private final Map<String, Instant> unhealthySince = new ConcurrentHashMap<>();
+    private volatile int firingCount;
+    private ScheduledExecutorService schedule;
+
+    public Alerts(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups, Drills drills) {
+        this.bunker = bunker;
+        this.config = bunker.config();
+        this.rules = config.alerts();
+        this.db = bunker.database().dataSource();
+        this.clock = bunker.clock();
+        this.replication = replication;
+        this.lifecycle = lifecycle;
+        this.backups = backups;
+        this.drills = drills;
+        this.webhooks = new Webhooks(rules.webhooks());
+        this.reference = clock.instant(); // "never succeeded" is measured from when this process started watching
+        Gauge.builder("bunker_alerts_firing", () -> firingCount).description("alerts firing now").register(bunker.metrics());
+    }
+
+    /** The conditions failing now: alert name to message. */
+    Map<String, String> failing() throws SQLException {
+        Instant now = clock.instant();
+        Map<String, String> out = new LinkedHashMap<>();
+        if (config.drills().dbEnabled()) {
+            Instant last = drills.runs().lastSuccess("db");
+            Instant since = last == null ? reference : last;
+            if (Duration.between(since, now).compareTo(rules.drillStaleAfter()) > 0) {
+                out.put("db-drill-stale", (last == null ? "no successful database drill yet" : "no successful database drill since " + last)
+                        + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history`");
+            }
+        }
+        for (var source : backups.lastBackups().entrySet()) {
+            for (var kind : source.getValue().entrySet()) {
+                Duration every = config.backups().kind(kind.getKey()).every();
+                Duration limit = Duration.ofMillis((long) (every.toMillis() * rules.backupStaleFactor()));
+                Instant since = kind.getValue() == null ? reference : kind.getValue();
+                if (Duration.between(since, now).compareTo(limit) > 0) {
+                    out.put("backup-stale:" + source.getKey() + "/" + kind.getKey(), "no " + kind.getKey() + " backup of " + source.getKey()
+                            + (kind.getValue() == null ? " yet" : " since " + kind.getValue()) + "; the schedule is every " + Durations.format(every));
+                }
+            }
+        }
+        ReplicationStatus.Snapshot s = replication.status().read();
+        if (s.oldestPendingSeconds() > rules.replicationLagAbove().toSeconds()) {
+            out.put("replication-lag", String.format("the oldest unreplicated object has waited %.0f s (threshold %s)", s.oldestPendingSeconds(),
+                    Durations.format(rules.replicationLagAbove())));
+        }
+        if (s.failedJobs() > rules.failedJobsAbove()) {
+            out.put("replication-failed-jobs", s.failedJobs() + " replication jobs failed for good; `bunker status` and `bunker retry`");
+        }
+        for (StoreHealth.Result h : bunker.storeHealth(5_000)) {
+            if (h.ok()) {
+                unhealthySince.remove(h.store());
+                continue;
+            }
+            Instant since = unhealthySince.computeIfAbsent(h.store(), k -> now);
+            if (Duration.between(since, now).compareTo(rules.storeUnhealthyFor()) >= 0) {
+                out.put("store-unhealthy:" + h.store(), "store '" + h.store() + "' failing since " + since + ": " + h.error());
+            }
+        }
+        String brake = lifecycle.purge().trippedReason();
+        if (brake != null) out.put("purge-brake", brake + "; run `bunker purge --confirm` to proceed");
+        return out;
+    }
+
+    /** Evaluates the rules, records changes and notifies the webhooks; false if another process is evaluating now. */
+    public boolean evaluate() throws SQLException {
+        try (Connection c = db.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement(TRY_LOCK); ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) return false;
+            }
+            try {
+                Map<String, String> now = failing();
+                Map<String, Alert> known = new LinkedHashMap<>();
+                for (Alert a : list()) known.put(a.name(), a);
+                Instant at = clock.instant();
+                for (Map.Entry<String, String> f : now.entrySet()) {
+                    Alert old = known.get(f.getKey());
+                    if (old != null && old.firing()) {
+                        update(c, STILL, f.getValue(), f.getKey());
+                        continue;
+                    }
+                    boolean sent = notify(f.getKey(), "firing", f.getValue(), at);
+                    try (PreparedStatement ps = c.prepareStatement(FIRE)) {
+                        ps.setString(1, f.getKey());
+                        ps.setTimestamp(2, Timestamp.from(at));
+                        ps.setString(3, f.getValue());
+                        ps.setTimestamp(4, sent ? Timestamp.from(at) : null);
+                        ps.executeUpdate();
+                    }
+                    LOG.warn("ALERT {}: {}", f.getKey(), f.getValue());
+                }
+                for (Alert a : known.values()) {
+                    if (!a.firing() || now.containsKey(a.name())) continue;
+                    notify(a.name(), "resolved", a.message(), at);
+                    try (PreparedStatement ps = c.prepareStatement(RESOLVE)) {
+                        ps.setTimestamp(1, Timestamp.from(at));
+                        ps.setString(2, a.name());
+                        ps.executeUpdate();
+                    }
+                    LOG.info("alert {} resolved", a.name());
+                }
+                firingCount = now.size();
+                return true;
+            } finally {
+                try (PreparedStatement ps = c.prepareStatement(UNLOCK)) {
+                    ps.executeQuery().close();
+                }
+            }
+        }
+    }
+
+    private boolean notify(String name, String status, String message, Instant at) {
+        if (rules.webhooks().isEmpty()) return true;
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("alert", name);
+        event.put("status", status);
+        event.put("message", message);
+        event.put("at", at.toString());
+        event.put("source", "bunker");
+        return webhooks.send(event);
+    }
+
+    private static void update(Connection c, String sql, String a, String b) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, a);
+            ps.setString(2, b);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Every alert known: firing ones first, then resolved. */
+    public List<Alert> list() throws SQLException {
+        List<Alert> out = new ArrayList<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Alert(rs.getString(1), rs.getBoolean(2), rs.getTimestamp(3).toInstant(), rs.getString(4),
+                        rs.getTimestamp(5) == null ? null : rs.getTimestamp(5).toInstant(), rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant()));
+            }
+        }
+        return out;
+    }
+
+    public void start() {
+        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "alerts");
+            t.setDaemon(true);
+            return t;
+        });
+        schedule.scheduleWithFixedDelay(() -> {
+            try {
+                evaluate();
+            } catch (Exception e) {
+                LOG.warn("alert evaluation failed: {}", e.toString());
+            }
+        }, rules.every().toMillis(), rules.every().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        if (schedule != null) schedule.shutdownNow();
+    }
+}

@@ -1,0 +1,143 @@
+package dev.bunker.drill;
+
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.RestoreBackup;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.BunkerConfig.DrillsConfig;
+import dev.bunker.drill.DrillRuns.Check;
+import dev.bunker.store.Store;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The database drill: take the newest backup from a backup store (its manifests, not Bunker's own
+ * catalog: the drill must work as if the production database were gone), start a fresh throwaway
+ * PostgreSQL 15 (initdb into a temp folder, a free port), restore into it, run the checks, tear it
+ * down, and record the verdict with the achieved RPO (the backup's age) and RTO (start + restore).
+ */
+public final class DatabaseDrill {
+    private final BunkerConfig config;
+    private final Map<String, Store> stores;
+    private final DrillRuns runs;
+    private final Clock clock;
+
+    public DatabaseDrill(BunkerConfig config, Map<String, Store> stores, DrillRuns runs, Clock clock) {
+        this.config = config;
+        this.stores = stores;
+        this.runs = runs;
+        this.clock = clock;
+    }
+
+    public DrillRuns.Run run(String source) throws Exception {
+        DrillsConfig d = config.drills();
+        Instant started = clock.instant();
+        List<Check> checks = new ArrayList<>();
+        StringBuilder log = new StringBuilder();
+        Path tmp = config.dataDir().resolve("tmp");
+        Files.createDirectories(tmp);
+        RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, tmp);
+        Manifest m = null;
+        Double rto = null;
+        try {
+            m = restore.find("latest", source != null ? source : d.source());
+            log.append("newest backup in the stores: ").append(m.id()).append(", finished ").append(m.finishedAt()).append('\n');
+            List<String> identities = AgeCrypto.readIdentities(d.identity());
+            Path pgDir = Files.createTempDirectory(tmp, "drill-pg-");
+            long t0 = System.nanoTime();
+            try (EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(pgDir).setCleanDataDirectory(true)
+                    .setRegisterShutdownHook(true).start()) {
+                String admin = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres";
+                try (Connection c = DriverManager.getConnection(admin, "postgres", null); Statement s = c.createStatement()) {
+                    s.execute("create database drill");
+                }
+                log.append("throwaway PostgreSQL 15 on port ").append(pg.getPort()).append(" in ").append(pgDir).append('\n');
+                String url = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/drill?user=postgres";
+                try {
+                    RestoreBackup.Result r = restore.run(m, url, identities, false, line -> {});
+                    rto = (System.nanoTime() - t0) / 1e9;
+                    checks.add(new Check("restore", true, String.format("restored from store '%s' in %.1f s (download+decrypt %.1f s, pg_restore %.1f s)",
+                            r.store(), rto, r.downloadSeconds(), r.restoreSeconds())));
+                } catch (Exception e) {
+                    checks.add(new Check("restore", false, e.getMessage()));
+                }
+                if (checks.get(0).ok()) check(url, m, d, checks);
+            } finally {
+                deleteTree(pgDir);
+            }
+        } catch (Exception e) {
+            checks.add(new Check("find and open the backup", false, e.getMessage()));
+        }
+        boolean ok = !checks.isEmpty() && checks.stream().allMatch(Check::ok);
+        for (Check c : checks) log.append(c.ok() ? "ok   " : "FAIL ").append(c.name()).append(": ").append(c.detail()).append('\n');
+        Double rpo = m == null ? null : Duration.between(m.finishedAt(), started).toMillis() / 1000.0;
+        return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, m == null ? null : m.id(), rpo, rto, checks, log.toString()));
+    }
+
+    private void check(String url, Manifest m, DrillsConfig d, List<Check> checks) {
+        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+            List<String> mismatches = new ArrayList<>();
+            for (Map.Entry<String, Long> t : m.rowCounts().entrySet()) {
+                try (ResultSet rs = s.executeQuery("select count(*) from " + t.getKey())) { // names stored quoted by quote_ident
+                    rs.next();
+                    if (rs.getLong(1) != t.getValue()) mismatches.add(t.getKey() + " has " + rs.getLong(1) + " rows, the backup recorded " + t.getValue());
+                } catch (Exception e) {
+                    mismatches.add(t.getKey() + " is not readable: " + e.getMessage());
+                }
+            }
+            checks.add(new Check("every table readable, row counts as recorded", mismatches.isEmpty(),
+                    mismatches.isEmpty() ? m.rowCounts().size() + " tables match" : String.join("; ", mismatches)));
+            if (d.freshnessColumn() != null) checks.add(freshness(s, d));
+            for (String sql : d.checks()) {
+                try (ResultSet rs = s.executeQuery("select (" + sql + ")::boolean")) {
+                    rs.next();
+                    boolean ok = rs.getBoolean(1);
+                    checks.add(new Check("sql: " + sql, ok, ok ? "true" : "returned false"));
+                } catch (Exception e) {
+                    checks.add(new Check("sql: " + sql, false, e.getMessage()));
+                }
+            }
+        } catch (Exception e) {
+            checks.add(new Check("connect to the restored database", false, e.getMessage()));
+        }
+    }
+
+    /** The newest row's time must be within the RPO of now: a backup of a database that stopped changing is a stale backup. */
+    private Check freshness(Statement s, DrillsConfig d) {
+        String[] parts = d.freshnessColumn().split("\\.");
+        String sql = "select max(\"" + parts[2] + "\") from \"" + parts[0] + "\".\"" + parts[1] + "\"";
+        try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            Timestamp newest = rs.getTimestamp(1);
+            if (newest == null) return new Check("freshness of " + d.freshnessColumn(), false, "the table has no rows");
+            Duration age = Duration.between(newest.toInstant(), clock.instant());
+            boolean ok = age.compareTo(d.rpo()) <= 0;
+            return new Check("freshness of " + d.freshnessColumn(), ok, "newest row is " + age.toHours() + " h old (" + newest.toInstant()
+                    + "); the recovery-point objective is " + d.rpo().toHours() + " h");
+        } catch (Exception e) {
+            return new Check("freshness of " + d.freshnessColumn(), false, e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.bunker.drill;
+
+import dev.bunker.Bunker;
+import dev.bunker.replication.Replication;
+import io.micrometer.core.instrument.Gauge;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The drills of one process, and (in serve) their daily schedule: the database drill and the replica drill. */
+public final class Drills implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Drills.class);
+
+    private final Bunker bunker;
+    private final DrillRuns runs;
+    private final DatabaseDrill database;
+    private final ObjectDrill objects;
+    private final FailoverDrill failover;
+    private final Clock clock;
+    private ScheduledExecutorService schedule;
+    private final Map<String, Instant> lastSuccess = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public Drills(Bunker bunker, Replication replication) {
+        this.bunker = bunker;
+        this.clock = bunker.clock();
+        this.runs = new DrillRuns(bunker.database().dataSource());
+        this.database = new DatabaseDrill(bunker.config(), bunker.stores(), runs, clock);
+        this.objects = new ObjectDrill(bunker.database().dataSource(), bunker.stores(), replication.ledger(), replication.jobs(), runs, clock);
+        this.failover = new FailoverDrill(bunker.database().dataSource(), replication.reads(), bunker.config().replication().primary(), runs, clock);
+        for (String kind : new String[] {"db", "objects", "failover"}) {
+            Gauge.builder("bunker_drill_last_success_timestamp_seconds", () -> {
+                Instant t = lastSuccess.get(kind);
+                return t == null ? 0 : t.getEpochSecond();
+            }).description("when the last successful drill of this kind finished (0: never)").tag("kind", kind).register(bunker.metrics());
+        }
+    }
+
+    public DrillRuns runs() { return runs; }
+
+    public DatabaseDrill database() { return database; }
+
+    public ObjectDrill objects() { return objects; }
+
+    public FailoverDrill failover() { return failover; }
+
+    /** Last success per kind (null: never), for status and the metrics. */
+    public Map<String, Instant> lastSuccesses() throws SQLException {
+        Map<String, Instant> out = new LinkedHashMap<>();
+        for (String kind : new String[] {"db", "objects", "failover"}) {
+            Instant t = runs.lastSuccess(kind);
+            out.put(kind, t);
+            if (t != null) lastSuccess.put(kind, t);
+        }
+        return out;
+    }
+
+    /** Runs each drill whose last run (successful or not) is older than its schedule. */
+    public void runDue() throws Exception {
+        var d = bunker.config().drills();
+        Instant now = clock.instant();
+        if (d.dbEnabled() && due("db", d.dbEvery(), now)) {
+            DrillRuns.Run r = database.run(null);
+            LOG.info("database drill {}: {}", r.ok() ? "passed" : "FAILED", r.log().replace('\n', ' '));
+        }
+        if (due("objects", d.objectsEvery(), now)) {
+            DrillRuns.Run r = objects.run(d.sample());
+            if (!r.ok()) LOG.warn("object drill FAILED: {}", r.log().replace('\n', ' '));
+        }
+        lastSuccesses();
+    }
+
+    private boolean due(String kind, Duration every, Instant now) throws SQLException {
+        var last = runs.history(kind, 1);
+        return last.isEmpty() || last.get(0).finishedAt().plus(every).isBefore(now);
+    }
+
+    public void start(Duration checkEvery) {
+        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "drills");
+            t.setDaemon(true);
+            return t;
+        });
+        schedule.scheduleWithFixedDelay(() -> {
+            try {
+                runDue();
+            } catch (Exception e) {
+                LOG.warn("drill schedule check failed: {}", e.toString());
+            }
+        }, 30_000, checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        if (schedule != null) schedule.shutdownNow();
+    }
+}

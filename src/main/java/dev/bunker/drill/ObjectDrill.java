@@ -1,0 +1,121 @@
+package dev.bunker.drill;
+
+import dev.bunker.drill.DrillRuns.Check;
+import dev.bunker.replication.Ledger;
+import dev.bunker.replication.ReplicationJobs;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.ObjectNotFoundException;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+
+/**
+ * The replica drill: a random sample of live objects, each read from every store that holds a
+ * verified copy (cold ones included) and hashed against the ledger. A missing or corrupt copy is
+ * recorded, re-enqueued for repair, and fails the drill. A copy archived in a cold storage class
+ * (S3 GLACIER, DEEP_ARCHIVE) cannot be read without a restore that takes hours: the drill then
+ * checks its size from the store's metadata and says so.
+ */
+public final class ObjectDrill {
+    static final String SAMPLE = """
+            select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?
+            """;
+
+    private final DataSource db;
+    private final Map<String, Store> stores;
+    private final Ledger ledger;
+    private final ReplicationJobs jobs;
+    private final DrillRuns runs;
+    private final Clock clock;
+
+    public ObjectDrill(DataSource db, Map<String, Store> stores, Ledger ledger, ReplicationJobs jobs, DrillRuns runs, Clock clock) {
+        this.db = db;
+        this.stores = stores;
+        this.ledger = ledger;
+        this.jobs = jobs;
+        this.runs = runs;
+        this.clock = clock;
+    }
+
+    public DrillRuns.Run run(int sample) throws SQLException {
+        Instant started = clock.instant();
+        record Sampled(String key, long size, String sha256) {}
+        List<Sampled> picked = new ArrayList<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(SAMPLE)) {
+            ps.setInt(1, sample);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) picked.add(new Sampled(rs.getString(1), rs.getLong(2), rs.getString(3)));
+            }
+        }
+        List<Check> problems = new ArrayList<>();
+        int copiesRead = 0;
+        int archived = 0;
+        StringBuilder log = new StringBuilder();
+        for (Sampled o : picked) {
+            for (Ledger.CopyRow copy : ledger.copies(o.key())) {
+                if (!copy.state().equals("verified") || !stores.containsKey(copy.store())) continue;
+                Store store = stores.get(copy.store());
+                String problem;
+                String newState;
+                try {
+                    String sha = readSha256(store, o.key());
+                    copiesRead++;
+                    problem = sha.equals(o.sha256()) ? null : "SHA-256 " + sha + " differs from the ledger's " + o.sha256();
+                    newState = "corrupt";
+                } catch (ObjectNotFoundException e) {
+                    problem = "missing";
+                    newState = "missing";
+                } catch (StoreException e) {
+                    if (e.getMessage() != null && e.getMessage().contains("archived")) {
+                        archived++;
+                        ObjectInfo info = store.stat(o.key()).orElse(null);
+                        problem = info == null ? "missing" : info.size() == o.size() ? null : "archived copy has " + info.size() + " bytes, expected " + o.size();
+                        newState = info == null ? "missing" : "corrupt";
+                    } else {
+                        problem = "unreadable: " + e.getMessage();
+                        newState = null; // an outage is not a lost copy: the store health alert covers it
+                    }
+                }
+                if (problem != null) {
+                    problems.add(new Check(copy.store() + ": " + o.key(), false, problem));
+                    log.append("FAIL ").append(copy.store()).append(' ').append(o.key()).append(": ").append(problem).append('\n');
+                    if (newState != null) {
+                        ledger.mark(o.key(), copy.store(), newState, "object drill: " + problem);
+                        jobs.enqueue(o.key(), List.of(copy.store()));
+                    }
+                }
+            }
+        }
+        List<Check> checks = new ArrayList<>();
+        checks.add(new Check("sampled objects", !picked.isEmpty() || sample == 0, picked.size() + " objects, " + copiesRead + " copies read and hashed"
+                + (archived > 0 ? ", " + archived + " archived copies checked by size only (cold storage needs a restore to be read)" : "")));
+        checks.addAll(problems);
+        boolean ok = problems.isEmpty();
+        log.insert(0, "sampled " + picked.size() + " objects, read " + copiesRead + " copies\n");
+        return runs.record(new DrillRuns.Run(0, "objects", started, clock.instant(), ok, null, null, null, checks, log.toString()));
+    }
+
+    static String readSha256(Store store, String key) {
+        MessageDigest d = Sha256.newDigest();
+        byte[] buf = new byte[256 * 1024];
+        try (InputStream in = store.get(key)) {
+            int n;
+            while ((n = in.read(buf)) > 0) d.update(buf, 0, n);
+        } catch (java.io.IOException e) {
+            throw new dev.bunker.store.StoreUnavailableException(store.name(), key, "reading failed: " + e.getMessage(), e);
+        }
+        return Sha256.hex(d.digest());
+    }
+}
