@@ -102,6 +102,23 @@ public final class EffectiveConfig {
             kn.put("zstd-level", k.zstdLevel());
         }
         if (b.pgBin() != null) bk.put("pg-bin", b.pgBin().toString());
+        ObjectNode dr = root.putObject("drills");
+        ObjectNode drdb = dr.putObject("db");
+        drdb.put("every", Durations.format(c.drills().dbEvery()));
+        drdb.put("identity", c.drills().identity() == null ? "(none: database drill off)" : c.drills().identity().toString());
+        if (c.drills().source() != null) drdb.put("source", c.drills().source());
+        if (c.drills().freshnessColumn() != null) drdb.put("freshness-column", c.drills().freshnessColumn());
+        drdb.put("rpo", Durations.format(c.drills().rpo()));
+        c.drills().checks().forEach(drdb.putArray("checks")::add);
+        dr.putObject("objects").put("every", Durations.format(c.drills().objectsEvery())).put("sample", c.drills().sample());
+        ObjectNode al = root.putObject("alerts");
+        c.alerts().webhooks().forEach(al.putArray("webhooks")::add);
+        al.put("drill-stale-after", Durations.format(c.alerts().drillStaleAfter()));
+        al.put("backup-stale-after", c.alerts().backupStaleFactor() + "x");
+        al.put("replication-lag-above", Durations.format(c.alerts().replicationLagAbove()));
+        al.put("failed-jobs-above", c.alerts().failedJobsAbove());
+        al.put("store-unhealthy-for", Durations.format(c.alerts().storeUnhealthyFor()));
+        al.put("every", Durations.format(c.alerts().every()));
         ObjectNode api = root.putObject("api").putObject("tokens");
         c.api().tokens().values().forEach(t -> api.putObject(t.name()).put("scope", t.scope().name().toLowerCase()).put("sha256", t.sha256()));
         return root;
