@@ -99,7 +99,8 @@ public final class ObjectDrill {
             }
         }
         List<Check> checks = new ArrayList<>();
-        checks.add(new Check("sampled objects", !picked.isEmpty() || sample == 0, picked.size() + " objects, " + copiesRead + " copies read and hashed"
+        checks.add(new Check("sampled objects", true, (picked.isEmpty() ? "no live objects yet; nothing to check" : picked.size() + " objects, "
+                + copiesRead + " copies read and hashed")
                 + (archived > 0 ? ", " + archived + " archived copies checked by size only (cold storage needs a restore to be read)" : "")));
         checks.addAll(problems);
         boolean ok = problems.isEmpty();

@@ -36,6 +36,7 @@ public final class Lifecycle implements AutoCloseable {
     private ScheduledExecutorService schedule;
     private volatile Map<String, Long> lastCounts = Map.of();
     private volatile boolean brakeTripped;
+    private volatile Instant nextPurge;
 
     public Lifecycle(Bunker bunker) {
         this.db = bunker.database().dataSource();
@@ -47,6 +48,8 @@ public final class Lifecycle implements AutoCloseable {
             Gauge.builder("bunker_objects_by_state", () -> lastCounts.getOrDefault(state, 0L))
                     .description("objects per lifecycle state").tag("state", state).register(bunker.metrics());
         }
+        Gauge.builder("bunker_next_purge_timestamp_seconds", () -> nextPurge == null ? 0 : nextPurge.getEpochSecond())
+                .description("when the next permanently deleted object may be purged (0: none waiting)").register(bunker.metrics());
         Gauge.builder("bunker_purge_brake_tripped", () -> brakeTripped ? 1 : 0)
                 .description("1 while the mass-deletion brake holds purges until `bunker purge --confirm`").register(bunker.metrics());
     }
@@ -98,6 +101,7 @@ public final class Lifecycle implements AutoCloseable {
         String brake = purge.trippedReason();
         lastCounts = counts;
         brakeTripped = brake != null;
+        nextPurge = next;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("objects", counts);
         out.put("nextPurge", next);
