@@ -1,6 +1,7 @@
 package dev.bunker.alert;
 
 import dev.bunker.Bunker;
+import dev.bunker.Periodic;
 import dev.bunker.backup.Backups;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.AlertsConfig;
@@ -24,9 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -210,18 +209,7 @@ public final class Alerts implements AutoCloseable {
     }
 
     public void start() {
-        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "alerts");
-            t.setDaemon(true);
-            return t;
-        });
-        schedule.scheduleWithFixedDelay(() -> {
-            try {
-                evaluate();
-            } catch (Exception e) {
-                LOG.warn("alert evaluation failed: {}", e.toString());
-            }
-        }, rules.every().toMillis(), rules.every().toMillis(), TimeUnit.MILLISECONDS);
+        schedule = Periodic.start("alerts", rules.every(), rules.every(), LOG, this::evaluate);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.bunker.backup;
 
 import dev.bunker.Bunker;
+import dev.bunker.Periodic;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import java.io.IOException;
@@ -13,9 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -129,19 +128,7 @@ public final class Backups implements AutoCloseable {
     }
 
     public void start(Duration checkEvery) {
-        if (!config.enabled()) return;
-        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "backups");
-            t.setDaemon(true);
-            return t;
-        });
-        schedule.scheduleWithFixedDelay(() -> {
-            try {
-                runDue();
-            } catch (Exception e) {
-                LOG.warn("backup schedule check failed: {}", e.toString());
-            }
-        }, 5_000, checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+        if (config.enabled()) schedule = Periodic.start("backups", Duration.ofSeconds(5), checkEvery, LOG, this::runDue);
     }
 
     @Override

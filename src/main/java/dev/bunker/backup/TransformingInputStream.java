@@ -41,9 +41,7 @@ final class TransformingInputStream extends InputStream {
 
     @Override
     public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xff;
+        return dev.bunker.store.Sha256.readOneByte(this);
     }
 
     @Override

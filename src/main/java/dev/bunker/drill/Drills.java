@@ -1,6 +1,7 @@
 package dev.bunker.drill;
 
 import dev.bunker.Bunker;
+import dev.bunker.Periodic;
 import dev.bunker.replication.Replication;
 import io.micrometer.core.instrument.Gauge;
 import java.sql.SQLException;
@@ -9,9 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,18 +82,7 @@ public final class Drills implements AutoCloseable {
     }
 
     public void start(Duration checkEvery) {
-        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "drills");
-            t.setDaemon(true);
-            return t;
-        });
-        schedule.scheduleWithFixedDelay(() -> {
-            try {
-                runDue();
-            } catch (Exception e) {
-                LOG.warn("drill schedule check failed: {}", e.toString());
-            }
-        }, 30_000, checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+        schedule = Periodic.start("drills", Duration.ofSeconds(30), checkEvery, LOG, this::runDue);
     }
 
     @Override

@@ -4,7 +4,6 @@ import dev.bunker.drill.DrillRuns.Check;
 import dev.bunker.replication.ObjectReads;
 import dev.bunker.store.Sha256;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -48,13 +47,9 @@ public final class FailoverDrill {
             long t0 = System.nanoTime();
             try {
                 ObjectReads.Opened o = reads.open(key, Set.of(primary));
-                MessageDigest d = Sha256.newDigest();
                 try (InputStream in = o.body()) {
-                    byte[] buf = new byte[256 * 1024];
-                    int n;
-                    while ((n = in.read(buf)) > 0) d.update(buf, 0, n);
+                    if (!Sha256.hexOf(in).equals(o.sha256())) throw new IllegalStateException("wrong bytes from " + o.store());
                 }
-                if (!Sha256.hex(d.digest()).equals(o.sha256())) throw new IllegalStateException("wrong bytes from " + o.store());
                 micros.add((System.nanoTime() - t0) / 1000);
             } catch (Exception e) {
                 failures.add(new Check(key, false, e.getMessage()));

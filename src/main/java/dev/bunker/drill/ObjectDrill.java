@@ -9,7 +9,6 @@ import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -109,14 +108,10 @@ public final class ObjectDrill {
     }
 
     static String readSha256(Store store, String key) {
-        MessageDigest d = Sha256.newDigest();
-        byte[] buf = new byte[256 * 1024];
         try (InputStream in = store.get(key)) {
-            int n;
-            while ((n = in.read(buf)) > 0) d.update(buf, 0, n);
+            return Sha256.hexOf(in);
         } catch (java.io.IOException e) {
             throw new dev.bunker.store.StoreUnavailableException(store.name(), key, "reading failed: " + e.getMessage(), e);
         }
-        return Sha256.hex(d.digest());
     }
 }

@@ -1,6 +1,7 @@
 package dev.bunker.lifecycle;
 
 import dev.bunker.Bunker;
+import dev.bunker.Periodic;
 import io.micrometer.core.instrument.Gauge;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -9,9 +10,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -110,18 +109,7 @@ public final class Lifecycle implements AutoCloseable {
     }
 
     public void start(java.time.Duration every) {
-        schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "lifecycle");
-            t.setDaemon(true);
-            return t;
-        });
-        schedule.scheduleWithFixedDelay(() -> {
-            try {
-                runDue();
-            } catch (Exception e) {
-                LOG.warn("lifecycle run failed, will retry: {}", e.toString());
-            }
-        }, 0, every.toMillis(), TimeUnit.MILLISECONDS);
+        schedule = Periodic.start("lifecycle", java.time.Duration.ZERO, every, LOG, this::runDue);
     }
 
     @Override

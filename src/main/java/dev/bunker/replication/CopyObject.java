@@ -14,7 +14,6 @@ import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
@@ -251,14 +250,10 @@ public final class CopyObject {
     }
 
     static String readSha256(Store store, String key) {
-        MessageDigest d = Sha256.newDigest();
-        byte[] buf = new byte[256 * 1024];
         try (InputStream in = store.get(key)) {
-            int n;
-            while ((n = in.read(buf)) > 0) d.update(buf, 0, n);
+            return Sha256.hexOf(in);
         } catch (IOException e) {
             throw new IllegalStateException("unable to read back " + key + " from store '" + store.name() + "': " + e.getMessage(), e);
         }
-        return Sha256.hex(d.digest());
     }
 }

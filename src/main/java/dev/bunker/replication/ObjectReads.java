@@ -155,9 +155,7 @@ public final class ObjectReads {
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
+            return dev.bunker.store.Sha256.readOneByte(this);
         }
 
         @Override

@@ -23,4 +23,23 @@ public final class Sha256 {
     public static String hexOf(byte[] data) {
         return hex(newDigest().digest(data));
     }
+
+    /** Reads {@code in} to its end and returns the hex SHA-256 of what it read (the caller closes it). */
+    public static String hexOf(java.io.InputStream in) throws java.io.IOException {
+        MessageDigest d = newDigest();
+        byte[] buf = new byte[256 * 1024];
+        int n;
+        while ((n = in.read(buf)) > 0) d.update(buf, 0, n);
+        return hex(d.digest());
+    }
+
+    /**
+     * The single-byte {@code read()} for streams that implement only the array read: one place for the
+     * same four lines every filtering stream here needs.
+     */
+    public static int readOneByte(java.io.InputStream in) throws java.io.IOException {
+        byte[] one = new byte[1];
+        int n = in.read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
 }
