@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "Keeps an app's files in several object stores, one of them locked, and proves its database backups restore.",
         subcommands = {ServeCommand.class, StatusCommand.class, ReconcileCommand.class, RetryCommand.class, TrashCommand.class,
-                PurgeCommand.class, DbCommand.class, DrillCommand.class, ConfigCommand.class,
+                PurgeCommand.class, DbCommand.class, DrillCommand.class, DrCommand.class, ConfigCommand.class,
                 StoresCommand.class, TokenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class BunkerCommand implements Runnable {

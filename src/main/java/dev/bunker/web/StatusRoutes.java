@@ -31,6 +31,13 @@ public final class StatusRoutes {
                         throw new java.io.IOException("database error: " + e.getMessage(), e);
                     }
                 }),
+                Route.of("GET", "/v1/dr", TokenScope.READ, call -> {
+                    try {
+                        call.json(200, dev.bunker.drill.RecoveryReport.asMap(dev.bunker.drill.RecoveryReport.compute(engine)));
+                    } catch (SQLException e) {
+                        throw new java.io.IOException("database error: " + e.getMessage(), e);
+                    }
+                }),
                 Route.of("GET", "/v1/drills", TokenScope.READ, call -> {
                     try {
                         call.json(200, Map.of("runs", engine.drills().runs().history(call.query().get("kind"), 50)));

@@ -200,5 +200,18 @@ class DrillTest {
         DrillRuns.Run failover = engine.drills().failover().run(50);
         assertThat(failover.ok()).isTrue();
         assertThat(failover.log()).contains("5 of 5 served from replicas (100.0%)");
+
+        // The recovery report reads what was actually done: all copies verified, failover rehearsed.
+        byte[] fresh = "not yet replicated".getBytes();
+        engine.replication().ingest().put("fresh", new ByteArrayInputStream(fresh), fresh.length, null, null);
+        List<RecoveryReport.Scenario> dr = RecoveryReport.compute(engine);
+        assertThat(dr.get(0).name()).isEqualTo("primary store 'primary' unavailable");
+        assertThat(dr.get(0).rpo()).startsWith("1 objects have no verified copy elsewhere");
+        assertThat(dr.get(0).rto()).contains("fail over automatically", "5 of 5");
+        assertThat(dr).filteredOn(x -> x.name().startsWith("attacker")).singleElement()
+                .satisfies(x -> assertThat(x.rpo()).startsWith("1 objects have no verified copy under lock in [vault]"));
+        assertThat(dr).filteredOn(x -> x.name().startsWith("store 'shelter'")).singleElement()
+                .satisfies(x -> assertThat(x.rpo()).startsWith("0 objects would have no verified copy left"));
+        assertThat(dr.get(dr.size() - 1).rpo()).isEqualTo("everything: no backups configured");
     }
 }
