@@ -14,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -24,9 +25,20 @@ import javax.sql.DataSource;
  */
 public final class Ingest {
     private static final Pattern HEX64 = Pattern.compile("[0-9a-fA-F]{64}");
-    /** Serializes uploads of one key across every process sharing the database. */
-    private static final String TRY_LOCK = "select pg_try_advisory_lock(hashtext('bunker.ingest'), hashtext(?))";
-    private static final String UNLOCK = "select pg_advisory_unlock(hashtext('bunker.ingest'), hashtext(?))";
+    /** Reserves a key for one upload at a time across every process (a lease, see V6__ingest_reservations.sql). */
+    static final String RESERVE = """
+            insert into ingest_reservations (key, owner, expires_at) values (?, ?, now() + interval '60 seconds')
+            on conflict (key) do update set owner = excluded.owner, expires_at = excluded.expires_at
+             where ingest_reservations.expires_at < now()
+            returning owner
+            """;
+    static final String RENEW = "update ingest_reservations set expires_at = now() + interval '60 seconds' where key = ? and owner = ?";
+    static final String RELEASE = "delete from ingest_reservations where key = ? and owner = ?";
+    private static final java.util.concurrent.ScheduledExecutorService RENEWER = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "ingest-lease");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** Created (201) or already there with the same bytes (200). */
     public record Stored(String key, long size, String sha256, boolean created) {}
@@ -61,25 +73,20 @@ public final class Ingest {
         if (sha256Header != null && !HEX64.matcher(sha256Header).matches()) {
             throw new Rejected(400, "x-bunker-sha256 must be 64 hex digits, got \"" + sha256Header + "\"");
         }
-        try (Connection c = db.getConnection()) {
-            lock(c, key);
+        try (Reservation r = reserve(key)) {
+            Optional<Ledger.ObjectRow> known = ledgerRow(key);
+            VerifyingInputStream in = new VerifyingInputStream(body, sha256Header, md5Header);
+            if (known.isPresent()) return sameOrConflict(known.get(), in);
+            PutResult written;
             try {
-                Optional<Ledger.ObjectRow> known = Ledger.find(c, key);
-                VerifyingInputStream in = new VerifyingInputStream(body, sha256Header, md5Header);
-                if (known.isPresent()) return sameOrConflict(known.get(), in);
-                PutResult written;
-                try {
-                    written = primary.put(key, in, size < 0 ? PutOptions.unknownSize() : PutOptions.ofSize(size));
-                } catch (RuntimeException e) {
-                    VerifyingInputStream.ChecksumMismatchException mismatch = causeOf(e);
-                    if (mismatch != null) throw new Rejected(400, mismatch.getMessage() + "; nothing was stored");
-                    throw e;
-                }
-                record(c, key, written.size(), written.sha256(), written.storeChecksum());
-                return new Stored(key, written.size(), written.sha256(), true);
-            } finally {
-                unlock(c, key);
+                written = primary.put(key, in, size < 0 ? PutOptions.unknownSize() : PutOptions.ofSize(size));
+            } catch (RuntimeException e) {
+                VerifyingInputStream.ChecksumMismatchException mismatch = causeOf(e);
+                if (mismatch != null) throw new Rejected(400, mismatch.getMessage() + "; nothing was stored");
+                throw e;
             }
+            record(key, written.size(), written.sha256(), written.storeChecksum());
+            return new Stored(key, written.size(), written.sha256(), true);
         }
     }
 
@@ -89,31 +96,32 @@ public final class Ingest {
      */
     public Stored announce(String key, String sha256Header) throws SQLException, IOException {
         ObjectKeys.validate(primary.name(), key);
-        try (Connection c = db.getConnection()) {
-            lock(c, key);
-            try {
-                ObjectInfo info = primary.stat(key).orElseThrow(() -> new ObjectNotFoundException(primary.name(), key,
-                        "object '" + key + "' is not in the primary store '" + primary.name() + "'; upload it there first"));
-                VerifyingInputStream in;
-                try (InputStream raw = primary.get(key)) {
-                    in = new VerifyingInputStream(raw, sha256Header, null);
-                    in.transferTo(java.io.OutputStream.nullOutputStream());
-                } catch (VerifyingInputStream.ChecksumMismatchException e) {
-                    throw new Rejected(400, e.getMessage() + " (as stored in the primary); nothing was recorded");
-                }
-                Optional<Ledger.ObjectRow> known = Ledger.find(c, key);
-                if (known.isPresent()) {
-                    if (!known.get().state().equals("live")) throw new Rejected(409, "object '" + key + "' is being deleted (" + known.get().state() + ")");
-                    if (known.get().sha256() != null && !known.get().sha256().equals(in.sha256())) {
-                        throw new Rejected(409, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
-                    }
-                    return new Stored(key, in.count(), in.sha256(), false);
-                }
-                record(c, key, info.size(), in.sha256(), info.storeChecksum());
-                return new Stored(key, in.count(), in.sha256(), true);
-            } finally {
-                unlock(c, key);
+        try (Reservation r = reserve(key)) {
+            ObjectInfo info = primary.stat(key).orElseThrow(() -> new ObjectNotFoundException(primary.name(), key,
+                    "object '" + key + "' is not in the primary store '" + primary.name() + "'; upload it there first"));
+            VerifyingInputStream in;
+            try (InputStream raw = primary.get(key)) {
+                in = new VerifyingInputStream(raw, sha256Header, null);
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (VerifyingInputStream.ChecksumMismatchException e) {
+                throw new Rejected(400, e.getMessage() + " (as stored in the primary); nothing was recorded");
             }
+            Optional<Ledger.ObjectRow> known = ledgerRow(key);
+            if (known.isPresent()) {
+                if (!known.get().state().equals("live")) throw new Rejected(409, "object '" + key + "' is being deleted (" + known.get().state() + ")");
+                if (known.get().sha256() != null && !known.get().sha256().equals(in.sha256())) {
+                    throw new Rejected(409, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
+                }
+                return new Stored(key, in.count(), in.sha256(), false);
+            }
+            record(key, info.size(), in.sha256(), info.storeChecksum());
+            return new Stored(key, in.count(), in.sha256(), true);
+        }
+    }
+
+    private Optional<Ledger.ObjectRow> ledgerRow(String key) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            return Ledger.find(c, key);
         }
     }
 
@@ -136,8 +144,14 @@ public final class Ingest {
     }
 
     /** One transaction: the object, its verified primary copy, pending copies and the replication job. */
+    private void record(String key, long size, String sha256, String storeChecksum) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            record(c, key, size, sha256, storeChecksum);
+        }
+        onEnqueued.run();
+    }
+
     private void record(Connection c, String key, long size, String sha256, String storeChecksum) throws SQLException {
-        boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
             Ledger.insert(c, key, size, sha256);
@@ -148,26 +162,48 @@ public final class Ingest {
         } catch (SQLException | RuntimeException e) {
             c.rollback();
             throw e;
-        } finally {
-            c.setAutoCommit(auto);
         }
-        onEnqueued.run();
     }
 
-    private static void lock(Connection c, String key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(TRY_LOCK)) {
+    /** The key reserved for this upload, renewed every 20 s until closed; 409 if another upload holds it. */
+    private Reservation reserve(String key) throws SQLException {
+        UUID owner = UUID.randomUUID();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RESERVE)) {
             ps.setString(1, key);
+            ps.setObject(2, owner);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (!rs.getBoolean(1)) throw new Rejected(409, "another upload of '" + key + "' is in progress; retry when it has finished");
+                if (!rs.next()) throw new Rejected(409, "another upload of '" + key + "' is in progress; retry when it has finished");
             }
         }
+        return new Reservation(key, owner);
     }
 
-    private static void unlock(Connection c, String key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(UNLOCK)) {
-            ps.setString(1, key);
-            ps.executeQuery().close();
+    /** A held key reservation; closing releases it. */
+    private final class Reservation implements AutoCloseable {
+        private final String key;
+        private final UUID owner;
+        private final java.util.concurrent.ScheduledFuture<?> renewal;
+
+        Reservation(String key, UUID owner) {
+            this.key = key;
+            this.owner = owner;
+            this.renewal = RENEWER.scheduleWithFixedDelay(() -> run(RENEW), 20, 20, java.util.concurrent.TimeUnit.SECONDS);
+        }
+
+        private void run(String sql) {
+            try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, key);
+                ps.setObject(2, owner);
+                ps.executeUpdate();
+            } catch (SQLException e) {
+                // a missed renewal only shortens the lease; the upload goes on
+            }
+        }
+
+        @Override
+        public void close() {
+            renewal.cancel(false);
+            run(RELEASE);
         }
     }
 

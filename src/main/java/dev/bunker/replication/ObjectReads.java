@@ -22,12 +22,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads with failover: from the primary, and when it errors, lacks the object or returns bytes whose
  * SHA-256 differs from the ledger, from a verified replica (hot before cold). Objects up to
- * {@link #VERIFY_BEFORE_SENDING} bytes are checked before the first byte goes out; larger ones are
+ * {@link #VERIFY_BEFORE_SENDING} bytes (4 MiB, held in memory) are checked before the first byte goes out; larger ones are
  * checked as they stream, and a mismatch at the end breaks the response (the client sees an error,
  * never silently wrong bytes), marks the copy corrupt and queues its repair so the next read skips it.
  */
 public final class ObjectReads {
-    static final long VERIFY_BEFORE_SENDING = 8L << 20;
+    static final long VERIFY_BEFORE_SENDING = 4L << 20;
     private static final Logger LOG = LoggerFactory.getLogger(ObjectReads.class);
 
     /** An open object: where it is served from and its recorded size and SHA-256. */

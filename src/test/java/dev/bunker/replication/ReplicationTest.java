@@ -149,6 +149,48 @@ class ReplicationTest {
     }
 
     @Test
+    void aSecondUploadOfAKeyInFlightIsRefusedAndADeadUploadsKeyIsFreedByItsLease() throws Exception {
+        open(TestConfigs.threeLocalStores(dir));
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        InputStream slow = new InputStream() {
+            int sent;
+
+            @Override
+            public int read() throws IOException {
+                if (sent == 0) {
+                    started.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
+                return sent++ < 1000 ? 'x' : -1;
+            }
+        };
+        var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return replication.ingest().put("busy", slow, 1000, null, null);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        started.await();
+        assertThatThrownBy(() -> put("busy", bytes(10))).isInstanceOf(Ingest.Rejected.class).hasMessageContaining("in progress")
+                .satisfies(e -> assertThat(((Ingest.Rejected) e).status()).isEqualTo(409));
+        release.countDown();
+        assertThat(first.get().created()).isTrue();
+        assertThat(count("select count(*) from ingest_reservations")).isZero();
+
+        // A process that died mid-upload leaves a reservation; once its lease has run out the key is free again.
+        try (Connection c = bunker.database().connection()) {
+            c.createStatement().execute("insert into ingest_reservations values ('orphan', gen_random_uuid(), now() - interval '1 second')");
+        }
+        assertThat(put("orphan", bytes(10)).created()).isTrue();
+    }
+
+    @Test
     void aCorruptingTargetNeverGetsAVerifiedCopyAndTheJobFailsAfterItsAttempts() throws Exception {
         open(TestConfigs.threeLocalStores(dir));
         faulty.get("shelter").corruptAfterWrite = true;
