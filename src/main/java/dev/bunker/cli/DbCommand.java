@@ -9,7 +9,10 @@ import dev.bunker.backup.PruneBackups;
 import dev.bunker.backup.RestoreBackup;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.ConfigException;
+import dev.bunker.store.Store;
+import dev.bunker.store.Stores;
 import dev.bunker.web.Json;
+import java.util.Map;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -110,7 +113,8 @@ public final class DbCommand implements Runnable {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Download, verify, decrypt and pg_restore a backup into a database. Refuses a non-empty target unless --clean.")
+            description = "Download, verify, decrypt and pg_restore a backup into a database. Refuses a non-empty target unless --clean. "
+                    + "Needs only the backup stores (it reads their manifests), not Bunker's own database, which may be the one lost.")
     static final class Restore implements Callable<Integer> {
         @Mixin ConfigOptions options;
 
@@ -137,9 +141,11 @@ public final class DbCommand implements Runnable {
         public Integer call() throws Exception {
             BunkerConfig config = requireBackups(options);
             List<String> identities = AgeCrypto.readIdentities(identity);
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker); Progress progress = new Progress()) {
-                Manifest m = backups.restore().find(backup, source);
-                RestoreBackup.Result r = backups.restore().run(m, target, identities, clean, progress);
+            Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
+            try (Progress progress = new Progress()) {
+                RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir().resolve("tmp"));
+                Manifest m = restore.find(backup, source);
+                RestoreBackup.Result r = restore.run(m, target, identities, clean, progress);
                 progress.close();
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
@@ -148,6 +154,8 @@ public final class DbCommand implements Runnable {
                             target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), r.restoreSeconds());
                 }
                 return 0;
+            } finally {
+                stores.values().forEach(Store::close);
             }
         }
     }
