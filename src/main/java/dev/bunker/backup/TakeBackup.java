@@ -48,19 +48,28 @@ public final class TakeBackup {
     private final Map<String, Store> stores;
     private final BackupCatalog catalog;
     private final Clock clock;
+    private final SelfUrl self;
 
-    public TakeBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Clock clock) {
+    /** Where {@code url: self} points: Bunker's own database, through a read-only role. */
+    @FunctionalInterface
+    public interface SelfUrl {
+        String get() throws SQLException;
+    }
+
+    public TakeBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Clock clock, SelfUrl self) {
         this.config = config;
         this.stores = stores;
         this.catalog = catalog;
         this.clock = clock;
+        this.self = self;
     }
 
     public Manifest run(String sourceName, String kindName) throws IOException, SQLException {
         BackupSource source = config.sources().get(sourceName);
         if (source == null) throw new IllegalArgumentException("no backup source \"" + sourceName + "\"; configured: " + config.sources().keySet());
         BackupKind kind = config.kind(kindName);
-        Conninfo conn = Conninfo.parse(source.url(), source.user(), source.password());
+        Conninfo conn = source.url().equals("self") ? Conninfo.parse(self.get(), null, null)
+                : Conninfo.parse(source.url(), source.user(), source.password());
         Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         String id = sourceName + "-" + kind.name() + "-" + ID_TIME.format(started);
         String dataKey = Manifest.keyPrefix(sourceName) + id + ".dump.zst.age";

@@ -298,8 +298,8 @@ public final class ConfigLoader {
         Map<String, BackupSource> sources = new LinkedHashMap<>();
         for (Map.Entry<String, ConfigNode> e : n.sections("sources").entrySet()) {
             ConfigNode s = e.getValue();
-            String url = s.requiredString("url", "the database to back up, e.g. postgresql://backup@127.0.0.1:5432/app");
-            if (!(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
+            String url = s.requiredString("url", "the database to back up, e.g. postgresql://backup@127.0.0.1:5432/app, or self for Bunker's own embedded database");
+            if (!url.equals("self") && !(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
                 throw s.failAt("url", "\"" + url + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB or jdbc:postgresql://HOST:PORT/DB");
             }
             sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null)));

@@ -82,6 +82,23 @@ public final class Database implements AutoCloseable {
 
     public boolean embedded() { return embedded != null; }
 
+    /**
+     * A read-only connection URL to this database, for backing up Bunker's own ledger (backup source
+     * {@code url: self}). Only for the embedded server, where Bunker creates the role itself: with an
+     * external database, configure a source with a read-only role of your own.
+     */
+    public String selfBackupUrl() throws SQLException {
+        if (embedded == null) {
+            throw new SQLException("backup source url: self works only with the embedded database; for " + url
+                    + " configure a source with a read-only role (create role backup login; grant pg_read_all_data to backup;)");
+        }
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("do $$ begin create role bunker_backup login; exception when duplicate_object then null; end $$");
+            s.execute("grant pg_read_all_data to bunker_backup");
+        }
+        return url + "?user=bunker_backup";
+    }
+
     /** Runs a trivial query; throws if the database does not answer. */
     public void ping() throws SQLException {
         try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {

@@ -215,6 +215,33 @@ class BackupTest {
     }
 
     @Test
+    void bunkerBacksUpItsOwnEmbeddedDatabaseWithAReadOnlyRole() throws Exception {
+        BunkerConfig base = TestConfigs.threeLocalStores(dir.resolve("self"));
+        BunkerConfig embedded = new BunkerConfig(base.source(), base.dataDir(), base.listen(), new DatabaseConfig(null, null, null, 4),
+                base.stores(), base.replication(), base.api(), base.lifecycle(),
+                new BackupsConfig(List.of(recipient), List.of("vault"), Map.of("bunker", new BackupSource("bunker", "self", null, null)),
+                        backupsConfig(Duration.ofDays(30), Duration.ofDays(25), null).dump(),
+                        backupsConfig(Duration.ofDays(30), Duration.ofDays(25), null).snapshot(), null, false));
+        try (Bunker own = Bunker.open(embedded, clock); Backups ownBackups = new Backups(own)) {
+            Manifest m = ownBackups.take().run("bunker", "dump");
+            assertThat(m.rowCounts()).containsKeys("bunker.objects", "bunker.backups", "bunker.flyway_schema_history");
+            DatabaseConfig target = TestDatabase.fresh();
+            ownBackups.restore().run(m, target.url() + "?user=postgres", AgeCrypto.readIdentities(key), false, line -> {});
+            try (Connection c = DriverManager.getConnection(target.url(), "postgres", null);
+                 ResultSet rs = c.createStatement().executeQuery("select count(*) from bunker.flyway_schema_history")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isPositive();
+            }
+        }
+        // With an external database, "self" is refused with what to do instead.
+        BackupsConfig selfOnExternal = new BackupsConfig(List.of(recipient), List.of("vault"), Map.of("bunker", new BackupSource("bunker", "self", null, null)),
+                backupsConfig(Duration.ofDays(30), Duration.ofDays(25), null).dump(), backupsConfig(Duration.ofDays(30), null, null).snapshot(), null, false);
+        open(selfOnExternal);
+        assertThatThrownBy(() -> backups.take().run("bunker", "dump")).hasMessageContaining("works only with the embedded database")
+                .hasMessageContaining("pg_read_all_data");
+    }
+
+    @Test
     void badInputsGiveClearErrorsAndChangeNothing() throws Exception {
         // pg_dump missing
         open(backupsConfig(Duration.ofDays(30), Duration.ofDays(25), Files.createDirectories(dir.resolve("empty-bin"))));
