@@ -87,6 +87,26 @@ class CliTest {
     }
 
     @Test
+    void backupAndDrillCommandsSayWhatConfigTheyNeed() throws Exception {
+        Path f = dir.resolve("bunker.yaml");
+        Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\n");
+        Result backup = run("db", "backup", "--config", f.toString());
+        assertThat(backup.exit()).isEqualTo(2);
+        assertThat(backup.err()).contains("backups.sources: no backup sources configured");
+        Result drill = run("drill", "db", "--config", f.toString());
+        assertThat(drill.exit()).isEqualTo(2);
+        assertThat(drill.err()).contains("drills.db.identity: missing");
+        Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\nbackups: {recipients: [AGE-SECRET-KEY-1XYZ]}\n");
+        assertThat(run("config", "check", "--config", f.toString()).err()).contains("backups.recipients[0]").contains("is not an age public key");
+        Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\nbackups: {dump: {keep: 1d, lock: 25d}}\n");
+        assertThat(run("config", "check", "--config", f.toString()).err()).contains("backups.dump.keep: 1d is shorter than the lock (25d)");
+        for (String[] cmd : new String[][] {{"db", "--help"}, {"db", "restore", "--help"}, {"drill", "--help"}, {"dr", "--help"}, {"trash", "--help"},
+                {"purge", "--help"}, {"reconcile", "--help"}, {"status", "--help"}, {"retry", "--help"}}) {
+            assertThat(run(cmd).exit()).as(String.join(" ", cmd)).isZero();
+        }
+    }
+
+    @Test
     void storesChecksEveryStore() throws Exception {
         Path f = dir.resolve("bunker.yaml");
         Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\n  vault: {type: local, path: ./v, lock: {period: 1d}}\n");
