@@ -4,7 +4,6 @@ import com.exceptionfactory.jagged.RecipientStanzaReader;
 import com.exceptionfactory.jagged.RecipientStanzaWriter;
 import com.exceptionfactory.jagged.framework.stream.StandardDecryptingChannelFactory;
 import com.exceptionfactory.jagged.framework.stream.StandardEncryptingChannelFactory;
-import com.exceptionfactory.jagged.x25519.X25519KeyFactory;
 import com.exceptionfactory.jagged.x25519.X25519RecipientStanzaReaderFactory;
 import com.exceptionfactory.jagged.x25519.X25519RecipientStanzaWriterFactory;
 import java.io.IOException;
@@ -18,7 +17,6 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * age encryption (age-encryption.org/v1, X25519 recipients) through the Jagged library: what Bunker
@@ -64,14 +62,5 @@ public final class AgeCrypto {
         }
         if (out.isEmpty()) throw new IOException("identity file " + file + " has no AGE-SECRET-KEY-1 line; expected a key file made by age-keygen");
         return out;
-    }
-
-    /** The age1... public key of an AGE-SECRET-KEY-1... secret key (what {@code age-keygen -y} prints). */
-    public static String publicKeyOf(String secretKey) throws IOException {
-        try {
-            return new X25519KeyFactory().translateKey(new SecretKeySpec(secretKey.getBytes(StandardCharsets.US_ASCII), "X25519")).toString();
-        } catch (GeneralSecurityException e) {
-            throw new IOException("not an age secret key: " + e.getMessage(), e);
-        }
     }
 }

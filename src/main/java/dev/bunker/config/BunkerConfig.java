@@ -70,16 +70,6 @@ public record BunkerConfig(
             }
             return best == null ? targets : best.targets();
         }
-
-        public ReplicationConfig withTiming(Duration lease, Duration poll, int maxAttempts, Duration retryInitial, Duration retryMax) {
-            return new ReplicationConfig(primary, targets, policies, workers, lease, poll, maxAttempts, retryInitial, retryMax,
-                    breakerFailures, breakerCooldown);
-        }
-
-        public ReplicationConfig withWorkers(int n) {
-            return new ReplicationConfig(primary, targets, policies, n, lease, poll, maxAttempts, retryInitial, retryMax,
-                    breakerFailures, breakerCooldown);
-        }
     }
 
     /** A replication policy ("varying SLAs"): keys starting with {@code prefix} are copied to {@code targets}. */

@@ -70,9 +70,6 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
     public Path dataDir() { return dataDir; }
 
-    /** True if this process started the server (and so stops it on close). */
-    public boolean owned() { return started != null; }
-
     @Override
     public void close() {
         if (started == null) return;

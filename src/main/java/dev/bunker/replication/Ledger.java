@@ -113,12 +113,6 @@ public final class Ledger {
         }
     }
 
-    public void copiesPending(String key, List<String> stores) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            copiesPending(c, key, stores);
-        }
-    }
-
     /** Sets a copy's state (missing, corrupt, failed, pending) with the reason. */
     public void mark(String key, String store, String state, String error) throws SQLException {
         try (Connection c = db.getConnection()) {
