@@ -7,6 +7,7 @@ import dev.bunker.config.StoreConfig;
 import dev.bunker.db.NodeRegistry;
 import dev.bunker.store.StoreHealth;
 import dev.bunker.Engine;
+import dev.bunker.Periodic;
 import java.time.Duration;
 import dev.bunker.web.LifecycleRoutes;
 import dev.bunker.web.HttpApi;
@@ -17,9 +18,7 @@ import dev.bunker.web.Tokens;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -46,11 +45,7 @@ public final class ServeCommand implements Callable<Integer> {
         System.err.println("bunker: data:   " + config.dataDir());
         Bunker bunker = Bunker.open(config, Clock.systemUTC());
         HttpApi api = null;
-        ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "serve-timers");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService timers = null;
         NodeRegistry node = new NodeRegistry(bunker.database());
         Engine engine = Engine.on(bunker, node.id());
         try {
@@ -80,7 +75,7 @@ public final class ServeCommand implements Callable<Integer> {
                         + Durations.format(config.backups().snapshot().every()));
             }
             node.register(Version.current(), api.uri().toString());
-            timers.scheduleWithFixedDelay(() -> heartbeat(node), 15, 15, TimeUnit.SECONDS);
+            timers = Periodic.start("heartbeat", Duration.ofSeconds(15), Duration.ofSeconds(15), LOG, node::heartbeat);
             System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
         } catch (RuntimeException e) {
             if (api != null) api.stop(0);
@@ -90,9 +85,10 @@ public final class ServeCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         HttpApi running = api;
+        ScheduledExecutorService heartbeats = timers;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("bunker: stopping");
-            timers.shutdownNow();
+            if (heartbeats != null) heartbeats.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
             engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease
             try {
@@ -106,13 +102,5 @@ public final class ServeCommand implements Callable<Integer> {
         }, "shutdown"));
         stopped.await();
         return 0;
-    }
-
-    private static void heartbeat(NodeRegistry node) {
-        try {
-            node.heartbeat();
-        } catch (Exception e) {
-            LOG.warn("heartbeat failed: {}", e.getMessage());
-        }
     }
 }
