@@ -5,7 +5,6 @@ import dev.bunker.backup.Backups;
 import dev.bunker.drill.Drills;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.replication.Replication;
-import java.util.UUID;
 
 /**
  * Every part of Bunker wired on an opened {@link Bunker}: replication, lifecycle, backups, drills and
@@ -14,8 +13,8 @@ import java.util.UUID;
 public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups, Drills drills, Alerts alerts)
         implements AutoCloseable {
 
-    public static Engine on(Bunker bunker, UUID owner) {
-        Replication replication = new Replication(bunker, owner);
+    public static Engine on(Bunker bunker) {
+        Replication replication = new Replication(bunker);
         Lifecycle lifecycle = new Lifecycle(bunker);
         Backups backups = new Backups(bunker);
         Drills drills = new Drills(bunker, replication);

@@ -23,7 +23,7 @@ public final class DrCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker, UUID.randomUUID())) {
+        try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
             List<RecoveryReport.Scenario> scenarios = RecoveryReport.compute(engine);
             if (json) {
                 System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(RecoveryReport.asMap(scenarios)));

@@ -53,7 +53,7 @@ public final class DrillCommand implements Runnable {
             if (!config.drills().dbEnabled()) {
                 throw new ConfigException(config.source(), "drills.db.identity", "missing; the database drill needs the age key file that decrypts the backups");
             }
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker, UUID.randomUUID())) {
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
                 return report(engine.drills().database().run(source), json);
             }
         }
@@ -73,7 +73,7 @@ public final class DrillCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BunkerConfig config = options.load();
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker, UUID.randomUUID())) {
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
                 return report(engine.drills().objects().run(sample == null ? config.drills().sample() : sample), json);
             }
         }
@@ -92,7 +92,7 @@ public final class DrillCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker, UUID.randomUUID())) {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
                 return report(engine.drills().failover().run(sample), json);
             }
         }
@@ -110,7 +110,7 @@ public final class DrillCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker, UUID.randomUUID())) {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
                 List<DrillRuns.Run> runs = engine.drills().runs().history(kind, 50);
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(runs));

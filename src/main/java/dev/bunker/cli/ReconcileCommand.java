@@ -24,7 +24,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC());
-             Replication replication = new Replication(bunker, UUID.randomUUID());
+             Replication replication = new Replication(bunker);
              Progress progress = new Progress()) {
             Reconcile.Summary s = replication.reconcile().run(progress);
             progress.close();

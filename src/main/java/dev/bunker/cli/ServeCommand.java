@@ -47,7 +47,7 @@ public final class ServeCommand implements Callable<Integer> {
         HttpApi api = null;
         ScheduledExecutorService timers = null;
         NodeRegistry node = new NodeRegistry(bunker.database());
-        Engine engine = Engine.on(bunker, node.id());
+        Engine engine = Engine.on(bunker);
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ")"
@@ -62,7 +62,7 @@ public final class ServeCommand implements Callable<Integer> {
             tokens.generatedFile().ifPresent(f -> System.err.println("bunker: admin API token in " + f
                     + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
             api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
-                    .add(LifecycleRoutes.of(engine.lifecycle())).add(ObjectRoutes.of(engine.replication()));
+                    .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()));
             api.start();
             engine.replication().workers().start();
             engine.lifecycle().start(config.lifecycle().every());

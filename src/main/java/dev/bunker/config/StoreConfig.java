@@ -13,6 +13,12 @@ public sealed interface StoreConfig permits StoreConfig.Local, StoreConfig.S3 {
     /** The Object Lock every copy on this store gets, or null when the store keeps no lock. */
     LockConfig lock();
 
+    /** True when copies here sit in an archival storage class (S3 GLACIER, DEEP_ARCHIVE) and cannot be read without a restore. */
+    default boolean archival() {
+        return this instanceof S3 s3 && s3.storageClass() != null
+                && (s3.storageClass().equals("GLACIER") || s3.storageClass().equals("DEEP_ARCHIVE"));
+    }
+
     enum Tier { HOT, COLD }
 
     /** COMPLIANCE retention of {@code period} plus a legal hold; governance mode is refused because a privileged credential can lift it. */

@@ -32,7 +32,7 @@ public final class Drills implements AutoCloseable {
         this.clock = bunker.clock();
         this.runs = new DrillRuns(bunker.database().dataSource());
         this.database = new DatabaseDrill(bunker.config(), bunker.stores(), runs, clock);
-        this.objects = new ObjectDrill(bunker.database().dataSource(), bunker.stores(), replication.ledger(), replication.jobs(), runs, clock);
+        this.objects = new ObjectDrill(bunker.config(), bunker.database().dataSource(), bunker.stores(), replication.ledger(), replication.jobs(), runs, clock);
         this.failover = new FailoverDrill(bunker.database().dataSource(), replication.reads(), bunker.config().replication().primary(), runs, clock);
         for (String kind : new String[] {"db", "objects", "failover"}) {
             Gauge.builder("bunker_drill_last_success_timestamp_seconds", () -> {

@@ -1,23 +1,19 @@
 package dev.bunker.replication;
 
 import dev.bunker.config.BunkerConfig;
-import dev.bunker.config.StoreConfig;
 import dev.bunker.replication.Ledger.CopyRow;
 import dev.bunker.replication.Ledger.ObjectRow;
-import dev.bunker.store.LockState;
+import dev.bunker.store.InvalidKeyException;
 import dev.bunker.store.LockableStore;
-import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.ObjectKeys;
+import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.PutOptions;
 import dev.bunker.store.PutResult;
-import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.SQLException;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -33,15 +29,31 @@ import org.slf4j.LoggerFactory;
 /**
  * One unit of replication work: bring one object to a set of target stores. It reads the object once
  * from a source (the primary, or a verified replica when the primary lacks it or holds wrong bytes),
- * streams it to every target at once, verifies each copy (size and SHA-256, through the store's own
- * checksum or by reading it back), then applies the target's Object Lock, and only then records the
- * copy as verified. The worker loop ({@link ReplicationWorkers}) decides what to do with the outcome.
+ * streams it to every target at once, verifies each copy ({@link CopyChecks}), then applies the
+ * target's Object Lock. A target that holds other bytes under a lock gets the right bytes as a new
+ * version beside them. It writes nothing to the ledger: everything it learned (copies verified,
+ * targets failed, sources found missing or corrupt) is in the {@link Outcome}, which
+ * {@link FinishJob} records; and it stops as soon as the job's lease is lost.
  */
 public final class CopyObject {
     private static final Logger LOG = LoggerFactory.getLogger(CopyObject.class);
-    /** Which targets now hold a verified copy, and why the others do not. {@code permanent}: retrying cannot help. */
-    public record Outcome(List<Copy> verified, Map<String, String> failed, Set<String> permanent, Learned learned) {
-        static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of(), null); }
+
+    /** Whether the worker still holds the job; checked before every write to a store. */
+    @FunctionalInterface
+    public interface Lease {
+        boolean held();
+    }
+
+    /**
+     * What one copy step found and did. {@code permanent}: failed targets that retrying cannot help;
+     * {@code sourceProblems}: stores that should have served the object and did not (store: "missing"/"corrupt" and why);
+     * {@code leaseLost}: the step stopped because another worker owns the job now.
+     */
+    public record Outcome(List<Copy> verified, Map<String, String> failed, Set<String> permanent, Learned learned,
+                          Map<String, SourceProblem> sourceProblems, boolean leaseLost) {
+        static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of(), null, Map.of(), false); }
+
+        static Outcome lost() { return new Outcome(List.of(), Map.of(), Set.of(), null, Map.of(), true); }
 
         public List<String> verifiedStores() {
             return verified.stream().map(Copy::store).toList();
@@ -52,35 +64,39 @@ public final class CopyObject {
     public record Learned(long size, String sha256, String source) {}
 
     /** A verified copy to record; {@code recorded} when the ledger already says so. */
-    public record Copy(String store, String storeChecksum, Instant retainUntil, boolean legalHold, boolean recorded) {}
+    public record Copy(String store, String storeChecksum, String versionId, java.time.Instant retainUntil, boolean legalHold,
+                       boolean recorded) {}
+
+    /** A source store that lacks the object or holds other bytes. */
+    public record SourceProblem(String state, String why) {}
 
     private final BunkerConfig config;
     private final Map<String, Store> stores;
     private final Ledger ledger;
-    private final Clock clock;
+    private final CopyChecks checks;
     private final ExecutorService sinkPool;
     private final ReplicationMetrics metrics;
 
-    public CopyObject(BunkerConfig config, Map<String, Store> stores, Ledger ledger, Clock clock, ExecutorService sinkPool,
+    public CopyObject(BunkerConfig config, Map<String, Store> stores, Ledger ledger, CopyChecks checks, ExecutorService sinkPool,
                       ReplicationMetrics metrics) {
         this.config = config;
         this.stores = stores;
         this.ledger = ledger;
-        this.clock = clock;
+        this.checks = checks;
         this.sinkPool = sinkPool;
         this.metrics = metrics;
     }
 
-    public Outcome copy(String key, List<String> targets) throws SQLException, InterruptedException {
+    public Outcome copy(String key, List<String> targets, Lease lease) throws SQLException, InterruptedException {
         LOG.debug("copy start {} to {}", key, targets);
         try {
-            return copyLogged(key, targets);
+            return copyLogged(key, targets, lease);
         } finally {
             LOG.debug("copy end {}", key);
         }
     }
 
-    private Outcome copyLogged(String key, List<String> targets) throws SQLException, InterruptedException {
+    private Outcome copyLogged(String key, List<String> targets, Lease lease) throws SQLException, InterruptedException {
         Optional<ObjectRow> found = ledger.find(key);
         // Gone from the ledger, or permanently deleted: nothing to copy (a new copy would only need purging).
         if (found.isEmpty() || !found.get().kept()) return Outcome.gone();
@@ -92,55 +108,56 @@ public final class CopyObject {
         Map<String, String> failed = new LinkedHashMap<>();
         Set<String> permanent = new TreeSet<>();
         List<String> toWrite = new ArrayList<>();
+        List<String> toVersion = new ArrayList<>();
+        if (ObjectKeys.isReserved(key)) {
+            // Never copy into Bunker's own key space, whatever put the key in the ledger.
+            for (String t : targets) failed.put(t, "key " + ObjectKeys.quote(key) + " is reserved for Bunker's own data and is never replicated");
+            return new Outcome(verified, failed, new TreeSet<>(targets), null, Map.of(), false);
+        }
         for (String target : targets) {
             CopyRow row = copies.get(target);
-            if (row != null && row.state().equals("verified")) {
-                verified.add(new Copy(target, row.storeChecksum(), row.retainUntil(), row.legalHold(), true));
+            boolean locked = config.store(target).lock() != null;
+            if (row != null && row.state().equals("verified") && (!locked || row.legalHold())) {
+                verified.add(new Copy(target, row.storeChecksum(), row.versionId(), row.retainUntil(), row.legalHold(), true));
                 continue;
             }
+            if (!lease.held()) return Outcome.lost();
             try {
-                Existing existing = inspectExisting(target, object);
-                switch (existing) {
-                    case MATCHES -> verified.add(lock(target, object.key(), null));
-                    case LOCKED_DIFFERENT -> {
-                        failed.put(target, "store '" + target + "' holds a different object under " + key
-                                + " and keeps it locked; it cannot be replaced until its lock ends");
-                        permanent.add(target);
-                    }
+                CopyChecks.Existing existing = checks.existing(target, object, row);
+                switch (existing.kind()) {
+                    case MATCHES -> verified.add(checks.lock(target, key, existing.storeChecksum(), existing.versionId()));
+                    case LOCKED_DIFFERENT -> toVersion.add(target);
                     case ABSENT_OR_REPLACEABLE -> toWrite.add(target);
                 }
+            } catch (InvalidKeyException e) {
+                failed.put(target, e.getMessage());
+                permanent.add(target);
             } catch (RuntimeException e) {
                 failed.put(target, e.getMessage());
                 metrics.failed(target);
             }
         }
-        Learned learned = toWrite.isEmpty() ? null : writeFromBestSource(object, copies, toWrite, verified, failed);
-        return new Outcome(verified, failed, permanent, learned);
+        Map<String, SourceProblem> sourceProblems = new LinkedHashMap<>();
+        Learned learned = null;
+        if (!toWrite.isEmpty() || !toVersion.isEmpty()) {
+            if (!lease.held()) return Outcome.lost();
+            learned = writeFromBestSource(object, copies, toWrite, toVersion, verified, failed, permanent, sourceProblems, lease);
+        }
+        return new Outcome(verified, failed, permanent, learned, sourceProblems, !lease.held());
     }
 
-    private enum Existing { ABSENT_OR_REPLACEABLE, MATCHES, LOCKED_DIFFERENT }
-
-    /** A copy may already be there (a worker died after writing it, or an operator restored it): verify instead of copying. */
-    private Existing inspectExisting(String target, ObjectRow object) {
-        if (object.sha256() == null) return Existing.ABSENT_OR_REPLACEABLE;
-        Store store = stores.get(target);
-        Optional<ObjectInfo> info = store.stat(object.key());
-        if (info.isEmpty()) return Existing.ABSENT_OR_REPLACEABLE;
-        boolean same = info.get().size() == object.size() && object.sha256().equals(readSha256(store, object.key()));
-        if (same) return Existing.MATCHES;
-        if (store instanceof LockableStore l && l.lockState(object.key()).protects(clock.instant())) return Existing.LOCKED_DIFFERENT;
-        return Existing.ABSENT_OR_REPLACEABLE;
-    }
-
-    private Learned writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<Copy> verified,
-                                     Map<String, String> failed) throws SQLException, InterruptedException {
+    private Learned writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<String> toVersion,
+                                        List<Copy> verified, Map<String, String> failed, Set<String> permanent,
+                                        Map<String, SourceProblem> sourceProblems, Lease lease) throws InterruptedException {
+        List<String> targets = new ArrayList<>(toWrite);
+        targets.addAll(toVersion);
         String lastProblem = "no store holds a verified copy to copy from";
-        for (String source : sources(copies, toWrite)) {
+        for (String source : sources(copies, targets)) {
             InputStream in;
             try {
-                in = stores.get(source).get(object.key());
+                in = stores.get(source).get(object.key(), copies.get(source) == null ? null : copies.get(source).versionId());
             } catch (ObjectNotFoundException e) {
-                ledger.mark(object.key(), source, "missing", e.getMessage());
+                sourceProblems.put(source, new SourceProblem("missing", e.getMessage()));
                 lastProblem = e.getMessage();
                 continue;
             } catch (RuntimeException e) {
@@ -150,10 +167,11 @@ public final class CopyObject {
             Map<String, FanOut.Sink> sinks = new LinkedHashMap<>();
             String key = object.key();
             long size = object.size() == null ? -1 : object.size();
-            for (String t : toWrite) {
+            for (String t : targets) {
                 Store store = stores.get(t);
-                // Written without a lock: the lock goes on only after the copy is verified (see finish).
-                sinks.put(t, pipe -> store.put(key, pipe, new PutOptions(size, null)));
+                // Written without a lock: the lock goes on only after the copy is verified.
+                if (toVersion.contains(t)) sinks.put(t, pipe -> ((LockableStore) store).putNewVersion(key, pipe, new PutOptions(size, null)));
+                else sinks.put(t, pipe -> store.put(key, pipe, new PutOptions(size, null)));
             }
             FanOut.Result r;
             try (InputStream source0 = in) {
@@ -163,7 +181,7 @@ public final class CopyObject {
             }
             if (r.sourceError() != null) {
                 if (r.sourceError() instanceof FanOut.SourceMismatchException) {
-                    ledger.mark(object.key(), source, "corrupt", r.sourceError().getMessage());
+                    sourceProblems.put(source, new SourceProblem("corrupt", r.sourceError().getMessage()));
                     metrics.corruptCopy(source);
                 }
                 lastProblem = "copying from store '" + source + "' failed: " + r.sourceError().getMessage();
@@ -174,15 +192,19 @@ public final class CopyObject {
                 learned = new Learned(r.size(), r.sha256(), source);
                 object = new ObjectRow(object.key(), r.size(), r.sha256(), object.createdAt(), object.state());
             }
-            for (String t : toWrite) {
-                if (r.failed().containsKey(t)) {
-                    failed.put(t, r.failed().get(t).getMessage());
-                    metrics.failed(t);
+            for (String t : targets) {
+                Exception error = r.failed().get(t);
+                if (error != null) {
+                    failed.put(t, error.getMessage());
+                    if (error instanceof InvalidKeyException) permanent.add(t);
+                    else if (!(error instanceof ObjectLockedException)) metrics.failed(t);
                     continue;
                 }
+                if (!lease.held()) break; // another worker owns the job now: it verifies and locks
                 try {
-                    verify(t, object, r.written().get(t));
-                    verified.add(lock(t, object.key(), r.written().get(t).storeChecksum()));
+                    PutResult written = r.written().get(t);
+                    checks.verify(t, object, written);
+                    verified.add(checks.lock(t, object.key(), written.storeChecksum(), written.versionId()));
                     metrics.copied(t, r.size());
                 } catch (RuntimeException e) {
                     failed.put(t, e.getMessage());
@@ -191,7 +213,7 @@ public final class CopyObject {
             }
             return learned;
         }
-        for (String t : toWrite) failed.put(t, lastProblem);
+        for (String t : targets) failed.put(t, lastProblem);
         return null;
     }
 
@@ -203,57 +225,9 @@ public final class CopyObject {
         if (!targets.contains(primary) && (p == null || p.state().equals("verified"))) out.add(primary);
         copies.values().stream()
                 .filter(c -> c.state().equals("verified") && !c.store().equals(primary) && !targets.contains(c.store())
-                        && stores.containsKey(c.store()))
+                        && stores.containsKey(c.store()) && !config.store(c.store()).archival())
                 .sorted(Comparator.comparing(c -> config.store(c.store()).tier()))
                 .forEach(c -> out.add(c.store()));
         return out;
-    }
-
-    /** A copy counts only when the store reports the right size and the right bytes. */
-    private void verify(String target, ObjectRow object, PutResult written) {
-        if (written.size() != object.size() || !written.sha256().equals(object.sha256())) {
-            throw new IllegalStateException("copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
-                    + ", expected " + object.size() + " bytes with " + object.sha256());
-        }
-        Store store = stores.get(target);
-        ObjectInfo info = store.stat(object.key()).orElseThrow(() ->
-                new IllegalStateException("store '" + target + "' does not show " + object.key() + " right after writing it"));
-        if (info.size() != object.size()) {
-            throw new IllegalStateException("store '" + target + "' reports " + info.size() + " bytes for " + object.key() + ", expected " + object.size());
-        }
-        if (written.storeChecksum() != null && info.storeChecksum() != null) {
-            if (!written.storeChecksum().equals(info.storeChecksum())) {
-                throw new IllegalStateException("store '" + target + "' reports checksum " + info.storeChecksum() + " for " + object.key()
-                        + ", expected " + written.storeChecksum());
-            }
-            return;
-        }
-        String actual = readSha256(store, object.key());
-        if (!actual.equals(object.sha256())) {
-            metrics.corruptCopy(target);
-            throw new IllegalStateException("reading back " + object.key() + " from store '" + target + "' gives SHA-256 " + actual
-                    + ", expected " + object.sha256());
-        }
-    }
-
-    /** Applies the target's Object Lock (retention extended, then the legal hold); the caller records the copy. */
-    private Copy lock(String target, String key, String storeChecksum) {
-        StoreConfig sc = config.store(target);
-        if (sc.lock() == null) return new Copy(target, storeChecksum, null, false, false);
-        LockableStore store = (LockableStore) stores.get(target);
-        // Whole seconds, rounded up: S3 servers keep retain-until dates at second (or millisecond) precision.
-        Instant wanted = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
-        LockState current = store.lockState(key);
-        Instant until = current.retainUntil() != null && current.retainUntil().isAfter(wanted) ? current.retainUntil() : wanted;
-        if (!until.equals(current.retainUntil()) || !current.legalHold()) store.applyLock(key, until, true);
-        return new Copy(target, storeChecksum, until, true, false);
-    }
-
-    static String readSha256(Store store, String key) {
-        try (InputStream in = store.get(key)) {
-            return Sha256.hexOf(in);
-        } catch (IOException e) {
-            throw new IllegalStateException("unable to read back " + key + " from store '" + store.name() + "': " + e.getMessage(), e);
-        }
     }
 }

@@ -10,35 +10,26 @@ import dev.bunker.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How objects enter Bunker: uploaded through it (the bytes go to the primary store first, and only
  * once they are durable does one transaction record the object and enqueue its replication), or
- * already uploaded to the primary by the app and announced afterwards.
+ * already uploaded to the primary by the app and announced afterwards. Keys are checked against the
+ * key grammar first ({@link ObjectKeys}), so a refused key records nothing anywhere.
  */
 public final class Ingest {
+    private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
     private static final Pattern HEX64 = Pattern.compile("[0-9a-fA-F]{64}");
-    /** Reserves a key for one upload at a time across every process (a lease, see V6__ingest_reservations.sql). */
-    static final String RESERVE = """
-            insert into ingest_reservations (key, owner, expires_at) values (?, ?, now() + interval '60 seconds')
-            on conflict (key) do update set owner = excluded.owner, expires_at = excluded.expires_at
-             where ingest_reservations.expires_at < now()
-            returning owner
-            """;
-    static final String RENEW = "update ingest_reservations set expires_at = now() + interval '60 seconds' where key = ? and owner = ?";
-    static final String RELEASE = "delete from ingest_reservations where key = ? and owner = ?";
-    private static final java.util.concurrent.ScheduledExecutorService RENEWER = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "ingest-lease");
-        t.setDaemon(true);
-        return t;
-    });
+    static final Duration RESERVATION_LEASE = Duration.ofSeconds(60);
 
     /** Created (201) or already there with the same bytes (200). */
     public record Stored(String key, long size, String sha256, boolean created) {}
@@ -52,41 +43,58 @@ public final class Ingest {
             this.status = status;
         }
 
+        Rejected(int status, String message, Throwable cause) {
+            super(message, cause);
+            this.status = status;
+        }
+
         public int status() { return status; }
     }
 
     private final BunkerConfig config;
     private final DataSource db;
     private final Store primary;
+    private final ObjectKeys.Limits limits;
+    private final Clock clock;
+    private final Duration reservationLease;
     private final Runnable onEnqueued;
 
-    public Ingest(BunkerConfig config, DataSource db, Store primary, Runnable onEnqueued) {
+    public Ingest(BunkerConfig config, DataSource db, Store primary, ObjectKeys.Limits limits, Clock clock, Runnable onEnqueued) {
+        this(config, db, primary, limits, clock, RESERVATION_LEASE, onEnqueued);
+    }
+
+    /** With another reservation lease (tests make it short to provoke a stalled upload). */
+    public Ingest(BunkerConfig config, DataSource db, Store primary, ObjectKeys.Limits limits, Clock clock, Duration reservationLease,
+                  Runnable onEnqueued) {
         this.config = config;
         this.db = db;
         this.primary = primary;
+        this.limits = limits;
+        this.clock = clock;
+        this.reservationLease = reservationLease;
         this.onEnqueued = onEnqueued;
     }
 
     /** Streams {@code body} into the primary store and records it. {@code size} -1 when unknown. */
     public Stored put(String key, InputStream body, long size, String sha256Header, String md5Header) throws SQLException, IOException {
-        ObjectKeys.validate(primary.name(), key);
+        checkKey(key);
         if (sha256Header != null && !HEX64.matcher(sha256Header).matches()) {
             throw new Rejected(400, "x-bunker-sha256 must be 64 hex digits, got \"" + sha256Header + "\"");
         }
-        try (Reservation r = reserve(key)) {
+        try (IngestReservation r = IngestReservation.take(db, key, reservationLease)) {
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
             VerifyingInputStream in = new VerifyingInputStream(body, sha256Header, md5Header);
             if (known.isPresent()) return sameOrConflict(known.get(), in);
             PutResult written;
             try {
-                written = primary.put(key, in, size < 0 ? PutOptions.unknownSize() : PutOptions.ofSize(size));
+                PutOptions options = (size < 0 ? PutOptions.unknownSize() : PutOptions.ofSize(size)).withPrecondition(r::confirm);
+                written = primary.put(key, in, options);
             } catch (RuntimeException e) {
                 VerifyingInputStream.ChecksumMismatchException mismatch = causeOf(e);
-                if (mismatch != null) throw new Rejected(400, mismatch.getMessage() + "; nothing was stored");
+                if (mismatch != null) throw new Rejected(400, mismatch.getMessage() + "; nothing was stored", e);
                 throw e;
             }
-            record(key, written.size(), written.sha256(), written.storeChecksum());
-            return new Stored(key, written.size(), written.sha256(), true);
+            return record(r, key, written.size(), written.sha256(), written.storeChecksum(), written.versionId());
         }
     }
 
@@ -95,8 +103,8 @@ public final class Ingest {
      * reads it once to learn its SHA-256, then records and enqueues it.
      */
     public Stored announce(String key, String sha256Header) throws SQLException, IOException {
-        ObjectKeys.validate(primary.name(), key);
-        try (Reservation r = reserve(key)) {
+        checkKey(key);
+        try (IngestReservation r = IngestReservation.take(db, key, reservationLease)) {
             ObjectInfo info = primary.stat(key).orElseThrow(() -> new ObjectNotFoundException(primary.name(), key,
                     "object '" + key + "' is not in the primary store '" + primary.name() + "'; upload it there first"));
             VerifyingInputStream in;
@@ -114,9 +122,13 @@ public final class Ingest {
                 }
                 return new Stored(key, in.count(), in.sha256(), false);
             }
-            record(key, info.size(), in.sha256(), info.storeChecksum());
-            return new Stored(key, in.count(), in.sha256(), true);
+            return record(r, key, info.size(), in.sha256(), info.storeChecksum(), info.versionId());
         }
+    }
+
+    private void checkKey(String key) {
+        String problem = ObjectKeys.appKeyProblem(key, limits);
+        if (problem != null) throw new Rejected(400, "invalid object key " + ObjectKeys.quote(key) + ": " + problem);
     }
 
     private Optional<Ledger.ObjectRow> ledgerRow(String key) throws SQLException {
@@ -143,68 +155,44 @@ public final class Ingest {
                 + "); objects are immutable, store a new version under a new key");
     }
 
-    /** One transaction: the object, its verified primary copy, pending copies and the replication job. */
-    private void record(String key, long size, String sha256, String storeChecksum) throws SQLException {
+    /**
+     * One transaction: the reservation (still ours, or nothing is recorded), the object, its verified
+     * primary copy, pending copies and the replication job. A row recorded meanwhile without a
+     * reservation (the outbox function) wins: same bytes is a 200, other bytes a 409, and since ours
+     * are what the primary holds now, its copy is marked corrupt so a verified replica repairs it.
+     */
+    private Stored record(IngestReservation r, String key, long size, String sha256, String storeChecksum, String versionId)
+            throws SQLException {
+        String primaryName = config.replication().primary();
+        Ledger.ObjectRow other = null;
         try (Connection c = db.getConnection()) {
-            record(c, key, size, sha256, storeChecksum);
+            c.setAutoCommit(false);
+            try {
+                if (!r.consume(c)) throw r.lostIt();
+                if (Ledger.insert(c, key, size, sha256)) {
+                    Ledger.copyVerified(c, key, primaryName, storeChecksum, versionId, null, false, clock.instant());
+                    Ledger.copiesPending(c, key, config.replication().targetsFor(key));
+                    ReplicationJobs.enqueue(c, key, null);
+                } else {
+                    other = Ledger.find(c, key).orElseThrow();
+                    if (other.sha256() != null && !other.sha256().equals(sha256)) {
+                        Ledger.mark(c, key, primaryName, "corrupt", "an upload through the API replaced the bytes the app recorded through "
+                                + "the outbox; the recorded object is restored from a verified replica");
+                        ReplicationJobs.enqueue(c, key, List.of(primaryName));
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
         }
         onEnqueued.run();
-    }
-
-    private void record(Connection c, String key, long size, String sha256, String storeChecksum) throws SQLException {
-        c.setAutoCommit(false);
-        try {
-            Ledger.insert(c, key, size, sha256);
-            Ledger.copyVerified(c, key, config.replication().primary(), storeChecksum, null, false);
-            Ledger.copiesPending(c, key, config.replication().targetsFor(key));
-            ReplicationJobs.enqueue(c, key, null);
-            c.commit();
-        } catch (SQLException | RuntimeException e) {
-            c.rollback();
-            throw e;
-        }
-    }
-
-    /** The key reserved for this upload, renewed every 20 s until closed; 409 if another upload holds it. */
-    private Reservation reserve(String key) throws SQLException {
-        UUID owner = UUID.randomUUID();
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RESERVE)) {
-            ps.setString(1, key);
-            ps.setObject(2, owner);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) throw new Rejected(409, "another upload of '" + key + "' is in progress; retry when it has finished");
-            }
-        }
-        return new Reservation(key, owner);
-    }
-
-    /** A held key reservation; closing releases it. */
-    private final class Reservation implements AutoCloseable {
-        private final String key;
-        private final UUID owner;
-        private final java.util.concurrent.ScheduledFuture<?> renewal;
-
-        Reservation(String key, UUID owner) {
-            this.key = key;
-            this.owner = owner;
-            this.renewal = RENEWER.scheduleWithFixedDelay(() -> run(RENEW), 20, 20, java.util.concurrent.TimeUnit.SECONDS);
-        }
-
-        private void run(String sql) {
-            try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setString(1, key);
-                ps.setObject(2, owner);
-                ps.executeUpdate();
-            } catch (SQLException e) {
-                // a missed renewal only shortens the lease; the upload goes on
-            }
-        }
-
-        @Override
-        public void close() {
-            renewal.cancel(false);
-            run(RELEASE);
-        }
+        if (other == null) return new Stored(key, size, sha256, true);
+        if (other.sha256() == null || other.sha256().equals(sha256)) return new Stored(key, size, sha256, false);
+        LOG.warn("upload of {} raced an outbox record of the same key with other bytes; the primary copy is being repaired", key);
+        throw new Rejected(409, "object '" + key + "' was recorded meanwhile with other content (SHA-256 " + other.sha256()
+                + "); objects are immutable, store a new version under a new key");
     }
 
     private static VerifyingInputStream.ChecksumMismatchException causeOf(Throwable e) {
@@ -213,5 +201,4 @@ public final class Ingest {
         }
         return null;
     }
-
 }

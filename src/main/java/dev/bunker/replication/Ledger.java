@@ -21,7 +21,7 @@ public final class Ledger {
 
     /** One copy of an object on one store. */
     public record CopyRow(String store, String state, Instant verifiedAt, Instant retainUntil, boolean legalHold,
-                          String storeChecksum, String lastError) {}
+                          String storeChecksum, String lastError, String versionId) {}
 
     static final String FIND = "select key, size, sha256, created_at, state from objects where key = ?";
     static final String INSERT = """
@@ -29,11 +29,12 @@ public final class Ledger {
             """;
     static final String LEARN = "update objects set size = coalesce(size, ?), sha256 = coalesce(sha256, ?) where key = ?";
     static final String UPSERT_COPY = """
-            insert into copies (key, store, state, store_checksum, verified_at, retain_until, legal_hold, last_error, updated_at)
-            values (?, ?, ?, ?, ?, ?, ?, ?, now())
+            insert into copies (key, store, state, store_checksum, verified_at, retain_until, legal_hold, last_error, version_id, updated_at)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())
             on conflict (key, store) do update set
                 state = excluded.state,
-                store_checksum = coalesce(excluded.store_checksum, copies.store_checksum),
+                store_checksum = case when excluded.state = 'verified' then excluded.store_checksum else copies.store_checksum end,
+                version_id = case when excluded.state = 'verified' then excluded.version_id else copies.version_id end,
                 verified_at = coalesce(excluded.verified_at, copies.verified_at),
                 retain_until = coalesce(excluded.retain_until, copies.retain_until),
                 legal_hold = excluded.legal_hold,
@@ -46,8 +47,14 @@ public final class Ledger {
              where copies.state <> 'verified'
             """;
     static final String MARK = "update copies set state = ?, last_error = ?, updated_at = now() where key = ? and store = ?";
+    /** A failed attempt never downgrades a copy someone else has verified meanwhile. */
+    static final String MARK_UNLESS_VERIFIED = """
+            insert into copies (key, store, state, last_error) values (?, ?, ?, ?)
+            on conflict (key, store) do update set state = excluded.state, last_error = excluded.last_error, updated_at = now()
+             where copies.state <> 'verified'
+            """;
     static final String COPIES = """
-            select store, state, verified_at, retain_until, legal_hold, store_checksum, last_error
+            select store, state, verified_at, retain_until, legal_hold, store_checksum, last_error, version_id
               from copies where key = ? order by store
             """;
 
@@ -96,9 +103,10 @@ public final class Ledger {
         }
     }
 
-    public static void copyVerified(Connection c, String key, String store, String storeChecksum, Instant retainUntil, boolean hold)
-            throws SQLException {
-        upsertCopy(c, key, store, "verified", storeChecksum, Instant.now(), retainUntil, hold, null);
+    /** Records a verified copy ({@code versionId}: the store's version holding the verified bytes, null for the current one). */
+    public static void copyVerified(Connection c, String key, String store, String storeChecksum, String versionId, Instant retainUntil,
+                                    boolean hold, Instant now) throws SQLException {
+        upsertCopy(c, key, store, "verified", storeChecksum, versionId, now, retainUntil, hold, null);
     }
 
     /** Marks copies to be made as pending (a verified copy stays verified until someone finds it gone). */
@@ -126,12 +134,23 @@ public final class Ledger {
             ps.setString(2, error);
             ps.setString(3, key);
             ps.setString(4, store);
-            if (ps.executeUpdate() == 0) upsertCopy(c, key, store, state, null, null, null, false, error);
+            if (ps.executeUpdate() == 0) upsertCopy(c, key, store, state, null, null, null, null, false, error);
         }
     }
 
-    private static void upsertCopy(Connection c, String key, String store, String state, String checksum, Instant verifiedAt,
-                                   Instant retainUntil, boolean hold, String error) throws SQLException {
+    /** Records why a copy could not be made (pending or failed), unless the copy is verified by now. */
+    static void markUnlessVerified(Connection c, String key, String store, String state, String error) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(MARK_UNLESS_VERIFIED)) {
+            ps.setString(1, key);
+            ps.setString(2, store);
+            ps.setString(3, state);
+            ps.setString(4, error);
+            ps.executeUpdate();
+        }
+    }
+
+    private static void upsertCopy(Connection c, String key, String store, String state, String checksum, String versionId,
+                                   Instant verifiedAt, Instant retainUntil, boolean hold, String error) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(UPSERT_COPY)) {
             ps.setString(1, key);
             ps.setString(2, store);
@@ -141,6 +160,7 @@ public final class Ledger {
             ps.setTimestamp(6, retainUntil == null ? null : Timestamp.from(retainUntil));
             ps.setBoolean(7, hold);
             ps.setString(8, error);
+            ps.setString(9, versionId);
             ps.executeUpdate();
         }
     }
@@ -152,7 +172,7 @@ public final class Ledger {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new CopyRow(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)), instant(rs.getTimestamp(4)),
-                            rs.getBoolean(5), rs.getString(6), rs.getString(7)));
+                            rs.getBoolean(5), rs.getString(6), rs.getString(7), rs.getString(8)));
                 }
             }
             return out;

@@ -4,27 +4,29 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.replication.Ledger.CopyRow;
 import dev.bunker.replication.Ledger.ObjectRow;
 import dev.bunker.store.ObjectNotFoundException;
-import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
+import dev.bunker.store.StoreUnavailableException;
+import dev.bunker.store.VerifiedStream;
 import java.io.ByteArrayInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Reads with failover: from the primary, and when it errors, lacks the object or returns bytes whose
  * SHA-256 differs from the ledger, from a verified replica (hot before cold). Objects up to
- * {@link #VERIFY_BEFORE_SENDING} bytes (4 MiB, held in memory) are checked before the first byte goes out; larger ones are
- * checked as they stream, and a mismatch at the end breaks the response (the client sees an error,
- * never silently wrong bytes), marks the copy corrupt and queues its repair so the next read skips it.
+ * {@link #VERIFY_BEFORE_SENDING} bytes (4 MiB, held in memory) are checked before the first byte goes
+ * out, so a bad copy is skipped and the read still succeeds. Larger ones are checked as they stream
+ * ({@link VerifiedStream}): the last bytes are released only once size and SHA-256 match, so on a
+ * mismatch the response is cut short (every HTTP client reports an incomplete body), the copy is
+ * marked corrupt and its repair queued, and the client's retry is served from a verified replica.
  */
 public final class ObjectReads {
     static final long VERIFY_BEFORE_SENDING = 4L << 20;
@@ -53,7 +55,7 @@ public final class ObjectReads {
                 .orElseThrow(() -> new ObjectNotFoundException(config.replication().primary(), key, "no object '" + key + "'"));
         if (o.state().equals("trashed")) {
             throw new ObjectNotFoundException(config.replication().primary(), key,
-                    "object '" + key + "' is in the trash; restore it with POST /v1/objects/" + key + "/restore");
+                    "object '" + key + "' is in the trash; restore it with POST /v1/objects/KEY/restore");
         }
         if (!o.state().equals("live")) throw new ObjectNotFoundException(config.replication().primary(), key, "object '" + key + "' was deleted");
         return o;
@@ -61,14 +63,15 @@ public final class ObjectReads {
 
     /** Opens the object from the first store that gives the right bytes. */
     public Opened open(String key) throws SQLException {
-        return open(key, java.util.Set.of());
+        return open(key, Set.of());
     }
 
     /** As {@link #open(String)}, treating the stores in {@code down} as unavailable (failover rehearsal). */
-    public Opened open(String key, java.util.Set<String> down) throws SQLException {
+    public Opened open(String key, Set<String> down) throws SQLException {
         ObjectRow object = head(key);
         List<String> problems = new ArrayList<>();
-        List<String> candidates = new ArrayList<>(candidates(key));
+        List<CopyRow> copies = ledger.copies(key);
+        List<String> candidates = new ArrayList<>(candidates(copies));
         for (String d : down) {
             if (candidates.remove(d)) problems.add(d + ": treated as down");
         }
@@ -76,22 +79,17 @@ public final class ObjectReads {
         for (int i = 0; i < candidates.size(); i++) {
             String store = candidates.get(i);
             boolean failover = i > 0 || primaryDown;
+            String version = versionOf(copies, store);
             try {
-                InputStream in = stores.get(store).get(key);
+                InputStream in = new VerifiedStream(stores.get(store).get(key, version), object.size(), object.sha256(),
+                        "the copy of '" + key + "' in store '" + store + "'", problem -> corrupt(key, store, problem));
                 if (object.size() <= VERIFY_BEFORE_SENDING) {
-                    byte[] bytes;
                     try (InputStream closing = in) {
-                        bytes = closing.readAllBytes();
-                    }
-                    String sha = Sha256.hexOf(bytes);
-                    if (!sha.equals(object.sha256()) || bytes.length != object.size()) {
-                        corrupt(key, store, "SHA-256 " + sha + " differs from the ledger's " + object.sha256());
+                        in = new ByteArrayInputStream(closing.readAllBytes());
+                    } catch (VerifiedStream.MismatchException e) {
                         problems.add(store + ": wrong bytes");
                         continue;
                     }
-                    in = new ByteArrayInputStream(bytes);
-                } else {
-                    in = new CheckedStream(in, key, store, object.sha256());
                 }
                 if (failover) {
                     metrics.failover(store);
@@ -105,14 +103,18 @@ public final class ObjectReads {
                 problems.add(store + ": " + e.getMessage());
             }
         }
-        throw new dev.bunker.store.StoreUnavailableException(config.replication().primary(), key,
+        throw new StoreUnavailableException(config.replication().primary(), key,
                 "no store could serve '" + key + "': " + String.join("; ", problems));
     }
 
+    private static String versionOf(List<CopyRow> copies, String store) {
+        for (CopyRow c : copies) if (c.store().equals(store)) return c.versionId();
+        return null;
+    }
+
     /** The primary unless the ledger knows it is bad, then verified replicas, hot before cold. */
-    private List<String> candidates(String key) throws SQLException {
+    private List<String> candidates(List<CopyRow> copies) {
         String primary = config.replication().primary();
-        List<CopyRow> copies = ledger.copies(key);
         List<String> out = new ArrayList<>();
         boolean primaryBad = copies.stream().anyMatch(c -> c.store().equals(primary) && !c.state().equals("verified"));
         if (!primaryBad) out.add(primary);
@@ -135,42 +137,6 @@ public final class ObjectReads {
             jobs.enqueue(key, List.of(store));
         } catch (SQLException e) {
             LOG.warn("could not record {} copy of {} on '{}': {}", state, key, store, e.getMessage());
-        }
-    }
-
-    /** Hashes while streaming; at the end a mismatch becomes an IOException, which breaks the HTTP response. */
-    private final class CheckedStream extends FilterInputStream {
-        private final MessageDigest digest = Sha256.newDigest();
-        private final String key;
-        private final String store;
-        private final String expected;
-        private boolean done;
-
-        CheckedStream(InputStream in, String key, String store, String expected) {
-            super(in);
-            this.key = key;
-            this.store = store;
-            this.expected = expected;
-        }
-
-        @Override
-        public int read() throws IOException {
-            return dev.bunker.store.Sha256.readOneByte(this);
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) digest.update(b, off, n);
-            if (n < 0 && !done) {
-                done = true;
-                String sha = Sha256.hex(digest.digest());
-                if (!sha.equals(expected)) {
-                    corrupt(key, store, "SHA-256 " + sha + " differs from the ledger's " + expected);
-                    throw new IOException("the copy of '" + key + "' in store '" + store + "' is corrupt; the response was cut short, retry to read a replica");
-                }
-            }
-            return n;
         }
     }
 }

@@ -35,7 +35,9 @@ public final class Reconcile {
     static final String FILL = "insert into listing select * from unnest(?::text[], ?::bigint[]) on conflict do nothing";
     static final String NEW_OBJECTS = """
             insert into objects (key, size)
-            select l.key, l.size from listing l where not exists (select 1 from objects o where o.key = l.key)
+            select l.key, l.size from listing l
+             where not exists (select 1 from objects o where o.key = l.key)
+               and l.key not like '.bunker/%' -- Bunker's own data (backups) in a shared store is never an app object
             returning key
             """;
     static final String GONE_COPIES = """

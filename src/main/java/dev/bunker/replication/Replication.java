@@ -2,7 +2,6 @@ package dev.bunker.replication;
 
 import dev.bunker.Bunker;
 import java.time.Duration;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,8 +16,9 @@ public final class Replication implements AutoCloseable {
     private final ObjectReads reads;
     private final Reconcile reconcile;
     private final ExecutorService sinkPool;
+    private final dev.bunker.store.ObjectKeys.Limits keyLimits;
 
-    public Replication(Bunker bunker, UUID owner) {
+    public Replication(Bunker bunker) {
         var db = bunker.database().dataSource();
         var config = bunker.config();
         ReplicationMetrics metrics = new ReplicationMetrics(bunker.metrics());
@@ -31,15 +31,21 @@ public final class Replication implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        CopyObject copy = new CopyObject(config, bunker.stores(), ledger, bunker.clock(), sinkPool, metrics);
+        CopyChecks checks = new CopyChecks(config, bunker.stores(), bunker.clock(), metrics);
+        CopyObject copy = new CopyObject(config, bunker.stores(), ledger, checks, sinkPool, metrics);
         CircuitBreakers breakers = new CircuitBreakers(config.replication().breakerFailures(), config.replication().breakerCooldown(),
                 bunker.clock());
-        this.workers = new ReplicationWorkers(config.replication(), jobs, copy, breakers, owner);
-        this.ingest = new Ingest(config, db, bunker.store(config.replication().primary()), workers::nudge);
+        FinishJob finish = new FinishJob(db, config.replication(), bunker.clock());
+        this.workers = new ReplicationWorkers(config.replication(), jobs, copy, finish, breakers);
+        this.keyLimits = dev.bunker.store.ObjectKeys.limitsFor(config.stores().values());
+        this.ingest = new Ingest(config, db, bunker.store(config.replication().primary()), keyLimits, bunker.clock(), workers::nudge);
         this.reads = new ObjectReads(config, bunker.stores(), ledger, jobs, metrics);
         this.reconcile = new Reconcile(db, config.replication(), bunker.stores());
         status.bindTo(bunker.metrics(), bunker.stores().keySet());
     }
+
+    /** The key limits every configured store can hold (see ObjectKeys). */
+    public dev.bunker.store.ObjectKeys.Limits keyLimits() { return keyLimits; }
 
     public Ledger ledger() { return ledger; }
 

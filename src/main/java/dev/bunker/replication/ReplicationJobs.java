@@ -38,9 +38,13 @@ public final class ReplicationJobs {
             returning j.id, j.key, j.targets, j.attempts, j.version
             """;
     static final String RENEW = """
-            update replication_jobs set lease_until = now() + ?::interval
-             where lease_owner = ? and id = any(?)
+            update replication_jobs j set lease_until = now() + ?::interval
+              from unnest(?::uuid[], ?::bigint[]) as held(owner, id)
+             where j.id = held.id and j.lease_owner = held.owner
+            returning j.id
             """;
+    /** Locks the job's row for the finishing transaction if {@code owner} still holds it (a claim skips locked rows). */
+    static final String HOLDS = "select 1 from replication_jobs where id = ? and lease_owner = ? for update";
     static final String DONE = "delete from replication_jobs where id = ? and lease_owner = ? and version = ?";
     static final String RESCHEDULE = """
             update replication_jobs
@@ -69,8 +73,6 @@ public final class ReplicationJobs {
     public ReplicationJobs(DataSource db) {
         this.db = db;
     }
-
-    DataSource dataSource() { return db; }
 
     /** Adds (or merges into the existing job) a job for {@code key}; null targets mean "the policy's targets". */
     public static void enqueue(Connection c, String key, List<String> targets) throws SQLException {
@@ -104,14 +106,29 @@ public final class ReplicationJobs {
         }
     }
 
-    /** Extends the leases of jobs this owner holds; returns how many it still holds. */
-    public int renew(UUID owner, Duration lease, List<Long> ids) throws SQLException {
-        if (ids.isEmpty()) return 0;
+    /** Extends the leases of the jobs in {@code held} (job id: owner); returns the ids still held, the others are lost. */
+    public java.util.Set<Long> renew(Duration lease, java.util.Map<Long, UUID> held) throws SQLException {
+        java.util.Set<Long> renewed = new java.util.HashSet<>();
+        if (held.isEmpty()) return renewed;
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RENEW)) {
             ps.setString(1, lease.toMillis() + " milliseconds");
+            ps.setArray(2, c.createArrayOf("uuid", held.values().toArray()));
+            ps.setArray(3, c.createArrayOf("bigint", held.keySet().toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) renewed.add(rs.getLong(1));
+            }
+        }
+        return renewed;
+    }
+
+    /** True, with the job's row locked until the transaction ends, if {@code owner} still holds the job. */
+    static boolean holds(Connection c, Job job, UUID owner) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(HOLDS)) {
+            ps.setLong(1, job.id());
             ps.setObject(2, owner);
-            ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
-            return ps.executeUpdate();
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
         }
     }
 

@@ -1,11 +1,11 @@
 package dev.bunker.replication;
 
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,30 +22,39 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The replication loop: {@code workers} threads that each claim one job at a time from the queue,
- * run {@link CopyObject} on it and record the outcome, plus one thread renewing the leases of the
- * jobs in hand. Workers hold no state of their own: any number of processes on any number of
- * machines can run them against one database. {@link #runOnce} runs one step without the loop.
+ * run {@link CopyObject} on it and hand the outcome to {@link FinishJob}, plus one thread renewing
+ * the leases of the jobs in hand. Each worker claims under its own owner id, and a job whose lease
+ * could not be renewed is marked lost, so its worker stops writing to stores and records nothing.
+ * Workers hold no other state: any number of processes on any number of machines can run them
+ * against one database. {@link #runOnce} runs one step without the loop.
  */
 public final class ReplicationWorkers implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationWorkers.class);
 
+    /** A job a worker of this process holds, and whether its lease has been lost. */
+    private record InHand(UUID owner, java.util.concurrent.atomic.AtomicBoolean lost) implements CopyObject.Lease {
+        @Override
+        public boolean held() { return !lost.get(); }
+    }
+
     private final ReplicationConfig config;
     private final ReplicationJobs jobs;
     private final CopyObject copy;
+    private final FinishJob finish;
     private final CircuitBreakers breakers;
-    private final UUID owner;
-    private final Set<Long> inHand = ConcurrentHashMap.newKeySet();
+    private final Map<Long, InHand> inHand = new ConcurrentHashMap<>();
+    private final ThreadLocal<UUID> owner = ThreadLocal.withInitial(UUID::randomUUID);
     private final Object wake = new Object();
     private volatile boolean running;
     private ExecutorService loop;
     private ScheduledExecutorService renewer;
 
-    public ReplicationWorkers(ReplicationConfig config, ReplicationJobs jobs, CopyObject copy, CircuitBreakers breakers, UUID owner) {
+    public ReplicationWorkers(ReplicationConfig config, ReplicationJobs jobs, CopyObject copy, FinishJob finish, CircuitBreakers breakers) {
         this.config = config;
         this.jobs = jobs;
         this.copy = copy;
+        this.finish = finish;
         this.breakers = breakers;
-        this.owner = owner;
     }
 
     public void start() {
@@ -97,12 +106,14 @@ public final class ReplicationWorkers implements AutoCloseable {
 
     /** Claims and runs one job; false if there was none ready. */
     public boolean runOnce() throws SQLException, InterruptedException {
-        List<Job> claimed = jobs.claim(owner, config.lease(), 1);
+        UUID me = owner.get();
+        List<Job> claimed = jobs.claim(me, config.lease(), 1);
         if (claimed.isEmpty()) return false;
         Job job = claimed.get(0);
-        inHand.add(job.id());
+        InHand lease = new InHand(me, new java.util.concurrent.atomic.AtomicBoolean());
+        inHand.put(job.id(), lease);
         try {
-            process(job);
+            process(job, lease);
         } finally {
             inHand.remove(job.id());
         }
@@ -116,7 +127,7 @@ public final class ReplicationWorkers implements AutoCloseable {
         return n;
     }
 
-    private void process(Job job) throws SQLException, InterruptedException {
+    private void process(Job job, InHand lease) throws SQLException, InterruptedException {
         List<String> targets = job.targets() != null ? job.targets() : config.targetsFor(job.key());
         List<String> tryNow = new ArrayList<>();
         List<String> breakerOpen = new ArrayList<>();
@@ -130,58 +141,26 @@ public final class ReplicationWorkers implements AutoCloseable {
                 tryNow.add(t);
             }
         }
-        CopyObject.Outcome outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow);
+        CopyObject.Outcome outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow, lease);
+        if (outcome.leaseLost()) {
+            LOG.warn("replication of {}: the lease was lost (this worker stalled longer than {}); another worker takes over", job.key(),
+                    config.lease());
+            return;
+        }
         for (String t : outcome.verifiedStores()) breakers.success(t);
         for (String t : outcome.failed().keySet()) if (!outcome.permanent().contains(t)) breakers.failure(t);
-
-        List<String> remaining = new ArrayList<>(outcome.failed().keySet());
-        remaining.addAll(breakerOpen);
-        boolean nothingTried = tryNow.isEmpty();
-        boolean allPermanent = !outcome.permanent().isEmpty() && outcome.permanent().containsAll(remaining);
-        boolean givingUp = allPermanent || (!nothingTried && !remaining.isEmpty() && job.attempts() >= config.maxAttempts());
-        String error = outcome.failed().isEmpty() ? "circuit breaker open for " + breakerOpen
-                : String.join("; ", outcome.failed().entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
-        // One transaction records the verified copies and finishes (or reschedules) the job.
-        try (Connection c = jobs.dataSource().getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                if (outcome.learned() != null) {
-                    Ledger.learn(c, job.key(), outcome.learned().size(), outcome.learned().sha256());
-                    Ledger.copyVerified(c, job.key(), outcome.learned().source(), null, null, false);
-                }
-                for (CopyObject.Copy v : outcome.verified()) {
-                    if (!v.recorded()) Ledger.copyVerified(c, job.key(), v.store(), v.storeChecksum(), v.retainUntil(), v.legalHold());
-                }
-                if (remaining.isEmpty()) {
-                    ReplicationJobs.complete(c, job, owner, outcome.verifiedStores());
-                } else {
-                    Duration delay = nothingTried && retryAt != null ? Duration.between(Instant.now(), retryAt).plusMillis(100) : backoff(job.attempts());
-                    ReplicationJobs.reschedule(c, job, owner, remaining, outcome.verifiedStores(), error,
-                            delay.isNegative() ? Duration.ZERO : delay, nothingTried, allPermanent ? 0 : config.maxAttempts());
-                    for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
-                        Ledger.mark(c, job.key(), f.getKey(), givingUp ? "failed" : "pending", f.getValue());
-                    }
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        }
-        if (givingUp) LOG.warn("replication of {} failed for good after {} attempts: {}", job.key(), job.attempts(), error);
-        else if (!outcome.failed().isEmpty()) LOG.info("replication of {} will be retried (attempt {}): {}", job.key(), job.attempts(), error);
-    }
-
-    /** Exponential backoff with jitter: retry-initial x 2^(attempt-1), capped at retry-max, times 0.5..1. */
-    Duration backoff(int attempt) {
-        double base = config.retryInitial().toMillis() * Math.pow(2, Math.max(0, attempt - 1));
-        double capped = Math.min(base, config.retryMax().toMillis());
-        return Duration.ofMillis((long) (capped * (0.5 + ThreadLocalRandom.current().nextDouble() * 0.5)));
+        finish.record(job, lease.owner(), new FinishJob.Attempt(outcome, breakerOpen, retryAt));
     }
 
     private void renewLeases() {
         try {
-            jobs.renew(owner, config.lease(), new ArrayList<>(inHand));
+            Map<Long, UUID> held = new HashMap<>();
+            Map<Long, InHand> snapshot = new HashMap<>(inHand);
+            snapshot.forEach((id, h) -> held.put(id, h.owner()));
+            Set<Long> renewed = jobs.renew(config.lease(), held);
+            snapshot.forEach((id, h) -> {
+                if (!renewed.contains(id) && inHand.get(id) == h) h.lost().set(true);
+            });
         } catch (Exception e) {
             LOG.warn("could not renew replication leases: {}", e.toString());
         }

@@ -50,7 +50,17 @@ public final class GuardedStore implements LockableStore {
     }
 
     @Override
+    public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
+        return counted(() -> lockable().putNewVersion(key, data, options));
+    }
+
+    @Override
     public InputStream get(String key) { return inner.get(key); }
+
+    @Override
+    public InputStream get(String key, String versionId) {
+        return versionId == null ? inner.get(key) : lockable().get(key, versionId);
+    }
 
     @Override
     public Optional<ObjectInfo> stat(String key) { return inner.stat(key); }

@@ -1,21 +1,13 @@
 package dev.bunker.store;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.time.Clock;
@@ -27,9 +19,9 @@ import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A store in a local folder. Objects live under {@code objects/} at the path of their key, locks as
- * small JSON files under {@code locks/}, and writes go through {@code tmp/}: write, fsync, rename,
- * fsync the folder, so a crash never leaves a partial object visible.
+ * A store in a local folder. Objects live under {@code objects/} at the path of their key, locks and
+ * older versions as {@link LocalVersions} keeps them, and writes go through {@code tmp/}: write,
+ * fsync, rename, fsync the folder, so a crash never leaves a partial object visible.
  *
  * <p>It enforces Object Lock exactly as S3 COMPLIANCE mode does: an object under retention or legal
  * hold cannot be deleted or overwritten, and retention can be extended but never shortened. The
@@ -37,28 +29,25 @@ import java.util.concurrent.locks.ReentrantLock;
  * lifecycle's cleanup job deleting anything.
  */
 public final class LocalStore implements LockableStore {
-    private static final int BUFFER = 256 * 1024;
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final String name;
     private final Path objects;
-    private final Path locks;
     private final Path tmp;
     private final Clock clock;
+    private final DurableFiles files;
+    private final LocalVersions versions;
     private final ReentrantLock[] stripes = new ReentrantLock[64];
-    private final java.util.concurrent.ConcurrentHashMap<Path, DirectorySync> dirSyncs = new java.util.concurrent.ConcurrentHashMap<>();
 
     public LocalStore(String name, Path root, Clock clock) {
         this.name = name;
         this.objects = root.resolve("objects");
-        this.locks = root.resolve("locks");
         this.tmp = root.resolve("tmp");
         this.clock = clock;
+        this.files = new DurableFiles(name, root);
         for (int i = 0; i < stripes.length; i++) stripes[i] = new ReentrantLock();
         try {
             Files.createDirectories(objects);
-            Files.createDirectories(locks);
             Files.createDirectories(tmp);
+            this.versions = new LocalVersions(root, files);
         } catch (IOException e) {
             throw new StoreUnavailableException(name, null, "unable to create store folder " + root + ": " + e, e);
         }
@@ -70,16 +59,25 @@ public final class LocalStore implements LockableStore {
 
     /** The file holding the object; for operators and tests, never needed by callers of {@link Store}. */
     public Path pathOf(String key) {
-        return objects.resolve(ObjectKeys.validate(name, key));
+        return objects.resolve(ObjectKeys.validate(name, key, ObjectKeys.Limits.ANY_STORE));
     }
 
     @Override
     public PutResult put(String key, InputStream data, PutOptions options) {
+        return write(key, data, options, false);
+    }
+
+    @Override
+    public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
+        return write(key, data, options, true);
+    }
+
+    private PutResult write(String key, InputStream data, PutOptions options, boolean asNewVersion) {
         Path target = pathOf(key);
         Path temp = tmp.resolve(UUID.randomUUID() + ".part");
         try {
             MessageDigest digest = Sha256.newDigest();
-            long written = writeDurably(temp, data, digest);
+            long written = files.write(temp, data, digest);
             if (options.size() >= 0 && written != options.size()) {
                 throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
                         + "': expected " + options.size() + " bytes but the input ended after " + written);
@@ -87,10 +85,16 @@ public final class LocalStore implements LockableStore {
             ReentrantLock lock = stripe(key);
             lock.lock();
             try {
-                refuseIfLocked(key, target, "overwrite");
-                if (options.lock() != null) writeLockFile(key, options.lock());
-                createParents(target);
-                moveDurably(temp, target, key);
+                if (Files.isDirectory(target)) {
+                    throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
+                            + "': other objects have keys below it as a folder, and a local store cannot hold both");
+                }
+                options.checkPrecondition();
+                if (asNewVersion && Files.isRegularFile(target)) versions.displace(key, target);
+                else refuseIfLocked(key, target, "overwrite");
+                if (options.lock() != null) versions.setCurrent(key, options.lock());
+                else versions.clearCurrent(key);
+                files.move(temp, target);
             } finally {
                 lock.unlock();
             }
@@ -102,59 +106,14 @@ public final class LocalStore implements LockableStore {
         }
     }
 
-    private long writeDurably(Path temp, InputStream data, MessageDigest digest) throws IOException {
-        long written = 0;
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            byte[] buf = new byte[BUFFER];
-            ByteBuffer bb = ByteBuffer.wrap(buf);
-            int n;
-            while ((n = data.readNBytes(buf, 0, buf.length)) > 0) {
-                digest.update(buf, 0, n);
-                bb.clear().limit(n);
-                while (bb.hasRemaining()) ch.write(bb);
-                written += n;
-            }
-            ch.force(true);
-        }
-        return written;
-    }
-
-    private void createParents(Path target) throws IOException {
-        Path parent = target.getParent();
-        if (Files.isDirectory(parent)) return;
-        // Create and fsync each new folder from the top, so the object's path survives a crash with it.
-        List<Path> missing = new ArrayList<>();
-        for (Path p = parent; p != null && !Files.isDirectory(p); p = p.getParent()) missing.add(0, p);
-        for (Path dir : missing) {
-            try {
-                Files.createDirectory(dir);
-            } catch (FileAlreadyExistsException e) {
-                if (!Files.isDirectory(dir)) {
-                    throw new StoreException(name, null, "unable to store under " + objects.relativize(dir)
-                            + "/ in store '" + name + "': an object already has the key " + ObjectKeys.quote(objects.relativize(dir).toString())
-                            + ", and a local store cannot hold a key and keys below it as a folder");
-                }
-            }
-            fsyncDirectory(dir.getParent());
-        }
-    }
-
-    private void moveDurably(Path from, Path to, String key) throws IOException {
-        if (Files.isDirectory(to)) {
-            throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
-                    + "': other objects have keys below it as a folder, and a local store cannot hold both");
-        }
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("the file system cannot rename atomically from " + from + " to " + to, e);
-        }
-        fsyncDirectory(to.getParent());
+    @Override
+    public InputStream get(String key) {
+        return get(key, null);
     }
 
     @Override
-    public InputStream get(String key) {
-        Path p = pathOf(key);
+    public InputStream get(String key, String versionId) {
+        Path p = versionId == null ? pathOf(key) : versions.file(ObjectKeys.validate(name, key, ObjectKeys.Limits.ANY_STORE), versionId);
         try {
             return Files.newInputStream(p);
         } catch (NoSuchFileException e) {
@@ -227,18 +186,20 @@ public final class LocalStore implements LockableStore {
         return false;
     }
 
+    /** Removes every version; refused, with nothing removed, while any version is protected. */
     @Override
     public void delete(String key) {
         Path target = pathOf(key);
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {
-            refuseIfLocked(key, target, "delete");
-            if (Files.isRegularFile(target)) {
-                Files.delete(target);
-                fsyncDirectory(target.getParent());
-            }
-            Files.deleteIfExists(locks.resolve(key));
+            LockState all = Files.isRegularFile(target) ? versions.current(key) : LockState.NONE;
+            List<LocalVersions.Version> older = versions.all(key);
+            for (LocalVersions.Version v : older) all = all.and(v.lock());
+            refuse(key, all, "delete");
+            for (LocalVersions.Version v : older) versions.delete(v);
+            if (Files.isRegularFile(target)) files.delete(target);
+            versions.clearCurrent(key);
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to delete " + ObjectKeys.quote(key) + " from store '" + name + "': " + e, e);
         } finally {
@@ -253,7 +214,7 @@ public final class LocalStore implements LockableStore {
 
     @Override
     public void applyLock(String key, Instant retainUntil, boolean legalHold) {
-        changeLock(key, retainUntil, legalHold); // one durable write for both
+        changeLock(key, retainUntil, legalHold); // one durable write per version for both
     }
 
     @Override
@@ -261,21 +222,24 @@ public final class LocalStore implements LockableStore {
         changeLock(key, null, on);
     }
 
-    /** Sets retention (null: keep; never shortened) and the legal hold (null: keep) in one durable write. */
+    /** Sets retention (null: keep; never shortened) and the legal hold (null: keep) of every version. */
     private void changeLock(String key, Instant retainUntil, Boolean legalHold) {
         Path target = pathOf(key);
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {
             if (!Files.isRegularFile(target)) throw notFound(key);
-            LockState current = readLockFile(key);
-            if (retainUntil != null && current.retainUntil() != null && retainUntil.isBefore(current.retainUntil())) {
+            LockState current = versions.current(key);
+            List<LocalVersions.Version> older = versions.all(key);
+            LockState all = current;
+            for (LocalVersions.Version v : older) all = all.and(v.lock());
+            if (retainUntil != null && all.retainUntil() != null && retainUntil.isBefore(all.retainUntil())) {
                 throw new ObjectLockedException(name, key, "unable to shorten the retention of " + ObjectKeys.quote(key) + " in store '" + name
-                        + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + current.retainUntil()
+                        + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + all.retainUntil()
                         + ", which can be extended but never shortened");
             }
-            writeLockFile(key, new LockState(retainUntil != null ? retainUntil : current.retainUntil(),
-                    legalHold != null ? legalHold : current.legalHold()));
+            for (LocalVersions.Version v : older) versions.setVersion(v, changed(v.lock(), retainUntil, legalHold));
+            versions.setCurrent(key, changed(current, retainUntil, legalHold));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to change the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } finally {
@@ -283,12 +247,18 @@ public final class LocalStore implements LockableStore {
         }
     }
 
+    private static LockState changed(LockState s, Instant retainUntil, Boolean legalHold) {
+        return new LockState(retainUntil != null ? retainUntil : s.retainUntil(), legalHold != null ? legalHold : s.legalHold());
+    }
+
     @Override
     public LockState lockState(String key) {
         Path target = pathOf(key);
         try {
             if (!Files.isRegularFile(target)) throw notFound(key);
-            return readLockFile(key);
+            LockState all = versions.current(key);
+            for (LocalVersions.Version v : versions.all(key)) all = all.and(v.lock());
+            return all;
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to read the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         }
@@ -300,37 +270,13 @@ public final class LocalStore implements LockableStore {
     }
 
     private void refuseIfLocked(String key, Path target, String action) throws IOException {
-        if (!Files.isRegularFile(target)) return;
-        LockState state = readLockFile(key);
+        if (Files.isRegularFile(target)) refuse(key, versions.current(key), action);
+    }
+
+    private void refuse(String key, LockState state, String action) {
         if (state.protects(clock.instant())) {
             throw new ObjectLockedException(name, key, "unable to " + action + " " + ObjectKeys.quote(key) + " in store '" + name
                     + "': it is under " + state.describe() + " (COMPLIANCE mode: nobody can " + action + " it before then)");
-        }
-    }
-
-    private LockState readLockFile(String key) throws IOException {
-        Path f = locks.resolve(key);
-        if (!Files.isRegularFile(f)) return LockState.NONE;
-        ObjectNode n = (ObjectNode) JSON.readTree(f.toFile());
-        String until = n.path("retainUntil").asText(null);
-        return new LockState(until == null ? null : Instant.parse(until), n.path("legalHold").asBoolean(false));
-    }
-
-    private void writeLockFile(String key, LockState state) throws IOException {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("retainUntil", state.retainUntil() == null ? null : state.retainUntil().toString());
-        n.put("legalHold", state.legalHold());
-        Path f = locks.resolve(key);
-        Path temp = tmp.resolve(UUID.randomUUID() + ".lock");
-        try {
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ch.write(ByteBuffer.wrap(JSON.writeValueAsBytes(n)));
-                ch.force(true);
-            }
-            createParents(f);
-            moveDurably(temp, f, key);
-        } finally {
-            deleteQuietly(temp);
         }
     }
 
@@ -348,57 +294,6 @@ public final class LocalStore implements LockableStore {
             for (Path p : ds) deleteQuietly(p);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private void fsyncDirectory(Path dir) throws IOException {
-        dirSyncs.computeIfAbsent(dir, d -> new DirectorySync()).sync(dir);
-    }
-
-    /**
-     * Group commit for folder fsyncs: a writer that renamed a file into a folder needs one fsync of the
-     * folder that STARTED after its rename. Writers arriving while an fsync runs wait for the next one,
-     * which then covers all of them, so 8 concurrent writers into one folder cost about 2 fsyncs, not 8.
-     */
-    private static final class DirectorySync {
-        private long requested;
-        private long synced;
-        private boolean running;
-
-        void sync(Path dir) throws IOException {
-            long mine;
-            synchronized (this) {
-                mine = ++requested; // our rename is done: any fsync that starts from now on covers it
-                while (true) {
-                    if (synced >= mine) return;
-                    if (!running) {
-                        running = true;
-                        break;
-                    }
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new java.io.InterruptedIOException("interrupted waiting for a folder fsync");
-                    }
-                }
-            }
-            long covering;
-            synchronized (this) {
-                covering = requested;
-            }
-            IOException failure = null;
-            try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-                ch.force(true);
-            } catch (IOException e) {
-                failure = e;
-            }
-            synchronized (this) {
-                running = false;
-                if (failure == null) synced = Math.max(synced, covering);
-                notifyAll();
-            }
-            if (failure != null) throw failure;
         }
     }
 

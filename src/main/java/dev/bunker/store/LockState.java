@@ -11,6 +11,13 @@ public record LockState(Instant retainUntil, boolean legalHold) {
         return legalHold || (retainUntil != null && retainUntil.isAfter(now));
     }
 
+    /** The protection of two versions together: the later retain-until, a hold if either has one. */
+    public LockState and(LockState other) {
+        Instant until = retainUntil == null ? other.retainUntil
+                : other.retainUntil == null || retainUntil.isAfter(other.retainUntil) ? retainUntil : other.retainUntil;
+        return new LockState(until, legalHold || other.legalHold);
+    }
+
     public String describe() {
         if (retainUntil == null && !legalHold) return "no lock";
         StringBuilder sb = new StringBuilder();

@@ -15,40 +15,39 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
-import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
 import software.amazon.awssdk.services.s3.model.ObjectLockLegalHoldStatus;
 import software.amazon.awssdk.services.s3.model.ObjectLockMode;
-import software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.StorageClass;
 
 /**
- * A store in an S3 bucket (AWS, Wasabi, Backblaze B2, Scaleway, MinIO...), through the AWS SDK v2.
+ * A store in an S3 bucket (AWS, Wasabi, Backblaze B2, Scaleway, Ceph RGW, MinIO...), through the AWS SDK v2.
  *
- * <p>Objects up to {@code part-size} go up in one PutObject with their SHA-256 checksum; larger ones
- * as a multipart upload whose parts each carry a checksum, so memory stays at one part whatever the
- * size. Object Lock is sent with the upload and then read back: some S3-compatible servers accept
- * the headers and silently drop them, so a missing lock is set explicitly and a lock that still
- * does not stick fails the put.
+ * <p>Objects up to {@code part-size} go up in one PutObject, larger ones as a multipart upload, so
+ * memory stays at one part whatever the size. Every request body carries its SHA-256 and MD5: AWS
+ * checks both, servers that ignore {@code x-amz-checksum-*} (RGW) still check Content-MD5, and a
+ * checksum the server echoes back becomes the copy's store checksum (none echoed: Bunker verifies
+ * by reading back). The client never sends aws-chunked bodies or {@code Expect: 100-continue},
+ * which S3-compatible servers get wrong (RGW refuses empty chunked bodies and hangs the connection
+ * after a refused 100-continue). Object Lock is sent with the upload and read back: a server that
+ * silently drops it gets it set explicitly, and a lock that still does not stick fails the put.
  */
 public final class S3Store implements LockableStore {
     private final String name;
@@ -59,7 +58,11 @@ public final class S3Store implements LockableStore {
     private final String prefix;
     private final String storageClass;
     private final long partSize;
+    private final boolean locked;
+    private final ObjectKeys.Limits limits;
     private final Clock clock;
+    private final S3Errors errors;
+    private final S3Versions versions;
 
     public S3Store(StoreConfig.S3 config, Clock clock) {
         this.name = config.name();
@@ -67,9 +70,13 @@ public final class S3Store implements LockableStore {
         this.prefix = config.prefix();
         this.storageClass = config.storageClass();
         this.partSize = config.partSize();
+        this.locked = config.lock() != null;
+        this.limits = ObjectKeys.limitsFor(List.of(config));
         this.clock = clock;
         this.s3 = client(config, config.accessKey(), config.secretKey());
         this.deleter = config.cleanupAccessKey() == null ? s3 : client(config, config.cleanupAccessKey(), config.cleanupSecretKey());
+        this.errors = new S3Errors(name, bucket);
+        this.versions = new S3Versions(s3, bucket, errors);
     }
 
     private static S3Client client(StoreConfig.S3 config, String accessKey, String secretKey) {
@@ -80,11 +87,14 @@ public final class S3Store implements LockableStore {
                 .region(Region.of(config.region()))
                 .forcePathStyle(config.pathStyle())
                 .credentialsProvider(credentials)
-                // We send SHA-256 ourselves; the SDK's default CRC trailers are not understood by every S3-compatible server.
+                // Whole, signed bodies: aws-chunked (the SDK's default for unsigned TLS-less bodies) and its CRC trailers are not
+                // understood by every S3-compatible server; we send SHA-256 and MD5 ourselves.
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClientBuilder(ApacheHttpClient.builder()
                         .maxConnections(config.maxConnections())
+                        .expectContinueEnabled(false)
                         .connectionTimeout(Duration.ofSeconds(10))
                         .socketTimeout(Duration.ofSeconds(60)));
         if (config.endpoint() != null) builder.endpointOverride(config.endpoint());
@@ -95,14 +105,24 @@ public final class S3Store implements LockableStore {
     public String name() { return name; }
 
     private String objectKey(String key) {
-        return prefix + ObjectKeys.validate(name, key);
+        return prefix + ObjectKeys.validate(name, key, limits);
     }
 
     @Override
     public PutResult put(String key, InputStream data, PutOptions options) {
+        return write(key, data, options, false);
+    }
+
+    @Override
+    public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
+        return write(key, data, options, true);
+    }
+
+    private PutResult write(String key, InputStream data, PutOptions options, boolean asNewVersion) {
         String k = objectKey(key);
         try {
             byte[] first = data.readNBytes((int) Math.min(partSize, Integer.MAX_VALUE - 8));
+            if (locked && !asNewVersion) refuseIfLocked(key, k);
             PutResult result;
             if (first.length < partSize) {
                 checkSize(key, options, first.length); // before anything is uploaded
@@ -110,12 +130,27 @@ public final class S3Store implements LockableStore {
             } else {
                 result = putMultipart(key, k, first, data, options);
             }
-            if (options.lock() != null) ensureLock(key, options.lock());
+            if (options.lock() != null) ensureLock(key, k, result.versionId(), options.lock());
             return result;
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to read the data for " + ObjectKeys.quote(key) + ": " + e, e);
         } catch (SdkException e) {
-            throw translate(e, "store", key);
+            throw errors.translate(e, "store", key);
+        }
+    }
+
+    /** S3 keeps a locked object's version whatever comes after it; like a local store, refuse to put another over it. */
+    private void refuseIfLocked(String key, String k) {
+        try {
+            s3.headObject(r -> r.bucket(bucket).key(k));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) return;
+            throw e;
+        }
+        LockState current = versions.lockOf(key, k, null);
+        if (current.protects(clock.instant())) {
+            throw new ObjectLockedException(name, key, "unable to overwrite " + ObjectKeys.quote(key) + " in store '" + name
+                    + "': it is under " + current.describe() + " (COMPLIANCE mode: nobody can overwrite it before then)");
         }
     }
 
@@ -123,7 +158,7 @@ public final class S3Store implements LockableStore {
         byte[] sha = Sha256.newDigest().digest(body);
         String b64 = Base64.getEncoder().encodeToString(sha);
         PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(k)
-                .contentLength((long) body.length).checksumSHA256(b64);
+                .contentLength((long) body.length).checksumSHA256(b64).contentMD5(md5(body));
         if (storageClass != null) req.storageClass(StorageClass.fromValue(storageClass));
         if (options.lock() != null) {
             if (options.lock().retainUntil() != null) {
@@ -131,12 +166,13 @@ public final class S3Store implements LockableStore {
             }
             req.objectLockLegalHoldStatus(options.lock().legalHold() ? ObjectLockLegalHoldStatus.ON : ObjectLockLegalHoldStatus.OFF);
         }
+        options.checkPrecondition();
         var resp = s3.putObject(req.build(), RequestBody.fromBytes(body));
         if (resp.checksumSHA256() != null && !resp.checksumSHA256().equals(b64)) {
             throw new StoreException(name, key, "store '" + name + "' reports SHA-256 " + resp.checksumSHA256()
                     + " for " + ObjectKeys.quote(key) + " but " + b64 + " was sent");
         }
-        return new PutResult(body.length, Sha256.hex(sha), b64);
+        return new PutResult(body.length, Sha256.hex(sha), resp.checksumSHA256(), resp.versionId());
     }
 
     private PutResult putMultipart(String key, String k, byte[] first, InputStream data, PutOptions options) throws IOException {
@@ -153,51 +189,47 @@ public final class S3Store implements LockableStore {
         boolean completed = false;
         try {
             MessageDigest whole = Sha256.newDigest();
-            MessageDigest ofParts = Sha256.newDigest();
             List<CompletedPart> parts = new ArrayList<>();
             long size = 0;
             byte[] part = first;
             while (part.length > 0) {
                 final byte[] body = part;
                 whole.update(body);
-                byte[] partSha = Sha256.newDigest().digest(body);
-                ofParts.update(partSha);
-                String b64 = Base64.getEncoder().encodeToString(partSha);
+                String b64 = Base64.getEncoder().encodeToString(Sha256.newDigest().digest(body));
                 int number = parts.size() + 1;
                 String etag = s3.uploadPart(r -> r.bucket(bucket).key(k).uploadId(uploadId).partNumber(number)
-                        .contentLength((long) body.length).checksumSHA256(b64), RequestBody.fromBytes(body)).eTag();
+                        .contentLength((long) body.length).checksumSHA256(b64).contentMD5(md5(body)), RequestBody.fromBytes(body)).eTag();
                 parts.add(CompletedPart.builder().partNumber(number).eTag(etag).checksumSHA256(b64).build());
                 size += body.length;
                 part = data.readNBytes((int) partSize);
             }
             checkSize(key, options, size); // before completing: a wrong size is aborted, never made visible
-            s3.completeMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
+            options.checkPrecondition();
+            var done = s3.completeMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
             completed = true;
-            String composite = Base64.getEncoder().encodeToString(ofParts.digest()) + "-" + parts.size();
-            return new PutResult(size, Sha256.hex(whole.digest()), composite);
+            return new PutResult(size, Sha256.hex(whole.digest()), done.checksumSHA256(), done.versionId());
         } finally {
-            if (!completed) {
-                try {
-                    s3.abortMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId));
-                } catch (SdkException ignored) {
-                    // An unaborted upload is invisible and is expired by the bucket's lifecycle rule (see README).
-                }
-            }
+            if (!completed) abort(k, uploadId);
         }
     }
 
-    /** Reads the lock back and sets what the server dropped; fails loudly if it still does not stick. */
-    private void ensureLock(String key, LockState wanted) {
-        LockState actual = lockState(key);
-        boolean retentionOk = wanted.retainUntil() == null
-                || (actual.retainUntil() != null && !actual.retainUntil().isBefore(wanted.retainUntil().minusSeconds(1)));
-        if (!retentionOk) extendRetention(key, wanted.retainUntil());
-        if (actual.legalHold() != wanted.legalHold()) setLegalHold(key, wanted.legalHold());
+    private void abort(String k, String uploadId) {
+        try {
+            s3.abortMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId));
+        } catch (SdkException ignored) {
+            // An unaborted upload is invisible and is expired by the bucket's lifecycle rule (see README).
+        }
+    }
+
+    /** Reads the lock of the version just written and sets what the server dropped; fails loudly if it still does not stick. */
+    private void ensureLock(String key, String k, String versionId, LockState wanted) {
+        LockState actual = versions.lockOf(key, k, versionId);
+        boolean retentionOk = holdsRetention(actual, wanted);
+        if (!retentionOk) versions.setRetention(key, k, versionId, wanted.retainUntil());
+        if (actual.legalHold() != wanted.legalHold()) versions.setHold(key, k, versionId, wanted.legalHold());
         if (!retentionOk || actual.legalHold() != wanted.legalHold()) {
-            LockState again = lockState(key);
-            boolean ok = (wanted.retainUntil() == null || (again.retainUntil() != null && !again.retainUntil().isBefore(wanted.retainUntil().minusSeconds(1))))
-                    && again.legalHold() == wanted.legalHold();
-            if (!ok) {
+            LockState again = versions.lockOf(key, k, versionId);
+            if (!holdsRetention(again, wanted) || again.legalHold() != wanted.legalHold()) {
                 throw new LockNotSupportedException(name, key, "store '" + name + "' accepted " + ObjectKeys.quote(key)
                         + " but did not keep its Object Lock (wanted " + wanted.describe() + ", has " + again.describe()
                         + "); check that bucket '" + bucket + "' was created with Object Lock enabled");
@@ -205,14 +237,23 @@ public final class S3Store implements LockableStore {
         }
     }
 
+    private static boolean holdsRetention(LockState actual, LockState wanted) {
+        return wanted.retainUntil() == null
+                || (actual.retainUntil() != null && !actual.retainUntil().isBefore(wanted.retainUntil().minusSeconds(1)));
+    }
+
     @Override
     public InputStream get(String key) {
+        return get(key, null);
+    }
+
+    @Override
+    public InputStream get(String key, String versionId) {
         String k = objectKey(key);
         try {
-            ResponseInputStream<GetObjectResponse> in = s3.getObject(r -> r.bucket(bucket).key(k));
-            return in;
+            return s3.getObject(r -> r.bucket(bucket).key(k).versionId(versionId));
         } catch (SdkException e) {
-            throw translate(e, "read", key);
+            throw errors.translate(e, "read", key);
         }
     }
 
@@ -221,12 +262,12 @@ public final class S3Store implements LockableStore {
         String k = objectKey(key);
         try {
             HeadObjectResponse h = s3.headObject(r -> r.bucket(bucket).key(k).checksumMode(ChecksumMode.ENABLED));
-            return Optional.of(new ObjectInfo(key, h.contentLength(), h.lastModified(), h.checksumSHA256()));
+            return Optional.of(new ObjectInfo(key, h.contentLength(), h.lastModified(), h.checksumSHA256(), h.versionId()));
         } catch (S3Exception e) {
             if (e.statusCode() == 404) return Optional.empty();
-            throw translate(e, "stat", key);
+            throw errors.translate(e, "stat", key);
         } catch (SdkException e) {
-            throw translate(e, "stat", key);
+            throw errors.translate(e, "stat", key);
         }
     }
 
@@ -246,22 +287,28 @@ public final class S3Store implements LockableStore {
             boolean more = Boolean.TRUE.equals(resp.isTruncated()) && !out.isEmpty();
             return new ListPage(out, more ? out.get(out.size() - 1).key() : null);
         } catch (SdkException e) {
-            throw translate(e, "list", null);
+            throw errors.translate(e, "list", null);
         }
     }
 
+    /**
+     * Removes every version of the key (a plain delete in a versioned bucket only adds a delete marker and
+     * keeps the data), then lists again: a version still there fails the delete rather than being reported gone.
+     * A lock is checked first, so Bunker refuses the delete itself even on a server that does not enforce locks.
+     */
     @Override
     public void delete(String key) {
         String k = objectKey(key);
+        if (locked) refuseIfProtected(key);
         try {
-            // In a versioned bucket (Object Lock requires one) a plain delete only adds a delete marker; the data
-            // stays. Deleting means removing every version, which the bucket refuses while a lock protects it.
-            List<String> versions = versionsOf(k);
-            if (versions.isEmpty()) {
-                deleter.deleteObject(r -> r.bucket(bucket).key(k));
+            for (S3Versions.Version v : versions.of(k, deleter)) {
+                deleter.deleteObject(r -> r.bucket(bucket).key(k).versionId(v.id()));
             }
-            for (String v : versions) {
-                deleter.deleteObject(r -> r.bucket(bucket).key(k).versionId(v));
+            List<S3Versions.Version> left = versions.of(k, deleter).stream().filter(v -> v.id() != null || !v.deleteMarker()).toList();
+            boolean unversioned = left.size() == 1 && left.get(0).id() == null;
+            if (!left.isEmpty() && !(unversioned && stat(key).isEmpty())) {
+                throw new StoreException(name, key, "unable to delete " + ObjectKeys.quote(key) + " in store '" + name + "': "
+                        + left.size() + " version(s) are still there after deleting them");
             }
         } catch (S3Exception e) {
             if (e.statusCode() == 403) {
@@ -271,26 +318,19 @@ public final class S3Store implements LockableStore {
                             + "': it is under " + state.describe() + " (COMPLIANCE mode: nobody can delete it before then)", e);
                 }
             }
-            throw translate(e, "delete", key);
+            throw errors.translate(e, "delete", key);
         } catch (SdkException e) {
-            throw translate(e, "delete", key);
+            throw errors.translate(e, "delete", key);
         }
     }
 
-    private List<String> versionsOf(String k) {
-        List<String> out = new ArrayList<>();
-        ListObjectVersionsResponse resp;
-        try {
-            resp = deleter.listObjectVersions(r -> r.bucket(bucket).prefix(k).maxKeys(1000));
-        } catch (S3Exception e) {
-            if (e.statusCode() == 501 || e.statusCode() == 405) return out; // server without versioning support
-            throw e;
+    private void refuseIfProtected(String key) {
+        if (stat(key).isEmpty()) return;
+        LockState state = lockState(key);
+        if (state.protects(clock.instant())) {
+            throw new ObjectLockedException(name, key, "unable to delete " + ObjectKeys.quote(key) + " in store '" + name
+                    + "': it is under " + state.describe() + " (COMPLIANCE mode: nobody can delete it before then)");
         }
-        resp.versions().stream().filter(v -> v.key().equals(k) && v.versionId() != null && !v.versionId().equals("null"))
-                .forEach(v -> out.add(v.versionId()));
-        resp.deleteMarkers().stream().filter(v -> v.key().equals(k) && v.versionId() != null && !v.versionId().equals("null"))
-                .forEach(v -> out.add(v.versionId()));
-        return out;
     }
 
     @Override
@@ -302,23 +342,13 @@ public final class S3Store implements LockableStore {
                     + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + current.retainUntil()
                     + ", which can be extended but never shortened");
         }
-        try {
-            s3.putObjectRetention(r -> r.bucket(bucket).key(k)
-                    .retention(t -> t.mode(ObjectLockRetentionMode.COMPLIANCE).retainUntilDate(retainUntil)));
-        } catch (SdkException e) {
-            throw translate(e, "set retention on", key);
-        }
+        for (String v : versions.dataVersions(k)) versions.setRetention(key, k, v, retainUntil);
     }
 
     @Override
     public void setLegalHold(String key, boolean on) {
         String k = objectKey(key);
-        try {
-            s3.putObjectLegalHold(r -> r.bucket(bucket).key(k)
-                    .legalHold(h -> h.status(on ? ObjectLockLegalHoldStatus.ON : ObjectLockLegalHoldStatus.OFF)));
-        } catch (SdkException e) {
-            throw translate(e, "set the legal hold on", key);
-        }
+        for (String v : versions.dataVersions(k)) versions.setHold(key, k, v, on);
     }
 
     @Override
@@ -327,25 +357,9 @@ public final class S3Store implements LockableStore {
         if (stat(key).isEmpty()) {
             throw new ObjectNotFoundException(name, key, "object " + ObjectKeys.quote(key) + " does not exist in store '" + name + "'");
         }
-        Instant until = null;
-        boolean hold = false;
-        try {
-            var r = s3.getObjectRetention(b -> b.bucket(bucket).key(k)).retention();
-            if (r != null && r.mode() == ObjectLockRetentionMode.COMPLIANCE) until = r.retainUntilDate();
-        } catch (S3Exception e) {
-            if (!isNoLock(e)) throw translate(e, "read the retention of", key);
-        } catch (SdkException e) {
-            throw translate(e, "read the retention of", key);
-        }
-        try {
-            var h = s3.getObjectLegalHold(b -> b.bucket(bucket).key(k)).legalHold();
-            hold = h != null && h.status() == ObjectLockLegalHoldStatus.ON;
-        } catch (S3Exception e) {
-            if (!isNoLock(e)) throw translate(e, "read the legal hold of", key);
-        } catch (SdkException e) {
-            throw translate(e, "read the legal hold of", key);
-        }
-        return new LockState(until, hold);
+        LockState all = LockState.NONE;
+        for (String v : versions.dataVersions(k)) all = all.and(versions.lockOf(key, k, v));
+        return all;
     }
 
     private LockState lockStateOrNone(String key) {
@@ -354,12 +368,6 @@ public final class S3Store implements LockableStore {
         } catch (StoreException e) {
             return LockState.NONE;
         }
-    }
-
-    /** "This object has no retention / legal hold": AWS says NoSuchObjectLockConfiguration, some servers a bare 404. */
-    private static boolean isNoLock(S3Exception e) {
-        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-        return "NoSuchObjectLockConfiguration".equals(code) || e.statusCode() == 404;
     }
 
     @Override
@@ -372,50 +380,25 @@ public final class S3Store implements LockableStore {
             }
         } catch (S3Exception e) {
             throw new LockNotSupportedException(name, null, "store '" + name + "' cannot lock objects: reading the Object Lock configuration of bucket '"
-                    + bucket + "' failed with HTTP " + e.statusCode() + " " + errorCode(e)
+                    + bucket + "' failed with HTTP " + e.statusCode() + " " + S3Errors.code(e)
                     + "; use a bucket created with Object Lock enabled on a server that supports it", e);
         } catch (SdkException e) {
-            throw translate(e, "check Object Lock on", null);
+            throw errors.translate(e, "check Object Lock on", null);
         }
-    }
-
-    private StoreException translate(SdkException e, String action, String key) {
-        String what = "unable to " + action + " " + (key == null ? "bucket '" + bucket + "'" : ObjectKeys.quote(key))
-                + " in store '" + name + "': ";
-        if (e instanceof S3Exception s3e) {
-            int status = s3e.statusCode();
-            String code = errorCode(s3e);
-            String detail = "HTTP " + status + " " + code + (s3e.awsErrorDetails() != null && s3e.awsErrorDetails().errorMessage() != null
-                    ? " (" + s3e.awsErrorDetails().errorMessage() + ")" : "");
-            if (status == 404 && key != null && !"NoSuchBucket".equals(code)) {
-                return new ObjectNotFoundException(name, key, "object " + ObjectKeys.quote(key) + " does not exist in store '" + name + "'", e);
-            }
-            if ("InvalidObjectState".equals(code)) {
-                return new StoreUnavailableException(name, key, what + "the object is archived in a cold storage class and must be restored first (" + detail + ")", e);
-            }
-            if (status == 501) {
-                return new LockNotSupportedException(name, key, what + "the server does not implement this call (" + detail + ")", e);
-            }
-            if ("InvalidRequest".equals(code) && s3e.getMessage() != null && s3e.getMessage().contains("Object Lock")) {
-                return new LockNotSupportedException(name, key, what + detail + "; the bucket needs Object Lock enabled", e);
-            }
-            if (status >= 500 || status == 429) return new StoreUnavailableException(name, key, what + detail, e);
-            return new StoreException(name, key, what + detail, e);
-        }
-        if (e instanceof SdkClientException) {
-            return new StoreUnavailableException(name, key, what + "the server did not answer (" + e.getMessage() + ")", e);
-        }
-        return new StoreException(name, key, what + e.getMessage(), e);
-    }
-
-    private static String errorCode(S3Exception e) {
-        return e.awsErrorDetails() == null || e.awsErrorDetails().errorCode() == null ? "" : e.awsErrorDetails().errorCode();
     }
 
     private void checkSize(String key, PutOptions options, long actual) {
         if (options.size() >= 0 && actual != options.size()) {
             throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
                     + "': expected " + options.size() + " bytes but the input ended after " + actual);
+        }
+    }
+
+    private static String md5(byte[] body) {
+        try {
+            return Base64.getEncoder().encodeToString(MessageDigest.getInstance("MD5").digest(body));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -20,6 +20,11 @@ public final class Sha256 {
         return HexFormat.of().formatHex(digest);
     }
 
+    /** The base64 form of a hex digest, as S3 checksums and HTTP digest fields (RFC 9530) write it. */
+    public static String base64OfHex(String hex) {
+        return java.util.Base64.getEncoder().encodeToString(HexFormat.of().parseHex(hex));
+    }
+
     public static String hexOf(byte[] data) {
         return hex(newDigest().digest(data));
     }

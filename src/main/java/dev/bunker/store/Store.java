@@ -21,6 +21,16 @@ public interface Store extends AutoCloseable {
     /** Opens the object for reading; the caller closes the stream. */
     InputStream get(String key);
 
+    /**
+     * Opens one version of the object, as a put into a store that keeps versions named it ({@link PutResult#versionId()});
+     * null opens the current one. Stores without versions only know null.
+     */
+    default InputStream get(String key, String versionId) {
+        if (versionId == null) return get(key);
+        throw new ObjectNotFoundException(name(), key, "store '" + name() + "' keeps no versions; version " + versionId + " of "
+                + ObjectKeys.quote(key) + " cannot be there");
+    }
+
     /** Size, time and (where the store keeps one) checksum of the object, or empty if there is none. */
     Optional<ObjectInfo> stat(String key);
 

@@ -1,52 +1,66 @@
 package dev.bunker.web;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.sun.net.httpserver.HttpExchange;
 import dev.bunker.config.BunkerConfig.TokenConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URLDecoder;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
 
-/** One HTTP request being answered: its path parameters, caller and body, and ways to reply. */
+/**
+ * One HTTP request being answered: its path parameters (strictly decoded), caller and body, and
+ * ways to reply. Blocking: a route answers on its own thread and returns; {@link #finish} then
+ * completes the exchange, or aborts the connection if a streamed body failed part-way, so the
+ * client sees an incomplete response instead of a short one that looks whole.
+ */
 public final class Call {
-    private final HttpExchange exchange;
+    private static final int STREAM_BUFFER = 256 * 1024;
+
+    private final Request request;
+    private final Response response;
+    private final Callback callback;
     private final Matcher match;
     private final TokenConfig caller;
     private boolean replied;
+    private Throwable aborted;
+    private InputStream body;
 
-    Call(HttpExchange exchange, Matcher match, TokenConfig caller) {
-        this.exchange = exchange;
+    Call(Request request, Response response, Callback callback, Matcher match, TokenConfig caller) {
+        this.request = request;
+        this.response = response;
+        this.callback = callback;
         this.match = match;
         this.caller = caller;
     }
 
-    public String method() { return exchange.getRequestMethod(); }
+    public String method() { return request.getMethod(); }
 
-    /** A named group of the route's pattern (e.g. the object key), percent-decoded. */
+    /** A named group of the route's pattern, percent-decoded as UTF-8; malformed escapes or bytes are a 400. */
     public String param(String name) {
-        String raw = match.group(name);
-        try {
-            return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            throw new BadRequestException("the path has a malformed %-escape: " + raw);
-        }
+        return PercentDecoding.decode(match.group(name), "the path", false);
     }
 
-    public String header(String name) { return exchange.getRequestHeaders().getFirst(name); }
+    public String header(String name) { return request.getHeaders().get(name); }
 
+    /** The query parameters, strictly decoded ('+' is a space, as in forms). */
     public Map<String, String> query() {
         Map<String, String> out = new LinkedHashMap<>();
-        String raw = exchange.getRequestURI().getRawQuery();
+        String raw = request.getHttpURI().getQuery();
         if (raw == null || raw.isEmpty()) return out;
         for (String pair : raw.split("&")) {
+            if (pair.isEmpty()) continue;
             int eq = pair.indexOf('=');
-            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-            String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            String k = PercentDecoding.decode(eq < 0 ? pair : pair.substring(0, eq), "the query", true);
+            String v = eq < 0 ? "" : PercentDecoding.decode(pair.substring(eq + 1), "the query", true);
             out.put(k, v);
         }
         return out;
@@ -55,16 +69,25 @@ public final class Call {
     /** The token's name for audit records, or "anonymous" on public routes. */
     public String callerName() { return caller == null ? "anonymous" : caller.name(); }
 
-    public InputStream body() { return exchange.getRequestBody(); }
+    /**
+     * The request body. A client that stops sending for {@link HttpApi#IDLE_TIMEOUT} or closes the
+     * connection before its Content-Length makes reads fail with {@link ClientBodyException}.
+     */
+    public InputStream body() {
+        if (body == null) body = new ClientBodyException.Guarded(Content.Source.asInputStream(request), contentLength());
+        return body;
+    }
 
     /** The request's Content-Length, or -1 when it is sent chunked. */
     public long contentLength() {
         String v = header("Content-Length");
         if (v == null) return -1;
         try {
-            return Long.parseLong(v.trim());
+            long n = Long.parseLong(v.trim());
+            if (n < 0) throw new NumberFormatException();
+            return n;
         } catch (NumberFormatException e) {
-            throw new BadRequestException("Content-Length \"" + v + "\" is not a number");
+            throw new BadRequestException("Content-Length \"" + v + "\" is not a number of bytes");
         }
     }
 
@@ -88,34 +111,64 @@ public final class Call {
         json(status, Map.of("error", message));
     }
 
+    /** As {@link #error}, for answers given before any route ran (a failed write only means the client left). */
+    void errorQuietly(int status, String message) {
+        try {
+            error(status, message);
+        } catch (IOException e) {
+            aborted = e;
+        }
+    }
+
     /** Replies with headers only (HEAD, 204...); {@code contentLength} is announced for HEAD, -1 for none. */
-    public void empty(int status, long contentLength) throws IOException {
+    public void empty(int status, long contentLength) {
         replied = true;
-        if (contentLength >= 0) exchange.getResponseHeaders().set("Content-Length", Long.toString(contentLength));
-        exchange.sendResponseHeaders(status, -1);
-        exchange.close();
+        response.setStatus(status);
+        if (contentLength >= 0) response.getHeaders().put(HttpHeader.CONTENT_LENGTH, contentLength);
     }
 
     public void setHeader(String name, String value) {
-        exchange.getResponseHeaders().set(name, value);
+        response.getHeaders().put(name, value);
     }
 
-    /** Streams {@code in} as the body; {@code length} -1 sends it chunked. */
+    /**
+     * Streams {@code in} as the body with the given length. If {@code in} fails part-way (a copy found
+     * corrupt while streaming), the exchange is aborted: the client gets fewer bytes than announced
+     * and a reset connection, which every HTTP client reports as an error.
+     */
     public void stream(int status, String contentType, long length, InputStream in) throws IOException {
         replied = true;
-        exchange.getResponseHeaders().set("Content-Type", contentType);
-        exchange.sendResponseHeaders(status, length < 0 ? 0 : (length == 0 ? -1 : length));
-        try (OutputStream out = exchange.getResponseBody()) {
-            in.transferTo(out);
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+        if (length >= 0) response.getHeaders().put(HttpHeader.CONTENT_LENGTH, length);
+        OutputStream out = Content.Sink.asOutputStream(response);
+        byte[] buf = new byte[STREAM_BUFFER];
+        try {
+            int n;
+            while ((n = in.read(buf)) > 0) out.write(buf, 0, n);
+        } catch (IOException | RuntimeException e) {
+            aborted = e;
+            throw e;
         }
+        out.close();
     }
 
     private void send(int status, String contentType, byte[] bytes) throws IOException {
         replied = true;
-        exchange.getResponseHeaders().set("Content-Type", contentType);
-        exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+        Content.Sink.write(response, true, ByteBuffer.wrap(bytes));
+    }
+
+    /** The route has returned: complete the exchange, or abort it if its body could not be sent whole. */
+    void finish() {
+        if (aborted != null) callback.failed(aborted);
+        else callback.succeeded();
+    }
+
+    /** The response is already streaming and must be cut short rather than answered with an error. */
+    void abort(Throwable cause) {
+        aborted = cause;
     }
 }

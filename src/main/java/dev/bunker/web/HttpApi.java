@@ -1,58 +1,76 @@
 package dev.bunker.web;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.bunker.config.BunkerConfig.TokenConfig;
 import dev.bunker.config.HostPort;
-import dev.bunker.db.DatabaseUnavailableException;
-import dev.bunker.store.InvalidKeyException;
-import dev.bunker.store.ObjectLockedException;
-import dev.bunker.store.ObjectNotFoundException;
-import dev.bunker.store.StoreException;
-import dev.bunker.store.StoreUnavailableException;
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.eclipse.jetty.http.HttpCompliance;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * Bunker's HTTP server (the JDK's built-in one): routes requests, checks bearer tokens and scopes,
- * and turns domain exceptions into status codes with a JSON {@code {"error": ...}} body.
+ * Bunker's HTTP server (Jetty 12): routes requests, checks bearer tokens and scopes, and leaves
+ * turning exceptions into status codes to {@link ErrorReplies}. Connections are NIO: an idle or
+ * half-sent request holds no thread, and every connection is closed after {@link #IDLE_TIMEOUT}
+ * without progress (headers, body or response alike).
  */
 public final class HttpApi implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
+    /** How long a connection may make no progress: a client sending half a request, or stalling mid-body, is cut off after this. */
+    public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** Open connections beyond this wait in the accept queue. */
+    public static final int MAX_CONNECTIONS = 2_000;
+    /** Request line plus headers; larger requests get 431. */
+    public static final int MAX_HEADER_BYTES = 16 * 1024;
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final Server server;
+    private final ServerConnector connector;
     private final Tokens tokens;
     private final List<Route> routes = new ArrayList<>();
 
     public HttpApi(HostPort listen, Tokens tokens, int threads) {
+        this(listen, tokens, threads, IDLE_TIMEOUT);
+    }
+
+    /** With another idle timeout (tests use a short one to see a stalled client cut off). */
+    public HttpApi(HostPort listen, Tokens tokens, int threads, Duration idleTimeout) {
         this.tokens = tokens;
-        try {
-            this.server = HttpServer.create(new InetSocketAddress(listen.host(), listen.port()), 128);
-        } catch (IOException e) {
-            throw new UncheckedIOException("unable to listen on " + listen + ": " + e.getMessage()
-                    + "; pick another address with --listen HOST:PORT or `listen:` in the config", e);
-        }
-        AtomicInteger n = new AtomicInteger();
-        this.executor = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        server.createContext("/", this::dispatch);
+        QueuedThreadPool pool = new QueuedThreadPool(Math.max(threads, 8) + 8, 4);
+        pool.setName("http");
+        pool.setDaemon(true);
+        this.server = new Server(pool);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(MAX_HEADER_BYTES);
+        http.setSendServerVersion(false);
+        http.setIdleTimeout(idleTimeout.toMillis());
+        // Keys arrive percent-encoded and may contain %2F, %00 or invalid UTF-8: Call decodes and judges them itself,
+        // so every refusal is a JSON 400 naming the rule rather than a bare error page.
+        http.setUriCompliance(UriCompliance.UNSAFE);
+        http.setHttpCompliance(HttpCompliance.RFC9110);
+        this.connector = new ServerConnector(server, new HttpConnectionFactory(http));
+        connector.setHost(listen.host());
+        connector.setPort(listen.port());
+        connector.setIdleTimeout(idleTimeout.toMillis());
+        connector.setAcceptQueueSize(512);
+        server.addConnector(connector);
+        server.addBean(new NetworkConnectionLimit(MAX_CONNECTIONS, server));
+        server.setErrorHandler(new ErrorReplies.JettyErrors());
+        server.setHandler(new Dispatch());
+        server.setStopTimeout(2_000);
     }
 
     public HttpApi add(List<Route> more) {
@@ -60,95 +78,100 @@ public final class HttpApi implements AutoCloseable {
         return this;
     }
 
-    public void start() { server.start(); }
+    public void start() {
+        try {
+            server.start();
+        } catch (Exception e) {
+            String what = "unable to listen on " + connector.getHost() + ":" + connector.getPort() + ": " + e.getMessage()
+                    + "; pick another address with --listen HOST:PORT or `listen:` in the config";
+            try {
+                server.stop();
+            } catch (Exception ignored) {
+                // nothing started
+            }
+            throw new UncheckedIOException(what, e instanceof java.io.IOException io ? io : new java.io.IOException(e));
+        }
+    }
 
     public URI uri() {
-        InetSocketAddress a = server.getAddress();
-        String host = a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getHostString();
-        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort());
+        String host = connector.getHost() == null || connector.getHost().equals("0.0.0.0") || connector.getHost().equals("::")
+                ? "127.0.0.1" : connector.getHost();
+        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + connector.getLocalPort());
     }
 
-    private void dispatch(HttpExchange ex) {
+    /** The address actually bound (port 0 in the config picks a free one). */
+    public InetSocketAddress address() {
+        return new InetSocketAddress(uri().getHost(), connector.getLocalPort());
+    }
+
+    private final class Dispatch extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            Call call = route(request, response, callback);
+            call.finish();
+            return true;
+        }
+    }
+
+    private Call route(Request request, Response response, Callback callback) {
         // Match on the raw path: a key may carry an encoded '/' (%2F), which keeps it apart from suffix routes like /copies.
-        String path = ex.getRequestURI().getRawPath();
-        String method = ex.getRequestMethod();
-        Call call = null;
+        String path = request.getHttpURI().getPath();
+        String method = request.getMethod();
+        Route route = null;
+        Matcher match = null;
+        boolean pathKnown = false;
+        // HEAD is answered by the GET route when no HEAD route exists.
+        for (String wanted : method.equals("HEAD") ? List.of("HEAD", "GET") : List.of(method)) {
+            for (Route r : routes) {
+                Matcher m = r.path().matcher(path);
+                if (!m.matches()) continue;
+                pathKnown = true;
+                if (route == null && r.method().equals(wanted)) {
+                    route = r;
+                    match = m;
+                }
+            }
+            if (route != null) break;
+        }
+        if (route == null) {
+            Call call = new Call(request, response, callback, null, null);
+            call.errorQuietly(pathKnown ? 405 : 404, pathKnown ? method + " is not allowed on " + path : "no such endpoint: " + path);
+            return call;
+        }
+        TokenConfig caller = null;
+        if (route.scope() != null) {
+            Optional<TokenConfig> token = tokens.authenticate(request.getHeaders().get("Authorization"));
+            if (token.isEmpty()) {
+                Call call = new Call(request, response, callback, match, null);
+                call.setHeader("WWW-Authenticate", "Bearer");
+                call.errorQuietly(401, "missing or invalid API token; send Authorization: Bearer TOKEN");
+                return call;
+            }
+            caller = token.get();
+            if (!caller.scope().allows(route.scope())) {
+                Call call = new Call(request, response, callback, match, caller);
+                call.errorQuietly(403, "token '" + caller.name() + "' has scope " + caller.scope().name().toLowerCase()
+                        + "; " + method + " " + path + " needs " + route.scope().name().toLowerCase());
+                return call;
+            }
+        }
+        Call call = new Call(request, response, callback, match, caller);
         try {
-            Route route = null;
-            Matcher match = null;
-            boolean pathKnown = false;
-            // HEAD is answered by the GET route when no HEAD route exists.
-            for (String wanted : method.equals("HEAD") ? List.of("HEAD", "GET") : List.of(method)) {
-                for (Route r : routes) {
-                    Matcher m = r.path().matcher(path);
-                    if (!m.matches()) continue;
-                    pathKnown = true;
-                    if (route == null && r.method().equals(wanted)) {
-                        route = r;
-                        match = m;
-                    }
-                }
-                if (route != null) break;
-            }
-            if (route == null) {
-                call = new Call(ex, null, null);
-                if (pathKnown) call.error(405, method + " is not allowed on " + path);
-                else call.error(404, "no such endpoint: " + path);
-                return;
-            }
-            TokenConfig caller = null;
-            if (route.scope() != null) {
-                Optional<TokenConfig> token = tokens.authenticate(ex.getRequestHeaders().getFirst("Authorization"));
-                if (token.isEmpty()) {
-                    call = new Call(ex, match, null);
-                    call.setHeader("WWW-Authenticate", "Bearer");
-                    call.error(401, "missing or invalid API token; send Authorization: Bearer TOKEN");
-                    return;
-                }
-                caller = token.get();
-                if (!caller.scope().allows(route.scope())) {
-                    call = new Call(ex, match, caller);
-                    call.error(403, "token '" + caller.name() + "' has scope " + caller.scope().name().toLowerCase()
-                            + "; " + method + " " + path + " needs " + route.scope().name().toLowerCase());
-                    return;
-                }
-            }
-            call = new Call(ex, match, caller);
             route.handler().handle(call);
         } catch (Exception e) {
-            replyWithError(call == null ? new Call(ex, null, null) : call, method, path, e);
-        } finally {
-            ex.close();
+            ErrorReplies.reply(call, method, path, e);
         }
-    }
-
-    private static void replyWithError(Call call, String method, String path, Exception e) {
-        int status;
-        if (e instanceof BadRequestException || e instanceof InvalidKeyException) status = 400;
-        else if (e instanceof ObjectNotFoundException) status = 404;
-        else if (e instanceof ObjectLockedException) status = 409;
-        else if (e instanceof StoreUnavailableException || e instanceof DatabaseUnavailableException) status = 503;
-        else if (e instanceof StoreException) status = 502;
-        else status = 500;
-        if (status >= 500) LOG.warn("{} {} failed: {}", method, path, e.toString(), status == 500 ? e : null);
-        if (call.replied()) return; // the body was already streaming; closing the exchange cuts it short
-        try {
-            call.error(status, e.getMessage() == null ? e.toString() : e.getMessage());
-        } catch (IOException ignored) {
-            // the client went away
-        }
+        return call;
     }
 
     /** Stops accepting, gives running requests up to {@code graceSeconds} to finish. */
     public void stop(int graceSeconds) {
-        server.stop(graceSeconds);
-        executor.shutdown();
+        server.setStopTimeout(Math.max(1, graceSeconds) * 1000L);
         try {
-            executor.awaitTermination(graceSeconds, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            server.stop();
+        } catch (Exception e) {
+            // stopping anyway: what could not stop cleanly is daemon threads
         }
-        executor.shutdownNow();
     }
 
     @Override

@@ -2,10 +2,8 @@ package dev.bunker.web;
 
 import dev.bunker.config.BunkerConfig.TokenScope;
 import dev.bunker.lifecycle.Lifecycle;
-import dev.bunker.lifecycle.LifecycleException;
 import dev.bunker.lifecycle.Trash;
-import java.io.IOException;
-import java.sql.SQLException;
+import dev.bunker.store.ObjectKeys;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,21 +13,23 @@ import java.util.Map;
 public final class LifecycleRoutes {
     private LifecycleRoutes() {}
 
-    public static List<Route> of(Lifecycle lifecycle) {
+    public static List<Route> of(Lifecycle lifecycle, ObjectKeys.Limits limits) {
         return List.of(
-                Route.of("POST", "/v1/objects/(?<key>.+)/restore", TokenScope.WRITE, call -> run(call, () -> {
-                    lifecycle.trash().restore(call.param("key"), actor(call));
-                    call.json(200, Map.of("key", call.param("key"), "state", "live"));
-                })),
-                Route.of("DELETE", "/v1/objects/(?<key>.+)", TokenScope.WRITE, call -> run(call, () -> {
-                    Instant until = lifecycle.trash().trash(call.param("key"), actor(call));
+                Route.of("POST", "/v1/objects/(?<key>.+)/restore", TokenScope.WRITE, call -> {
+                    String key = ObjectRoutes.key(call, limits);
+                    lifecycle.trash().restore(key, actor(call));
+                    call.json(200, Map.of("key", key, "state", "live"));
+                }),
+                Route.of("DELETE", "/v1/objects/(?<key>.+)", TokenScope.WRITE, call -> {
+                    String key = ObjectRoutes.key(call, limits);
+                    Instant until = lifecycle.trash().trash(key, actor(call));
                     Map<String, Object> body = new LinkedHashMap<>();
-                    body.put("key", call.param("key"));
+                    body.put("key", key);
                     body.put("state", "trashed");
                     body.put("restorableUntil", until);
                     call.json(202, body);
-                })),
-                Route.of("GET", "/v1/trash", TokenScope.READ, call -> run(call, () -> {
+                }),
+                Route.of("GET", "/v1/trash", TokenScope.READ, call -> {
                     Map<String, String> q = call.query();
                     int limit = parseLimit(q.get("limit"));
                     List<Trash.Item> items = lifecycle.trash().list(q.get("after"), limit);
@@ -37,11 +37,14 @@ public final class LifecycleRoutes {
                     body.put("items", items);
                     body.put("next", items.size() == limit ? items.get(items.size() - 1).key() : null);
                     call.json(200, body);
-                })),
-                Route.of("POST", "/v1/trash/empty", TokenScope.ADMIN, call -> run(call, () -> {
-                    List<String> keys = lifecycle.trash().empty(call.query().get("key"), actor(call));
+                }),
+                Route.of("POST", "/v1/trash/empty", TokenScope.ADMIN, call -> {
+                    String key = call.query().get("key");
+                    String problem = key == null ? null : ObjectKeys.problem(key, limits);
+                    if (problem != null) throw new BadRequestException("invalid object key " + ObjectKeys.quote(key) + ": " + problem);
+                    List<String> keys = lifecycle.trash().empty(key, actor(call));
                     call.json(202, Map.of("permanentlyDeleted", keys));
-                })));
+                }));
     }
 
     static String actor(Call call) {
@@ -56,21 +59,6 @@ public final class LifecycleRoutes {
             return n;
         } catch (NumberFormatException e) {
             throw new BadRequestException("limit must be a whole number from 1 to 10000, got \"" + text + "\"");
-        }
-    }
-
-    /** A handler body that may fail with SQL or lifecycle errors. */
-    private interface Body {
-        void run() throws IOException, SQLException;
-    }
-
-    private static void run(Call call, Body body) throws IOException {
-        try {
-            body.run();
-        } catch (LifecycleException e) {
-            call.error(e.status(), e.getMessage());
-        } catch (SQLException e) {
-            throw new IOException("database error: " + e.getMessage(), e);
         }
     }
 }

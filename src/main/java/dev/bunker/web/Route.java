@@ -1,7 +1,6 @@
 package dev.bunker.web;
 
 import dev.bunker.config.BunkerConfig.TokenScope;
-import java.io.IOException;
 import java.util.regex.Pattern;
 
 /**
@@ -12,7 +11,7 @@ public record Route(String method, Pattern path, TokenScope scope, Handler handl
     /** Answers one call. */
     @FunctionalInterface
     public interface Handler {
-        void handle(Call call) throws IOException;
+        void handle(Call call) throws Exception;
     }
 
     public static Route of(String method, String regex, TokenScope scope, Handler handler) {

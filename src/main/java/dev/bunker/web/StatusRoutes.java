@@ -17,34 +17,10 @@ public final class StatusRoutes {
 
     public static List<Route> of(Engine engine) {
         return List.of(
-                Route.of("GET", "/v1/status", TokenScope.READ, call -> {
-                    try {
-                        call.json(200, report(engine));
-                    } catch (SQLException e) {
-                        throw new java.io.IOException("database error: " + e.getMessage(), e);
-                    }
-                }),
-                Route.of("GET", "/v1/alerts", TokenScope.READ, call -> {
-                    try {
-                        call.json(200, Map.of("alerts", engine.alerts().list()));
-                    } catch (SQLException e) {
-                        throw new java.io.IOException("database error: " + e.getMessage(), e);
-                    }
-                }),
-                Route.of("GET", "/v1/dr", TokenScope.READ, call -> {
-                    try {
-                        call.json(200, dev.bunker.drill.RecoveryReport.asMap(dev.bunker.drill.RecoveryReport.compute(engine)));
-                    } catch (SQLException e) {
-                        throw new java.io.IOException("database error: " + e.getMessage(), e);
-                    }
-                }),
-                Route.of("GET", "/v1/drills", TokenScope.READ, call -> {
-                    try {
-                        call.json(200, Map.of("runs", engine.drills().runs().history(call.query().get("kind"), 50)));
-                    } catch (SQLException e) {
-                        throw new java.io.IOException("database error: " + e.getMessage(), e);
-                    }
-                }));
+                Route.of("GET", "/v1/status", TokenScope.READ, call -> call.json(200, report(engine))),
+                Route.of("GET", "/v1/alerts", TokenScope.READ, call -> call.json(200, Map.of("alerts", engine.alerts().list()))),
+                Route.of("GET", "/v1/dr", TokenScope.READ, call -> call.json(200, dev.bunker.drill.RecoveryReport.asMap(dev.bunker.drill.RecoveryReport.compute(engine)))),
+                Route.of("GET", "/v1/drills", TokenScope.READ, call -> call.json(200, Map.of("runs", engine.drills().runs().history(call.query().get("kind"), 50)))));
     }
 
     public static Map<String, Object> report(Engine engine) throws SQLException {

@@ -75,7 +75,7 @@ class DrillTest {
 
     void open(BunkerConfig config, Clock clock) {
         bunker = Bunker.open(config, clock);
-        engine = Engine.on(bunker, UUID.randomUUID());
+        engine = Engine.on(bunker);
     }
 
     DrillsConfig drills(Path identity, List<String> checks) {

@@ -53,7 +53,7 @@ class LifecycleTest {
             faulty.put(s.name(), f);
             return f;
         });
-        replication = new Replication(bunker, UUID.randomUUID());
+        replication = new Replication(bunker);
         lifecycle = new Lifecycle(bunker);
     }
 

@@ -41,7 +41,7 @@ class PurgeCrashTest {
         Path configFile = ConfigFiles.write(dir, TestDatabase.fresh(), "2s", "lifecycle: {trash: 1s, cleanup-after: 1s, brake: 100%}");
         BunkerConfig config = ConfigLoader.load(configFile, ConfigLoader.Overrides.NONE);
         try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
-             Replication replication = new Replication(bunker, UUID.randomUUID());
+             Replication replication = new Replication(bunker);
              Lifecycle lifecycle = new Lifecycle(bunker)) {
             for (int i = 0; i < 4; i++) {
                 byte[] data = ("object " + i).getBytes();

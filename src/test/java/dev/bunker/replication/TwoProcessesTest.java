@@ -43,7 +43,7 @@ class TwoProcessesTest {
         BunkerConfig config = ConfigLoader.load(configFile, ConfigLoader.Overrides.NONE);
         List<Process> serves = new ArrayList<>();
         try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
-             Replication replication = new Replication(bunker, UUID.randomUUID())) {
+             Replication replication = new Replication(bunker)) {
             for (int p = 0; p < 2; p++) {
                 serves.add(ChildJvm.builder(List.of("-Dorg.slf4j.simpleLogger.log.dev.bunker.replication.CopyObject=debug"),
                                 BunkerCommand.class, "serve", "--config", configFile.toString(), "--data-dir", dir.resolve("node" + p).toString(),

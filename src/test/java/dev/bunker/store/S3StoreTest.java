@@ -16,12 +16,13 @@ import org.junit.jupiter.api.Test;
  * The store contract on a real S3-compatible server (Adobe S3Mock over HTTP). S3Mock ignores the
  * Object Lock headers of PutObject, so these tests also prove the read-back-and-set path works.
  */
-class S3StoreTest extends StoreContract {
+class S3StoreTest extends LockableStoreContract {
     static final long PART_SIZE = 5L << 20;
     static String lockedBucket;
+    String prefix;
 
-    static StoreConfig.S3 config(String bucket, String prefix) {
-        return new StoreConfig.S3("s3test", StoreConfig.Tier.HOT, null, S3MockServer.endpoint(), "us-east-1", bucket, prefix, true,
+    static StoreConfig.S3 config(String bucket, String prefix, StoreConfig.LockConfig lock) {
+        return new StoreConfig.S3("s3test", StoreConfig.Tier.HOT, lock, S3MockServer.endpoint(), "us-east-1", bucket, prefix, true,
                 S3MockServer.ACCESS_KEY, S3MockServer.SECRET_KEY, null, PART_SIZE, 8);
     }
 
@@ -30,13 +31,31 @@ class S3StoreTest extends StoreContract {
         synchronized (S3StoreTest.class) {
             if (lockedBucket == null) lockedBucket = S3MockServer.newBucket(true);
         }
-        // A fresh prefix per test: an empty store without a bucket per test.
-        return new S3Store(config(lockedBucket, "t-" + UUID.randomUUID() + "/"), Clock.systemUTC());
+        // A fresh prefix per test: an empty store without a bucket per test. S3Mock does not enforce locks: the refusals
+        // this contract sees come from S3Store's own checks (RgwStoreTest sees the server's).
+        prefix = "t-" + UUID.randomUUID() + "/";
+        return new S3Store(config(lockedBucket, prefix, new StoreConfig.LockConfig(java.time.Duration.ofDays(1))), Clock.systemUTC());
+    }
+
+    @Override
+    protected int unfinishedUploads() {
+        try (var s3 = S3MockServer.client()) {
+            return (int) s3.listMultipartUploads(r -> r.bucket(lockedBucket).prefix(prefix)).uploads().size();
+        }
+    }
+
+    @Override
+    protected int versionsKept(String key) {
+        try (var s3 = S3MockServer.client()) {
+            var r = s3.listObjectVersions(b -> b.bucket(lockedBucket).prefix(prefix + key));
+            return (int) (r.versions().stream().filter(v -> v.key().equals(prefix + key)).count()
+                    + r.deleteMarkers().stream().filter(v -> v.key().equals(prefix + key)).count());
+        }
     }
 
     @Test
     void aBucketWithoutObjectLockFailsLoudlyWhenALockIsAsked() {
-        S3Store plain = new S3Store(config(S3MockServer.newBucket(false), ""), Clock.systemUTC());
+        S3Store plain = new S3Store(config(S3MockServer.newBucket(false), "", null), Clock.systemUTC());
         assertThatThrownBy(plain::checkLockingEnabled).isInstanceOf(LockNotSupportedException.class)
                 .hasMessageContaining("Object Lock");
         Instant until = Instant.now().plus(1, ChronoUnit.DAYS);

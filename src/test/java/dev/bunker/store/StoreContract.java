@@ -11,6 +11,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * The behaviour every {@link Store} must have. Each backend's test extends this and says how to make
  * a fresh, empty store; the same tests then run against all of them.
  */
+@Timeout(120)
 abstract class StoreContract {
     /** A new empty store; {@code partSize} is a hint for backends that split large objects. */
     protected abstract Store newStore();
@@ -27,6 +29,12 @@ abstract class StoreContract {
     protected int largeObjectSize() {
         return 12 << 20;
     }
+
+    /** Uploads begun and not finished (S3 multipart uploads, a local store's temp files): a failed put must leave none. */
+    protected abstract int unfinishedUploads();
+
+    /** Versions (and delete markers) the store still keeps of {@code key}: zero once it is deleted. */
+    protected abstract int versionsKept(String key);
 
     protected Store store;
     private final Random random = new Random(42);
@@ -93,7 +101,10 @@ abstract class StoreContract {
         assertThat(info.key()).isEqualTo("a/b");
         assertThat(info.size()).isEqualTo(4096);
         assertThat(info.lastModified()).isAfter(Instant.now().minus(1, ChronoUnit.HOURS));
-        assertThat(info.storeChecksum()).isEqualTo(r.storeChecksum());
+        // A store that confirmed a checksum must report the same one; one that keeps none (RGW ignores x-amz-checksum-*)
+        // confirms none, so verification falls back to reading back.
+        if (r.storeChecksum() != null) assertThat(info.storeChecksum()).isEqualTo(r.storeChecksum());
+        else assertThat(info.storeChecksum()).isNull();
     }
 
     @Test
@@ -112,19 +123,30 @@ abstract class StoreContract {
     }
 
     @Test
-    void aPutWhoseInputFailsMidwayLeavesNoObject() {
-        InputStream failing = new InputStream() {
-            int left = 3 << 20;
+    void aPutWhoseInputFailsMidwayLeavesNoObjectAndNoUnfinishedUpload() {
+        for (int failAfter : new int[] {3 << 20, largeObjectSize() + 1000}) { // in the first part, and after parts were sent
+            InputStream failing = new InputStream() {
+                int left = failAfter;
 
-            @Override
-            public int read() throws IOException {
-                if (left-- <= 0) throw new IOException("client went away");
-                return 7;
-            }
-        };
-        assertThatThrownBy(() -> store.put("broken", failing, PutOptions.unknownSize())).isInstanceOf(StoreException.class);
-        assertThat(store.stat("broken")).isEmpty();
-        assertThat(store.list("", null, 10).objects()).isEmpty();
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    if (left <= 0) throw new IOException("client went away");
+                    int n = Math.min(len, left);
+                    java.util.Arrays.fill(b, off, off + n, (byte) 7);
+                    left -= n;
+                    return n;
+                }
+
+                @Override
+                public int read() throws IOException {
+                    throw new UnsupportedOperationException("the stores read in blocks");
+                }
+            };
+            assertThatThrownBy(() -> store.put("broken", failing, PutOptions.unknownSize())).isInstanceOf(StoreException.class);
+            assertThat(store.stat("broken")).isEmpty();
+            assertThat(store.list("", null, 10).objects()).isEmpty();
+            assertThat(unfinishedUploads()).as("unfinished uploads after failing at %d bytes", failAfter).isZero();
+        }
     }
 
     @Test
@@ -164,17 +186,49 @@ abstract class StoreContract {
     }
 
     @Test
-    void deleteRemovesTheObjectAndDeletingAgainIsNoError() {
+    void deleteRemovesTheObjectAndEveryVersionAndDeletingAgainIsNoError() {
         put("gone/soon", randomBytes(5));
         store.delete("gone/soon");
         assertThat(store.stat("gone/soon")).isEmpty();
+        assertThat(versionsKept("gone/soon")).as("versions or delete markers left behind").isZero();
         store.delete("gone/soon");
         store.delete("never/existed");
+        assertThat(versionsKept("never/existed")).isZero();
+    }
+
+    @Test
+    void aDeletedKeyCanBeCreatedAgain() throws IOException {
+        put("again", randomBytes(50));
+        store.delete("again");
+        byte[] second = randomBytes(70);
+        put("again", second);
+        assertThat(read("again")).isEqualTo(second);
+        assertThat(versionsKept("again")).isEqualTo(1);
+    }
+
+    @Test
+    void listingPagesThroughMoreThanAThousandKeys() throws Exception {
+        int n = 1005;
+        java.util.TreeSet<String> keys = new java.util.TreeSet<>();
+        for (int i = 0; i < n; i++) keys.add(String.format("many/%05d", i));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            for (java.util.concurrent.Future<?> f : pool.invokeAll(keys.stream().<java.util.concurrent.Callable<Object>>map(k -> () -> put(k, new byte[] {1})).toList())) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        ListPage first = store.list("many/", null, 5000);
+        assertThat(first.objects().size()).isBetween(1, 5000);
+        assertThat(listAll("many/", 5000)).containsExactlyElementsOf(keys);
+        assertThat(listAll("many/", 1000)).containsExactlyElementsOf(keys);
     }
 
     @Test
     void invalidKeysAreRefusedWithTheReason() {
-        for (String bad : new String[] {"", "/abs", "a/../b", "..", "./a", "a//b", "dir/", "nul\0byte", "tab\there", "x".repeat(1025)}) {
+        for (String bad : new String[] {"", "/abs", "a/../b", "..", "./a", "a//b", "dir/", "nul\0byte", "tab\there", "x".repeat(1025),
+                "c1\u0085control"}) {
             assertThatThrownBy(() -> put(bad, new byte[1])).as(bad).isInstanceOf(InvalidKeyException.class)
                     .hasMessageContaining("invalid object key");
             assertThatThrownBy(() -> store.get(bad)).as(bad).isInstanceOf(InvalidKeyException.class);
@@ -189,63 +243,5 @@ abstract class StoreContract {
         assertThat(read("users/zoë/Photos 2024/été ☀.jpg")).isEqualTo(data);
         assertThat(store.list("users/zoë/", null, 5).objects()).extracting(ObjectInfo::key)
                 .containsExactly("users/zoë/Photos 2024/été ☀.jpg");
-    }
-
-    // ---- Object Lock, for stores that have it ----
-
-    protected LockableStore lockable() {
-        return (LockableStore) store;
-    }
-
-    @Test
-    void aLockGivenWithThePutIsThereWhenReadBack() {
-        if (!(store instanceof LockableStore)) return;
-        Instant until = Instant.now().plus(21, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS);
-        byte[] data = randomBytes(100);
-        store.put("locked", new ByteArrayInputStream(data), PutOptions.ofSize(100).withLock(new LockState(until, true)));
-        LockState state = lockable().lockState("locked");
-        assertThat(state.retainUntil()).isEqualTo(until);
-        assertThat(state.legalHold()).isTrue();
-    }
-
-    @Test
-    void aLockGivenWithAMultipartPutIsThereWhenReadBack() {
-        if (!(store instanceof LockableStore)) return;
-        Instant until = Instant.now().plus(1, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS);
-        byte[] data = randomBytes(largeObjectSize());
-        store.put("locked-big", new ByteArrayInputStream(data), PutOptions.unknownSize().withLock(new LockState(until, false)));
-        assertThat(lockable().lockState("locked-big")).isEqualTo(new LockState(until, false));
-    }
-
-    @Test
-    void retentionCanBeExtendedButNeverShortened() {
-        if (!(store instanceof LockableStore)) return;
-        put("r", randomBytes(10));
-        assertThat(lockable().lockState("r")).isEqualTo(LockState.NONE);
-        Instant t1 = Instant.now().plus(2, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS);
-        lockable().extendRetention("r", t1);
-        Instant t2 = t1.plus(5, ChronoUnit.DAYS);
-        lockable().extendRetention("r", t2);
-        assertThat(lockable().lockState("r").retainUntil()).isEqualTo(t2);
-        assertThatThrownBy(() -> lockable().extendRetention("r", t1)).isInstanceOf(ObjectLockedException.class)
-                .hasMessageContaining("never shortened");
-        assertThat(lockable().lockState("r").retainUntil()).isEqualTo(t2);
-    }
-
-    @Test
-    void legalHoldGoesOnAndOff() {
-        if (!(store instanceof LockableStore)) return;
-        put("h", randomBytes(10));
-        lockable().setLegalHold("h", true);
-        assertThat(lockable().lockState("h").legalHold()).isTrue();
-        lockable().setLegalHold("h", false);
-        assertThat(lockable().lockState("h").legalHold()).isFalse();
-    }
-
-    @Test
-    void lockCallsOnMissingObjectsSayNotFound() {
-        if (!(store instanceof LockableStore)) return;
-        assertThatThrownBy(() -> lockable().lockState("missing")).isInstanceOf(ObjectNotFoundException.class);
-        assertThatThrownBy(() -> lockable().setLegalHold("missing", true)).isInstanceOf(StoreException.class);
     }
 }

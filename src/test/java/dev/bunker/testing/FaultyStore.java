@@ -28,6 +28,8 @@ public final class FaultyStore implements LockableStore {
     public volatile boolean corruptAfterWrite;
     public volatile long putDelayMillisPerMiB;
     public volatile boolean failDeletes;
+    /** Reads fail as S3 fails them for an object in GLACIER or DEEP_ARCHIVE: InvalidObjectState, restore first. */
+    public volatile boolean archived;
     public volatile long deleteDelayMillis;
     /** Every lock call, in order, e.g. "extendRetention k 2026-...", "setLegalHold k false". */
     public final java.util.List<String> lockCalls = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
@@ -91,9 +93,24 @@ public final class FaultyStore implements LockableStore {
     }
 
     @Override
+    public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
+        if (failPuts) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        return lockable().putNewVersion(key, data, options);
+    }
+
+    @Override
     public InputStream get(String key) {
+        return get(key, null);
+    }
+
+    @Override
+    public InputStream get(String key, String versionId) {
         if (failGets) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
-        return real.get(key);
+        if (archived) {
+            throw new dev.bunker.store.ObjectArchivedException(name(), key, "unable to read '" + key + "' in store '" + name()
+                    + "': the object is archived in a cold storage class and must be restored first (injected)", null);
+        }
+        return real.get(key, versionId);
     }
 
     @Override

@@ -78,6 +78,8 @@ public final class S3MockServer {
         String bucket = "b-" + UUID.randomUUID().toString().substring(0, 8);
         try (S3Client s3 = client()) {
             s3.createBucket(b -> b.bucket(bucket).objectLockEnabledForBucket(objectLock));
+            // S3 turns versioning on with Object Lock; S3Mock needs to be told.
+            if (objectLock) s3.putBucketVersioning(b -> b.bucket(bucket).versioningConfiguration(v -> v.status("Enabled")));
         }
         return bucket;
     }

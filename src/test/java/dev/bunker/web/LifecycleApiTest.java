@@ -40,11 +40,11 @@ class LifecycleApiTest {
                 new BunkerConfig.ApiConfig(Map.of("app", new TokenConfig("app", TokenScope.WRITE, Tokens.hash(app)),
                         "ops", new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash(ops)))), base.lifecycle(), base.backups());
         bunker = Bunker.open(config, Clock.systemUTC());
-        engine = dev.bunker.Engine.on(bunker, UUID.randomUUID());
+        engine = dev.bunker.Engine.on(bunker);
         replication = engine.replication();
         lifecycle = engine.lifecycle();
         api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(engine))
-                .add(LifecycleRoutes.of(lifecycle)).add(ObjectRoutes.of(replication));
+                .add(LifecycleRoutes.of(lifecycle, replication.keyLimits())).add(ObjectRoutes.of(replication));
         api.start();
     }
 

@@ -7,7 +7,6 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.replication.Replication;
 import dev.bunker.store.Sha256;
 import dev.bunker.testing.TestConfigs;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -36,7 +35,7 @@ class ObjectApiTest {
     void start() throws Exception {
         BunkerConfig config = TestConfigs.threeLocalStores(dir);
         bunker = Bunker.open(config, Clock.systemUTC());
-        engine = dev.bunker.Engine.on(bunker, UUID.randomUUID());
+        engine = dev.bunker.Engine.on(bunker);
         replication = engine.replication();
         Tokens tokens = Tokens.load(config.api(), dir);
         token = Files.readString(dir.resolve("admin-token")).trim();
@@ -114,7 +113,6 @@ class ObjectApiTest {
         assertThat(bunker.store("primary").list("", null, 10).objects()).isEmpty();
         assertThat(http.send(HttpRequest.newBuilder(api.uri().resolve("/v1/objects/a")).PUT(HttpRequest.BodyPublishers.ofString("x")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
-        assertThat(URI.create("http://x").getHost()).isEqualTo("x");
     }
 
     @Test

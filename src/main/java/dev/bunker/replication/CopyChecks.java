@@ -1,0 +1,119 @@
+package dev.bunker.replication;
+
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.StoreConfig;
+import dev.bunker.replication.Ledger.CopyRow;
+import dev.bunker.replication.Ledger.ObjectRow;
+import dev.bunker.store.LockState;
+import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.PutResult;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * How a copy on a target is judged and protected: is what the target already holds the right object,
+ * does a new copy hold the right bytes, and the target's Object Lock. A copy counts only when the
+ * store reports the right size and either confirms the same checksum or gives back the right bytes;
+ * on an archival tier (GLACIER, DEEP_ARCHIVE), where reading takes a restore of hours, the store's
+ * size and checksum stand in for reading, since it checked the upload's Content-MD5 and SHA-256.
+ */
+public final class CopyChecks {
+    /** What a target already holds under the key, and its version and checksum when it is the right object. */
+    record Existing(Kind kind, String versionId, String storeChecksum) {
+        enum Kind { ABSENT_OR_REPLACEABLE, MATCHES, LOCKED_DIFFERENT }
+    }
+
+    private final BunkerConfig config;
+    private final Map<String, Store> stores;
+    private final Clock clock;
+    private final ReplicationMetrics metrics;
+
+    public CopyChecks(BunkerConfig config, Map<String, Store> stores, Clock clock, ReplicationMetrics metrics) {
+        this.config = config;
+        this.stores = stores;
+        this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    /** A copy may already be there (a worker died after writing it, or an operator restored it): verify instead of copying. */
+    Existing existing(String target, ObjectRow object, CopyRow row) {
+        Existing absent = new Existing(Existing.Kind.ABSENT_OR_REPLACEABLE, null, null);
+        if (object.sha256() == null) return absent;
+        Store store = stores.get(target);
+        Optional<ObjectInfo> info = store.stat(object.key());
+        if (info.isEmpty()) return absent;
+        ObjectInfo i = info.get();
+        boolean same = i.size() == object.size() && (config.store(target).archival()
+                ? checksumMatches(i.storeChecksum(), object, row)
+                : object.sha256().equals(readSha256(store, object.key(), i.versionId())));
+        if (same) return new Existing(Existing.Kind.MATCHES, i.versionId(), i.storeChecksum());
+        if (store instanceof LockableStore l && l.lockState(object.key()).protects(clock.instant())) {
+            return new Existing(Existing.Kind.LOCKED_DIFFERENT, null, null);
+        }
+        return absent;
+    }
+
+    /** Without reading: the store's checksum is the one a single PUT of these bytes gets, or the one recorded when the copy was made. */
+    private static boolean checksumMatches(String storeChecksum, ObjectRow object, CopyRow row) {
+        if (storeChecksum == null) return false; // nothing to go by: write it again rather than trust a size
+        return storeChecksum.equals(Sha256.base64OfHex(object.sha256())) || (row != null && storeChecksum.equals(row.storeChecksum()));
+    }
+
+    /** A copy counts only when the store reports the right size and the right bytes (or, on an archival tier, the checksum it confirmed). */
+    void verify(String target, ObjectRow object, PutResult written) {
+        if (written.size() != object.size() || !written.sha256().equals(object.sha256())) {
+            throw new IllegalStateException("copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
+                    + ", expected " + object.size() + " bytes with " + object.sha256());
+        }
+        Store store = stores.get(target);
+        ObjectInfo info = store.stat(object.key()).orElseThrow(() ->
+                new IllegalStateException("store '" + target + "' does not show " + object.key() + " right after writing it"));
+        if (info.size() != object.size()) {
+            throw new IllegalStateException("store '" + target + "' reports " + info.size() + " bytes for " + object.key() + ", expected " + object.size());
+        }
+        if (written.storeChecksum() != null && info.storeChecksum() != null) {
+            if (!written.storeChecksum().equals(info.storeChecksum())) {
+                throw new IllegalStateException("store '" + target + "' reports checksum " + info.storeChecksum() + " for " + object.key()
+                        + ", expected " + written.storeChecksum());
+            }
+            return;
+        }
+        if (config.store(target).archival()) return; // the store checked Content-MD5 on upload; reading back would need a restore
+        String actual = readSha256(store, object.key(), written.versionId());
+        if (!actual.equals(object.sha256())) {
+            metrics.corruptCopy(target);
+            throw new IllegalStateException("reading back " + object.key() + " from store '" + target + "' gives SHA-256 " + actual
+                    + ", expected " + object.sha256());
+        }
+    }
+
+    /** Applies the target's Object Lock (retention extended, then the legal hold) and says what the copy now is. */
+    CopyObject.Copy lock(String target, String key, String storeChecksum, String versionId) {
+        StoreConfig sc = config.store(target);
+        if (sc.lock() == null) return new CopyObject.Copy(target, storeChecksum, versionId, null, false, false);
+        LockableStore store = (LockableStore) stores.get(target);
+        // Whole seconds, rounded up: S3 servers keep retain-until dates at second (or millisecond) precision.
+        Instant wanted = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
+        LockState current = store.lockState(key);
+        Instant until = current.retainUntil() != null && current.retainUntil().isAfter(wanted) ? current.retainUntil() : wanted;
+        // Always applied: lockState combines versions, so an older held version would hide an unheld new one.
+        store.applyLock(key, until, true);
+        return new CopyObject.Copy(target, storeChecksum, versionId, until, true, false);
+    }
+
+    static String readSha256(Store store, String key, String versionId) {
+        try (InputStream in = store.get(key, versionId)) {
+            return Sha256.hexOf(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("unable to read back " + key + " from store '" + store.name() + "': " + e.getMessage(), e);
+        }
+    }
+}
