@@ -312,10 +312,13 @@ public final class S3Store implements LockableStore {
             }
         } catch (S3Exception e) {
             if (e.statusCode() == 403) {
+                // The server's clock decides, not ours: any lock it still reports, or its own words, make this a lock refusal.
                 LockState state = lockStateOrNone(key);
-                if (state.protects(clock.instant())) {
+                String says = e.awsErrorDetails() == null || e.awsErrorDetails().errorMessage() == null ? "" : e.awsErrorDetails().errorMessage();
+                if (state.retainUntil() != null || state.legalHold() || says.toLowerCase(java.util.Locale.ROOT).contains("object lock")) {
                     throw new ObjectLockedException(name, key, "unable to delete " + ObjectKeys.quote(key) + " in store '" + name
-                            + "': it is under " + state.describe() + " (COMPLIANCE mode: nobody can delete it before then)", e);
+                            + "': the server refused (" + (says.isEmpty() ? "HTTP 403" : says) + "); it is under " + state.describe()
+                            + " (COMPLIANCE mode: nobody can delete it before then)", e);
                 }
             }
             throw errors.translate(e, "delete", key);

@@ -28,6 +28,8 @@ public final class FaultyStore implements LockableStore {
     public volatile boolean corruptAfterWrite;
     public volatile long putDelayMillisPerMiB;
     public volatile boolean failDeletes;
+    /** When set, puts wait for it to open before writing anything (a worker or upload that stalls). */
+    public volatile java.util.concurrent.CountDownLatch putGate;
     /** Reads fail as S3 fails them for an object in GLACIER or DEEP_ARCHIVE: InvalidObjectState, restore first. */
     public volatile boolean archived;
     public volatile long deleteDelayMillis;
@@ -46,6 +48,7 @@ public final class FaultyStore implements LockableStore {
     @Override
     public PutResult put(String key, InputStream data, PutOptions options) {
         if (failPuts) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        awaitGate();
         InputStream in = data;
         if (corruptInTransit) in = new FilterInputStream(in) {
             boolean flipped;
@@ -92,9 +95,21 @@ public final class FaultyStore implements LockableStore {
         return result;
     }
 
+    private void awaitGate() {
+        java.util.concurrent.CountDownLatch gate = putGate;
+        if (gate == null) return;
+        try {
+            if (!gate.await(60, java.util.concurrent.TimeUnit.SECONDS)) throw new IllegalStateException("put gate never opened");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
     public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
         if (failPuts) throw new StoreUnavailableException(name(), key, "injected outage of store '" + name() + "'");
+        awaitGate();
         return lockable().putNewVersion(key, data, options);
     }
 
