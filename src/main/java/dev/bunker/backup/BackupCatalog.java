@@ -27,6 +27,19 @@ public final class BackupCatalog {
             """;
     static final String LIST = "select manifest::text, stores from backups order by finished_at desc";
     static final String REMOVE = "delete from backups where id = ?";
+    static final String ATTEMPT = "insert into backup_attempts (id, source, kind, data_key, stores, started_at) values (?, ?, ?, ?, ?, ?)";
+    static final String ATTEMPT_DONE = "delete from backup_attempts where id = ?";
+    static final String ATTEMPTS_BEFORE = "select id, data_key, stores from backup_attempts where started_at < ? order by started_at";
+    /** Per source, the newest backup a database drill restored and passed: prune keeps it whatever its age. */
+    static final String PROVEN = """
+            select distinct on (b.source) b.id
+              from drill_runs d join backups b on b.id = d.backup_id
+             where d.kind = 'db' and d.ok
+             order by b.source, b.finished_at desc
+            """;
+
+    /** A backup Bunker began: what it writes where, so its leftovers can be removed if it never finishes. */
+    public record Attempt(String id, String dataKey, List<String> stores) {}
 
     private final DataSource db;
 
@@ -34,8 +47,26 @@ public final class BackupCatalog {
         this.db = db;
     }
 
+    /** Catalogs a finished backup and ends its attempt, in one transaction. */
     public void add(Manifest m, List<String> stores) throws SQLException, IOException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(UPSERT)) {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                upsert(c, m, stores);
+                try (PreparedStatement ps = c.prepareStatement(ATTEMPT_DONE)) {
+                    ps.setString(1, m.id());
+                    ps.executeUpdate();
+                }
+                c.commit();
+            } catch (SQLException | IOException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    private static void upsert(Connection c, Manifest m, List<String> stores) throws SQLException, IOException {
+        try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
             ps.setString(1, m.id());
             ps.setString(2, m.source());
             ps.setString(3, m.kind());
@@ -71,28 +102,95 @@ public final class BackupCatalog {
         }
     }
 
-    /** Reads every manifest under backups/ in {@code store} (newest first); works without Bunker's database. */
-    public static List<Manifest> manifestsIn(Store store) throws IOException {
+    public void attemptStarted(Manifest.Planned p, List<String> stores) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ATTEMPT)) {
+            ps.setString(1, p.id());
+            ps.setString(2, p.source());
+            ps.setString(3, p.kind());
+            ps.setString(4, p.dataKey());
+            ps.setArray(5, c.createArrayOf("text", stores.toArray()));
+            ps.setTimestamp(6, Timestamp.from(p.startedAt()));
+            ps.executeUpdate();
+        }
+    }
+
+    /** Attempts started before {@code before} that never finished (their backup has no manifest). */
+    public List<Attempt> unfinishedBefore(java.time.Instant before) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ATTEMPTS_BEFORE)) {
+            ps.setTimestamp(1, Timestamp.from(before));
+            List<Attempt> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new Attempt(rs.getString(1), rs.getString(2), List.of((String[]) rs.getArray(3).getArray())));
+            }
+            return out;
+        }
+    }
+
+    public void forgetAttempt(String id) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ATTEMPT_DONE)) {
+            ps.setString(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The ids of the newest drill-proven backup of each source. */
+    public java.util.Set<String> proven() throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(PROVEN); ResultSet rs = ps.executeQuery()) {
+            java.util.Set<String> out = new java.util.HashSet<>();
+            while (rs.next()) out.add(rs.getString(1));
+            return out;
+        }
+    }
+
+    /** The manifests in a store: the trusted ones (newest first) and why the others were refused. */
+    public record Found(List<Manifest> trusted, List<String> refused) {}
+
+    /**
+     * Reads every manifest under {@link Manifest#ROOT} in {@code store}; works without Bunker's database. Only
+     * manifests {@code trust} believes are returned: a manifest anyone else wrote is refused, with the reason.
+     */
+    public static Found manifestsIn(Store store, ManifestTrust trust) throws IOException {
         List<Manifest> out = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
         String after = null;
         do {
-            ListPage page = store.list("backups/", after, 1000);
+            ListPage page = store.list(Manifest.ROOT, after, 1000);
             for (ObjectInfo o : page.objects()) {
                 if (!o.key().endsWith(Manifest.SUFFIX)) continue;
+                byte[] bytes;
                 try (InputStream in = store.get(o.key())) {
-                    out.add(Manifest.parse(in.readAllBytes()));
+                    bytes = in.readAllBytes();
                 }
+                Manifest m;
+                try {
+                    m = Manifest.parse(bytes);
+                } catch (IOException e) {
+                    refused.add(store.name() + ":" + o.key() + ": not a manifest (" + e.getMessage() + ")");
+                    continue;
+                }
+                String problem = trust.problem(m, o.key(), bytes, signatureOf(store, m));
+                if (problem == null) out.add(m);
+                else refused.add(store.name() + ":" + o.key() + ": " + problem);
             }
             after = page.nextStartAfter();
         } while (after != null);
         out.sort((a, b) -> b.finishedAt().compareTo(a.finishedAt()));
-        return out;
+        return new Found(out, refused);
     }
 
-    /** Adds every manifest found in {@code store} to the catalog; returns how many. */
-    public int rebuildFrom(Store store) throws IOException, SQLException {
-        List<Manifest> found = manifestsIn(store);
-        for (Manifest m : found) add(m, List.of(store.name()));
-        return found.size();
+    private static byte[] signatureOf(Store store, Manifest m) throws IOException {
+        if (m.layoutProblem() != null) return null;
+        try (InputStream in = store.get(m.signatureKey())) {
+            return in.readNBytes(4096);
+        } catch (dev.bunker.store.ObjectNotFoundException e) {
+            return null;
+        }
+    }
+
+    /** Adds every trusted manifest found in {@code store} to the catalog. */
+    public Found rebuildFrom(Store store, ManifestTrust trust) throws IOException, SQLException {
+        Found found = manifestsIn(store, trust);
+        for (Manifest m : found.trusted()) add(m, List.of(store.name()));
+        return found;
     }
 }

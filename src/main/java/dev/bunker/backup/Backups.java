@@ -46,8 +46,8 @@ public final class Backups implements AutoCloseable {
         this.db = bunker.database().dataSource();
         this.clock = bunker.clock();
         this.catalog = new BackupCatalog(db);
-        this.take = new TakeBackup(config, bunker.stores(), catalog, clock, bunker.database()::selfBackupUrl);
-        this.restore = new RestoreBackup(config, bunker.stores(), catalog, bunker.config().dataDir().resolve("tmp"));
+        this.take = new TakeBackup(config, bunker.stores(), catalog, clock, bunker.database()::selfBackupUrl, bunker.config().dataDir());
+        this.restore = new RestoreBackup(config, bunker.stores(), catalog, bunker.config().dataDir());
         this.prune = new PruneBackups(config, bunker.stores(), catalog, clock);
     }
 

@@ -18,6 +18,19 @@ public record Manifest(String id, String source, String kind, Instant startedAt,
     static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT);
     public static final String SUFFIX = ".manifest.json";
+    public static final String SIGNATURE_SUFFIX = ".manifest.sig";
+    public static final String DATA_SUFFIX = ".dump.zst.age";
+    /** Backups live in Bunker's reserved key space, which no app upload, announce, outbox call or reconcile may write. */
+    public static final String ROOT = dev.bunker.store.ObjectKeys.RESERVED_PREFIX + "backups/";
+    private static final java.util.regex.Pattern SOURCE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
+
+    /** A backup about to be taken: its id and where its data goes. */
+    public record Planned(String id, String source, String kind, java.time.Instant startedAt, String dataKey) {
+        static Planned of(String source, String kind, java.time.Instant startedAt) {
+            String id = source + "-" + kind + "-" + TakeBackup.ID_TIME.format(startedAt);
+            return new Planned(id, source, kind, startedAt, keyPrefix(source) + id + DATA_SUFFIX);
+        }
+    }
 
     public byte[] toJson() throws IOException {
         return JSON.writeValueAsBytes(this);
@@ -31,7 +44,21 @@ public record Manifest(String id, String source, String kind, Instant startedAt,
         return keyPrefix(source) + id + SUFFIX;
     }
 
+    public String signatureKey() {
+        return keyPrefix(source) + id + SIGNATURE_SUFFIX;
+    }
+
     static String keyPrefix(String source) {
-        return "backups/" + source + "/";
+        return ROOT + source + "/";
+    }
+
+    /** Null if the id, source and data key follow the layout Bunker writes (the data key can only be this backup's own), else why not. */
+    String layoutProblem() {
+        if (source == null || !SOURCE.matcher(source).matches()) return "its source \"" + source + "\" is not a source name";
+        if (id == null || !id.matches(java.util.regex.Pattern.quote(source) + "-(dump|snapshot)-[0-9]{8}T[0-9]{6}Z")) {
+            return "its id \"" + id + "\" is not SOURCE-KIND-TIMESTAMP";
+        }
+        if (!(keyPrefix(source) + id + DATA_SUFFIX).equals(dataKey)) return "its data key " + dataKey + " is not " + keyPrefix(source) + id + DATA_SUFFIX;
+        return null;
     }
 }

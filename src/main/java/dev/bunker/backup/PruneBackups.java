@@ -2,8 +2,6 @@ package dev.bunker.backup;
 
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.store.GuardedStore;
-import dev.bunker.store.ListPage;
-import dev.bunker.store.ObjectInfo;
 import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
@@ -13,20 +11,22 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Removes backups past their keep period, never before their lock ends, from every store and then
- * from the catalog; and removes orphans (data without a manifest, left by an interrupted backup)
- * once they are a day old and unlocked. Besides the lifecycle's cleanup job, this is the only code
- * that takes the deletion permit.
+ * Removes backups past their keep period, never before their lock ends, from every store and then from
+ * the catalog, but always keeps the newest {@code keep-newest} of each source and kind and the newest
+ * backup of each source that passed a database drill: if backups fail for longer than {@code keep},
+ * the last good ones stay. It deletes only keys it can prove it wrote: the three keys of a cataloged
+ * backup that follow the backup layout, and the data of an interrupted backup that its attempt row
+ * records. Besides the lifecycle's cleanup job, this is the only code that takes the deletion permit.
  */
 public final class PruneBackups {
-    /** What a run removed, kept for their lock, and could not remove. */
-    public record Report(List<String> removed, List<String> lockedStill, List<String> orphansRemoved, List<String> failed) {}
+    /** What a run removed, kept (newest or drill-proven), kept for their lock, and could not remove. */
+    public record Report(List<String> removed, List<String> kept, List<String> lockedStill, List<String> orphansRemoved, List<String> failed) {}
 
     private static final Duration ORPHAN_AGE = Duration.ofDays(1);
 
@@ -45,13 +45,25 @@ public final class PruneBackups {
     public Report run(boolean dryRun) throws SQLException, IOException {
         Instant now = clock.instant();
         List<String> removed = new ArrayList<>();
+        List<String> kept = new ArrayList<>();
         List<String> locked = new ArrayList<>();
         List<String> failed = new ArrayList<>();
-        for (BackupCatalog.Entry e : catalog.list()) {
+        Set<String> proven = catalog.proven();
+        Map<String, Integer> newerOfKind = new HashMap<>();
+        for (BackupCatalog.Entry e : catalog.list()) { // newest first
             Manifest m = e.manifest();
+            int rank = newerOfKind.merge(m.source() + "/" + m.kind(), 1, Integer::sum);
             if (m.keepUntil().isAfter(now)) continue;
+            if (rank <= config.keepNewest() || proven.contains(m.id())) {
+                kept.add(m.id() + (proven.contains(m.id()) ? " (newest that passed a drill)" : " (one of the newest " + config.keepNewest() + ")"));
+                continue;
+            }
             if (m.retainUntil() != null && m.retainUntil().isAfter(now)) {
                 locked.add(m.id());
+                continue;
+            }
+            if (m.layoutProblem() != null) {
+                failed.add(m.id() + " (not removed: " + m.layoutProblem() + ")");
                 continue;
             }
             if (dryRun) {
@@ -62,7 +74,7 @@ public final class PruneBackups {
             for (String name : e.stores()) {
                 Store store = stores.get(name);
                 if (store == null) continue;
-                for (String key : List.of(m.dataKey(), m.manifestKey())) {
+                for (String key : List.of(m.dataKey(), m.signatureKey(), m.manifestKey())) { // the manifest last: it is what lists the backup
                     String p = delete(store, key);
                     if (p != null) problems.add(name + ": " + p);
                 }
@@ -74,30 +86,32 @@ public final class PruneBackups {
                 failed.add(m.id() + " (" + String.join("; ", problems) + ")");
             }
         }
-        return new Report(removed, locked, orphans(now, dryRun), failed);
+        return new Report(removed, kept, locked, orphans(now, dryRun), failed);
     }
 
-    /** Data objects with no manifest beside them, older than a day: what an interrupted backup left. */
-    private List<String> orphans(Instant now, boolean dryRun) throws IOException {
+    /**
+     * The data of backups that were started over a day ago and never got their manifest: an attempt row proves Bunker
+     * wrote the key, so nothing else under the backup key space is ever taken for an orphan.
+     */
+    private List<String> orphans(Instant now, boolean dryRun) throws SQLException {
         List<String> out = new ArrayList<>();
-        for (String name : config.stores()) {
-            Store store = stores.get(name);
-            Set<String> manifests = new HashSet<>();
-            List<ObjectInfo> data = new ArrayList<>();
-            String after = null;
-            do {
-                ListPage page = store.list("backups/", after, 1000);
-                for (ObjectInfo o : page.objects()) {
-                    if (o.key().endsWith(Manifest.SUFFIX)) manifests.add(o.key().substring(0, o.key().length() - Manifest.SUFFIX.length()));
-                    else if (o.key().endsWith(".dump.zst.age")) data.add(o);
+        for (BackupCatalog.Attempt a : catalog.unfinishedBefore(now.minus(ORPHAN_AGE))) {
+            if (!a.dataKey().startsWith(Manifest.ROOT) || !a.dataKey().endsWith(Manifest.DATA_SUFFIX)) continue;
+            String manifestKey = a.dataKey().substring(0, a.dataKey().length() - Manifest.DATA_SUFFIX.length()) + Manifest.SUFFIX;
+            boolean allGone = true;
+            for (String name : a.stores()) {
+                Store store = stores.get(name);
+                if (store == null) continue;
+                if (store.stat(manifestKey).isPresent()) continue; // it did finish, only its catalog row is missing: a backup, not an orphan
+                if (store.stat(a.dataKey()).isEmpty()) continue;
+                if (dryRun) {
+                    out.add(name + ":" + a.dataKey());
+                    continue;
                 }
-                after = page.nextStartAfter();
-            } while (after != null);
-            for (ObjectInfo o : data) {
-                String base = o.key().substring(0, o.key().length() - ".dump.zst.age".length());
-                if (manifests.contains(base) || o.lastModified().isAfter(now.minus(ORPHAN_AGE))) continue;
-                if (dryRun || delete(store, o.key()) == null) out.add(name + ":" + o.key());
+                if (delete(store, a.dataKey()) == null) out.add(name + ":" + a.dataKey());
+                else allGone = false;
             }
+            if (!dryRun && allGone) catalog.forgetAttempt(a.id());
         }
         return out;
     }

@@ -40,16 +40,22 @@ public final class RestoreBackup {
     private final BackupsConfig config;
     private final Map<String, Store> stores;
     private final BackupCatalog catalog;
+    private final Path dataDir;
     private final Path tmpRoot;
 
-    public RestoreBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Path tmpRoot) {
+    /** {@code catalog} may be null (restore without Bunker's database); {@code dataDir} holds the temp files and this machine's signing key. */
+    public RestoreBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Path dataDir) {
         this.config = config;
         this.stores = stores;
         this.catalog = catalog;
-        this.tmpRoot = tmpRoot;
+        this.dataDir = dataDir;
+        this.tmpRoot = dataDir.resolve("tmp");
     }
 
-    /** Finds a backup by id, or the newest ("latest", optionally of one source) in the catalog, else in the stores' manifests. */
+    /**
+     * Finds a backup by id, or the newest ("latest", optionally of one source) in the catalog, else among the
+     * trusted manifests in the stores ({@link ManifestTrust}): a manifest nobody trusted signed is never chosen.
+     */
     public Manifest find(String ref, String source) throws IOException, SQLException {
         List<Manifest> known = new ArrayList<>();
         if (catalog != null) {
@@ -60,17 +66,24 @@ public final class RestoreBackup {
             }
         }
         Manifest found = pick(known, ref, source);
+        ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
+        List<String> refused = new ArrayList<>();
         for (String name : config.stores()) {
             if (found != null) break;
             try {
-                found = pick(BackupCatalog.manifestsIn(stores.get(name)), ref, source);
-            } catch (StoreException e) {
-                // try the next store
+                BackupCatalog.Found f = BackupCatalog.manifestsIn(stores.get(name), trust);
+                refused.addAll(f.refused());
+                found = pick(f.trusted(), ref, source);
+            } catch (StoreException | IOException e) {
+                refused.add(name + ": unreadable (" + e.getMessage() + ")"); // try the next store
             }
         }
         if (found == null) {
+            String why = refused.isEmpty() ? "" : "; manifests refused: " + String.join("; ", refused.subList(0, Math.min(5, refused.size())))
+                    + (refused.size() > 5 ? " (and " + (refused.size() - 5) + " more)" : "")
+                    + (trust.trustsAnyone() ? "" : "; no signing key is trusted here: add the backup machine's key (`bunker db signing-key` there) to backups.signers");
             throw new IOException("no backup " + (ref.equals("latest") ? "yet" : "\"" + ref + "\"") + (source == null ? "" : " of source " + source)
-                    + " in the catalog or the stores " + config.stores() + "; `bunker db list` shows the backups there are");
+                    + " in the catalog or the stores " + config.stores() + why + "; `bunker db list --store STORE` shows the backups there are");
         }
         return found;
     }
@@ -124,7 +137,10 @@ public final class RestoreBackup {
         }
     }
 
-    /** Downloads, verifies and decrypts the backup into {@code dump}; tries each store that has it. Returns the store used. */
+    /**
+     * Downloads, verifies and decrypts the backup into {@code dump}, from the first backup store that gives it whole: a
+     * copy that is missing, truncated, corrupt or does not decrypt is skipped for the next store. Returns the store used.
+     */
     private String download(Manifest m, List<String> identities, Path dump, Consumer<String> progress) throws IOException {
         List<String> problems = new ArrayList<>();
         for (String name : config.stores()) {
@@ -141,18 +157,21 @@ public final class RestoreBackup {
                 problems.add(name + ": " + e.getMessage());
                 continue;
             } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e;
-                throw new IOException("backup " + m.id() + " in store '" + name + "' is corrupt or truncated: " + e.getMessage()
-                        + "; nothing was restored", e);
+                problems.add(name + ": " + (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt") ? e.getMessage()
+                        : "the copy is corrupt or truncated (" + e.getMessage() + ")"));
+                continue;
             }
             String actual = Sha256.hex(sha.digest());
             if (!actual.equals(m.sha256()) || read[0] != m.size()) {
-                throw new IOException("backup " + m.id() + " in store '" + name + "' has SHA-256 " + actual + " (" + read[0] + " bytes), the manifest says "
-                        + m.sha256() + " (" + m.size() + " bytes); nothing was restored");
+                problems.add(name + ": the copy has SHA-256 " + actual + " (" + read[0] + " bytes), the manifest says " + m.sha256() + " ("
+                        + m.size() + " bytes)");
+                continue;
             }
+            if (!problems.isEmpty()) progress.accept("used store '" + name + "' after: " + String.join("; ", problems));
             return name;
         }
-        throw new IOException("no backup store could provide " + m.dataKey() + ": " + String.join("; ", problems));
+        throw new IOException("backup " + m.id() + " could not be read whole from any backup store " + config.stores() + "; nothing was restored: "
+                + String.join("; ", problems));
     }
 
     /** Counts bytes and reports progress (MB of MB) as they pass. */

@@ -32,7 +32,8 @@ import java.util.Properties;
  * Takes one backup of one source: {@code pg_dump -Fc -Z0} streamed through zstd and age (to the
  * configured public keys) straight into the first backup store (no temp copy, bounded memory), then
  * copied to the other backup stores, each under the kind's COMPLIANCE lock; then a manifest beside
- * it, and only then a catalog row. Row counts are taken in the same snapshot as the dump, for the
+ * it, signed with this machine's {@link SigningKey}, and only then a catalog row. Everything goes under
+ * {@link Manifest#ROOT}, Bunker's reserved key space. Row counts are taken in the same snapshot as the dump, for the
  * restore drill to compare. A failure anywhere leaves no manifest and no catalog row.
  */
 public final class TakeBackup {
@@ -49,6 +50,7 @@ public final class TakeBackup {
     private final BackupCatalog catalog;
     private final Clock clock;
     private final SelfUrl self;
+    private final java.nio.file.Path dataDir;
 
     /** Where {@code url: self} points: Bunker's own database, through a read-only role. */
     @FunctionalInterface
@@ -56,7 +58,9 @@ public final class TakeBackup {
         String get() throws SQLException;
     }
 
-    public TakeBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Clock clock, SelfUrl self) {
+    /** {@code dataDir} holds the signing key ({@link SigningKey}), created at the first backup. */
+    public TakeBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Clock clock, SelfUrl self, java.nio.file.Path dataDir) {
+        this.dataDir = dataDir;
         this.config = config;
         this.stores = stores;
         this.catalog = catalog;
@@ -71,8 +75,10 @@ public final class TakeBackup {
         Conninfo conn = source.url().equals("self") ? Conninfo.parse(self.get(), null, null)
                 : Conninfo.parse(source.url(), source.user(), source.password());
         Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-        String id = sourceName + "-" + kind.name() + "-" + ID_TIME.format(started);
-        String dataKey = Manifest.keyPrefix(sourceName) + id + ".dump.zst.age";
+        Manifest.Planned plan = Manifest.Planned.of(sourceName, kind.name(), started);
+        String id = plan.id();
+        String dataKey = plan.dataKey();
+        SigningKey signingKey = SigningKey.loadOrCreate(dataDir); // a damaged key stops the backup before anything is written
 
         try (Connection db = connect(conn, "backup source '" + sourceName + "'", "check backups.sources." + sourceName + " (url, user, password)")) {
             checkRole(db, conn, sourceName);
@@ -98,6 +104,7 @@ public final class TakeBackup {
             Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
             LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
             List<String> targets = config.stores();
+            catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
             ToolProcess dump = startPgDump(pgDump, conn, snapshot);
             PutResult first;
             try (InputStream encrypted = new TransformingInputStream(dump.stdout(),
@@ -114,8 +121,10 @@ public final class TakeBackup {
                     "pg_dump -Fc -Z0 | zstd -" + kind.zstdLevel() + " | age", dataKey, first.size(), first.sha256(), config.recipients(),
                     retainUntil, started.plus(kind.keep()), rowCounts);
             byte[] json = m.toJson();
+            byte[] signature = signingKey.sign(json);
             for (String target : targets) {
                 stores.get(target).put(m.manifestKey(), new ByteArrayInputStream(json), new PutOptions(json.length, lock));
+                stores.get(target).put(m.signatureKey(), new ByteArrayInputStream(signature), new PutOptions(signature.length, lock));
             }
             catalog.add(m, targets);
             return m;

@@ -5,6 +5,8 @@ import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.BackupCatalog;
 import dev.bunker.backup.Backups;
 import dev.bunker.backup.Manifest;
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.backup.SigningKey;
 import dev.bunker.backup.PruneBackups;
 import dev.bunker.backup.RestoreBackup;
 import dev.bunker.config.BunkerConfig;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Option;
 
 /** {@code bunker db backup|list|restore|prune}: database backups from the command line. */
 @Command(name = "db", mixinStandardHelpOptions = true, description = "Back up, list, restore and prune database backups.",
-        subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, DbCommand.Prune.class})
+        subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, DbCommand.Prune.class,
+                DbCommand.SigningKeyCommand.class})
 public final class DbCommand implements Runnable {
     @Override
     public void run() {
@@ -92,9 +95,11 @@ public final class DbCommand implements Runnable {
             try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
                 List<Manifest> list = new ArrayList<>();
                 if (store != null) {
-                    list.addAll(BackupCatalog.manifestsIn(bunker.store(store)));
-                    for (Manifest m : list) backups.catalog().add(m, List.of(store));
-                    if (!json) System.err.println("catalog rebuilt from " + list.size() + " manifest(s) in store '" + store + "'");
+                    BackupCatalog.Found found = backups.catalog().rebuildFrom(bunker.store(store),
+                            ManifestTrust.of(config.backups().signers(), config.dataDir()));
+                    list.addAll(found.trusted());
+                    for (String r : found.refused()) System.err.println("refused (not a backup this installation trusts): " + r);
+                    if (!json) System.err.println("catalog rebuilt from " + list.size() + " trusted manifest(s) in store '" + store + "'");
                 } else {
                     for (BackupCatalog.Entry e : backups.catalog().list()) list.add(e.manifest());
                 }
@@ -143,7 +148,7 @@ public final class DbCommand implements Runnable {
             List<String> identities = AgeCrypto.readIdentities(identity);
             Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
             try (Progress progress = new Progress()) {
-                RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir().resolve("tmp"));
+                RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
                 Manifest m = restore.find(backup, source);
                 RestoreBackup.Result r = restore.run(m, target, identities, clean, progress);
                 progress.close();
@@ -181,11 +186,30 @@ public final class DbCommand implements Runnable {
                 } else {
                     System.out.println((dryRun ? "would remove: " : "removed: ") + r.removed());
                     System.out.println("kept until their lock ends: " + r.lockedStill());
+                    System.out.println("kept although past their keep period: " + r.kept());
                     System.out.println((dryRun ? "orphans that would be removed: " : "orphans removed: ") + r.orphansRemoved());
                     if (!r.failed().isEmpty()) System.out.println("could not remove (will retry): " + r.failed());
                 }
                 return r.failed().isEmpty() ? 0 : 1;
             }
+        }
+    }
+
+    @Command(name = "signing-key", mixinStandardHelpOptions = true,
+            description = "Print the public key this machine signs backup manifests with (creating the key if there is none), and the "
+                    + "config line that makes another machine (a drill or restore host) trust them.")
+    static final class SigningKeyCommand implements Callable<Integer> {
+        @Mixin ConfigOptions options;
+
+        @Override
+        public Integer call() throws Exception {
+            BunkerConfig config = options.load();
+            SigningKey key = SigningKey.loadOrCreate(config.dataDir());
+            System.out.println(key.publicKey());
+            System.err.println("private key in " + config.dataDir().resolve(SigningKey.FILE) + " (mode 0600; back it up with your secrets)");
+            System.err.println("on other machines that drill or restore these backups, add to the config:  backups: {signers: [\""
+                    + key.publicKey() + "\"]}");
+            return 0;
         }
     }
 }

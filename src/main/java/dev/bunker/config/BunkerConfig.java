@@ -86,13 +86,23 @@ public record BunkerConfig(
 
     /**
      * Database backups: which databases, to which stores, encrypted to which age recipients (public
-     * keys only), and the two kinds with their schedules, retention and Object Lock.
+     * keys only), and the two kinds with their schedules, retention and Object Lock. {@code signers}:
+     * public keys whose signed manifests are trusted besides this machine's own signing key;
+     * {@code keepNewest}: prune never removes the newest this many of a source and kind.
      */
     public record BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources,
-                                BackupKind dump, BackupKind snapshot, Path pgBin, boolean allowSuperuser) {
+                                BackupKind dump, BackupKind snapshot, Path pgBin, boolean allowSuperuser,
+                                List<String> signers, int keepNewest) {
+        public static final int KEEP_NEWEST = 3;
         public static final BackupsConfig NONE = new BackupsConfig(List.of(), List.of(), Map.of(),
                 new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
                 new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false);
+
+        /** Without extra trusted signers, keeping the newest {@value #KEEP_NEWEST} of each source and kind. */
+        public BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources, BackupKind dump,
+                             BackupKind snapshot, Path pgBin, boolean allowSuperuser) {
+            this(recipients, stores, sources, dump, snapshot, pgBin, allowSuperuser, List.of(), KEEP_NEWEST);
+        }
 
         public boolean enabled() { return !sources.isEmpty(); }
 

@@ -51,7 +51,7 @@ public final class DatabaseDrill {
         StringBuilder log = new StringBuilder();
         Path tmp = config.dataDir().resolve("tmp");
         Files.createDirectories(tmp);
-        RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, tmp);
+        RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
         Manifest m = null;
         Double rto = null;
         try {

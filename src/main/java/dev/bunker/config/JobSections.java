@@ -1,0 +1,136 @@
+package dev.bunker.config;
+
+import dev.bunker.config.BunkerConfig.AlertsConfig;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.DrillsConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** The configuration sections of the scheduled jobs: backups, drills and alerts (read and validated for {@link ConfigLoader}). */
+final class JobSections {
+    private JobSections() {}
+
+    private static final Pattern AGE_RECIPIENT = Pattern.compile("age1[02-9ac-hj-np-z]{58}");
+    private static final Pattern SIGNER = Pattern.compile("ed25519:[A-Za-z0-9+/]{40,80}={0,2}");
+
+    static BackupsConfig backups(ConfigNode n, Map<String, StoreConfig> stores) {
+        BackupsConfig d = BackupsConfig.NONE;
+        List<String> recipients = n.strings("recipients", List.of());
+        for (int i = 0; i < recipients.size(); i++) {
+            if (!AGE_RECIPIENT.matcher(recipients.get(i).trim()).matches()) {
+                throw n.fail(n.child("recipients") + "[" + i + "]", "\"" + recipients.get(i) + "\" is not an age public key; expected age1... as printed by "
+                        + "`age-keygen -y key.txt` (never the AGE-SECRET-KEY: the backup machine needs only public keys)");
+            }
+        }
+        Map<String, BackupSource> sources = new LinkedHashMap<>();
+        for (Map.Entry<String, ConfigNode> e : n.sections("sources").entrySet()) {
+            ConfigNode s = e.getValue();
+            String url = s.requiredString("url", "the database to back up, e.g. postgresql://backup@127.0.0.1:5432/app, or self for Bunker's own embedded database");
+            if (!url.equals("self") && !(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
+                throw s.failAt("url", "\"" + url + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB or jdbc:postgresql://HOST:PORT/DB");
+            }
+            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null)));
+            s.rejectUnknownKeys();
+        }
+        List<String> backupStores = n.strings("stores", List.of());
+        for (int i = 0; i < backupStores.size(); i++) {
+            if (!stores.containsKey(backupStores.get(i))) {
+                throw n.fail(n.child("stores") + "[" + i + "]", "unknown store \"" + backupStores.get(i) + "\"; expected one of " + stores.keySet());
+            }
+        }
+        BackupKind dump = kind(n.section("dump"), d.dump());
+        BackupKind snapshot = kind(n.section("snapshot"), d.snapshot());
+        Path pgBin = n.path("pg-bin", null);
+        boolean allowSuperuser = n.bool("allow-superuser", false);
+        List<String> signers = n.strings("signers", List.of());
+        for (int i = 0; i < signers.size(); i++) {
+            if (!SIGNER.matcher(signers.get(i).trim()).matches()) {
+                throw n.fail(n.child("signers") + "[" + i + "]", "\"" + signers.get(i) + "\" is not a backup signing key; expected ed25519:... as "
+                        + "printed by `bunker db signing-key` on the machine that takes the backups");
+            }
+        }
+        int keepNewest = n.integer("keep-newest", d.keepNewest(), 1, 10_000);
+        if (!sources.isEmpty()) {
+            if (recipients.isEmpty()) throw n.failAt("recipients", "missing; expected at least one age public key (age1...) to encrypt backups to");
+            if (backupStores.isEmpty()) throw n.failAt("stores", "missing; expected the stores that receive backups, e.g. [vault]");
+        }
+        n.rejectUnknownKeys();
+        return new BackupsConfig(List.copyOf(recipients), List.copyOf(backupStores), sources, dump, snapshot, pgBin, allowSuperuser,
+                signers.stream().map(String::trim).toList(), keepNewest);
+    }
+
+    static BackupKind kind(ConfigNode n, BackupKind d) {
+        Duration every = n.duration("every", d.every());
+        Duration keep = n.duration("keep", d.keep());
+        Duration lock = n.duration("lock", d.lock());
+        if (lock != null && lock.isZero()) lock = null;
+        int zstd = n.integer("zstd-level", d.zstdLevel(), 1, 19);
+        if (every.isZero()) throw n.failAt("every", "must be longer than 0s");
+        if (lock != null && keep.compareTo(lock) < 0) {
+            throw n.failAt("keep", Durations.format(keep) + " is shorter than the lock (" + Durations.format(lock)
+                    + "); a locked backup cannot be removed before its lock ends, so keep at least as long");
+        }
+        n.rejectUnknownKeys();
+        return new BackupKind(d.name(), every, keep, lock, zstd);
+    }
+
+    private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*");
+
+    static DrillsConfig drills(ConfigNode n, BackupsConfig backups) {
+        DrillsConfig d = DrillsConfig.NONE;
+        ConfigNode db = n.section("db");
+        Duration dbEvery = db.duration("every", d.dbEvery());
+        Path identity = db.path("identity", null);
+        String source = db.string("source", null);
+        if (source != null && !backups.sources().containsKey(source)) {
+            throw db.failAt("source", "unknown backup source \"" + source + "\"; expected one of " + backups.sources().keySet());
+        }
+        String freshness = db.string("freshness-column", null);
+        if (freshness != null && !COLUMN.matcher(freshness).matches()) {
+            throw db.failAt("freshness-column", "\"" + freshness + "\" is not SCHEMA.TABLE.COLUMN, e.g. public.events.created_at");
+        }
+        Duration rpo = db.duration("rpo", d.rpo());
+        List<String> checks = db.strings("checks", List.of());
+        if (identity != null && !backups.enabled()) throw db.failAt("identity", "a database drill needs backups: configure backups.sources first");
+        db.rejectUnknownKeys();
+        ConfigNode objects = n.section("objects");
+        Duration objectsEvery = objects.duration("every", d.objectsEvery());
+        int sample = objects.integer("sample", d.sample(), 1, 1_000_000);
+        objects.rejectUnknownKeys();
+        n.rejectUnknownKeys();
+        return new DrillsConfig(dbEvery, identity, source, freshness, rpo, List.copyOf(checks), objectsEvery, sample);
+    }
+
+    static AlertsConfig alerts(ConfigNode n) {
+        AlertsConfig d = AlertsConfig.DEFAULTS;
+        List<String> webhooks = n.strings("webhooks", List.of());
+        for (int i = 0; i < webhooks.size(); i++) {
+            String w = webhooks.get(i);
+            if (!(w.startsWith("http://") || w.startsWith("https://"))) {
+                throw n.fail(n.child("webhooks") + "[" + i + "]", "\"" + w + "\" is not an http(s) URL");
+            }
+        }
+        Duration drill = n.duration("drill-stale-after", d.drillStaleAfter());
+        String factorText = n.string("backup-stale-after", "2x");
+        double factor;
+        try {
+            if (!factorText.endsWith("x")) throw new NumberFormatException();
+            factor = Double.parseDouble(factorText.substring(0, factorText.length() - 1));
+            if (factor < 1) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+            throw n.failAt("backup-stale-after", "\"" + factorText + "\" is not a multiple of the schedule; expected e.g. 2x (alert when the newest backup is older than twice its every)");
+        }
+        Duration lag = n.duration("replication-lag-above", d.replicationLagAbove());
+        int failed = n.integer("failed-jobs-above", (int) d.failedJobsAbove(), 0, Integer.MAX_VALUE);
+        Duration unhealthy = n.duration("store-unhealthy-for", d.storeUnhealthyFor());
+        Duration every = n.duration("every", d.every());
+        n.rejectUnknownKeys();
+        return new AlertsConfig(List.copyOf(webhooks), drill, factor, lag, failed, unhealthy, every);
+    }
+}
