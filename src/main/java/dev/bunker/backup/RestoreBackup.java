@@ -98,7 +98,8 @@ public final class RestoreBackup {
 
     public Result run(Manifest m, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress)
             throws IOException, SQLException {
-        Conninfo target = Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
+        Conninfo given = Conninfo.parse(targetUrl, null, null);
+        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
         int major;
         try (Connection c = TakeBackup.connect(target, "the restore target", "check --target (postgresql://USER@HOST:PORT/DB; password in PGPASSWORD)");
              Statement s = c.createStatement()) {

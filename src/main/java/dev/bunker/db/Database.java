@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import javax.sql.DataSource;
+import dev.bunker.store.Sha256;
 import org.flywaydb.core.Flyway;
 
 /** Bunker's own PostgreSQL: a connection pool on the {@code bunker} schema, migrated by Flyway on open. */
@@ -34,7 +35,7 @@ public final class Database implements AutoCloseable {
             embedded = EmbeddedPostgresServer.startOrAttach(dataDir.resolve("postgres"));
             url = embedded.jdbcUrl();
             user = embedded.user();
-            password = null;
+            password = embedded.password();
         }
         try {
             HikariConfig hc = new HikariConfig();
@@ -92,11 +93,14 @@ public final class Database implements AutoCloseable {
             throw new SQLException("backup source url: self works only with the embedded database; for " + url
                     + " configure a source with a read-only role (create role backup login; grant pg_read_all_data to backup;)");
         }
+        // The role's password is derived from the superuser's, so every process computes the same one and no second secret is kept.
+        String password = Sha256.hexOf((embedded.password() + "/bunker_backup").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
             s.execute("do $$ begin create role bunker_backup login; exception when duplicate_object then null; end $$");
+            s.execute("alter role bunker_backup password '" + password + "'");
             s.execute("grant pg_read_all_data to bunker_backup");
         }
-        return url + "?user=bunker_backup";
+        return url.replace("jdbc:postgresql://", "postgresql://bunker_backup:" + password + "@");
     }
 
     /** Runs a trivial query; throws if the database does not answer. */

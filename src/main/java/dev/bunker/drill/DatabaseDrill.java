@@ -5,6 +5,7 @@ import dev.bunker.backup.Manifest;
 import dev.bunker.backup.RestoreBackup;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
+import dev.bunker.db.PasswordAuth;
 import dev.bunker.drill.DrillRuns.Check;
 import dev.bunker.store.Store;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -60,23 +61,25 @@ public final class DatabaseDrill {
             List<String> identities = AgeCrypto.readIdentities(d.identity());
             Path pgDir = Files.createTempDirectory(tmp, "drill-pg-");
             long t0 = System.nanoTime();
-            try (EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(pgDir).setCleanDataDirectory(true)
-                    .setRegisterShutdownHook(true).start()) {
+            // The restored production data is readable only with this run's password, never by other local processes.
+            String password = PasswordAuth.newPassword();
+            try (EmbeddedPostgres pg = PasswordAuth.builder(pgDir, password).setCleanDataDirectory(true).setRegisterShutdownHook(true).start()) {
                 String admin = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres";
-                try (Connection c = DriverManager.getConnection(admin, "postgres", null); Statement s = c.createStatement()) {
+                try (Connection c = DriverManager.getConnection(admin, "postgres", password); Statement s = c.createStatement()) {
                     s.execute("create database drill");
                 }
                 log.append("throwaway PostgreSQL 15 on port ").append(pg.getPort()).append(" in ").append(pgDir).append('\n');
-                String url = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/drill?user=postgres";
+                String target = "postgresql://postgres:" + password + "@127.0.0.1:" + pg.getPort() + "/drill";
                 try {
-                    RestoreBackup.Result r = restore.run(m, url, identities, false, line -> {});
+                    RestoreBackup.Result r = restore.run(m, target, identities, false, line -> {});
                     rto = (System.nanoTime() - t0) / 1e9;
                     checks.add(new Check("restore", true, String.format("restored from store '%s' in %.1f s (download+decrypt %.1f s, pg_restore %.1f s)",
                             r.store(), rto, r.downloadSeconds(), r.restoreSeconds())));
                 } catch (Exception e) {
                     checks.add(new Check("restore", false, e.getMessage()));
                 }
-                if (checks.get(0).ok()) check(url, m, d, checks);
+                String url = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/drill";
+                if (checks.get(0).ok()) check(url, password, m, d, checks);
             } finally {
                 deleteTree(pgDir);
             }
@@ -89,8 +92,8 @@ public final class DatabaseDrill {
         return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, m == null ? null : m.id(), rpo, rto, checks, log.toString()));
     }
 
-    private void check(String url, Manifest m, DrillsConfig d, List<Check> checks) {
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+    private void check(String url, String password, Manifest m, DrillsConfig d, List<Check> checks) {
+        try (Connection c = DriverManager.getConnection(url, "postgres", password); Statement s = c.createStatement()) {
             List<String> mismatches = new ArrayList<>();
             for (Map.Entry<String, Long> t : m.rowCounts().entrySet()) {
                 try (ResultSet rs = s.executeQuery("select count(*) from " + t.getKey())) { // names stored quoted by quote_ident
