@@ -124,7 +124,7 @@ public final class Alerts implements AutoCloseable {
                 out.put("store-unhealthy:" + h.store(), "store '" + h.store() + "' failing since " + since + ": " + h.error());
             }
         }
-        String brake = lifecycle.purge().trippedReason();
+        String brake = lifecycle.brake().trippedReason();
         if (brake != null) out.put("purge-brake", brake + "; run `bunker purge --confirm` to proceed");
         return out;
     }

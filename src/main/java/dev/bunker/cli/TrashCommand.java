@@ -12,9 +12,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code bunker trash list|restore|empty}: the trash from the command line. */
-@Command(name = "trash", mixinStandardHelpOptions = true, description = "List, restore or empty the trash.",
-        subcommands = {TrashCommand.ListTrash.class, TrashCommand.Restore.class, TrashCommand.Empty.class})
+/** {@code bunker trash list|restore|empty|undelete}: the trash from the command line. */
+@Command(name = "trash", mixinStandardHelpOptions = true, description = "List, restore or empty the trash; undelete a permanently deleted object.",
+        subcommands = {TrashCommand.ListTrash.class, TrashCommand.Restore.class, TrashCommand.Empty.class, TrashCommand.Undelete.class})
 public final class TrashCommand implements Runnable {
     @Override
     public void run() {
@@ -87,6 +87,25 @@ public final class TrashCommand implements Runnable {
             try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
                 List<String> keys = lifecycle.trash().empty(key, actor());
                 System.out.println(keys.size() + " object(s) permanently deleted; they are purged after the retention window");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "undelete", mixinStandardHelpOptions = true,
+            description = "Take back a permanent deletion before the purge: the object is live again and its legal holds are put back "
+                    + "(refused once its copies are purged).")
+    static final class Undelete implements Callable<Integer> {
+        @Mixin ConfigOptions options;
+
+        @Parameters(paramLabel = "KEY")
+        String key;
+
+        @Override
+        public Integer call() throws Exception {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
+                lifecycle.undelete(key, actor());
+                System.out.println("undeleted " + key + "; its holds are put back as `bunker serve` replicates it (or run `bunker reconcile`)");
                 return 0;
             }
         }

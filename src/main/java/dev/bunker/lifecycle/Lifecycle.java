@@ -2,6 +2,13 @@ package dev.bunker.lifecycle;
 
 import dev.bunker.Bunker;
 import dev.bunker.Periodic;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.replication.Ledger;
+import dev.bunker.replication.ReplicationJobs;
+import dev.bunker.store.Store;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import io.micrometer.core.instrument.Gauge;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -28,10 +35,15 @@ public final class Lifecycle implements AutoCloseable {
     static final String NEXT_PURGE = "select min(purge_after) from objects where state = 'deleted'";
 
     private final DataSource db;
+    private final DeletionBrake brake;
     private final Trash trash;
     private final ReleaseHolds releaseHolds;
     private final PurgeExpired purge;
     private final Audit audit;
+    private final Map<String, Store> stores;
+    private final BunkerConfig config;
+    private final Ledger ledger;
+    private final ReplicationJobs jobs;
     private ScheduledExecutorService schedule;
     private volatile Map<String, Long> lastCounts = Map.of();
     private volatile boolean brakeTripped;
@@ -39,10 +51,15 @@ public final class Lifecycle implements AutoCloseable {
 
     public Lifecycle(Bunker bunker) {
         this.db = bunker.database().dataSource();
-        this.trash = new Trash(db, bunker.config().lifecycle(), bunker.clock());
-        this.releaseHolds = new ReleaseHolds(db, bunker.config(), bunker.stores(), bunker.clock());
-        this.purge = new PurgeExpired(db, bunker.config(), bunker.stores(), bunker.clock());
+        this.brake = new DeletionBrake(db, bunker.config().lifecycle());
+        this.trash = new Trash(db, bunker.config().lifecycle(), bunker.clock(), brake);
+        this.releaseHolds = new ReleaseHolds(db, bunker.config(), bunker.stores(), bunker.clock(), brake);
+        this.purge = new PurgeExpired(db, bunker.config(), bunker.stores(), bunker.clock(), brake);
         this.audit = new Audit(db);
+        this.stores = bunker.stores();
+        this.config = bunker.config();
+        this.ledger = new Ledger(db);
+        this.jobs = new ReplicationJobs(db);
         for (String state : new String[] {"live", "trashed", "deleting", "deleted"}) {
             Gauge.builder("bunker_objects_by_state", () -> lastCounts.getOrDefault(state, 0L))
                     .description("objects per lifecycle state").tag("state", state).register(bunker.metrics());
@@ -59,29 +76,93 @@ public final class Lifecycle implements AutoCloseable {
 
     public PurgeExpired purge() { return purge; }
 
+    public DeletionBrake brake() { return brake; }
+
     public Audit audit() { return audit; }
 
-    /** Runs every due transition once (trash expiry, hold release, purge), if no other process is running them now. */
-    public boolean runDue() throws SQLException {
+    /** Work done while holding the lifecycle's advisory lock. */
+    @FunctionalInterface
+    public interface Exclusive<T> {
+        T run() throws SQLException;
+    }
+
+    /** Runs {@code work} if no other process is running lifecycle transitions now; empty if one is. */
+    public <T> Optional<T> exclusively(Exclusive<T> work) throws SQLException {
         try (Connection c = db.getConnection()) {
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(TRY_LOCK)) {
                 rs.next();
-                if (!rs.getBoolean(1)) return false;
+                if (!rs.getBoolean(1)) return Optional.empty();
             }
             try {
-                trash.expire();
-                while (releaseHolds.run(500) == 500) {
-                    // more to release
-                }
-                purge.run(false, false, "lifecycle");
+                return Optional.of(work.run());
             } finally {
                 try (Statement s = c.createStatement()) {
                     s.execute(UNLOCK);
                 }
             }
         }
-        status();
-        return true;
+    }
+
+    /** Runs every due transition once (trash expiry, hold release, purge), each under the brake, if no other process is running them now. */
+    public boolean runDue() throws SQLException {
+        boolean ran = exclusively(() -> {
+            trash.expire(false, "lifecycle");
+            int n;
+            while ((n = releaseHolds.run(500, false, "lifecycle")) == 500) {
+                // more to release
+            }
+            purge.run(false, false, "lifecycle");
+            return n;
+        }).isPresent();
+        if (ran) status();
+        return ran;
+    }
+
+    /** What the next run would move towards destruction, and the code an operator confirms that exact set with. */
+    public DeletionReview review() throws SQLException {
+        return DeletionReview.of(trash.expiring().keySet(), releaseHolds.pendingKeys(), purge.run(true, false, "review").keys());
+    }
+
+    /**
+     * Runs every transition with the brake released, but only if what is due is still exactly the set reviewed under
+     * {@code code}; returns the purge report, or empty when another process holds the lifecycle lock.
+     */
+    public Optional<PurgeExpired.Report> runConfirmed(String code, String actor) throws SQLException {
+        return exclusively(() -> {
+            DeletionReview now = review();
+            if (!now.code().equals(code)) {
+                throw new LifecycleException(409, "what is due changed since it was reviewed (confirmation code " + code + ", now " + now.code()
+                        + ": " + now.summary() + "); review it again with `bunker purge --dry-run`");
+            }
+            trash.expire(true, actor);
+            while (releaseHolds.run(500, true, actor) == 500) {
+                // more to release
+            }
+            return purge.run(false, true, actor);
+        });
+    }
+
+    /**
+     * Takes back a permanent deletion before the purge: the object is live again, a copy purged from some store
+     * already is marked missing, and replication puts the holds back on every locked copy and makes missing ones again.
+     */
+    public void undelete(String key, String actor) throws SQLException {
+        List<String> present = new ArrayList<>();
+        for (String name : config.stores().keySet()) {
+            if (stores.get(name).stat(key).isPresent()) present.add(name);
+        }
+        if (present.isEmpty()) throw new LifecycleException(409, "object '" + key + "' has no copy left in any store; it cannot be undeleted");
+        trash.undelete(key, actor);
+        List<String> redo = new ArrayList<>();
+        for (Ledger.CopyRow copy : ledger.copies(key)) {
+            if (!present.contains(copy.store())) {
+                ledger.mark(key, copy.store(), "missing", "gone (purged there) when the object was undeleted");
+                redo.add(copy.store());
+            } else if (config.store(copy.store()).lock() != null) {
+                redo.add(copy.store()); // its hold was released: replication puts it back
+            }
+        }
+        if (!redo.isEmpty()) jobs.enqueue(key, redo);
     }
 
     /** Counts per lifecycle state, the next purge time and the brake. */
@@ -97,14 +178,14 @@ public final class Lifecycle implements AutoCloseable {
                 if (rs.next() && rs.getTimestamp(1) != null) next = rs.getTimestamp(1).toInstant();
             }
         }
-        String brake = purge.trippedReason();
+        String tripped = brake.trippedReason();
         lastCounts = counts;
-        brakeTripped = brake != null;
+        brakeTripped = tripped != null;
         nextPurge = next;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("objects", counts);
         out.put("nextPurge", next);
-        out.put("purgeBrake", brake == null ? "ok" : "TRIPPED: " + brake + " (run `bunker purge --confirm`)");
+        out.put("deletionBrake", tripped == null ? "ok" : "TRIPPED: " + tripped + " (review with `bunker purge --dry-run`, then `bunker purge --confirm CODE`)");
         return out;
     }
 

@@ -44,11 +44,6 @@ public final class PurgeExpired {
     static final String DUE = """
             select key, coalesce(size, 0) from objects where state = 'deleted' and purge_after <= ? order by purge_after, key limit ?
             """;
-    static final String PURGED_SINCE = "select count(*), coalesce(sum(size), 0) from tombstones where purged_at > ?";
-    static final String TOTALS = "select count(*), coalesce(sum(size), 0) from objects";
-    static final String BRAKE = "select tripped_at, reason from purge_brake where id = 1";
-    static final String TRIP = "update purge_brake set tripped_at = ?, reason = ? where id = 1";
-    static final String CLEAR = "update purge_brake set tripped_at = null, reason = null where id = 1";
     static final String TOMBSTONE = """
             insert into tombstones (key, size, sha256, created_at, trashed_at, trashed_by, deleted_at, deleted_by, purged_at, purged_by)
             select key, size, sha256, created_at, trashed_at, trashed_by, deleted_at, deleted_by, ?, ?
@@ -60,12 +55,14 @@ public final class PurgeExpired {
     private final BunkerConfig config;
     private final Map<String, Store> stores;
     private final Clock clock;
+    private final DeletionBrake brake;
 
-    public PurgeExpired(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock) {
+    public PurgeExpired(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
         this.db = db;
         this.config = config;
         this.stores = stores;
         this.clock = clock;
+        this.brake = brake;
     }
 
     /**
@@ -86,15 +83,15 @@ public final class PurgeExpired {
                 }
             }
         }
-        String reason = brakeReason(now, keys.size(), dueBytes);
-        boolean alreadyTripped = trippedReason() != null;
-        if ((reason != null || alreadyTripped) && !confirm) {
-            String why = reason != null ? reason : trippedReason();
-            if (!dryRun && !alreadyTripped) trip(now, actor, why);
-            return new Report(keys.size(), dueBytes, 0, Map.of(), true, why, keys);
+        if (dryRun) {
+            String tripped = brake.trippedReason();
+            return new Report(keys.size(), dueBytes, 0, Map.of(), tripped != null, tripped, keys);
         }
-        if (dryRun) return new Report(keys.size(), dueBytes, 0, Map.of(), false, reason, keys);
-        if (confirm && (reason != null || alreadyTripped)) clear(now, actor, reason);
+        String braked;
+        try (Connection c = db.getConnection()) {
+            braked = brake.check(c, DeletionBrake.Step.PURGE, now, keys.size(), dueBytes, confirm, actor);
+        }
+        if (braked != null) return new Report(keys.size(), dueBytes, 0, Map.of(), true, braked, keys);
 
         int purged = 0;
         Map<String, String> failed = new LinkedHashMap<>();
@@ -108,7 +105,7 @@ public final class PurgeExpired {
             forget(key, now, actor);
             purged++;
         }
-        return new Report(keys.size(), dueBytes, purged, failed, false, reason, keys);
+        return new Report(keys.size(), dueBytes, purged, failed, false, null, keys);
     }
 
     /** Deletes the object from every store and checks it is gone; null when it is gone everywhere, else why not. */
@@ -171,66 +168,4 @@ public final class PurgeExpired {
         }
     }
 
-    /** Why this run would trip the brake (null if it would not): purges of the last day plus this run, against all objects. */
-    private String brakeReason(Instant now, int dueCount, long dueBytes) throws SQLException {
-        if (dueCount == 0) return null;
-        long dayCount;
-        long dayBytes;
-        long count;
-        long bytes;
-        try (Connection c = db.getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement(PURGED_SINCE)) {
-                ps.setTimestamp(1, Timestamp.from(now.minus(Duration.ofDays(1))));
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    dayCount = rs.getLong(1);
-                    dayBytes = rs.getLong(2);
-                }
-            }
-            try (PreparedStatement ps = c.prepareStatement(TOTALS); ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                count = rs.getLong(1);
-                bytes = rs.getLong(2);
-            }
-        }
-        double objectShare = (double) (dayCount + dueCount) / Math.max(1, count + dayCount);
-        double byteShare = (double) (dayBytes + dueBytes) / Math.max(1, bytes + dayBytes);
-        double limit = config.lifecycle().brake();
-        if (objectShare <= limit && byteShare <= limit) return null;
-        return String.format("purging %d objects (%d bytes) now, %d in the last day, would remove %.1f%% of objects and %.1f%% of bytes"
-                + " within a day, above the brake of %.1f%%", dueCount, dueBytes, dayCount, objectShare * 100, byteShare * 100, limit * 100);
-    }
-
-    /** The reason the brake is tripped, or null. */
-    public String trippedReason() throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(BRAKE); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getTimestamp(1) == null ? null : rs.getString(2);
-        }
-    }
-
-    private void trip(Instant now, String actor, String reason) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(TRIP)) {
-                ps.setTimestamp(1, Timestamp.from(now));
-                ps.setString(2, reason);
-                ps.executeUpdate();
-            }
-            Audit.record(c, now, actor, "purge brake tripped", null, reason + "; run `bunker purge --confirm` to proceed");
-            c.commit();
-        }
-        LOG.warn("purge stopped by the mass-deletion brake: {}; run `bunker purge --confirm` to proceed", reason);
-    }
-
-    private void clear(Instant now, String actor, String reason) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(CLEAR)) {
-                ps.executeUpdate();
-            }
-            Audit.record(c, now, actor, "purge confirmed", null, reason);
-            c.commit();
-        }
-    }
 }

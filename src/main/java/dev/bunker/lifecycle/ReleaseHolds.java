@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class ReleaseHolds {
     private static final Logger LOG = LoggerFactory.getLogger(ReleaseHolds.class);
     static final String DELETING = "select key, deleted_at from objects where state = 'deleting' order by deleted_at limit ?";
+    static final String ALL_DELETING = "select count(*), coalesce(sum(size), 0) from objects where state = 'deleting'";
+    static final String DELETING_KEYS = "select key from objects where state = 'deleting' order by key";
     static final String COPY_LOCKED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
     static final String MAX_RETAIN = "select max(retain_until) from copies where key = ?";
     static final String DELETED = "update objects set state = 'deleted', purge_after = ? where key = ? and state = 'deleting'";
@@ -40,16 +42,43 @@ public final class ReleaseHolds {
     private final BunkerConfig config;
     private final Map<String, Store> stores;
     private final Clock clock;
+    private final DeletionBrake brake;
 
-    public ReleaseHolds(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock) {
+    public ReleaseHolds(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
         this.db = db;
         this.config = config;
         this.stores = stores;
         this.clock = clock;
+        this.brake = brake;
     }
 
-    /** Processes up to {@code limit} deleting objects; returns how many are now deleted (ready for purge later). */
-    public int run(int limit) throws SQLException {
+    /** How many objects wait for their holds to be released, and their bytes. */
+    public long[] pending() throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL_DELETING); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        }
+    }
+
+    /** The objects waiting for their holds to be released, in key order. */
+    public List<String> pendingKeys() throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELETING_KEYS); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) out.add(rs.getString(1));
+        }
+        return out;
+    }
+
+    /**
+     * Processes up to {@code limit} deleting objects; returns how many are now deleted (ready for purge later), or -1
+     * when the mass-deletion brake stopped it before any hold was released ({@code confirmed}: an operator reviewed the set).
+     */
+    public int run(int limit, boolean confirmed, String actor) throws SQLException {
+        if (pending()[0] == 0) return 0;
+        try (Connection c = db.getConnection()) {
+            // All of them count against the brake, not one batch: releasing is what makes them deletable at all.
+            if (brake.check(c, DeletionBrake.Step.RELEASE, clock.instant(), 0, 0, confirmed, actor) != null) return -1;
+        }
         record Deleting(String key, Instant deletedAt) {}
         List<Deleting> batch = new ArrayList<>();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELETING)) {

@@ -36,18 +36,25 @@ public final class Trash {
             update objects set state = 'deleting', deleted_at = ?, deleted_by = ? where state = 'trashed' returning key
             """;
     static final String EXPIRED = """
-            update objects set state = 'deleting', deleted_at = ?, deleted_by = 'lifecycle (trash period ended)'
+            update objects set state = 'deleting', deleted_at = ?, deleted_by = ?
              where state = 'trashed' and trashed_at <= ? returning key
+            """;
+    static final String EXPIRING = "select key, coalesce(size, 0) from objects where state = 'trashed' and trashed_at <= ? order by key";
+    static final String UNDELETE = """
+            update objects set state = 'live', trashed_at = null, trashed_by = null, deleted_at = null, deleted_by = null, purge_after = null
+             where key = ? and state in ('deleting', 'deleted')
             """;
 
     private final DataSource db;
     private final LifecycleConfig config;
     private final Clock clock;
+    private final DeletionBrake brake;
 
-    public Trash(DataSource db, LifecycleConfig config, Clock clock) {
+    public Trash(DataSource db, LifecycleConfig config, Clock clock, DeletionBrake brake) {
         this.db = db;
         this.config = config;
         this.clock = clock;
+        this.brake = brake;
     }
 
     /** Moves a live object to the trash. */
@@ -123,21 +130,61 @@ public final class Trash {
         return keys;
     }
 
-    /** Permanently deletes objects whose trash period has ended; returns how many. */
-    public int expire() throws SQLException {
+    /** Objects whose trash period has ended (the next {@link #expire} makes them permanently deleted), with their sizes. */
+    public java.util.Map<String, Long> expiring() throws SQLException {
+        java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(EXPIRING)) {
+            ps.setTimestamp(1, Timestamp.from(clock.instant().minus(config.trash())));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.put(rs.getString(1), rs.getLong(2));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Permanently deletes objects whose trash period has ended; returns how many, or -1 when the mass-deletion
+     * brake stopped it ({@code confirmed}: an operator reviewed this set).
+     */
+    public int expire(boolean confirmed, String actor) throws SQLException {
         Instant now = clock.instant();
+        java.util.Map<String, Long> due = expiring();
+        long bytes = due.values().stream().mapToLong(Long::longValue).sum();
         List<String> keys = new ArrayList<>();
+        boolean[] braked = {false};
         inTransaction(c -> {
+            if (brake.check(c, DeletionBrake.Step.EXPIRE, now, due.size(), bytes, confirmed, actor) != null) {
+                braked[0] = true;
+                return;
+            }
             try (PreparedStatement ps = c.prepareStatement(EXPIRED)) {
                 ps.setTimestamp(1, Timestamp.from(now));
-                ps.setTimestamp(2, Timestamp.from(now.minus(config.trash())));
+                ps.setString(2, actor + " (trash period ended)");
+                ps.setTimestamp(3, Timestamp.from(now.minus(config.trash())));
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) keys.add(rs.getString(1));
                 }
             }
-            for (String k : keys) Audit.record(c, now, "lifecycle", "delete permanently", k, "trash period of " + config.trash() + " ended");
+            for (String k : keys) Audit.record(c, now, actor, "delete permanently", k, "trash period of " + config.trash() + " ended");
         });
-        return keys.size();
+        return braked[0] ? -1 : keys.size();
+    }
+
+    /** Makes a permanently deleted, not yet purged object live again (see {@link Lifecycle#undelete}, which puts its holds back). */
+    void undelete(String key, String actor) throws SQLException {
+        Instant now = clock.instant();
+        inTransaction(c -> {
+            String state = state(c, key);
+            if (state.equals("live") || state.equals("trashed")) {
+                throw new LifecycleException(409, "object '" + key + "' is " + describe(state) + "; undelete is for permanently deleted objects"
+                        + (state.equals("trashed") ? " (use restore)" : ""));
+            }
+            try (PreparedStatement ps = c.prepareStatement(UNDELETE)) {
+                ps.setString(1, key);
+                ps.executeUpdate();
+            }
+            Audit.record(c, now, actor, "undelete", key, "permanent deletion taken back before the purge; holds are put back");
+        });
     }
 
     private static String state(Connection c, String key) throws SQLException {

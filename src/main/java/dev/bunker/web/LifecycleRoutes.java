@@ -9,7 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Trash and restore: {@code DELETE /v1/objects/{key}}, {@code POST .../restore}, {@code GET /v1/trash}, {@code POST /v1/trash/empty}. */
+/**
+ * Trash and restore: {@code DELETE /v1/objects/{key}}, {@code POST .../restore}, {@code GET /v1/trash}, {@code POST /v1/trash/empty},
+ * and {@code POST .../undelete} (admin) to take back a permanent deletion before the purge.
+ */
 public final class LifecycleRoutes {
     private LifecycleRoutes() {}
 
@@ -18,6 +21,11 @@ public final class LifecycleRoutes {
                 Route.of("POST", "/v1/objects/(?<key>.+)/restore", TokenScope.WRITE, call -> {
                     String key = ObjectRoutes.key(call, limits);
                     lifecycle.trash().restore(key, actor(call));
+                    call.json(200, Map.of("key", key, "state", "live"));
+                }),
+                Route.of("POST", "/v1/objects/(?<key>.+)/undelete", TokenScope.ADMIN, call -> {
+                    String key = ObjectRoutes.key(call, limits);
+                    lifecycle.undelete(key, actor(call));
                     call.json(200, Map.of("key", key, "state", "live"));
                 }),
                 Route.of("DELETE", "/v1/objects/(?<key>.+)", TokenScope.WRITE, call -> {

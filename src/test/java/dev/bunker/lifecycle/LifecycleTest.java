@@ -119,17 +119,17 @@ class LifecycleTest {
         // Trashed again; the trash period has to run out in full before it becomes permanent.
         lifecycle.trash().trash("photos/cat.jpg", "api:app");
         advance(Duration.ofDays(30).minusSeconds(5));
-        assertThat(lifecycle.trash().expire()).isZero();
+        assertThat(lifecycle.trash().expire(false, "lifecycle")).isZero();
         assertThat(state("photos/cat.jpg")).isEqualTo("trashed");
         advance(Duration.ofSeconds(10));
-        assertThat(lifecycle.trash().expire()).isEqualTo(1);
+        assertThat(lifecycle.trash().expire(false, "lifecycle")).isEqualTo(1);
         assertThat(state("photos/cat.jpg")).isEqualTo("deleting");
         assertThatThrownBy(() -> lifecycle.trash().restore("photos/cat.jpg", "api:app")).hasMessageContaining("can no longer be restored");
         Instant deletedAt = clock.instant();
 
         // Holds released: retention first extended to now + 21d, and only then the hold released.
         faulty.get("vault").lockCalls.clear();
-        assertThat(lifecycle.releaseHolds().run(100)).isEqualTo(1);
+        assertThat(lifecycle.releaseHolds().run(100, false, "lifecycle")).isEqualTo(1);
         assertThat(faulty.get("vault").lockCalls).containsExactly(
                 "extendRetention photos/cat.jpg " + deletedAt.plus(Duration.ofDays(21)).plusSeconds(1),
                 "setLegalHold photos/cat.jpg false");
@@ -163,7 +163,7 @@ class LifecycleTest {
         replication.workers().drain();
         lifecycle.trash().trash("doc.pdf", "cli:ops");
         lifecycle.trash().empty("doc.pdf", "cli:ops");
-        lifecycle.releaseHolds().run(10);
+        lifecycle.releaseHolds().run(10, false, "lifecycle");
         advance(Duration.ofDays(3));
         assertThat(lifecycle.purge().run(false, false, "lifecycle").purged()).isZero();
         assertThat(everywhere("doc.pdf")).isTrue();
@@ -185,7 +185,7 @@ class LifecycleTest {
         replication.workers().drain();
         lifecycle.trash().trash("a", "api:app");
         lifecycle.trash().empty(null, "api:ops");
-        lifecycle.releaseHolds().run(10);
+        lifecycle.releaseHolds().run(10, false, "lifecycle");
         advance(Duration.ofDays(22));
         faulty.get("shelter").failDeletes = true; // the shelter goes down in the middle of the purge
         PurgeExpired.Report r = lifecycle.purge().run(false, false, "lifecycle");
@@ -203,32 +203,81 @@ class LifecycleTest {
     }
 
     @Test
-    void theMassDeletionBrakeStopsABigPurgeUntilConfirmed() throws Exception {
+    void theMassDeletionBrakeStopsHoldReleaseAndPurgeUntilTheReviewedSetIsConfirmed() throws Exception {
         open(new LifecycleConfig(Duration.ofDays(1), Duration.ofDays(1), 0.05, Duration.ofMinutes(1)));
         for (int i = 0; i < 20; i++) put("k" + i, 100);
         replication.workers().drain();
         lifecycle.trash().trash("k1", "api:app");
         lifecycle.trash().trash("k2", "api:app");
         lifecycle.trash().empty(null, "api:ops");
-        lifecycle.releaseHolds().run(10);
-        advance(Duration.ofDays(22));
 
-        PurgeExpired.Report dry = lifecycle.purge().run(true, false, "cli:ops");
-        assertThat(dry.brakeTripped()).isTrue();
-        assertThat(lifecycle.purge().trippedReason()).isNull(); // a dry run changes nothing
+        // 2 of 20 is 10%: the holds are not released, the brake trips, and nothing is any closer to destruction.
+        assertThat(lifecycle.releaseHolds().run(10, false, "lifecycle")).isEqualTo(-1);
+        assertThat(((LockableStore) bunker.store("vault")).lockState("k1").legalHold()).isTrue();
+        assertThat(lifecycle.brake().trippedReason()).contains("release the legal holds of").contains("10.0% of objects")
+                .contains("above the brake of 5.0%");
+        assertThat(lifecycle.status().get("deletionBrake").toString()).startsWith("TRIPPED");
+        assertThat(bunker.metrics().scrape()).contains("bunker_purge_brake_tripped 1.0");
+
+        // The operator reviews the set and confirms exactly it; a stale or made-up code changes nothing.
+        DeletionReview review = lifecycle.review();
+        assertThat(review.releasing()).containsExactly("k1", "k2");
+        assertThatThrownBy(() -> lifecycle.runConfirmed("000000000000", "cli:ops")).isInstanceOf(LifecycleException.class)
+                .hasMessageContaining("changed since it was reviewed");
+        assertThat(((LockableStore) bunker.store("vault")).lockState("k1").legalHold()).isTrue();
+        assertThat(lifecycle.runConfirmed(review.code(), "cli:ops")).isPresent();
+        assertThat(((LockableStore) bunker.store("vault")).lockState("k1").legalHold()).isFalse();
+        assertThat(lifecycle.brake().trippedReason()).isNull();
+
+        // Purging them, once due, is braked again: the last step before the bytes are gone gets its own review.
+        advance(Duration.ofDays(22));
         PurgeExpired.Report stopped = lifecycle.purge().run(false, false, "lifecycle");
         assertThat(stopped.brakeTripped()).isTrue();
-        assertThat(stopped.brakeReason()).contains("10.0% of objects").contains("above the brake of 5.0%");
         assertThat(everywhere("k1")).isTrue();
-        assertThat(lifecycle.status().get("purgeBrake").toString()).startsWith("TRIPPED");
-        assertThat(bunker.metrics().scrape()).contains("bunker_purge_brake_tripped 1.0");
-        assertThat(lifecycle.purge().run(false, false, "lifecycle").purged()).isZero();
-
-        PurgeExpired.Report confirmed = lifecycle.purge().run(false, true, "cli:ops");
-        assertThat(confirmed.purged()).isEqualTo(2);
+        DeletionReview purgeReview = lifecycle.review();
+        assertThat(purgeReview.purging()).containsExactly("k1", "k2");
+        assertThat(lifecycle.runConfirmed(purgeReview.code(), "cli:ops").orElseThrow().purged()).isEqualTo(2);
         assertThat(anywhere("k1") || anywhere("k2")).isFalse();
-        assertThat(lifecycle.purge().trippedReason()).isNull();
-        assertThat(lifecycle.audit().recent(10)).extracting(Audit.Entry::action).contains("purge brake tripped", "purge confirmed");
+        assertThat(lifecycle.audit().recent(20)).extracting(Audit.Entry::action).contains("deletion brake tripped", "deletion confirmed");
+    }
+
+    @Test
+    void aMassTrashLeftForItsWholeTrashPeriodTripsTheBrakeBeforeAnyHoldIsReleased() throws Exception {
+        open(new LifecycleConfig(Duration.ofDays(30), Duration.ofDays(23), 0.05, Duration.ofMinutes(1)));
+        for (int i = 0; i < 20; i++) put("m" + i, 100);
+        replication.workers().drain();
+        for (int i = 0; i < 12; i++) lifecycle.trash().trash("m" + i, "api:rogue");
+        advance(Duration.ofDays(31));
+        assertThat(lifecycle.runDue()).isTrue();
+        assertThat(count("select count(*) from objects where state = 'trashed'")).isEqualTo(12);
+        assertThat(count("select count(*) from objects where state in ('deleting', 'deleted')")).isZero();
+        for (int i = 0; i < 12; i++) assertThat(((LockableStore) bunker.store("vault")).lockState("m" + i).legalHold()).isTrue();
+        assertThat(lifecycle.brake().trippedReason()).contains("end the trash period of 12 objects");
+        // Still restorable: the rogue trash is undone by restoring, nothing was lost.
+        lifecycle.trash().restore("m3", "api:ops");
+        assertThat(state("m3")).isEqualTo("live");
+    }
+
+    @Test
+    void aPermanentlyDeletedObjectCanBeUndeletedBeforeThePurgeAndGetsItsHoldsBack() throws Exception {
+        open(new LifecycleConfig(Duration.ofDays(30), Duration.ofDays(23), 1.0, Duration.ofMinutes(1)));
+        byte[] data = put("oops.jpg", 5000);
+        replication.workers().drain();
+        lifecycle.trash().trash("oops.jpg", "api:app");
+        lifecycle.trash().empty("oops.jpg", "api:ops");
+        lifecycle.releaseHolds().run(10, false, "lifecycle");
+        assertThat(state("oops.jpg")).isEqualTo("deleted");
+        assertThat(((LockableStore) bunker.store("vault")).lockState("oops.jpg").legalHold()).isFalse();
+
+        lifecycle.undelete("oops.jpg", "cli:ops");
+        assertThat(state("oops.jpg")).isEqualTo("live");
+        replication.workers().drain();
+        assertThat(((LockableStore) bunker.store("vault")).lockState("oops.jpg").legalHold()).isTrue();
+        try (InputStream in = replication.reads().open("oops.jpg").body()) {
+            assertThat(in.readAllBytes()).isEqualTo(data);
+        }
+        assertThat(lifecycle.audit().forKey("oops.jpg")).extracting(Audit.Entry::action).contains("undelete");
+        assertThatThrownBy(() -> lifecycle.undelete("oops.jpg", "cli:ops")).isInstanceOf(LifecycleException.class).hasMessageContaining("live");
     }
 
     @Test

@@ -50,7 +50,7 @@ class PurgeCrashTest {
             replication.workers().drain();
             for (int i = 0; i < 4; i++) lifecycle.trash().trash("k" + i, "test");
             lifecycle.trash().empty(null, "test");
-            assertThat(lifecycle.releaseHolds().run(10)).isEqualTo(4);
+            assertThat(lifecycle.releaseHolds().run(10, false, "lifecycle")).isEqualTo(4);
             Thread.sleep(3_500); // past cleanup-after (1s) and the vault copies' retention (2s)
 
             Process child = ChildJvm.start(dir.resolve("child.log"), PurgeCrashTest.class, configFile.toString());

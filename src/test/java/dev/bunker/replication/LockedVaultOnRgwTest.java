@@ -140,7 +140,7 @@ class LockedVaultOnRgwTest {
             // Permanent deletion: holds released (every version), retention extended to now + the lock period.
             for (String key : data.keySet()) lifecycle.trash().trash(key, "test");
             assertThat(lifecycle.trash().empty(null, "test")).hasSize(data.size());
-            while (lifecycle.releaseHolds().run(100) == 100) {
+            while (lifecycle.releaseHolds().run(100, false, "lifecycle") == 100) {
                 // more
             }
             for (String key : data.keySet()) {

@@ -83,7 +83,7 @@ class LifecycleApiTest {
         assertThat(emptied.body()).contains("notes/a.txt");
         assertThat(send(app, "POST", "/v1/objects/notes/a.txt/restore", null).body()).contains("can no longer be restored");
         assertThat(send(app, "DELETE", "/v1/objects/never", null).statusCode()).isEqualTo(404);
-        assertThat(send(app, "GET", "/v1/status", null).body()).contains("\"deleting\" : 1", "\"purgeBrake\" : \"ok\"");
+        assertThat(send(app, "GET", "/v1/status", null).body()).contains("\"deleting\" : 1", "\"deletionBrake\" : \"ok\"");
         assertThat(lifecycle.audit().forKey("notes/a.txt")).extracting(e -> e.actor()).contains("api:app", "api:ops");
     }
 }
