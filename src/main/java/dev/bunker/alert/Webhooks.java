@@ -1,5 +1,6 @@
 package dev.bunker.alert;
 
+import dev.bunker.config.Redact;
 import dev.bunker.web.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,12 +34,13 @@ public final class Webhooks {
                             .POST(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(event))).build();
                     int status = http.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
                     sent = status / 100 == 2;
-                    if (!sent) LOG.warn("webhook {} answered HTTP {} (try {} of 3)", url, status, attempt);
+                    if (!sent) LOG.warn("webhook {} answered HTTP {} (try {} of 3)", Redact.webhook(url), status, attempt);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;
                 } catch (Exception e) {
-                    LOG.warn("webhook {} failed (try {} of 3): {}", url, attempt, e.toString());
+                    // The exception's text can repeat the URL, token and all: name its type only.
+                    LOG.warn("webhook {} failed (try {} of 3): {}", Redact.webhook(url), attempt, e.getClass().getSimpleName());
                 }
                 if (!sent && attempt < 3) {
                     try {

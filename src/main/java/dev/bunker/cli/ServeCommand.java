@@ -3,6 +3,7 @@ package dev.bunker.cli;
 import dev.bunker.Bunker;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.Durations;
+import dev.bunker.config.Redact;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.NodeRegistry;
 import dev.bunker.store.StoreHealth;
@@ -50,8 +51,9 @@ public final class ServeCommand implements Callable<Integer> {
         Engine engine = Engine.on(bunker);
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
-                    ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ")"
-                    : bunker.database().url()));
+                    ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ", password in "
+                    + config.dataDir().resolve(dev.bunker.db.EmbeddedPostgresServer.PASSWORD_FILE) + ")"
+                    : Redact.databaseUrl(bunker.database().url())));
             for (StoreHealth.Result r : bunker.storeHealth(10_000)) {
                 StoreConfig s = config.store(r.store());
                 System.err.printf("bunker: store %-10s %-5s %-4s %-16s %s%n", s.name(), s instanceof StoreConfig.S3 ? "s3" : "local",

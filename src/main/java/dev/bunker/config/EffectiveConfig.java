@@ -9,7 +9,7 @@ import java.io.IOException;
 
 /** Prints a loaded configuration back as YAML, with every secret masked, for {@code bunker config check}. */
 public final class EffectiveConfig {
-    static final String MASK = "********";
+    static final String MASK = Redact.MASK;
 
     private EffectiveConfig() {}
 
@@ -24,7 +24,7 @@ public final class EffectiveConfig {
             db.put("embedded", true);
             db.put("data", c.dataDir().resolve("postgres").toString());
         } else {
-            db.put("url", c.database().url());
+            db.put("url", Redact.databaseUrl(c.database().url()));
             if (c.database().user() != null) db.put("user", c.database().user());
             if (c.database().password() != null) db.put("password", MASK);
         }
@@ -90,7 +90,7 @@ public final class EffectiveConfig {
         ObjectNode srcs = bk.putObject("sources");
         for (BunkerConfig.BackupSource s : b.sources().values()) {
             ObjectNode sn = srcs.putObject(s.name());
-            sn.put("url", s.url().replaceAll("://([^:@/]+):[^@/]*@", "://$1:" + MASK + "@"));
+            sn.put("url", Redact.databaseUrl(s.url()));
             if (s.user() != null) sn.put("user", s.user());
             if (s.password() != null) sn.put("password", MASK);
         }
@@ -112,7 +112,7 @@ public final class EffectiveConfig {
         c.drills().checks().forEach(drdb.putArray("checks")::add);
         dr.putObject("objects").put("every", Durations.format(c.drills().objectsEvery())).put("sample", c.drills().sample());
         ObjectNode al = root.putObject("alerts");
-        c.alerts().webhooks().forEach(al.putArray("webhooks")::add);
+        c.alerts().webhooks().forEach(w -> al.withArray("webhooks").add(Redact.webhook(w)));
         al.put("drill-stale-after", Durations.format(c.alerts().drillStaleAfter()));
         al.put("backup-stale-after", c.alerts().backupStaleFactor() + "x");
         al.put("replication-lag-above", Durations.format(c.alerts().replicationLagAbove()));

@@ -59,7 +59,7 @@ public final class Database implements AutoCloseable {
             return new Database(pool, embedded, url);
         } catch (RuntimeException e) {
             if (embedded != null) embedded.close();
-            throw new DatabaseUnavailableException("unable to use the database at " + url + ": " + rootMessage(e)
+            throw new DatabaseUnavailableException("unable to use the database at " + dev.bunker.config.Redact.databaseUrl(url) + ": " + rootMessage(e)
                     + (config.embedded() ? "" : "; check database.url, user and password in the config"), e);
         }
     }
