@@ -34,12 +34,14 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Backups of a real PostgreSQL with the system pg_dump/pg_restore, encrypted with age, into real
  * stores; restored with Bunker and by hand with the standard age and zstd CLIs.
  */
+@Timeout(180)
 class BackupTest {
     @TempDir Path dir;
     final MutableClock clock = MutableClock.atNow();

@@ -8,9 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The command line as a user meets it: help everywhere, exit code 2 and the field's name for a bad config. */
+@Timeout(60)
 class CliTest {
     @TempDir Path dir;
 

@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * protects /v1 with the generated admin token, stops within 10 s on SIGTERM, and a second start reuses
  * the same data (database and token).
  */
+@Timeout(120)
 class ServeProcessTest {
     @TempDir Path dir;
     final HttpClient http = HttpClient.newHttpClient();

@@ -36,9 +36,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Drills and alerts on a real PostgreSQL, real backups and real stores; the drill starts its own throwaway server. */
+@Timeout(180)
 class DrillTest {
     @TempDir Path dir;
     Bunker bunker;

@@ -29,6 +29,7 @@ import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * clock injected (the local stores enforce their locks on the same clock), so 21-, 23- and 30-day
  * periods pass without waiting.
  */
+@Timeout(60)
 class LifecycleTest {
     @TempDir Path dir;
     final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));

@@ -18,9 +18,11 @@ import java.sql.ResultSet;
 import java.time.Clock;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A cleanup process SIGKILLed in the middle of a purge leaves a consistent state, and the next run completes it. */
+@Timeout(180)
 class PurgeCrashTest {
     @TempDir Path dir;
 

@@ -24,12 +24,14 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two {@code bunker serve} processes on one database share the queue: every object is copied, both
  * processes take part, and no object is ever being copied by both at the same time.
  */
+@Timeout(240)
 class TwoProcessesTest {
     @TempDir Path dir;
     static final Pattern LINE = Pattern.compile("^(\\S+) DEBUG CopyObject - copy (start|end) (\\S+)");
@@ -72,6 +74,16 @@ class TwoProcessesTest {
             assertThat(s.copiesByStore().get("vault")).containsEntry("verified", (long) n);
             assertThat(s.copiesByStore().get("shelter")).containsEntry("verified", (long) n);
             assertThat(s.queueDepth()).isZero();
+            // Every object again, three times over: now each key has several jobs in its life, taken by either process,
+            // so the overlap check below compares spans of one key that could have collided.
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < n; i++) replication.jobs().enqueue("obj/" + i, null);
+                long until = System.nanoTime() + 60_000_000_000L;
+                do {
+                    Thread.sleep(100);
+                } while (replication.status().read().queueDepth() > 0 && System.nanoTime() < until);
+                assertThat(replication.status().read().queueDepth()).as("round %d drained", round).isZero();
+            }
         } finally {
             for (Process p : serves) p.toHandle().destroy();
             for (Process p : serves) p.waitFor();
@@ -96,6 +108,9 @@ class TwoProcessesTest {
         assertThat(spans).hasSize(150);
         assertThat(perProcess[0]).as("process 0 copied some").isPositive();
         assertThat(perProcess[1]).as("process 1 copied some").isPositive();
+        assertThat(spans.values().stream().filter(l -> l.size() >= 2).count()).as("keys with several copy spans to compare").isGreaterThan(100);
+        assertThat(spans.values().stream().filter(l -> l.stream().map(Span::process).distinct().count() == 2).count())
+                .as("keys worked on by both processes at some time").isPositive();
         for (Map.Entry<String, List<Span>> e : spans.entrySet()) {
             List<Span> list = e.getValue();
             for (int i = 0; i < list.size(); i++) {

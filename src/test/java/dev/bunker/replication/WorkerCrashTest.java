@@ -22,12 +22,14 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A worker process SIGKILLed in the middle of a copy loses nothing: no half copy becomes visible, no
  * other worker takes the job while its lease runs, and after the lease another worker completes it.
  */
+@Timeout(180)
 class WorkerCrashTest {
     @TempDir Path dir;
 

@@ -11,9 +11,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A process SIGKILLed in the middle of a LocalStore put leaves no partial object, and an older version stays whole. */
+@Timeout(120)
 class LocalStoreCrashTest {
     @TempDir Path dir;
 

@@ -17,9 +17,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** /healthz is 200 when the database and every store answer, and 503 naming the part that does not. */
+@Timeout(60)
 class HealthzTest {
     @TempDir Path dir;
 

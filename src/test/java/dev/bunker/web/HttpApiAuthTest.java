@@ -19,9 +19,11 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Every /v1 route needs a bearer token of a sufficient scope: 401 without one, 403 with too little. */
+@Timeout(30)
 class HttpApiAuthTest {
     @TempDir Path dataDir;
     final String readToken = Tokens.newToken();

@@ -19,9 +19,11 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Trash, restore and empty over HTTP, with the scopes an app and an operator would have. */
+@Timeout(60)
 class LifecycleApiTest {
     @TempDir Path dir;
     Bunker bunker;

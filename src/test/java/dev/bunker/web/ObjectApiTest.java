@@ -19,9 +19,11 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The object endpoints over HTTP, with the workers running, as an app would use them. */
+@Timeout(60)
 class ObjectApiTest {
     @TempDir Path dir;
     Bunker bunker;
