@@ -101,7 +101,8 @@ class ServeProcessTest {
             assertThat(get(second.uri(), "/v1/stores", token).statusCode()).isEqualTo(200);
             // Same database: the schema was migrated by the first run, not created again.
             List<String> pid = Files.readAllLines(dir.resolve("data/postgres/postmaster.pid"));
-            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pid.get(3).trim() + "/postgres", "postgres", null);
+            String password = Files.readString(dir.resolve("data/db-password")).trim(); // the embedded server lets nobody in without it
+            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pid.get(3).trim() + "/postgres", "postgres", password);
                  ResultSet rs = c.createStatement().executeQuery("select min(installed_on) from bunker.flyway_schema_history")) {
                 rs.next();
                 Timestamp installed = rs.getTimestamp(1);
