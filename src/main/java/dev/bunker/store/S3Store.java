@@ -5,24 +5,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
@@ -73,32 +63,10 @@ public final class S3Store implements LockableStore {
         this.locked = config.lock() != null;
         this.limits = ObjectKeys.limitsFor(List.of(config));
         this.clock = clock;
-        this.s3 = client(config, config.accessKey(), config.secretKey());
-        this.deleter = config.cleanupAccessKey() == null ? s3 : client(config, config.cleanupAccessKey(), config.cleanupSecretKey());
+        this.s3 = S3Clients.build(config, config.accessKey(), config.secretKey());
+        this.deleter = config.cleanupAccessKey() == null ? s3 : S3Clients.build(config, config.cleanupAccessKey(), config.cleanupSecretKey());
         this.errors = new S3Errors(name, bucket);
         this.versions = new S3Versions(s3, bucket, errors);
-    }
-
-    private static S3Client client(StoreConfig.S3 config, String accessKey, String secretKey) {
-        AwsCredentialsProvider credentials = accessKey == null
-                ? DefaultCredentialsProvider.builder().build()
-                : StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey));
-        var builder = S3Client.builder()
-                .region(Region.of(config.region()))
-                .forcePathStyle(config.pathStyle())
-                .credentialsProvider(credentials)
-                // Whole, signed bodies: aws-chunked (the SDK's default for unsigned TLS-less bodies) and its CRC trailers are not
-                // understood by every S3-compatible server; we send SHA-256 and MD5 ourselves.
-                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClientBuilder(ApacheHttpClient.builder()
-                        .maxConnections(config.maxConnections())
-                        .expectContinueEnabled(false)
-                        .connectionTimeout(Duration.ofSeconds(10))
-                        .socketTimeout(Duration.ofSeconds(60)));
-        if (config.endpoint() != null) builder.endpointOverride(config.endpoint());
-        return builder.build();
     }
 
     @Override
@@ -158,7 +126,7 @@ public final class S3Store implements LockableStore {
         byte[] sha = Sha256.newDigest().digest(body);
         String b64 = Base64.getEncoder().encodeToString(sha);
         PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(k)
-                .contentLength((long) body.length).checksumSHA256(b64).contentMD5(md5(body));
+                .contentLength((long) body.length).checksumSHA256(b64).contentMD5(S3Clients.md5(body));
         if (storageClass != null) req.storageClass(StorageClass.fromValue(storageClass));
         if (options.lock() != null) {
             if (options.lock().retainUntil() != null) {
@@ -198,7 +166,7 @@ public final class S3Store implements LockableStore {
                 String b64 = Base64.getEncoder().encodeToString(Sha256.newDigest().digest(body));
                 int number = parts.size() + 1;
                 String etag = s3.uploadPart(r -> r.bucket(bucket).key(k).uploadId(uploadId).partNumber(number)
-                        .contentLength((long) body.length).checksumSHA256(b64).contentMD5(md5(body)), RequestBody.fromBytes(body)).eTag();
+                        .contentLength((long) body.length).checksumSHA256(b64).contentMD5(S3Clients.md5(body)), RequestBody.fromBytes(body)).eTag();
                 parts.add(CompletedPart.builder().partNumber(number).eTag(etag).checksumSHA256(b64).build());
                 size += body.length;
                 part = data.readNBytes((int) partSize);
@@ -394,14 +362,6 @@ public final class S3Store implements LockableStore {
         if (options.size() >= 0 && actual != options.size()) {
             throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
                     + "': expected " + options.size() + " bytes but the input ended after " + actual);
-        }
-    }
-
-    private static String md5(byte[] body) {
-        try {
-            return Base64.getEncoder().encodeToString(MessageDigest.getInstance("MD5").digest(body));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 
