@@ -88,11 +88,7 @@ class BackupTest {
         if (backups != null) backups.close();
         if (bunker != null) bunker.close();
         BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
-        bunker = Bunker.open(config, clock, s -> {
-            FaultyStore f = new FaultyStore(s);
-            faulty.put(s.name(), f);
-            return f;
-        });
+        bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
         backups = new Backups(bunker);
     }
 

@@ -50,11 +50,7 @@ class LifecycleTest {
         BunkerConfig base = TestConfigs.threeLocalStores(dir);
         BunkerConfig config = new BunkerConfig(base.source(), base.dataDir(), base.listen(), base.database(), base.stores(),
                 base.replication(), base.api(), lc, base.backups());
-        bunker = Bunker.open(config, clock, s -> {
-            FaultyStore f = new FaultyStore(s);
-            faulty.put(s.name(), f);
-            return f;
-        });
+        bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
         replication = new Replication(bunker);
         lifecycle = new Lifecycle(bunker);
     }

@@ -46,11 +46,7 @@ class ColdTierTest {
         StoreConfig.S3 glacier = new StoreConfig.S3("shelter", StoreConfig.Tier.COLD, null, S3MockServer.endpoint(), "us-east-1",
                 S3MockServer.newBucket(false), "cold-" + UUID.randomUUID() + "/", true, S3MockServer.ACCESS_KEY, S3MockServer.SECRET_KEY,
                 "GLACIER", 5L << 20, 4);
-        bunker = Bunker.open(TestConfigs.threeStores(dir, glacier), Clock.systemUTC(), s -> {
-            FaultyStore f = new FaultyStore(s);
-            faulty.put(s.name(), f);
-            return f;
-        });
+        bunker = Bunker.open(TestConfigs.threeStores(dir, glacier), Clock.systemUTC(), FaultyStore.into(faulty));
         replication = new Replication(bunker);
         faulty.get("shelter").archived = true; // every read of the shelter fails as InvalidObjectState does
 

@@ -59,11 +59,7 @@ class LockedVaultOnRgwTest {
         stores.put("vault", vault);
         BunkerConfig config = new BunkerConfig(base.source(), base.dataDir(), base.listen(), base.database(), stores, base.replication(),
                 base.api(), new BunkerConfig.LifecycleConfig(Duration.ofDays(30), Duration.ZERO, 1.0, Duration.ofMinutes(1)), base.backups());
-        bunker = Bunker.open(config, clock, s -> {
-            FaultyStore f = new FaultyStore(s);
-            faulty.put(s.name(), f);
-            return f;
-        });
+        bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
         replication = new Replication(bunker);
         lifecycle = new Lifecycle(bunker);
     }

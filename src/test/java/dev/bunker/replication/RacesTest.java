@@ -50,11 +50,7 @@ class RacesTest {
 
     Process process(BunkerConfig config) {
         Map<String, FaultyStore> faulty = new HashMap<>();
-        Bunker bunker = Bunker.open(config, Clock.systemUTC(), s -> {
-            FaultyStore f = new FaultyStore(s);
-            faulty.put(s.name(), f);
-            return f;
-        });
+        Bunker bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
         Replication replication = new Replication(bunker);
         open.add(0, bunker);
         open.add(0, replication);

@@ -47,11 +47,7 @@ class ReplicationTest {
     Replication replication;
 
     void open(BunkerConfig config) {
-        bunker = Bunker.open(config, Clock.systemUTC(), s -> {
-            FaultyStore f = new FaultyStore(s);
-            faulty.put(s.name(), f);
-            return f;
-        });
+        bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
         replication = new Replication(bunker);
     }
 

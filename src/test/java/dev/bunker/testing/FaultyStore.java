@@ -40,6 +40,15 @@ public final class FaultyStore implements LockableStore {
         this.real = real;
     }
 
+    /** For {@code Bunker.open(config, clock, wrap)}: wraps every store, and puts each wrapper into {@code byName}. */
+    public static java.util.function.UnaryOperator<Store> into(java.util.Map<String, FaultyStore> byName) {
+        return s -> {
+            FaultyStore f = new FaultyStore(s);
+            byName.put(s.name(), f);
+            return f;
+        };
+    }
+
     public Store real() { return real; }
 
     @Override
