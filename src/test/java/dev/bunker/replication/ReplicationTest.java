@@ -300,6 +300,9 @@ class ReplicationTest {
         // An app put this in the primary without telling Bunker; and a copy vanished from the shelter.
         byte[] sneaky = bytes(3000);
         bunker.store("primary").put("sneaky", new ByteArrayInputStream(sneaky), dev.bunker.store.PutOptions.ofSize(3000));
+        // Bunker's own key space in a shared store (a planted "backup"): never taken for an app object, never replicated.
+        bunker.store("primary").put(".bunker/backups/app/app-dump-20991231T000000Z.manifest.json", new ByteArrayInputStream(sneaky),
+                dev.bunker.store.PutOptions.ofSize(3000));
         faulty.get("shelter").real().delete("known"); // lost outside Bunker (an operator, a provider)
 
         Reconcile.Summary s = replication.reconcile().run(line -> {});
@@ -311,6 +314,8 @@ class ReplicationTest {
         assertThat(read(bunker.store("shelter"), "known")).isEqualTo(known);
         assertThat(states("sneaky")).containsEntry("primary", "verified").containsEntry("vault", "verified").containsEntry("shelter", "verified");
         assertThat(replication.ledger().find("sneaky").orElseThrow().sha256()).isEqualTo(Sha256.hexOf(sneaky));
+        assertThat(replication.ledger().find(".bunker/backups/app/app-dump-20991231T000000Z.manifest.json")).isEmpty();
+        assertThat(bunker.store("vault").stat(".bunker/backups/app/app-dump-20991231T000000Z.manifest.json")).isEmpty();
 
         Reconcile.Summary clean = replication.reconcile().run(line -> {});
         assertThat(clean.enqueued()).isZero();
