@@ -63,7 +63,7 @@ public final class ServeCommand implements Callable<Integer> {
             Tokens tokens = Tokens.load(config.api(), config.dataDir());
             tokens.generatedFile().ifPresent(f -> System.err.println("bunker: admin API token in " + f
                     + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
-            api = new HttpApi(config.listen(), tokens, 32).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
+            api = new HttpApi(config.listen(), tokens, 200).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
                     .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()));
             api.start();
             engine.replication().workers().start();

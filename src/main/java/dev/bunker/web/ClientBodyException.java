@@ -57,8 +57,8 @@ public final class ClientBodyException extends IOException {
         private IOException translate(IOException e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof TimeoutException) {
-                    return new ClientBodyException(408, "the client stopped sending the body after " + read
-                            + " bytes and the idle timeout ended the request; nothing was stored", e);
+                    return new ClientBodyException(408, "the client stopped sending the body, or sent it slower than "
+                            + HttpApi.MIN_BODY_BYTES_PER_SECOND / 1024 + " KiB/s, after " + read + " bytes; nothing was stored", e);
                 }
             }
             String of = declared >= 0 ? " of the " + declared + " its Content-Length announced" : "";

@@ -20,6 +20,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.MinimumDataRateHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -36,6 +37,8 @@ public final class HttpApi implements AutoCloseable {
     public static final int MAX_CONNECTIONS = 2_000;
     /** Request line plus headers; larger requests get 431. */
     public static final int MAX_HEADER_BYTES = 16 * 1024;
+    /** A body arriving slower than this on average (a client trickling bytes to hold a thread) is cut off with 408. */
+    public static final long MIN_BODY_BYTES_PER_SECOND = 4 * 1024;
 
     private final Server server;
     private final ServerConnector connector;
@@ -49,7 +52,7 @@ public final class HttpApi implements AutoCloseable {
     /** With another idle timeout (tests use a short one to see a stalled client cut off). */
     public HttpApi(HostPort listen, Tokens tokens, int threads, Duration idleTimeout) {
         this.tokens = tokens;
-        QueuedThreadPool pool = new QueuedThreadPool(Math.max(threads, 8) + 8, 4);
+        QueuedThreadPool pool = new QueuedThreadPool(Math.max(threads, 8) + 8, 4); // + Jetty's own selector and acceptor threads
         pool.setName("http");
         pool.setDaemon(true);
         this.server = new Server(pool);
@@ -69,7 +72,7 @@ public final class HttpApi implements AutoCloseable {
         server.addConnector(connector);
         server.addBean(new NetworkConnectionLimit(MAX_CONNECTIONS, server));
         server.setErrorHandler(new ErrorReplies.JettyErrors());
-        server.setHandler(new Dispatch());
+        server.setHandler(new MinimumDataRateHandler(new Dispatch(), MIN_BODY_BYTES_PER_SECOND, 0));
         server.setStopTimeout(2_000);
     }
 

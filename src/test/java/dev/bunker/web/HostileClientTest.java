@@ -135,6 +135,33 @@ class HostileClientTest {
     }
 
     @Test
+    void aClientThatTricklesItsBodyBelowTheMinimumRateIsCutOff() throws Exception {
+        try (Socket s = new Socket(api.uri().getHost(), api.uri().getPort())) {
+            s.setSoTimeout(30_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("PUT /v1/objects/trickle HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token
+                    + "\r\nContent-Length: 100000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            long t0 = System.nanoTime();
+            String answer = "";
+            for (int i = 0; i < 40 && answer.isEmpty(); i++) { // 100 bytes every 250 ms: 400 B/s, a tenth of the minimum
+                try {
+                    out.write(new byte[100]);
+                    out.flush();
+                } catch (java.io.IOException closed) {
+                    break;
+                }
+                Thread.sleep(250);
+                if (s.getInputStream().available() > 0) answer = new String(s.getInputStream().readNBytes(s.getInputStream().available()));
+            }
+            if (answer.isEmpty()) answer = new String(s.getInputStream().readNBytes(12));
+            assertThat(answer).startsWith("HTTP/1.1 408");
+            assertThat((System.nanoTime() - t0) / 1e9).isLessThan(10.0);
+        }
+        assertThat(rows("objects")).isZero();
+        assertThat(bunker.store("primary").stat("trickle")).isEmpty();
+    }
+
+    @Test
     void twoHundredHalfOpenConnectionsLeaveHealthzAnsweringWithinASecond() throws Exception {
         List<Socket> idle = new ArrayList<>();
         try {
