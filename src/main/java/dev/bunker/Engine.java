@@ -21,6 +21,12 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
         return new Engine(bunker, replication, lifecycle, backups, drills, new Alerts(bunker, replication, lifecycle, backups, drills));
     }
 
+    /** RPO and RTO per disaster scenario, from what the parts have done. */
+    public java.util.List<dev.bunker.drill.RecoveryReport.Scenario> recovery() throws java.sql.SQLException {
+        return dev.bunker.drill.RecoveryReport.compute(bunker.config(), bunker.clock().instant(), replication.ledger(),
+                replication.status().read(), drills.runs(), backups.lastBackups());
+    }
+
     /** Stops the parts' schedules and workers; the Bunker itself is closed by its owner. */
     @Override
     public void close() {

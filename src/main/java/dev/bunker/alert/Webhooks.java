@@ -1,7 +1,7 @@
 package dev.bunker.alert;
 
 import dev.bunker.config.Redact;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -2,7 +2,7 @@ package dev.bunker.cli;
 
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.EffectiveConfig;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

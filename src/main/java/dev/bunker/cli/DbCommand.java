@@ -13,7 +13,7 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.ConfigException;
 import dev.bunker.store.Store;
 import dev.bunker.store.Stores;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.util.Map;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -3,7 +3,7 @@ package dev.bunker.cli;
 import dev.bunker.Bunker;
 import dev.bunker.Engine;
 import dev.bunker.drill.RecoveryReport;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.List;
 import java.util.UUID;
@@ -24,9 +24,9 @@ public final class DrCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
-            List<RecoveryReport.Scenario> scenarios = RecoveryReport.compute(engine);
+            List<RecoveryReport.Scenario> scenarios = engine.recovery();
             if (json) {
-                System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(RecoveryReport.asMap(scenarios)));
+                System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(java.util.Map.of("scenarios", scenarios)));
                 return 0;
             }
             for (RecoveryReport.Scenario s : scenarios) {

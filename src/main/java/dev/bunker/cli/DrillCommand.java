@@ -5,7 +5,7 @@ import dev.bunker.Engine;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.ConfigException;
 import dev.bunker.drill.DrillRuns;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.List;
 import java.util.UUID;

@@ -4,7 +4,7 @@ import dev.bunker.Bunker;
 import dev.bunker.lifecycle.DeletionReview;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.lifecycle.PurgeExpired;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.bunker.cli;
 import dev.bunker.Bunker;
 import dev.bunker.replication.Reconcile;
 import dev.bunker.replication.Replication;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.UUID;
 import java.util.concurrent.Callable;

@@ -2,12 +2,10 @@ package dev.bunker.cli;
 
 import dev.bunker.Bunker;
 import dev.bunker.Engine;
-import dev.bunker.web.Json;
-import dev.bunker.web.StatusRoutes;
+import dev.bunker.json.Json;
+import dev.bunker.StatusReport;
+import dev.bunker.db.NodeRegistry;
 import java.time.Clock;
-import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,34 +21,29 @@ public final class StatusCommand implements Callable<Integer> {
     boolean json;
 
     @Override
-    @SuppressWarnings("unchecked")
     public Integer call() throws Exception {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
-            Map<String, Object> r = StatusRoutes.report(engine);
+            StatusReport r = StatusReport.of(engine);
             if (json) {
                 System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                 return 0;
             }
-            Map<String, Object> q = (Map<String, Object>) r.get("replication");
-            System.out.printf("objects: %s%n", r.get("objects"));
-            System.out.printf("queue:   %s waiting, %s failed (bunker retry re-drives them), oldest waiting %ss%n",
-                    q.get("depth"), q.get("failed"), q.get("oldestPendingSeconds"));
+            System.out.printf("objects: %s%n", r.objects());
+            System.out.printf("queue:   %d waiting, %d failed (bunker retry re-drives them), oldest waiting %ss%n",
+                    r.replication().depth(), r.replication().failed(), r.replication().oldestPendingSeconds());
             System.out.println("copies:");
-            ((Map<String, Map<String, Long>>) r.get("copies")).forEach((store, states) -> System.out.printf("  %-12s %s%n", store, states));
-            Map<String, Object> lc = (Map<String, Object>) r.get("lifecycle");
-            System.out.printf("lifecycle: %s; next purge %s; purge brake %s%n", lc.get("objects"),
-                    lc.get("nextPurge") == null ? "none due" : lc.get("nextPurge"), lc.get("purgeBrake"));
-            System.out.println("last backups: " + r.get("backups"));
-            System.out.println("last successful drills: " + r.get("drills"));
-            List<String> firing = (List<String>) r.get("alertsFiring");
-            System.out.println("alerts firing: " + (firing.isEmpty() ? "none" : ""));
-            firing.forEach(a -> System.out.println("  " + a));
+            r.copies().forEach((store, states) -> System.out.printf("  %-12s %s%n", store, states));
+            System.out.printf("lifecycle: %s; next purge %s; deletion brake %s%n", r.lifecycle().objects(),
+                    r.lifecycle().nextPurge() == null ? "none due" : r.lifecycle().nextPurge(), r.lifecycle().deletionBrake());
+            System.out.println("last backups: " + r.backups());
+            System.out.println("last successful drills: " + r.drills());
+            System.out.println("alerts firing: " + (r.alertsFiring().isEmpty() ? "none" : ""));
+            r.alertsFiring().forEach(a -> System.out.println("  " + a));
             System.out.println("stores:");
-            ((Map<String, Map<String, Object>>) r.get("stores")).forEach((store, h) -> System.out.printf("  %-12s %s%n", store,
-                    Boolean.TRUE.equals(h.get("healthy")) ? "ok (" + h.get("latencyMillis") + " ms)" : "FAILING: " + h.get("error")));
-            List<Map<String, Object>> nodes = (List<Map<String, Object>>) r.get("nodes");
-            System.out.println("processes: " + (nodes.isEmpty() ? "none serving" : ""));
-            for (Map<String, Object> n : nodes) System.out.printf("  %s pid %s %s (since %s)%n", n.get("host"), n.get("pid"), n.get("listen"), n.get("startedAt"));
+            r.stores().forEach((store, h) -> System.out.printf("  %-12s %s%n", store,
+                    h.healthy() ? "ok (" + h.latencyMillis() + " ms)" : "FAILING: " + h.error()));
+            System.out.println("processes: " + (r.nodes().isEmpty() ? "none serving" : ""));
+            for (NodeRegistry.Node n : r.nodes()) System.out.printf("  %s pid %d %s (since %s)%n", n.host(), n.pid(), n.listen(), n.startedAt());
             return 0;
         }
     }

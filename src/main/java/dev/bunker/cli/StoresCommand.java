@@ -5,7 +5,7 @@ import dev.bunker.config.StoreConfig;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreHealth;
 import dev.bunker.store.Stores;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.bunker.cli;
 import dev.bunker.Bunker;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.lifecycle.Trash;
-import dev.bunker.web.Json;
+import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;

@@ -57,18 +57,15 @@ public final class NodeRegistry {
         }
     }
 
-    /** The serve processes seen in the last minute: host, pid, listen address, start and last heartbeat. */
-    public static java.util.List<java.util.Map<String, Object>> live(Database db) throws SQLException {
-        java.util.List<java.util.Map<String, Object>> out = new java.util.ArrayList<>();
+    /** A serve process: where it runs, what it listens on, since when, and its last heartbeat. */
+    public record Node(String host, long pid, String listen, java.time.Instant startedAt, java.time.Instant lastSeen) {}
+
+    /** The serve processes seen in the last minute. */
+    public static java.util.List<Node> live(Database db) throws SQLException {
+        java.util.List<Node> out = new java.util.ArrayList<>();
         try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(LIVE); java.sql.ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-                m.put("host", rs.getString(1));
-                m.put("pid", rs.getLong(2));
-                m.put("listen", rs.getString(3));
-                m.put("startedAt", rs.getTimestamp(4).toInstant());
-                m.put("lastSeen", rs.getTimestamp(5).toInstant());
-                out.add(m);
+                out.add(new Node(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getTimestamp(4).toInstant(), rs.getTimestamp(5).toInstant()));
             }
         }
         return out;

@@ -1,17 +1,13 @@
 package dev.bunker.drill;
 
-import dev.bunker.Engine;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
+import dev.bunker.replication.Ledger;
 import dev.bunker.replication.ReplicationStatus;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,27 +20,20 @@ public final class RecoveryReport {
     /** One scenario: what would be lost (RPO) and how long until service is back (RTO), with the evidence. */
     public record Scenario(String name, String rpo, String rto, String evidence) {}
 
-    static final String EXPOSED_WITHOUT = """
-            select count(*) from objects o where o.state in ('live', 'trashed')
-               and not exists (select 1 from copies c where c.key = o.key and c.state = 'verified' and c.store <> all(?))
-            """;
-    static final String UNLOCKED = """
-            select count(*) from objects o where o.state in ('live', 'trashed')
-               and not exists (select 1 from copies c where c.key = o.key and c.state = 'verified' and c.store = any(?))
-            """;
-
     private RecoveryReport() {}
 
-    public static List<Scenario> compute(Engine engine) throws SQLException {
-        BunkerConfig config = engine.bunker().config();
-        Instant now = engine.bunker().clock().instant();
-        ReplicationStatus.Snapshot rep = engine.replication().status().read();
+    /**
+     * The scenarios from the ledger's copies, the replication status, the drills run and each source's newest backups
+     * ({@code lastBackups}: source, kind, when).
+     */
+    public static List<Scenario> compute(BunkerConfig config, Instant now, Ledger ledger, ReplicationStatus.Snapshot rep, DrillRuns runs,
+                                         Map<String, Map<String, Instant>> lastBackups) throws SQLException {
         List<Scenario> out = new ArrayList<>();
 
         String primary = config.replication().primary();
-        DrillRuns.Run failover = latest(engine, "failover");
+        DrillRuns.Run failover = latest(runs, "failover");
         out.add(new Scenario("primary store '" + primary + "' unavailable",
-                count(engine, EXPOSED_WITHOUT, List.of(primary)) + " objects have no verified copy elsewhere (replication lag "
+                ledger.keptWithoutVerifiedCopyOutside(List.of(primary)) + " objects have no verified copy elsewhere (replication lag "
                         + seconds(rep.oldestPendingSeconds()) + ")",
                 failover == null ? "unknown: run `bunker drill failover`"
                         : failover.ok() ? "about 0: reads fail over automatically (" + failover.checks().get(0).detail() + ")"
@@ -54,7 +43,7 @@ public final class RecoveryReport {
         for (StoreConfig s : config.stores().values()) {
             if (s.name().equals(primary)) continue;
             out.add(new Scenario("store '" + s.name() + "' (" + s.tier().name().toLowerCase() + ") lost for good",
-                    count(engine, EXPOSED_WITHOUT, List.of(s.name())) + " objects would have no verified copy left",
+                    ledger.keptWithoutVerifiedCopyOutside(List.of(s.name())) + " objects would have no verified copy left",
                     "0 for reads (the primary serves); re-replicate with `bunker reconcile` to a replacement store",
                     "ledger copies"));
         }
@@ -62,16 +51,16 @@ public final class RecoveryReport {
         List<String> locked = config.stores().values().stream().filter(s -> s.lock() != null).map(StoreConfig::name).toList();
         out.add(new Scenario("attacker or rogue code deletes everything it can reach",
                 locked.isEmpty() ? "everything: no store keeps an Object Lock"
-                        : count(engine, UNLOCKED, locked) + " objects have no verified copy under lock in " + locked,
+                        : ledger.keptWithoutVerifiedCopyOn(locked) + " objects have no verified copy under lock in " + locked,
                 locked.isEmpty() ? "no recovery" : "restore from " + locked + " (reads fail over to it)",
                 "ledger copies with retain-until; COMPLIANCE locks refuse deletes until they expire"));
 
         if (config.backups().enabled()) {
             Instant newest = null;
-            for (Map<String, Instant> kinds : engine.backups().lastBackups().values()) {
+            for (Map<String, Instant> kinds : lastBackups.values()) {
                 for (Instant t : kinds.values()) if (t != null && (newest == null || t.isAfter(newest))) newest = t;
             }
-            DrillRuns.Run db = latestOk(engine, "db");
+            DrillRuns.Run db = latestOk(runs, "db");
             out.add(new Scenario("database lost (between backups)",
                     newest == null ? "everything: no backup taken yet" : "changes since " + newest + " (" + seconds(Duration.between(newest, now).toSeconds()) + " ago)",
                     db == null ? "unknown: no successful `bunker drill db` yet"
@@ -83,23 +72,13 @@ public final class RecoveryReport {
         return out;
     }
 
-    private static long count(Engine engine, String sql, List<String> stores) throws SQLException {
-        try (Connection c = engine.bunker().database().connection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setArray(1, c.createArrayOf("text", stores.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+    private static DrillRuns.Run latest(DrillRuns runs, String kind) throws SQLException {
+        List<DrillRuns.Run> last = runs.history(kind, 1);
+        return last.isEmpty() ? null : last.get(0);
     }
 
-    private static DrillRuns.Run latest(Engine engine, String kind) throws SQLException {
-        List<DrillRuns.Run> runs = engine.drills().runs().history(kind, 1);
-        return runs.isEmpty() ? null : runs.get(0);
-    }
-
-    private static DrillRuns.Run latestOk(Engine engine, String kind) throws SQLException {
-        for (DrillRuns.Run r : engine.drills().runs().history(kind, 50)) if (r.ok()) return r;
+    private static DrillRuns.Run latestOk(DrillRuns runs, String kind) throws SQLException {
+        for (DrillRuns.Run r : runs.history(kind, 50)) if (r.ok()) return r;
         return null;
     }
 
@@ -107,12 +86,5 @@ public final class RecoveryReport {
         if (s < 120) return String.format("%.0f s", s);
         if (s < 7200) return String.format("%.0f min", s / 60);
         return String.format("%.1f h", s / 3600);
-    }
-
-    /** For JSON output. */
-    public static Map<String, Object> asMap(List<Scenario> scenarios) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("scenarios", scenarios);
-        return m;
     }
 }

@@ -165,8 +165,11 @@ public final class Lifecycle implements AutoCloseable {
         if (!redo.isEmpty()) jobs.enqueue(key, redo);
     }
 
+    /** Objects per lifecycle state, when the next purge may run, and the mass-deletion brake ("ok" or why it is tripped). */
+    public record Status(Map<String, Long> objects, Instant nextPurge, String deletionBrake) {}
+
     /** Counts per lifecycle state, the next purge time and the brake. */
-    public Map<String, Object> status() throws SQLException {
+    public Status status() throws SQLException {
         Map<String, Long> counts = new LinkedHashMap<>();
         for (String s : new String[] {"live", "trashed", "deleting", "deleted"}) counts.put(s, 0L);
         Instant next = null;
@@ -182,11 +185,8 @@ public final class Lifecycle implements AutoCloseable {
         lastCounts = counts;
         brakeTripped = tripped != null;
         nextPurge = next;
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("objects", counts);
-        out.put("nextPurge", next);
-        out.put("deletionBrake", tripped == null ? "ok" : "TRIPPED: " + tripped + " (review with `bunker purge --dry-run`, then `bunker purge --confirm CODE`)");
-        return out;
+        return new Status(counts, next, tripped == null ? "ok"
+                : "TRIPPED: " + tripped + " (review with `bunker purge --dry-run`, then `bunker purge --confirm CODE`)");
     }
 
     public void start(java.time.Duration every) {

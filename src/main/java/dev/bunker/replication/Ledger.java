@@ -58,6 +58,17 @@ public final class Ledger {
               from copies where key = ? order by store
             """;
 
+    /** Kept objects (live or trashed) with no verified copy on any store but the given ones. */
+    static final String KEPT_WITHOUT_OUTSIDE = """
+            select count(*) from objects o where o.state in ('live', 'trashed')
+               and not exists (select 1 from copies c where c.key = o.key and c.state = 'verified' and c.store <> all(?))
+            """;
+    /** Kept objects with no verified copy on any of the given stores. */
+    static final String KEPT_WITHOUT_ON = """
+            select count(*) from objects o where o.state in ('live', 'trashed')
+               and not exists (select 1 from copies c where c.key = o.key and c.state = 'verified' and c.store = any(?))
+            """;
+
     private final DataSource db;
 
     public Ledger(DataSource db) {
@@ -176,6 +187,26 @@ public final class Ledger {
                 }
             }
             return out;
+        }
+    }
+
+    /** How many kept objects would have no verified copy left if {@code stores} were lost. */
+    public long keptWithoutVerifiedCopyOutside(List<String> stores) throws SQLException {
+        return countByStores(KEPT_WITHOUT_OUTSIDE, stores);
+    }
+
+    /** How many kept objects have no verified copy on any of {@code stores} (e.g. the locked ones). */
+    public long keptWithoutVerifiedCopyOn(List<String> stores) throws SQLException {
+        return countByStores(KEPT_WITHOUT_ON, stores);
+    }
+
+    private long countByStores(String sql, List<String> stores) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("text", stores.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.bunker.web;
 
+import dev.bunker.json.Json;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.bunker.config.BunkerConfig.TokenConfig;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package dev.bunker.web;
 
+import dev.bunker.json.Json;
 import dev.bunker.db.DatabaseUnavailableException;
 import dev.bunker.lifecycle.LifecycleException;
 import dev.bunker.replication.Ingest;

@@ -13,7 +13,7 @@ import java.util.Map;
 /** Health, metrics and the store list: {@code GET /healthz}, {@code GET /metrics}, {@code GET /v1/stores}. */
 public final class SystemRoutes {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SystemRoutes.class);
-    static final long HEALTH_TIMEOUT_MILLIS = 5_000;
+    static final long HEALTH_TIMEOUT_MILLIS = dev.bunker.StatusReport.HEALTH_TIMEOUT_MILLIS;
 
     private SystemRoutes() {}
 

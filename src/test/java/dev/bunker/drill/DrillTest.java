@@ -206,7 +206,7 @@ class DrillTest {
         // The recovery report reads what was actually done: all copies verified, failover rehearsed.
         byte[] fresh = "not yet replicated".getBytes();
         engine.replication().ingest().put("fresh", new ByteArrayInputStream(fresh), fresh.length, null, null);
-        List<RecoveryReport.Scenario> dr = RecoveryReport.compute(engine);
+        List<RecoveryReport.Scenario> dr = engine.recovery();
         assertThat(dr.get(0).name()).isEqualTo("primary store 'primary' unavailable");
         assertThat(dr.get(0).rpo()).startsWith("1 objects have no verified copy elsewhere");
         assertThat(dr.get(0).rto()).contains("fail over automatically", "5 of 5");

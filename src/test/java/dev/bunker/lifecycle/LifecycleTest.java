@@ -214,7 +214,7 @@ class LifecycleTest {
         assertThat(((LockableStore) bunker.store("vault")).lockState("k1").legalHold()).isTrue();
         assertThat(lifecycle.brake().trippedReason()).contains("release the legal holds of").contains("10.0% of objects")
                 .contains("above the brake of 5.0%");
-        assertThat(lifecycle.status().get("deletionBrake").toString()).startsWith("TRIPPED");
+        assertThat(lifecycle.status().deletionBrake()).startsWith("TRIPPED");
         assertThat(bunker.metrics().scrape()).contains("bunker_purge_brake_tripped 1.0");
 
         // The operator reviews the set and confirms exactly it; a stale or made-up code changes nothing.

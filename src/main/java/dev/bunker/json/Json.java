@@ -1,4 +1,4 @@
-package dev.bunker.web;
+package dev.bunker.json;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
