@@ -3,7 +3,6 @@ package dev.bunker;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.Database;
-import dev.bunker.store.GuardedStore;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreHealth;
 import dev.bunker.store.Stores;
@@ -48,12 +47,11 @@ public final class Bunker implements AutoCloseable {
 
     /**
      * Opens with every store passed through {@code wrap} (in tests, fault-injecting wrappers), and then
-     * through {@link GuardedStore}, which lets only the cleanup job delete.
+     * through the wrappers every store has ({@link Stores#openAll}): metrics and the deletion guard.
      */
     public static Bunker open(BunkerConfig config, Clock clock, UnaryOperator<Store> wrap) {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        Map<String, Store> stores = new LinkedHashMap<>();
-        Stores.openAll(config.stores(), clock).forEach((name, store) -> stores.put(name, new GuardedStore(wrap.apply(store), metrics)));
+        Map<String, Store> stores = Stores.openAll(config.stores(), clock, wrap, metrics);
         try {
             Database db = Database.open(config.database(), config.dataDir());
             return new Bunker(config, clock, db, stores, metrics);

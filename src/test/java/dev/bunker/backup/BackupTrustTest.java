@@ -76,7 +76,7 @@ class BackupTrustTest {
     }
 
     Store raw(String store) {
-        return ((dev.bunker.store.GuardedStore) bunker.store(store)).inner();
+        return dev.bunker.testing.Unwrapped.of(bunker.store(store));
     }
 
     /** What someone who can write to the stores (a leaked credential, a local process) plants: a newer "backup" of their own. */

@@ -14,7 +14,6 @@ import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.store.LocalStore;
-import dev.bunker.store.GuardedStore;
 import dev.bunker.testing.MutableClock;
 import dev.bunker.testing.TestConfigs;
 import dev.bunker.testing.TestDatabase;
@@ -126,7 +125,7 @@ class DrillTest {
         assertThat(wrongKey.ok()).isFalse();
         assertThat(wrongKey.log()).contains("FAIL restore").contains("unable to decrypt");
 
-        Path file = ((LocalStore) ((GuardedStore) bunker.store("vault")).inner()).pathOf(m.dataKey());
+        Path file = ((LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("vault"))).pathOf(m.dataKey());
         byte[] b = Files.readAllBytes(file);
         b[b.length / 3] ^= 0x08;
         Files.write(file, b);
@@ -185,7 +184,7 @@ class DrillTest {
         engine.replication().workers().drain();
         assertThat(engine.drills().objects().run(50).ok()).isTrue();
 
-        Path onDisk = ((LocalStore) ((GuardedStore) bunker.store("shelter")).inner()).pathOf("o3");
+        Path onDisk = ((LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("shelter"))).pathOf("o3");
         byte[] b = Files.readAllBytes(onDisk);
         b[7] ^= 0x01;
         Files.write(onDisk, b);

@@ -215,7 +215,7 @@ class HostileClientTest {
         new Random(11).nextBytes(data);
         assertThat(raw("PUT", "/v1/objects/big.bin", data).status()).isEqualTo(201);
         waitForVerifiedCopies("big.bin");
-        Path onDisk = ((LocalStore) ((dev.bunker.store.GuardedStore) bunker.store("primary")).inner()).pathOf("big.bin");
+        Path onDisk = ((LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("primary"))).pathOf("big.bin");
         byte[] rotten = data.clone();
         rotten[rotten.length - 100] ^= 0x08; // past the 4 MiB verify-before-send window
         Files.write(onDisk, rotten);

@@ -1,0 +1,62 @@
+package dev.bunker.store;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.function.Supplier;
+
+/** Counts, per store, the deletes, overwrites and retention cuts the store refused because a lock protects the object. */
+public final class MeteredStore extends ForwardingStore {
+    private final Counter violations;
+
+    public MeteredStore(Store inner, MeterRegistry metrics) {
+        super(inner);
+        this.violations = Counter.builder("bunker_lock_violations_refused")
+                .description("deletes, overwrites and retention cuts a store refused because a lock protects the object")
+                .tag("store", inner.name()).register(metrics);
+    }
+
+    @Override
+    public PutResult put(String key, InputStream data, PutOptions options) {
+        return counted(() -> super.put(key, data, options));
+    }
+
+    @Override
+    public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
+        return counted(() -> super.putNewVersion(key, data, options));
+    }
+
+    @Override
+    public void delete(String key) {
+        counted(() -> {
+            super.delete(key);
+            return null;
+        });
+    }
+
+    @Override
+    public void extendRetention(String key, Instant retainUntil) {
+        counted(() -> {
+            super.extendRetention(key, retainUntil);
+            return null;
+        });
+    }
+
+    @Override
+    public void applyLock(String key, Instant retainUntil, boolean legalHold) {
+        counted(() -> {
+            super.applyLock(key, retainUntil, legalHold);
+            return null;
+        });
+    }
+
+    private <T> T counted(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (ObjectLockedException e) {
+            violations.increment();
+            throw e;
+        }
+    }
+}
