@@ -1,6 +1,8 @@
 package dev.bunker.cli;
 
 import dev.bunker.config.ConfigException;
+import dev.bunker.replication.Ingest;
+import dev.bunker.store.InvalidKeyException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,10 +44,12 @@ public final class BunkerCommand implements Runnable {
             return EXIT_USAGE;
         }
         if (e instanceof CommandLine.ParameterException) throw (CommandLine.ParameterException) e;
+        // Bad input from the command line is a usage error, like a bad option; everything else is work that failed.
+        boolean usage = e instanceof InvalidKeyException || (e instanceof Ingest.Rejected r && r.reason() == Ingest.Rejected.Reason.INVALID);
         err.println("bunker " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         if (System.getenv("BUNKER_DEBUG") != null) e.printStackTrace(err);
         else err.println("(set BUNKER_DEBUG=1 for the stack trace)");
         err.flush();
-        return 1;
+        return usage ? EXIT_USAGE : 1;
     }
 }

@@ -131,7 +131,7 @@ public final class Lifecycle implements AutoCloseable {
         return exclusively(() -> {
             DeletionReview now = review();
             if (!now.code().equals(code)) {
-                throw new LifecycleException(409, "what is due changed since it was reviewed (confirmation code " + code + ", now " + now.code()
+                throw new LifecycleException(LifecycleException.Reason.CONFLICT, "what is due changed since it was reviewed (confirmation code " + code + ", now " + now.code()
                         + ": " + now.summary() + "); review it again with `bunker purge --dry-run`");
             }
             trash.expire(true, actor);
@@ -151,7 +151,7 @@ public final class Lifecycle implements AutoCloseable {
         for (String name : config.stores().keySet()) {
             if (stores.get(name).stat(key).isPresent()) present.add(name);
         }
-        if (present.isEmpty()) throw new LifecycleException(409, "object '" + key + "' has no copy left in any store; it cannot be undeleted");
+        if (present.isEmpty()) throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' has no copy left in any store; it cannot be undeleted");
         trash.undelete(key, actor);
         List<String> redo = new ArrayList<>();
         for (Ledger.CopyRow copy : ledger.copies(key)) {

@@ -1,13 +1,16 @@
 package dev.bunker.lifecycle;
 
-/** A lifecycle request that does not fit the object's state (HTTP 404 or 409); the message says what state it is in. */
+/** A lifecycle request that cannot be done: the object does not exist, or its state does not allow it. */
 public final class LifecycleException extends RuntimeException {
-    private final int status;
+    /** Why: no such object, or the object's state (or what is due) conflicts with the request. */
+    public enum Reason { NO_SUCH_OBJECT, CONFLICT }
 
-    LifecycleException(int status, String message) {
+    private final Reason reason;
+
+    LifecycleException(Reason reason, String message) {
         super(message);
-        this.status = status;
+        this.reason = reason;
     }
 
-    public int status() { return status; }
+    public Reason reason() { return reason; }
 }

@@ -80,7 +80,7 @@ public final class Trash {
         Instant now = clock.instant();
         inTransaction(c -> {
             String state = state(c, key);
-            if (state.equals("live")) throw new LifecycleException(409, "object '" + key + "' is not in the trash");
+            if (state.equals("live")) throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is not in the trash");
             if (!state.equals("trashed")) throw notRestorable(key, state);
             try (PreparedStatement ps = c.prepareStatement(RESTORE)) {
                 ps.setString(1, key);
@@ -114,7 +114,7 @@ public final class Trash {
             if (key != null) {
                 String state = state(c, key);
                 if (!state.equals("trashed")) {
-                    throw new LifecycleException(409, "object '" + key + "' is " + describe(state) + "; only trashed objects can be deleted for good");
+                    throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is " + describe(state) + "; only trashed objects can be deleted for good");
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(key == null ? EMPTY_ALL : EMPTY_ONE)) {
@@ -176,7 +176,7 @@ public final class Trash {
         inTransaction(c -> {
             String state = state(c, key);
             if (state.equals("live") || state.equals("trashed")) {
-                throw new LifecycleException(409, "object '" + key + "' is " + describe(state) + "; undelete is for permanently deleted objects"
+                throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is " + describe(state) + "; undelete is for permanently deleted objects"
                         + (state.equals("trashed") ? " (use restore)" : ""));
             }
             try (PreparedStatement ps = c.prepareStatement(UNDELETE)) {
@@ -191,14 +191,14 @@ public final class Trash {
         try (PreparedStatement ps = c.prepareStatement(STATE)) {
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) throw new LifecycleException(404, "no object '" + key + "'");
+                if (!rs.next()) throw new LifecycleException(LifecycleException.Reason.NO_SUCH_OBJECT, "no object '" + key + "'");
                 return rs.getString(1);
             }
         }
     }
 
     private static LifecycleException notRestorable(String key, String state) {
-        return new LifecycleException(409, "object '" + key + "' is " + describe(state) + " and can no longer be restored");
+        return new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is " + describe(state) + " and can no longer be restored");
     }
 
     static String describe(String state) {

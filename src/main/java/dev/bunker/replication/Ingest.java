@@ -34,21 +34,24 @@ public final class Ingest {
     /** Created (201) or already there with the same bytes (200). */
     public record Stored(String key, long size, String sha256, boolean created) {}
 
-    /** The request cannot be done as asked (HTTP 400 or 409); nothing was recorded. */
+    /** The upload or announce cannot be done as asked; nothing was recorded. */
     public static final class Rejected extends RuntimeException {
-        private final int status;
+        /** Why: the request itself is wrong ({@code INVALID}), or it clashes with what is recorded or in progress ({@code CONFLICT}). */
+        public enum Reason { INVALID, CONFLICT }
 
-        Rejected(int status, String message) {
+        private final Reason reason;
+
+        Rejected(Reason reason, String message) {
             super(message);
-            this.status = status;
+            this.reason = reason;
         }
 
-        Rejected(int status, String message, Throwable cause) {
+        Rejected(Reason reason, String message, Throwable cause) {
             super(message, cause);
-            this.status = status;
+            this.reason = reason;
         }
 
-        public int status() { return status; }
+        public Reason reason() { return reason; }
     }
 
     private final BunkerConfig config;
@@ -79,7 +82,7 @@ public final class Ingest {
     public Stored put(String key, InputStream body, long size, String sha256Header, String md5Header) throws SQLException, IOException {
         checkKey(key);
         if (sha256Header != null && !HEX64.matcher(sha256Header).matches()) {
-            throw new Rejected(400, "x-bunker-sha256 must be 64 hex digits, got \"" + sha256Header + "\"");
+            throw new Rejected(Rejected.Reason.INVALID, "x-bunker-sha256 must be 64 hex digits, got \"" + sha256Header + "\"");
         }
         try (IngestReservation r = IngestReservation.take(db, key, reservationLease)) {
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
@@ -91,7 +94,7 @@ public final class Ingest {
                 written = primary.put(key, in, options);
             } catch (RuntimeException e) {
                 VerifyingInputStream.ChecksumMismatchException mismatch = causeOf(e);
-                if (mismatch != null) throw new Rejected(400, mismatch.getMessage() + "; nothing was stored", e);
+                if (mismatch != null) throw new Rejected(Rejected.Reason.INVALID, mismatch.getMessage() + "; nothing was stored", e);
                 throw e;
             }
             return record(r, key, written.size(), written.sha256(), written.storeChecksum(), written.versionId());
@@ -112,13 +115,13 @@ public final class Ingest {
                 in = new VerifyingInputStream(raw, sha256Header, null);
                 in.transferTo(java.io.OutputStream.nullOutputStream());
             } catch (VerifyingInputStream.ChecksumMismatchException e) {
-                throw new Rejected(400, e.getMessage() + " (as stored in the primary); nothing was recorded");
+                throw new Rejected(Rejected.Reason.INVALID, e.getMessage() + " (as stored in the primary); nothing was recorded");
             }
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
             if (known.isPresent()) {
-                if (!known.get().state().equals("live")) throw new Rejected(409, "object '" + key + "' is being deleted (" + known.get().state() + ")");
+                if (!known.get().state().equals("live")) throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is being deleted (" + known.get().state() + ")");
                 if (known.get().sha256() != null && !known.get().sha256().equals(in.sha256())) {
-                    throw new Rejected(409, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
+                    throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
                 }
                 return new Stored(key, in.count(), in.sha256(), false);
             }
@@ -128,7 +131,7 @@ public final class Ingest {
 
     private void checkKey(String key) {
         String problem = ObjectKeys.appKeyProblem(key, limits);
-        if (problem != null) throw new Rejected(400, "invalid object key " + ObjectKeys.quote(key) + ": " + problem);
+        if (problem != null) throw new Rejected(Rejected.Reason.INVALID, "invalid object key " + ObjectKeys.quote(key) + ": " + problem);
     }
 
     private Optional<Ledger.ObjectRow> ledgerRow(String key) throws SQLException {
@@ -139,19 +142,19 @@ public final class Ingest {
 
     private Stored sameOrConflict(Ledger.ObjectRow known, VerifyingInputStream in) throws IOException {
         if (!known.state().equals("live")) {
-            throw new Rejected(409, "object '" + known.key() + "' is " + (known.state().equals("trashed")
+            throw new Rejected(Rejected.Reason.CONFLICT, "object '" + known.key() + "' is " + (known.state().equals("trashed")
                     ? "in the trash; restore it (POST /v1/objects/KEY/restore) or wait until it is purged to use the key again"
                     : "permanently deleted and waiting to be purged; its key can be used again after the purge"));
         }
         try {
             in.transferTo(java.io.OutputStream.nullOutputStream());
         } catch (VerifyingInputStream.ChecksumMismatchException e) {
-            throw new Rejected(400, e.getMessage() + "; nothing was stored");
+            throw new Rejected(Rejected.Reason.INVALID, e.getMessage() + "; nothing was stored");
         }
         if (known.sha256() != null && known.sha256().equals(in.sha256()) && (known.size() == null || known.size() == in.count())) {
             return new Stored(known.key(), in.count(), in.sha256(), false);
         }
-        throw new Rejected(409, "object '" + known.key() + "' already exists with other content (SHA-256 " + known.sha256()
+        throw new Rejected(Rejected.Reason.CONFLICT, "object '" + known.key() + "' already exists with other content (SHA-256 " + known.sha256()
                 + "); objects are immutable, store a new version under a new key");
     }
 
@@ -191,7 +194,7 @@ public final class Ingest {
         if (other == null) return new Stored(key, size, sha256, true);
         if (other.sha256() == null || other.sha256().equals(sha256)) return new Stored(key, size, sha256, false);
         LOG.warn("upload of {} raced an outbox record of the same key with other bytes; the primary copy is being repaired", key);
-        throw new Rejected(409, "object '" + key + "' was recorded meanwhile with other content (SHA-256 " + other.sha256()
+        throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' was recorded meanwhile with other content (SHA-256 " + other.sha256()
                 + "); objects are immutable, store a new version under a new key");
     }
 

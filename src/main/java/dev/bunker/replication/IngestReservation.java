@@ -59,7 +59,7 @@ final class IngestReservation implements AutoCloseable {
             ps.setObject(2, r.owner);
             ps.setString(3, lease.toMillis() + " milliseconds");
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) throw new Ingest.Rejected(409, "another upload of '" + key + "' is in progress; retry when it has finished");
+                if (!rs.next()) throw new Ingest.Rejected(Ingest.Rejected.Reason.CONFLICT, "another upload of '" + key + "' is in progress; retry when it has finished");
             }
         }
         long every = Math.max(100, lease.toMillis() / 3);
@@ -110,7 +110,7 @@ final class IngestReservation implements AutoCloseable {
     }
 
     Ingest.Rejected lostIt() {
-        return new Ingest.Rejected(409, "the upload of '" + key + "' stalled for longer than its " + lease.toSeconds()
+        return new Ingest.Rejected(Ingest.Rejected.Reason.CONFLICT, "the upload of '" + key + "' stalled for longer than its " + lease.toSeconds()
                 + " s reservation and another upload of the key took over; nothing was stored by this one, retry if it is still needed");
     }
 

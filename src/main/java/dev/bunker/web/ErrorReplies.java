@@ -51,8 +51,8 @@ final class ErrorReplies {
         ClientBodyException body = ClientBodyException.in(e);
         if (body != null) return body.status();
         if (e instanceof BadRequestException || e instanceof InvalidKeyException) return 400;
-        if (e instanceof Ingest.Rejected r) return r.status();
-        if (e instanceof LifecycleException l) return l.status();
+        if (e instanceof Ingest.Rejected r) return r.reason() == Ingest.Rejected.Reason.INVALID ? 400 : 409;
+        if (e instanceof LifecycleException l) return l.reason() == LifecycleException.Reason.NO_SUCH_OBJECT ? 404 : 409;
         if (e instanceof ObjectNotFoundException) return 404;
         if (e instanceof ObjectLockedException) return 409;
         if (databaseFailure(e)) return 503;

@@ -163,7 +163,7 @@ class RacesTest {
         resume.countDown();
         Object resultA = uploadA.get(30, TimeUnit.SECONDS);
         assertThat(resultA).isInstanceOf(Ingest.Rejected.class);
-        assertThat(((Ingest.Rejected) resultA).status()).isEqualTo(409);
+        assertThat(((Ingest.Rejected) resultA).reason()).isEqualTo(Ingest.Rejected.Reason.CONFLICT);
         assertThat(((Ingest.Rejected) resultA).getMessage()).contains("another upload of the key took over");
 
         // The ledger, the primary and every read agree on B's bytes.

@@ -127,7 +127,7 @@ class ReplicationTest {
         assertThat(first.sha256()).isEqualTo(Sha256.hexOf(data));
         assertThat(put("a", data).created()).isFalse();
         assertThatThrownBy(() -> put("a", bytes(5000))).isInstanceOf(Ingest.Rejected.class)
-                .satisfies(e -> assertThat(((Ingest.Rejected) e).status()).isEqualTo(409)).hasMessageContaining("immutable");
+                .satisfies(e -> assertThat(((Ingest.Rejected) e).reason()).isEqualTo(Ingest.Rejected.Reason.CONFLICT)).hasMessageContaining("immutable");
         assertThat(read(bunker.store("primary"), "a")).isEqualTo(data);
 
         byte[] other = bytes(100);
@@ -175,7 +175,7 @@ class ReplicationTest {
         });
         started.await();
         assertThatThrownBy(() -> put("busy", bytes(10))).isInstanceOf(Ingest.Rejected.class).hasMessageContaining("in progress")
-                .satisfies(e -> assertThat(((Ingest.Rejected) e).status()).isEqualTo(409));
+                .satisfies(e -> assertThat(((Ingest.Rejected) e).reason()).isEqualTo(Ingest.Rejected.Reason.CONFLICT));
         release.countDown();
         assertThat(first.get().created()).isTrue();
         assertThat(count("select count(*) from ingest_reservations")).isZero();
