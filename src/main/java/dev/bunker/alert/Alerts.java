@@ -2,6 +2,7 @@ package dev.bunker.alert;
 
 import dev.bunker.Bunker;
 import dev.bunker.Periodic;
+import dev.bunker.db.AdvisoryLock;
 import dev.bunker.backup.Backups;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.AlertsConfig;
@@ -39,8 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Alerts implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Alerts.class);
-    static final String TRY_LOCK = "select pg_try_advisory_lock(hashtext('bunker.alerts'))";
-    static final String UNLOCK = "select pg_advisory_unlock(hashtext('bunker.alerts'))";
     static final String ALL = "select name, firing, since, message, notified_at, resolved_at from alerts order by firing desc, since desc";
     static final String FIRE = """
             insert into alerts (name, firing, since, message, notified_at, resolved_at) values (?, true, ?, ?, ?, null)
@@ -125,56 +124,52 @@ public final class Alerts implements AutoCloseable {
             }
         }
         String brake = lifecycle.brake().trippedReason();
-        if (brake != null) out.put("purge-brake", brake + "; run `bunker purge --confirm` to proceed");
+        if (brake != null) out.put("purge-brake", brake + "; review with `bunker purge --dry-run`, then `bunker purge --confirm CODE`");
         return out;
     }
 
     /** Evaluates the rules, records changes and notifies the webhooks; false if another process is evaluating now. */
     public boolean evaluate() throws SQLException {
-        try (Connection c = db.getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement(TRY_LOCK); ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (!rs.getBoolean(1)) return false;
+        return AdvisoryLock.tryWith(db, "bunker.alerts", "", () -> {
+            try (Connection c = db.getConnection()) {
+                evaluate(c);
             }
-            try {
-                Map<String, String> now = failing();
-                Map<String, Alert> known = new LinkedHashMap<>();
-                for (Alert a : list()) known.put(a.name(), a);
-                Instant at = clock.instant();
-                for (Map.Entry<String, String> f : now.entrySet()) {
-                    Alert old = known.get(f.getKey());
-                    if (old != null && old.firing()) {
-                        update(c, STILL, f.getValue(), f.getKey());
-                        continue;
-                    }
-                    boolean sent = notify(f.getKey(), "firing", f.getValue(), at);
-                    try (PreparedStatement ps = c.prepareStatement(FIRE)) {
-                        ps.setString(1, f.getKey());
-                        ps.setTimestamp(2, Timestamp.from(at));
-                        ps.setString(3, f.getValue());
-                        ps.setTimestamp(4, sent ? Timestamp.from(at) : null);
-                        ps.executeUpdate();
-                    }
-                    LOG.warn("ALERT {}: {}", f.getKey(), f.getValue());
-                }
-                for (Alert a : known.values()) {
-                    if (!a.firing() || now.containsKey(a.name())) continue;
-                    notify(a.name(), "resolved", a.message(), at);
-                    try (PreparedStatement ps = c.prepareStatement(RESOLVE)) {
-                        ps.setTimestamp(1, Timestamp.from(at));
-                        ps.setString(2, a.name());
-                        ps.executeUpdate();
-                    }
-                    LOG.info("alert {} resolved", a.name());
-                }
-                firingCount = now.size();
-                return true;
-            } finally {
-                try (PreparedStatement ps = c.prepareStatement(UNLOCK)) {
-                    ps.executeQuery().close();
-                }
+            return true;
+        }).isPresent();
+    }
+
+    private void evaluate(Connection c) throws SQLException {
+        Map<String, String> now = failing();
+        Map<String, Alert> known = new LinkedHashMap<>();
+        for (Alert a : list()) known.put(a.name(), a);
+        Instant at = clock.instant();
+        for (Map.Entry<String, String> f : now.entrySet()) {
+            Alert old = known.get(f.getKey());
+            if (old != null && old.firing()) {
+                update(c, STILL, f.getValue(), f.getKey());
+                continue;
             }
+            boolean sent = notify(f.getKey(), "firing", f.getValue(), at);
+            try (PreparedStatement ps = c.prepareStatement(FIRE)) {
+                ps.setString(1, f.getKey());
+                ps.setTimestamp(2, Timestamp.from(at));
+                ps.setString(3, f.getValue());
+                ps.setTimestamp(4, sent ? Timestamp.from(at) : null);
+                ps.executeUpdate();
+            }
+            LOG.warn("ALERT {}: {}", f.getKey(), f.getValue());
         }
+        for (Alert a : known.values()) {
+            if (!a.firing() || now.containsKey(a.name())) continue;
+            notify(a.name(), "resolved", a.message(), at);
+            try (PreparedStatement ps = c.prepareStatement(RESOLVE)) {
+                ps.setTimestamp(1, Timestamp.from(at));
+                ps.setString(2, a.name());
+                ps.executeUpdate();
+            }
+            LOG.info("alert {} resolved", a.name());
+        }
+        firingCount = now.size();
     }
 
     private boolean notify(String name, String status, String message, Instant at) {

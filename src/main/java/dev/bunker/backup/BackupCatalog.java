@@ -1,5 +1,6 @@
 package dev.bunker.backup;
 
+import dev.bunker.db.Tx;
 import dev.bunker.store.ListPage;
 import dev.bunker.store.ObjectInfo;
 import dev.bunker.store.Store;
@@ -49,23 +50,17 @@ public final class BackupCatalog {
 
     /** Catalogs a finished backup and ends its attempt, in one transaction. */
     public void add(Manifest m, List<String> stores) throws SQLException, IOException {
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                upsert(c, m, stores);
-                try (PreparedStatement ps = c.prepareStatement(ATTEMPT_DONE)) {
-                    ps.setString(1, m.id());
-                    ps.executeUpdate();
-                }
-                c.commit();
-            } catch (SQLException | IOException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        byte[] json = m.toJson();
+        Tx.execute(db, c -> {
+            upsert(c, m, stores, json);
+            try (PreparedStatement ps = c.prepareStatement(ATTEMPT_DONE)) {
+                ps.setString(1, m.id());
+                ps.executeUpdate();
             }
-        }
+        });
     }
 
-    private static void upsert(Connection c, Manifest m, List<String> stores) throws SQLException, IOException {
+    private static void upsert(Connection c, Manifest m, List<String> stores, byte[] json) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
             ps.setString(1, m.id());
             ps.setString(2, m.source());
@@ -77,7 +72,7 @@ public final class BackupCatalog {
             ps.setTimestamp(8, m.retainUntil() == null ? null : Timestamp.from(m.retainUntil()));
             ps.setTimestamp(9, Timestamp.from(m.keepUntil()));
             ps.setArray(10, c.createArrayOf("text", stores.toArray()));
-            ps.setString(11, new String(m.toJson(), java.nio.charset.StandardCharsets.UTF_8));
+            ps.setString(11, new String(json, java.nio.charset.StandardCharsets.UTF_8));
             ps.executeUpdate();
         }
     }

@@ -2,6 +2,7 @@ package dev.bunker.backup;
 
 import dev.bunker.Bunker;
 import dev.bunker.Periodic;
+import dev.bunker.db.AdvisoryLock;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import java.io.IOException;
@@ -28,8 +29,6 @@ import org.slf4j.LoggerFactory;
 public final class Backups implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Backups.class);
     static final String LAST = "select max(finished_at) from backups where source = ? and kind = ?";
-    static final String TRY_LOCK = "select pg_try_advisory_lock(hashtext('bunker.backup'), hashtext(?))";
-    static final String UNLOCK = "select pg_advisory_unlock(hashtext('bunker.backup'), hashtext(?))";
 
     private final BackupsConfig config;
     private final DataSource db;
@@ -90,20 +89,17 @@ public final class Backups implements AutoCloseable {
             for (BackupKind k : new BackupKind[] {config.dump(), config.snapshot()}) {
                 Instant last = last(source, k.name());
                 if (last != null && last.plus(k.every()).isAfter(now)) continue;
-                String lockKey = source + "/" + k.name();
-                try (Connection c = db.getConnection()) {
-                    if (!advisory(c, TRY_LOCK, lockKey)) continue;
+                AdvisoryLock.tryWith(db, "bunker.backup", source + "/" + k.name(), () -> {
+                    Instant again = last(source, k.name()); // another process may have just taken it
+                    if (again != null && again.plus(k.every()).isAfter(clock.instant())) return null;
                     try {
-                        Instant again = last(source, k.name()); // another process may have just taken it
-                        if (again != null && again.plus(k.every()).isAfter(clock.instant())) continue;
                         Manifest m = take.run(source, k.name());
                         LOG.info("backup {} taken: {} bytes, sha256 {}", m.id(), m.size(), m.sha256());
                     } catch (IOException | SQLException | RuntimeException e) {
                         LOG.warn("backup of {} ({}) failed, will retry at the next check: {}", source, k.name(), e.getMessage());
-                    } finally {
-                        advisory(c, UNLOCK, lockKey);
                     }
-                }
+                    return null;
+                });
             }
         }
         if (Duration.between(lastPrune, now).compareTo(Duration.ofHours(1)) >= 0) {
@@ -113,16 +109,6 @@ public final class Backups implements AutoCloseable {
                 if (!r.removed().isEmpty() || !r.orphansRemoved().isEmpty()) LOG.info("pruned backups {} and orphans {}", r.removed(), r.orphansRemoved());
             } catch (IOException | RuntimeException e) {
                 LOG.warn("backup prune failed, will retry: {}", e.getMessage());
-            }
-        }
-    }
-
-    private static boolean advisory(Connection c, String sql, String key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
             }
         }
     }

@@ -2,6 +2,7 @@ package dev.bunker.lifecycle;
 
 import dev.bunker.Bunker;
 import dev.bunker.Periodic;
+import dev.bunker.db.AdvisoryLock;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.replication.Ledger;
 import dev.bunker.replication.ReplicationJobs;
@@ -29,8 +30,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Lifecycle implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
-    static final String TRY_LOCK = "select pg_try_advisory_lock(hashtext('bunker.lifecycle'))";
-    static final String UNLOCK = "select pg_advisory_unlock(hashtext('bunker.lifecycle'))";
     static final String COUNTS = "select state, count(*) from objects group by state";
     static final String NEXT_PURGE = "select min(purge_after) from objects where state = 'deleted'";
 
@@ -80,27 +79,9 @@ public final class Lifecycle implements AutoCloseable {
 
     public Audit audit() { return audit; }
 
-    /** Work done while holding the lifecycle's advisory lock. */
-    @FunctionalInterface
-    public interface Exclusive<T> {
-        T run() throws SQLException;
-    }
-
     /** Runs {@code work} if no other process is running lifecycle transitions now; empty if one is. */
-    public <T> Optional<T> exclusively(Exclusive<T> work) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(TRY_LOCK)) {
-                rs.next();
-                if (!rs.getBoolean(1)) return Optional.empty();
-            }
-            try {
-                return Optional.of(work.run());
-            } finally {
-                try (Statement s = c.createStatement()) {
-                    s.execute(UNLOCK);
-                }
-            }
-        }
+    public <T> Optional<T> exclusively(AdvisoryLock.Job<T> work) throws SQLException {
+        return AdvisoryLock.tryWith(db, "bunker.lifecycle", "", work);
     }
 
     /** Runs every due transition once (trash expiry, hold release, purge), each under the brake, if no other process is running them now. */

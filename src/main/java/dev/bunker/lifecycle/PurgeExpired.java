@@ -1,5 +1,6 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.db.Tx;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.store.GuardedStore;
@@ -87,10 +88,8 @@ public final class PurgeExpired {
             String tripped = brake.trippedReason();
             return new Report(keys.size(), dueBytes, 0, Map.of(), tripped != null, tripped, keys);
         }
-        String braked;
-        try (Connection c = db.getConnection()) {
-            braked = brake.check(c, DeletionBrake.Step.PURGE, now, keys.size(), dueBytes, confirm, actor);
-        }
+        long bytes = dueBytes;
+        String braked = Tx.run(db, c -> brake.check(c, DeletionBrake.Step.PURGE, now, keys.size(), bytes, confirm, actor));
         if (braked != null) return new Report(keys.size(), dueBytes, 0, Map.of(), true, braked, keys);
 
         int purged = 0;
@@ -138,34 +137,26 @@ public final class PurgeExpired {
         try {
             LockState state = lockable.lockState(key);
             if (!state.legalHold()) return;
-            Instant wanted = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
-            lockable.applyLock(key, state.retainUntil() != null && state.retainUntil().isAfter(wanted) ? state.retainUntil() : wanted, false);
+            lockable.applyLock(key, state.extendedFor(clock.instant(), sc.lock().period()), false);
         } catch (StoreException e) {
             LOG.warn("could not release a stray legal hold on {} in '{}': {}", key, sc.name(), e.getMessage());
         }
     }
 
     private void forget(String key, Instant now, String actor) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement(TOMBSTONE)) {
-                    ps.setTimestamp(1, Timestamp.from(now));
-                    ps.setString(2, actor);
-                    ps.setString(3, key);
-                    ps.executeUpdate();
-                }
-                try (PreparedStatement ps = c.prepareStatement(FORGET)) {
-                    ps.setString(1, key);
-                    ps.executeUpdate();
-                }
-                Audit.record(c, now, actor, "purge", key, "deleted from " + config.stores().keySet() + " and confirmed gone");
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        Tx.execute(db, c -> {
+            try (PreparedStatement ps = c.prepareStatement(TOMBSTONE)) {
+                ps.setTimestamp(1, Timestamp.from(now));
+                ps.setString(2, actor);
+                ps.setString(3, key);
+                ps.executeUpdate();
             }
-        }
+            try (PreparedStatement ps = c.prepareStatement(FORGET)) {
+                ps.setString(1, key);
+                ps.executeUpdate();
+            }
+            Audit.record(c, now, actor, "purge", key, "deleted from " + config.stores().keySet() + " and confirmed gone");
+        });
     }
 
 }

@@ -2,6 +2,7 @@ package dev.bunker.lifecycle;
 
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
+import dev.bunker.db.Tx;
 import dev.bunker.store.LockState;
 import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectNotFoundException;
@@ -75,10 +76,8 @@ public final class ReleaseHolds {
      */
     public int run(int limit, boolean confirmed, String actor) throws SQLException {
         if (pending()[0] == 0) return 0;
-        try (Connection c = db.getConnection()) {
-            // All of them count against the brake, not one batch: releasing is what makes them deletable at all.
-            if (brake.check(c, DeletionBrake.Step.RELEASE, clock.instant(), 0, 0, confirmed, actor) != null) return -1;
-        }
+        // All of them count against the brake, not one batch: releasing is what makes them deletable at all.
+        if (Tx.run(db, c -> brake.check(c, DeletionBrake.Step.RELEASE, clock.instant(), 0, 0, confirmed, actor)) != null) return -1;
         record Deleting(String key, Instant deletedAt) {}
         List<Deleting> batch = new ArrayList<>();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELETING)) {
@@ -100,13 +99,10 @@ public final class ReleaseHolds {
             if (sc.lock() == null) continue;
             LockableStore store = (LockableStore) stores.get(sc.name());
             Instant now = clock.instant();
-            Instant wanted = now.plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
             try {
-                LockState state = store.lockState(key);
-                Instant until = state.retainUntil() != null && state.retainUntil().isAfter(wanted) ? state.retainUntil() : wanted;
+                Instant until = store.lockState(key).extendedFor(now, sc.lock().period());
                 store.applyLock(key, until, false); // retention first, then the hold: see LockableStore.applyLock
-                try (Connection c = db.getConnection()) {
-                    c.setAutoCommit(false);
+                Tx.execute(db, c -> {
                     try (PreparedStatement ps = c.prepareStatement(COPY_LOCKED)) {
                         ps.setTimestamp(1, Timestamp.from(until));
                         ps.setString(2, key);
@@ -114,8 +110,7 @@ public final class ReleaseHolds {
                         ps.executeUpdate();
                     }
                     Audit.record(c, now, "lifecycle", "release hold", key, "store " + sc.name() + ": retention extended to " + until + ", legal hold released");
-                    c.commit();
-                }
+                });
             } catch (ObjectNotFoundException e) {
                 // No copy there: nothing to release.
             } catch (StoreException e) {
@@ -124,8 +119,7 @@ public final class ReleaseHolds {
             }
         }
         if (!allReleased) return false;
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
+        Tx.execute(db, c -> {
             Instant purgeAfter = deletedAt.plus(config.lifecycle().cleanupAfter());
             try (PreparedStatement ps = c.prepareStatement(MAX_RETAIN)) {
                 ps.setString(1, key);
@@ -141,8 +135,7 @@ public final class ReleaseHolds {
                 ps.executeUpdate();
             }
             Audit.record(c, clock.instant(), "lifecycle", "ready for purge", key, "may be purged after " + purgeAfter);
-            c.commit();
-        }
+        });
         return true;
     }
 }

@@ -1,5 +1,6 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.db.Tx;
 import dev.bunker.config.BunkerConfig.LifecycleConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -209,21 +210,7 @@ public final class Trash {
         };
     }
 
-    /** Work done inside one transaction. */
-    interface Work {
-        void run(Connection c) throws SQLException;
-    }
-
-    private void inTransaction(Work work) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                work.run(c);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        }
+    private void inTransaction(Tx.Steps work) throws SQLException {
+        Tx.execute(db, work);
     }
 }

@@ -100,10 +100,7 @@ public final class CopyChecks {
         StoreConfig sc = config.store(target);
         if (sc.lock() == null) return new CopyObject.Copy(target, storeChecksum, versionId, null, false, false);
         LockableStore store = (LockableStore) stores.get(target);
-        // Whole seconds, rounded up: S3 servers keep retain-until dates at second (or millisecond) precision.
-        Instant wanted = clock.instant().plus(sc.lock().period()).plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
-        LockState current = store.lockState(key);
-        Instant until = current.retainUntil() != null && current.retainUntil().isAfter(wanted) ? current.retainUntil() : wanted;
+        Instant until = store.lockState(key).extendedFor(clock.instant(), sc.lock().period());
         // Always applied: lockState combines versions, so an older held version would hide an unheld new one.
         store.applyLock(key, until, true);
         return new CopyObject.Copy(target, storeChecksum, versionId, until, true, false);

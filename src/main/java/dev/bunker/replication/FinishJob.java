@@ -1,7 +1,7 @@
 package dev.bunker.replication;
 
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
-import java.sql.Connection;
+import dev.bunker.db.Tx;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -49,42 +49,34 @@ public final class FinishJob {
         String error = outcome.failed().isEmpty() ? "circuit breaker open for " + attempt.breakerOpen()
                 : String.join("; ", outcome.failed().entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
         Instant now = clock.instant();
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                if (!ReplicationJobs.holds(c, job, owner)) {
-                    c.rollback();
-                    LOG.info("replication of {}: another worker owns the job now; this attempt's results are dropped", job.key());
-                    return false;
-                }
-                if (outcome.learned() != null) {
-                    Ledger.learn(c, job.key(), outcome.learned().size(), outcome.learned().sha256());
-                    Ledger.copyVerified(c, job.key(), outcome.learned().source(), null, null, null, false, now);
-                }
-                for (Map.Entry<String, CopyObject.SourceProblem> p : outcome.sourceProblems().entrySet()) {
-                    Ledger.mark(c, job.key(), p.getKey(), p.getValue().state(), p.getValue().why());
-                }
-                for (CopyObject.Copy v : outcome.verified()) {
-                    if (!v.recorded()) {
-                        Ledger.copyVerified(c, job.key(), v.store(), v.storeChecksum(), v.versionId(), v.retainUntil(), v.legalHold(), now);
-                    }
-                }
-                if (remaining.isEmpty()) {
-                    ReplicationJobs.complete(c, job, owner, outcome.verifiedStores());
-                } else {
-                    Duration delay = nothingTried && attempt.retryAt() != null
-                            ? Duration.between(now, attempt.retryAt()).plusMillis(100) : backoff(job.attempts());
-                    ReplicationJobs.reschedule(c, job, owner, remaining, outcome.verifiedStores(), error,
-                            delay.isNegative() ? Duration.ZERO : delay, nothingTried, allPermanent ? 0 : config.maxAttempts());
-                    for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
-                        Ledger.markUnlessVerified(c, job.key(), f.getKey(), givingUp ? "failed" : "pending", f.getValue());
-                    }
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        boolean recorded = Tx.run(db, c -> {
+            if (!ReplicationJobs.holds(c, job, owner)) return false;
+            if (outcome.learned() != null) {
+                Ledger.learn(c, job.key(), outcome.learned().size(), outcome.learned().sha256());
+                Ledger.copyVerified(c, job.key(), outcome.learned().source(), null, null, null, false, now);
             }
+            for (Map.Entry<String, CopyObject.SourceProblem> p : outcome.sourceProblems().entrySet()) {
+                Ledger.mark(c, job.key(), p.getKey(), p.getValue().state(), p.getValue().why());
+            }
+            for (CopyObject.Copy v : outcome.verified()) {
+                if (!v.recorded()) Ledger.copyVerified(c, job.key(), v.store(), v.storeChecksum(), v.versionId(), v.retainUntil(), v.legalHold(), now);
+            }
+            if (remaining.isEmpty()) {
+                ReplicationJobs.complete(c, job, owner, outcome.verifiedStores());
+                return true;
+            }
+            Duration delay = nothingTried && attempt.retryAt() != null
+                    ? Duration.between(now, attempt.retryAt()).plusMillis(100) : backoff(job.attempts());
+            ReplicationJobs.reschedule(c, job, owner, remaining, outcome.verifiedStores(), error,
+                    delay.isNegative() ? Duration.ZERO : delay, nothingTried, allPermanent ? 0 : config.maxAttempts());
+            for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
+                Ledger.markUnlessVerified(c, job.key(), f.getKey(), givingUp ? "failed" : "pending", f.getValue());
+            }
+            return true;
+        });
+        if (!recorded) {
+            LOG.info("replication of {}: another worker owns the job now; this attempt's results are dropped", job.key());
+            return false;
         }
         if (givingUp) LOG.warn("replication of {} failed for good after {} attempts: {}", job.key(), job.attempts(), error);
         else if (!outcome.failed().isEmpty()) LOG.info("replication of {} will be retried (attempt {}): {}", job.key(), job.attempts(), error);

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.db.Tx;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.store.ObjectInfo;
 import dev.bunker.store.ObjectKeys;
@@ -167,29 +168,22 @@ public final class Ingest {
     private Stored record(IngestReservation r, String key, long size, String sha256, String storeChecksum, String versionId)
             throws SQLException {
         String primaryName = config.replication().primary();
-        Ledger.ObjectRow other = null;
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                if (!r.consume(c)) throw r.lostIt();
-                if (Ledger.insert(c, key, size, sha256)) {
-                    Ledger.copyVerified(c, key, primaryName, storeChecksum, versionId, null, false, clock.instant());
-                    Ledger.copiesPending(c, key, config.replication().targetsFor(key));
-                    ReplicationJobs.enqueue(c, key, null);
-                } else {
-                    other = Ledger.find(c, key).orElseThrow();
-                    if (other.sha256() != null && !other.sha256().equals(sha256)) {
-                        Ledger.mark(c, key, primaryName, "corrupt", "an upload through the API replaced the bytes the app recorded through "
-                                + "the outbox; the recorded object is restored from a verified replica");
-                        ReplicationJobs.enqueue(c, key, List.of(primaryName));
-                    }
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        Ledger.ObjectRow other = Tx.run(db, c -> {
+            if (!r.consume(c)) throw r.lostIt();
+            if (Ledger.insert(c, key, size, sha256)) {
+                Ledger.copyVerified(c, key, primaryName, storeChecksum, versionId, null, false, clock.instant());
+                Ledger.copiesPending(c, key, config.replication().targetsFor(key));
+                ReplicationJobs.enqueue(c, key, null);
+                return null;
             }
-        }
+            Ledger.ObjectRow recorded = Ledger.find(c, key).orElseThrow();
+            if (recorded.sha256() != null && !recorded.sha256().equals(sha256)) {
+                Ledger.mark(c, key, primaryName, "corrupt", "an upload through the API replaced the bytes the app recorded through "
+                        + "the outbox; the recorded object is restored from a verified replica");
+                ReplicationJobs.enqueue(c, key, List.of(primaryName));
+            }
+            return recorded;
+        });
         onEnqueued.run();
         if (other == null) return new Stored(key, size, sha256, true);
         if (other.sha256() == null || other.sha256().equals(sha256)) return new Stored(key, size, sha256, false);

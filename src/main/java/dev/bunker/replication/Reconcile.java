@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.db.Tx;
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
 import dev.bunker.store.ListPage;
 import dev.bunker.store.ObjectInfo;
@@ -75,28 +76,18 @@ public final class Reconcile {
         storesInUse.addAll(config.targets());
         config.policies().forEach(p -> storesInUse.addAll(p.targets()));
         for (String name : storesInUse) {
-            try (Connection c = db.getConnection()) {
-                c.setAutoCommit(false);
-                try {
-                    long n = list(c, stores.get(name), progress);
-                    listed.put(name, n);
-                    if (name.equals(config.primary())) {
-                        for (String key : keys(c, NEW_OBJECTS, null)) {
-                            ReplicationJobs.enqueue(c, key, null);
-                            newObjects++;
-                            enqueued++;
-                        }
-                    }
-                    List<String> gone = keys(c, GONE_COPIES, name);
-                    for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name));
-                    missing.put(name, (long) gone.size());
-                    enqueued += gone.size();
-                    c.commit();
-                } catch (SQLException | RuntimeException e) {
-                    c.rollback();
-                    throw e;
-                }
-            }
+            long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
+                long n = list(c, stores.get(name), progress);
+                List<String> fresh = name.equals(config.primary()) ? keys(c, NEW_OBJECTS, null) : List.of();
+                for (String key : fresh) ReplicationJobs.enqueue(c, key, null);
+                List<String> gone = keys(c, GONE_COPIES, name);
+                for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name));
+                return new long[] {n, fresh.size(), gone.size()};
+            });
+            listed.put(name, found[0]);
+            newObjects += found[1];
+            missing.put(name, found[2]);
+            enqueued += found[1] + found[2];
         }
         long shortOfPolicy = enqueueShortOfPolicy(progress);
         enqueued += shortOfPolicy;

@@ -11,6 +11,15 @@ public record LockState(Instant retainUntil, boolean legalHold) {
         return legalHold || (retainUntil != null && retainUntil.isAfter(now));
     }
 
+    /**
+     * The retain-until that protects for at least {@code period} from {@code now} without shortening this lock: the
+     * later of the two, in whole seconds rounded up (S3 servers keep retain-until dates at second precision).
+     */
+    public Instant extendedFor(Instant now, java.time.Duration period) {
+        Instant wanted = now.plus(period).plusSeconds(1).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        return retainUntil != null && retainUntil.isAfter(wanted) ? retainUntil : wanted;
+    }
+
     /** The protection of two versions together: the later retain-until, a hold if either has one. */
     public LockState and(LockState other) {
         Instant until = retainUntil == null ? other.retainUntil
