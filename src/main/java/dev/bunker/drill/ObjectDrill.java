@@ -1,5 +1,6 @@
 package dev.bunker.drill;
 
+import dev.bunker.replication.CopyState;
 import dev.bunker.drill.DrillRuns.Check;
 import dev.bunker.replication.Ledger;
 import dev.bunker.replication.ReplicationJobs;
@@ -76,33 +77,12 @@ public final class ObjectDrill {
         StringBuilder log = new StringBuilder();
         for (Sampled o : picked) {
             for (Ledger.CopyRow copy : ledger.copies(o.key())) {
-                if (!copy.state().equals("verified") || !stores.containsKey(copy.store())) continue;
-                Store store = stores.get(copy.store());
-                String problem;
-                String newState;
-                try {
-                    if (archival.contains(copy.store())) {
-                        archived++;
-                        problem = archivedProblem(store, o, copy);
-                        newState = problem == null ? null : problem.equals("missing") ? "missing" : "corrupt";
-                    } else {
-                        String sha = readSha256(store, o.key(), copy.versionId());
-                        copiesRead++;
-                        problem = sha.equals(o.sha256()) ? null : "SHA-256 " + sha + " differs from the ledger's " + o.sha256();
-                        newState = "corrupt";
-                    }
-                } catch (ObjectNotFoundException e) {
-                    problem = "missing";
-                    newState = "missing";
-                } catch (ObjectArchivedException e) {
-                    // Moved to an archival class by a bucket rule Bunker was not told about: check what can be checked without a restore.
-                    archived++;
-                    problem = archivedProblem(store, o, copy);
-                    newState = problem == null ? null : problem.equals("missing") ? "missing" : "corrupt";
-                } catch (StoreException e) {
-                    problem = "unreadable: " + e.getMessage();
-                    newState = null; // an outage is not a lost copy: the store health alert covers it
-                }
+                if (copy.state() != CopyState.VERIFIED || !stores.containsKey(copy.store())) continue;
+                Verdict v = check(stores.get(copy.store()), o, copy, archival.contains(copy.store()));
+                if (v.read()) copiesRead++;
+                if (v.archived()) archived++;
+                String problem = v.problem();
+                CopyState newState = v.newState();
                 if (problem != null) {
                     problems.add(new Check(copy.store() + ": " + o.key(), false, problem));
                     log.append("FAIL ").append(copy.store()).append(' ').append(o.key()).append(": ").append(problem).append('\n');
@@ -123,6 +103,30 @@ public final class ObjectDrill {
         return runs.record(new DrillRuns.Run(0, "objects", started, clock.instant(), ok, null, null, null, checks, log.toString()));
     }
 
+    /** What checking one copy found: a problem (null if none), the copy's state to record (null: none, an outage), how it was checked. */
+    private record Verdict(String problem, CopyState newState, boolean read, boolean archived) {}
+
+    private static Verdict check(Store store, Sampled o, Ledger.CopyRow copy, boolean archival) {
+        try {
+            if (archival) return archivedVerdict(store, o, copy);
+            String sha = Sha256.ofCopy(store, o.key(), copy.versionId());
+            return new Verdict(sha.equals(o.sha256()) ? null : "SHA-256 " + sha + " differs from the ledger's " + o.sha256(), CopyState.CORRUPT,
+                    true, false);
+        } catch (ObjectNotFoundException e) {
+            return new Verdict("missing", CopyState.MISSING, false, false);
+        } catch (ObjectArchivedException e) {
+            // Moved to an archival class by a bucket rule Bunker was not told about: check what can be checked without a restore.
+            return archivedVerdict(store, o, copy);
+        } catch (StoreException e) {
+            return new Verdict("unreadable: " + e.getMessage(), null, false, false); // an outage is not a lost copy: the health alert covers it
+        }
+    }
+
+    private static Verdict archivedVerdict(Store store, Sampled o, Ledger.CopyRow copy) {
+        String problem = archivedProblem(store, o, copy);
+        return new Verdict(problem, problem == null ? null : problem.equals("missing") ? CopyState.MISSING : CopyState.CORRUPT, false, true);
+    }
+
     /** Size and (where known) the checksum the store confirmed when the copy was made; null if they match. */
     private static String archivedProblem(Store store, Sampled o, Ledger.CopyRow copy) {
         ObjectInfo info = store.stat(o.key()).orElse(null);
@@ -132,13 +136,5 @@ public final class ObjectDrill {
             return "archived copy has checksum " + info.storeChecksum() + ", the copy was made with " + copy.storeChecksum();
         }
         return null;
-    }
-
-    static String readSha256(Store store, String key, String versionId) {
-        try (InputStream in = store.get(key, versionId)) {
-            return Sha256.hexOf(in);
-        } catch (java.io.IOException e) {
-            throw new dev.bunker.store.StoreUnavailableException(store.name(), key, "reading failed: " + e.getMessage(), e);
-        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.replication.ObjectState;
+import dev.bunker.replication.CopyState;
 import dev.bunker.Bunker;
 import dev.bunker.Periodic;
 import dev.bunker.db.AdvisoryLock;
@@ -59,9 +61,9 @@ public final class Lifecycle implements AutoCloseable {
         this.config = bunker.config();
         this.ledger = new Ledger(db);
         this.jobs = new ReplicationJobs(db);
-        for (String state : new String[] {"live", "trashed", "deleting", "deleted"}) {
-            Gauge.builder("bunker_objects_by_state", () -> lastCounts.getOrDefault(state, 0L))
-                    .description("objects per lifecycle state").tag("state", state).register(bunker.metrics());
+        for (ObjectState state : ObjectState.values()) {
+            Gauge.builder("bunker_objects_by_state", () -> lastCounts.getOrDefault(state.toString(), 0L))
+                    .description("objects per lifecycle state").tag("state", state.toString()).register(bunker.metrics());
         }
         Gauge.builder("bunker_next_purge_timestamp_seconds", () -> nextPurge == null ? 0 : nextPurge.getEpochSecond())
                 .description("when the next permanently deleted object may be purged (0: none waiting)").register(bunker.metrics());
@@ -137,7 +139,7 @@ public final class Lifecycle implements AutoCloseable {
         List<String> redo = new ArrayList<>();
         for (Ledger.CopyRow copy : ledger.copies(key)) {
             if (!present.contains(copy.store())) {
-                ledger.mark(key, copy.store(), "missing", "gone (purged there) when the object was undeleted");
+                ledger.mark(key, copy.store(), CopyState.MISSING, "gone (purged there) when the object was undeleted");
                 redo.add(copy.store());
             } else if (config.store(copy.store()).lock() != null) {
                 redo.add(copy.store()); // its hold was released: replication puts it back
@@ -152,7 +154,7 @@ public final class Lifecycle implements AutoCloseable {
     /** Counts per lifecycle state, the next purge time and the brake. */
     public Status status() throws SQLException {
         Map<String, Long> counts = new LinkedHashMap<>();
-        for (String s : new String[] {"live", "trashed", "deleting", "deleted"}) counts.put(s, 0L);
+        for (ObjectState s : ObjectState.values()) counts.put(s.toString(), 0L);
         Instant next = null;
         try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery(COUNTS)) {

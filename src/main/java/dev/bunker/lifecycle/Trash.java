@@ -1,5 +1,6 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.replication.ObjectState;
 import dev.bunker.db.Tx;
 import dev.bunker.config.BunkerConfig.LifecycleConfig;
 import java.sql.Connection;
@@ -62,9 +63,9 @@ public final class Trash {
     public Instant trash(String key, String actor) throws SQLException {
         Instant now = clock.instant();
         inTransaction(c -> {
-            String state = state(c, key);
-            if (state.equals("trashed")) return; // deleting twice is not an error
-            if (!state.equals("live")) throw notRestorable(key, state);
+            ObjectState state = state(c, key);
+            if (state == ObjectState.TRASHED) return; // deleting twice is not an error
+            if (state != ObjectState.LIVE) throw notRestorable(key, state);
             try (PreparedStatement ps = c.prepareStatement(TRASH)) {
                 ps.setTimestamp(1, Timestamp.from(now));
                 ps.setString(2, actor);
@@ -80,9 +81,9 @@ public final class Trash {
     public void restore(String key, String actor) throws SQLException {
         Instant now = clock.instant();
         inTransaction(c -> {
-            String state = state(c, key);
-            if (state.equals("live")) throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is not in the trash");
-            if (!state.equals("trashed")) throw notRestorable(key, state);
+            ObjectState state = state(c, key);
+            if (state == ObjectState.LIVE) throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is not in the trash");
+            if (state != ObjectState.TRASHED) throw notRestorable(key, state);
             try (PreparedStatement ps = c.prepareStatement(RESTORE)) {
                 ps.setString(1, key);
                 ps.executeQuery().close();
@@ -113,8 +114,8 @@ public final class Trash {
         List<String> keys = new ArrayList<>();
         inTransaction(c -> {
             if (key != null) {
-                String state = state(c, key);
-                if (!state.equals("trashed")) {
+                ObjectState state = state(c, key);
+                if (state != ObjectState.TRASHED) {
                     throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is " + describe(state) + "; only trashed objects can be deleted for good");
                 }
             }
@@ -175,10 +176,10 @@ public final class Trash {
     void undelete(String key, String actor) throws SQLException {
         Instant now = clock.instant();
         inTransaction(c -> {
-            String state = state(c, key);
-            if (state.equals("live") || state.equals("trashed")) {
+            ObjectState state = state(c, key);
+            if (state.kept()) {
                 throw new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is " + describe(state) + "; undelete is for permanently deleted objects"
-                        + (state.equals("trashed") ? " (use restore)" : ""));
+                        + (state == ObjectState.TRASHED ? " (use restore)" : ""));
             }
             try (PreparedStatement ps = c.prepareStatement(UNDELETE)) {
                 ps.setString(1, key);
@@ -188,25 +189,25 @@ public final class Trash {
         });
     }
 
-    private static String state(Connection c, String key) throws SQLException {
+    private static ObjectState state(Connection c, String key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(STATE)) {
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) throw new LifecycleException(LifecycleException.Reason.NO_SUCH_OBJECT, "no object '" + key + "'");
-                return rs.getString(1);
+                return ObjectState.of(rs.getString(1));
             }
         }
     }
 
-    private static LifecycleException notRestorable(String key, String state) {
+    private static LifecycleException notRestorable(String key, ObjectState state) {
         return new LifecycleException(LifecycleException.Reason.CONFLICT, "object '" + key + "' is " + describe(state) + " and can no longer be restored");
     }
 
-    static String describe(String state) {
+    static String describe(ObjectState state) {
         return switch (state) {
-            case "trashed" -> "in the trash";
-            case "deleting", "deleted" -> "permanently deleted (waiting to be purged)";
-            default -> state;
+            case TRASHED -> "in the trash";
+            case DELETING, DELETED -> "permanently deleted (waiting to be purged)";
+            case LIVE -> "live";
         };
     }
 

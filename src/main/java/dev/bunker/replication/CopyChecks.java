@@ -53,7 +53,7 @@ public final class CopyChecks {
         ObjectInfo i = info.get();
         boolean same = i.size() == object.size() && (config.store(target).archival()
                 ? checksumMatches(i.storeChecksum(), object, row)
-                : object.sha256().equals(readSha256(store, object.key(), i.versionId())));
+                : object.sha256().equals(Sha256.ofCopy(store, object.key(), i.versionId())));
         if (same) return new Existing(Existing.Kind.MATCHES, i.versionId(), i.storeChecksum());
         if (store instanceof LockableStore l && l.lockState(object.key()).protects(clock.instant())) {
             return new Existing(Existing.Kind.LOCKED_DIFFERENT, null, null);
@@ -87,7 +87,7 @@ public final class CopyChecks {
             return;
         }
         if (config.store(target).archival()) return; // the store checked Content-MD5 on upload; reading back would need a restore
-        String actual = readSha256(store, object.key(), written.versionId());
+        String actual = Sha256.ofCopy(store, object.key(), written.versionId());
         if (!actual.equals(object.sha256())) {
             metrics.corruptCopy(target);
             throw new IllegalStateException("reading back " + object.key() + " from store '" + target + "' gives SHA-256 " + actual
@@ -104,13 +104,5 @@ public final class CopyChecks {
         // Always applied: lockState combines versions, so an older held version would hide an unheld new one.
         store.applyLock(key, until, true);
         return new CopyObject.Copy(target, storeChecksum, versionId, until, true, false);
-    }
-
-    static String readSha256(Store store, String key, String versionId) {
-        try (InputStream in = store.get(key, versionId)) {
-            return Sha256.hexOf(in);
-        } catch (IOException e) {
-            throw new IllegalStateException("unable to read back " + key + " from store '" + store.name() + "': " + e.getMessage(), e);
-        }
     }
 }

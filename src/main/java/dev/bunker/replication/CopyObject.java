@@ -46,7 +46,7 @@ public final class CopyObject {
 
     /**
      * What one copy step found and did. {@code permanent}: failed targets that retrying cannot help;
-     * {@code sourceProblems}: stores that should have served the object and did not (store: "missing"/"corrupt" and why);
+     * {@code sourceProblems}: stores that should have served the object and did not (store: missing or corrupt, and why);
      * {@code leaseLost}: the step stopped because another worker owns the job now.
      */
     public record Outcome(List<Copy> verified, Map<String, String> failed, Set<String> permanent, Learned learned,
@@ -68,7 +68,7 @@ public final class CopyObject {
                        boolean recorded) {}
 
     /** A source store that lacks the object or holds other bytes. */
-    public record SourceProblem(String state, String why) {}
+    public record SourceProblem(CopyState state, String why) {}
 
     private final BunkerConfig config;
     private final Map<String, Store> stores;
@@ -117,7 +117,7 @@ public final class CopyObject {
         for (String target : targets) {
             CopyRow row = copies.get(target);
             boolean locked = config.store(target).lock() != null;
-            if (row != null && row.state().equals("verified") && (!locked || row.legalHold())) {
+            if (row != null && row.state() == CopyState.VERIFIED && (!locked || row.legalHold())) {
                 verified.add(new Copy(target, row.storeChecksum(), row.versionId(), row.retainUntil(), row.legalHold(), true));
                 continue;
             }
@@ -157,7 +157,7 @@ public final class CopyObject {
             try {
                 in = stores.get(source).get(object.key(), copies.get(source) == null ? null : copies.get(source).versionId());
             } catch (ObjectNotFoundException e) {
-                sourceProblems.put(source, new SourceProblem("missing", e.getMessage()));
+                sourceProblems.put(source, new SourceProblem(CopyState.MISSING, e.getMessage()));
                 lastProblem = e.getMessage();
                 continue;
             } catch (RuntimeException e) {
@@ -181,7 +181,7 @@ public final class CopyObject {
             }
             if (r.sourceError() != null) {
                 if (r.sourceError() instanceof FanOut.SourceMismatchException) {
-                    sourceProblems.put(source, new SourceProblem("corrupt", r.sourceError().getMessage()));
+                    sourceProblems.put(source, new SourceProblem(CopyState.CORRUPT, r.sourceError().getMessage()));
                     metrics.corruptCopy(source);
                 }
                 lastProblem = "copying from store '" + source + "' failed: " + r.sourceError().getMessage();
@@ -222,9 +222,9 @@ public final class CopyObject {
         String primary = config.replication().primary();
         List<String> out = new ArrayList<>();
         CopyRow p = copies.get(primary);
-        if (!targets.contains(primary) && (p == null || p.state().equals("verified"))) out.add(primary);
+        if (!targets.contains(primary) && (p == null || p.state() == CopyState.VERIFIED)) out.add(primary);
         copies.values().stream()
-                .filter(c -> c.state().equals("verified") && !c.store().equals(primary) && !targets.contains(c.store())
+                .filter(c -> c.state() == CopyState.VERIFIED && !c.store().equals(primary) && !targets.contains(c.store())
                         && stores.containsKey(c.store()) && !config.store(c.store()).archival())
                 .sorted(Comparator.comparing(c -> config.store(c.store()).tier()))
                 .forEach(c -> out.add(c.store()));

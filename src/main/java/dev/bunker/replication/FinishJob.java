@@ -70,7 +70,7 @@ public final class FinishJob {
             ReplicationJobs.reschedule(c, job, owner, remaining, outcome.verifiedStores(), error,
                     delay.isNegative() ? Duration.ZERO : delay, nothingTried, allPermanent ? 0 : config.maxAttempts());
             for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
-                Ledger.markUnlessVerified(c, job.key(), f.getKey(), givingUp ? "failed" : "pending", f.getValue());
+                Ledger.markUnlessVerified(c, job.key(), f.getKey(), givingUp ? CopyState.FAILED : CopyState.PENDING, f.getValue());
             }
             return true;
         });

@@ -120,7 +120,7 @@ public final class Ingest {
             }
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
             if (known.isPresent()) {
-                if (!known.get().state().equals("live")) throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is being deleted (" + known.get().state() + ")");
+                if (known.get().state() != ObjectState.LIVE) throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is being deleted (" + known.get().state() + ")");
                 if (known.get().sha256() != null && !known.get().sha256().equals(in.sha256())) {
                     throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
                 }
@@ -142,8 +142,8 @@ public final class Ingest {
     }
 
     private Stored sameOrConflict(Ledger.ObjectRow known, VerifyingInputStream in) throws IOException {
-        if (!known.state().equals("live")) {
-            throw new Rejected(Rejected.Reason.CONFLICT, "object '" + known.key() + "' is " + (known.state().equals("trashed")
+        if (known.state() != ObjectState.LIVE) {
+            throw new Rejected(Rejected.Reason.CONFLICT, "object '" + known.key() + "' is " + (known.state() == ObjectState.TRASHED
                     ? "in the trash; restore it (POST /v1/objects/KEY/restore) or wait until it is purged to use the key again"
                     : "permanently deleted and waiting to be purged; its key can be used again after the purge"));
         }
@@ -178,7 +178,7 @@ public final class Ingest {
             }
             Ledger.ObjectRow recorded = Ledger.find(c, key).orElseThrow();
             if (recorded.sha256() != null && !recorded.sha256().equals(sha256)) {
-                Ledger.mark(c, key, primaryName, "corrupt", "an upload through the API replaced the bytes the app recorded through "
+                Ledger.mark(c, key, primaryName, CopyState.CORRUPT, "an upload through the API replaced the bytes the app recorded through "
                         + "the outbox; the recorded object is restored from a verified replica");
                 ReplicationJobs.enqueue(c, key, List.of(primaryName));
             }

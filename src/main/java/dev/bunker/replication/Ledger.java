@@ -14,13 +14,13 @@ import javax.sql.DataSource;
 /** The ledger: which objects exist (size, SHA-256) and the state of each copy per store. All its SQL is here. */
 public final class Ledger {
     /** One object as recorded; size and sha256 are null until known. */
-    public record ObjectRow(String key, Long size, String sha256, Instant createdAt, String state) {
+    public record ObjectRow(String key, Long size, String sha256, Instant createdAt, ObjectState state) {
         /** Live or in the trash: its copies must still be kept and made. */
-        public boolean kept() { return state.equals("live") || state.equals("trashed"); }
+        public boolean kept() { return state.kept(); }
     }
 
     /** One copy of an object on one store. */
-    public record CopyRow(String store, String state, Instant verifiedAt, Instant retainUntil, boolean legalHold,
+    public record CopyRow(String store, CopyState state, Instant verifiedAt, Instant retainUntil, boolean legalHold,
                           String storeChecksum, String lastError, String versionId) {}
 
     static final String FIND = "select key, size, sha256, created_at, state from objects where key = ?";
@@ -88,7 +88,7 @@ public final class Ledger {
                 if (!rs.next()) return Optional.empty();
                 long size = rs.getLong(2);
                 Long sizeOrNull = rs.wasNull() ? null : size;
-                return Optional.of(new ObjectRow(rs.getString(1), sizeOrNull, rs.getString(3), rs.getTimestamp(4).toInstant(), rs.getString(5)));
+                return Optional.of(new ObjectRow(rs.getString(1), sizeOrNull, rs.getString(3), rs.getTimestamp(4).toInstant(), ObjectState.of(rs.getString(5))));
             }
         }
     }
@@ -117,7 +117,7 @@ public final class Ledger {
     /** Records a verified copy ({@code versionId}: the store's version holding the verified bytes, null for the current one). */
     public static void copyVerified(Connection c, String key, String store, String storeChecksum, String versionId, Instant retainUntil,
                                     boolean hold, Instant now) throws SQLException {
-        upsertCopy(c, key, store, "verified", storeChecksum, versionId, now, retainUntil, hold, null);
+        upsertCopy(c, key, store, CopyState.VERIFIED, storeChecksum, versionId, now, retainUntil, hold, null);
     }
 
     /** Marks copies to be made as pending (a verified copy stays verified until someone finds it gone). */
@@ -133,15 +133,15 @@ public final class Ledger {
     }
 
     /** Sets a copy's state (missing, corrupt, failed, pending) with the reason. */
-    public void mark(String key, String store, String state, String error) throws SQLException {
+    public void mark(String key, String store, CopyState state, String error) throws SQLException {
         try (Connection c = db.getConnection()) {
             mark(c, key, store, state, error);
         }
     }
 
-    static void mark(Connection c, String key, String store, String state, String error) throws SQLException {
+    static void mark(Connection c, String key, String store, CopyState state, String error) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(MARK)) {
-            ps.setString(1, state);
+            ps.setString(1, state.toString());
             ps.setString(2, error);
             ps.setString(3, key);
             ps.setString(4, store);
@@ -150,22 +150,22 @@ public final class Ledger {
     }
 
     /** Records why a copy could not be made (pending or failed), unless the copy is verified by now. */
-    static void markUnlessVerified(Connection c, String key, String store, String state, String error) throws SQLException {
+    static void markUnlessVerified(Connection c, String key, String store, CopyState state, String error) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(MARK_UNLESS_VERIFIED)) {
             ps.setString(1, key);
             ps.setString(2, store);
-            ps.setString(3, state);
+            ps.setString(3, state.toString());
             ps.setString(4, error);
             ps.executeUpdate();
         }
     }
 
-    private static void upsertCopy(Connection c, String key, String store, String state, String checksum, String versionId,
+    private static void upsertCopy(Connection c, String key, String store, CopyState state, String checksum, String versionId,
                                    Instant verifiedAt, Instant retainUntil, boolean hold, String error) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(UPSERT_COPY)) {
             ps.setString(1, key);
             ps.setString(2, store);
-            ps.setString(3, state);
+            ps.setString(3, state.toString());
             ps.setString(4, checksum);
             ps.setTimestamp(5, verifiedAt == null ? null : Timestamp.from(verifiedAt));
             ps.setTimestamp(6, retainUntil == null ? null : Timestamp.from(retainUntil));
@@ -182,7 +182,7 @@ public final class Ledger {
             List<CopyRow> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new CopyRow(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)), instant(rs.getTimestamp(4)),
+                    out.add(new CopyRow(rs.getString(1), CopyState.of(rs.getString(2)), instant(rs.getTimestamp(3)), instant(rs.getTimestamp(4)),
                             rs.getBoolean(5), rs.getString(6), rs.getString(7), rs.getString(8)));
                 }
             }

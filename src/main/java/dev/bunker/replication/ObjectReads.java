@@ -53,11 +53,11 @@ public final class ObjectReads {
     public ObjectRow head(String key) throws SQLException {
         ObjectRow o = ledger.find(key).filter(r -> r.sha256() != null)
                 .orElseThrow(() -> new ObjectNotFoundException(config.replication().primary(), key, "no object '" + key + "'"));
-        if (o.state().equals("trashed")) {
+        if (o.state() == ObjectState.TRASHED) {
             throw new ObjectNotFoundException(config.replication().primary(), key,
                     "object '" + key + "' is in the trash; restore it with POST /v1/objects/KEY/restore");
         }
-        if (!o.state().equals("live")) throw new ObjectNotFoundException(config.replication().primary(), key, "object '" + key + "' was deleted");
+        if (o.state() != ObjectState.LIVE) throw new ObjectNotFoundException(config.replication().primary(), key, "object '" + key + "' was deleted");
         return o;
     }
 
@@ -97,7 +97,7 @@ public final class ObjectReads {
                 }
                 return new Opened(key, object.size(), object.sha256(), store, failover, in);
             } catch (ObjectNotFoundException e) {
-                markQuietly(key, store, "missing", e.getMessage());
+                markQuietly(key, store, CopyState.MISSING, e.getMessage());
                 problems.add(store + ": missing");
             } catch (RuntimeException | IOException e) {
                 problems.add(store + ": " + e.getMessage());
@@ -116,9 +116,9 @@ public final class ObjectReads {
     private List<String> candidates(List<CopyRow> copies) {
         String primary = config.replication().primary();
         List<String> out = new ArrayList<>();
-        boolean primaryBad = copies.stream().anyMatch(c -> c.store().equals(primary) && !c.state().equals("verified"));
+        boolean primaryBad = copies.stream().anyMatch(c -> c.store().equals(primary) && c.state() != CopyState.VERIFIED);
         if (!primaryBad) out.add(primary);
-        copies.stream().filter(c -> !c.store().equals(primary) && c.state().equals("verified") && stores.containsKey(c.store()))
+        copies.stream().filter(c -> !c.store().equals(primary) && c.state() == CopyState.VERIFIED && stores.containsKey(c.store()))
                 .sorted(Comparator.comparing(c -> config.store(c.store()).tier()))
                 .forEach(c -> out.add(c.store()));
         if (primaryBad) out.add(primary); // last resort: the ledger may be out of date
@@ -127,11 +127,11 @@ public final class ObjectReads {
 
     private void corrupt(String key, String store, String why) {
         metrics.corruptCopy(store);
-        markQuietly(key, store, "corrupt", why);
+        markQuietly(key, store, CopyState.CORRUPT, why);
     }
 
     /** Records the bad copy and queues its repair; a read must not fail because the ledger is busy. */
-    private void markQuietly(String key, String store, String state, String why) {
+    private void markQuietly(String key, String store, CopyState state, String why) {
         try {
             ledger.mark(key, store, state, why);
             jobs.enqueue(key, List.of(store));

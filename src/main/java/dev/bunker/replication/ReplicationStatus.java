@@ -78,9 +78,9 @@ public final class ReplicationStatus {
         Gauge.builder("bunker_replication_lag_seconds", () -> recent(fresh).oldestPendingSeconds()).description("age of the oldest unreplicated job").register(registry);
         Gauge.builder("bunker_objects", () -> recent(fresh).objects()).description("objects in the ledger").register(registry);
         for (String store : stores) {
-            for (String state : new String[] {"pending", "verified", "missing", "corrupt", "failed"}) {
-                Gauge.builder("bunker_copies", () -> recent(fresh).copiesByStore().getOrDefault(store, Map.of()).getOrDefault(state, 0L))
-                        .description("copies by store and state").tag("store", store).tag("state", state).register(registry);
+            for (CopyState state : CopyState.values()) {
+                Gauge.builder("bunker_copies", () -> recent(fresh).copiesByStore().getOrDefault(store, Map.of()).getOrDefault(state.toString(), 0L))
+                        .description("copies by store and state").tag("store", store).tag("state", state.toString()).register(registry);
             }
         }
     }

@@ -38,6 +38,16 @@ public final class Sha256 {
         return hex(d.digest());
     }
 
+    /** Reads one copy (a version, or the current one for null) to its end and returns its hex SHA-256. */
+    public static String ofCopy(Store store, String key, String versionId) {
+        try (java.io.InputStream in = store.get(key, versionId)) {
+            return hexOf(in);
+        } catch (java.io.IOException e) {
+            throw new StoreUnavailableException(store.name(), key, "unable to read " + ObjectKeys.quote(key) + " from store '" + store.name()
+                    + "': " + e.getMessage(), e);
+        }
+    }
+
     /**
      * The single-byte {@code read()} for streams that implement only the array read: one place for the
      * same four lines every filtering stream here needs.

@@ -193,7 +193,7 @@ class DrillTest {
         assertThat(run.log()).contains("FAIL shelter o3: SHA-256");
         assertThat(engine.replication().ledger().copies("o3")).anySatisfy(c -> {
             assertThat(c.store()).isEqualTo("shelter");
-            assertThat(c.state()).isEqualTo("corrupt");
+            assertThat(c.state()).isEqualTo(dev.bunker.replication.CopyState.CORRUPT);
         });
         engine.replication().workers().drain(); // the repair job
         assertThat(engine.drills().objects().run(50).ok()).isTrue();

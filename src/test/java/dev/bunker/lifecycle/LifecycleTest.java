@@ -78,7 +78,7 @@ class LifecycleTest {
     }
 
     String state(String key) throws Exception {
-        return replication.ledger().find(key).map(o -> o.state()).orElse("purged");
+        return replication.ledger().find(key).map(o -> o.state().toString()).orElse("purged");
     }
 
     long count(String sql) throws Exception {

@@ -57,7 +57,7 @@ class ColdTierTest {
         assertThat(state("shelter")).isEqualTo("verified");
 
         // Re-checking the copy (a repair job, a policy change) verifies it from its metadata, not by reading it.
-        replication.ledger().mark("old/photo.jpg", "shelter", "pending", "re-check");
+        replication.ledger().mark("old/photo.jpg", "shelter", CopyState.PENDING, "re-check");
         replication.jobs().enqueue("old/photo.jpg", List.of("shelter"));
         replication.workers().drain();
         assertThat(state("shelter")).isEqualTo("verified");
@@ -70,6 +70,6 @@ class ColdTierTest {
     }
 
     private String state(String store) throws Exception {
-        return replication.ledger().copies("old/photo.jpg").stream().filter(c -> c.store().equals(store)).findFirst().orElseThrow().state();
+        return replication.ledger().copies("old/photo.jpg").stream().filter(c -> c.store().equals(store)).findFirst().orElseThrow().state().toString();
     }
 }

@@ -105,7 +105,7 @@ class LockedVaultOnRgwTest {
 
             for (String key : data.keySet()) {
                 Ledger.CopyRow v = vaultCopy(key);
-                assertThat(v.state()).as(key).isEqualTo("verified");
+                assertThat(v.state()).as(key).isEqualTo(CopyState.VERIFIED);
                 assertThat(v.legalHold()).as(key).isTrue();
                 assertThat(v.versionId()).as(key).isNotBlank();
                 var head = s3.headObject(b -> b.bucket(bucket).key(key).versionId(v.versionId()));

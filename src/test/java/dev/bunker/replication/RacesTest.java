@@ -76,7 +76,7 @@ class RacesTest {
     }
 
     static String copyState(Replication r, String key, String store) throws SQLException {
-        return r.ledger().copies(key).stream().filter(c -> c.store().equals(store)).map(Ledger.CopyRow::state).findFirst().orElse("none");
+        return r.ledger().copies(key).stream().filter(c -> c.store().equals(store)).map(c -> c.state().toString()).findFirst().orElse("none");
     }
 
     @Test
@@ -191,7 +191,7 @@ class RacesTest {
             assertThatThrownBy(() -> outbox(c, "gone", null)).isInstanceOf(SQLException.class).hasMessageContaining("deleted");
             outbox(c, "fresh/new.jpg", null); // a new key is fine
         }
-        assertThat(p.replication().ledger().find("gone").orElseThrow().state()).isEqualTo("deleted");
+        assertThat(p.replication().ledger().find("gone").orElseThrow().state()).isEqualTo(ObjectState.DELETED);
         assertThat(p.replication().ledger().find("fresh/new.jpg")).isPresent();
         assertThat(p.replication().ledger().find(".bunker/backups/app/x.manifest.json")).isEmpty();
     }

@@ -75,7 +75,7 @@ class ReplicationTest {
 
     Map<String, String> states(String key) throws Exception {
         Map<String, String> out = new HashMap<>();
-        for (Ledger.CopyRow c : replication.ledger().copies(key)) out.put(c.store(), c.state());
+        for (Ledger.CopyRow c : replication.ledger().copies(key)) out.put(c.store(), c.state().toString());
         return out;
     }
 

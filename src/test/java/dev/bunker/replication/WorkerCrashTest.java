@@ -66,7 +66,7 @@ class WorkerCrashTest {
 
             // Killed mid-copy: nothing half-made is visible and nothing counts as copied.
             assertThat(bunker.store("vault").stat("movie.mp4")).isEmpty();
-            assertThat(replication.ledger().copies("movie.mp4")).noneMatch(c -> c.store().equals("vault") && c.state().equals("verified"));
+            assertThat(replication.ledger().copies("movie.mp4")).noneMatch(c -> c.store().equals("vault") && c.state() == CopyState.VERIFIED);
             // The dead worker's lease still runs: nobody else may take the job yet.
             assertThat(replication.workers().runOnce()).isFalse();
 
@@ -82,7 +82,7 @@ class WorkerCrashTest {
                     assertThat(Sha256.hexOf(in.readAllBytes())).isEqualTo(Sha256.hexOf(data));
                 }
             }
-            assertThat(replication.ledger().copies("movie.mp4")).allMatch(c -> c.state().equals("verified"));
+            assertThat(replication.ledger().copies("movie.mp4")).allMatch(c -> c.state() == CopyState.VERIFIED);
             try (Connection c = bunker.database().connection();
                  ResultSet rs = c.createStatement().executeQuery("select count(*) from replication_jobs")) {
                 rs.next();

@@ -248,7 +248,7 @@ class HostileClientTest {
     private void waitForVerifiedCopies(String key) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            if (engine.replication().ledger().copies(key).stream().filter(c -> c.state().equals("verified")).count() == 3) return;
+            if (engine.replication().ledger().copies(key).stream().filter(c -> c.state() == dev.bunker.replication.CopyState.VERIFIED).count() == 3) return;
             Thread.sleep(50);
         }
         throw new AssertionError("copies of " + key + " not verified in time: " + engine.replication().ledger().copies(key));
