@@ -24,7 +24,7 @@ public final class RetryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC())) {
-            int n = new ReplicationJobs(bunker.database().dataSource()).retryFailed(key);
+            int n = new ReplicationJobs(bunker.database().dataSource(), bunker.clock()).retryFailed(key);
             System.out.println(json ? "{\"requeued\": " + n + "}" : n + " failed job(s) put back in the queue");
             return 0;
         }

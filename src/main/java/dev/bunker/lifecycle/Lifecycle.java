@@ -60,7 +60,7 @@ public final class Lifecycle implements AutoCloseable {
         this.stores = bunker.stores();
         this.config = bunker.config();
         this.ledger = new Ledger(db);
-        this.jobs = new ReplicationJobs(db);
+        this.jobs = new ReplicationJobs(db, bunker.clock());
         for (ObjectState state : ObjectState.values()) {
             Gauge.builder("bunker_objects_by_state", () -> lastCounts.getOrDefault(state.toString(), 0L))
                     .description("objects per lifecycle state").tag("state", state.toString()).register(bunker.metrics());

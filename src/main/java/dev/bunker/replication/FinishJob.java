@@ -68,7 +68,7 @@ public final class FinishJob {
             Duration delay = nothingTried && attempt.retryAt() != null
                     ? Duration.between(now, attempt.retryAt()).plusMillis(100) : backoff(job.attempts());
             ReplicationJobs.reschedule(c, job, owner, remaining, outcome.verifiedStores(), error,
-                    delay.isNegative() ? Duration.ZERO : delay, nothingTried, allPermanent ? 0 : config.maxAttempts());
+                    now.plus(delay.isNegative() ? Duration.ZERO : delay), nothingTried, allPermanent ? 0 : config.maxAttempts());
             for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
                 Ledger.markUnlessVerified(c, job.key(), f.getKey(), givingUp ? CopyState.FAILED : CopyState.PENDING, f.getValue());
             }

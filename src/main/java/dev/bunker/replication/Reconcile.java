@@ -58,8 +58,10 @@ public final class Reconcile {
     private final DataSource db;
     private final ReplicationConfig config;
     private final Map<String, Store> stores;
+    private final java.time.Clock clock;
 
-    public Reconcile(DataSource db, ReplicationConfig config, Map<String, Store> stores) {
+    public Reconcile(DataSource db, ReplicationConfig config, Map<String, Store> stores, java.time.Clock clock) {
+        this.clock = clock;
         this.db = db;
         this.config = config;
         this.stores = stores;
@@ -79,9 +81,9 @@ public final class Reconcile {
             long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
                 long n = list(c, stores.get(name), progress);
                 List<String> fresh = name.equals(config.primary()) ? keys(c, NEW_OBJECTS, null) : List.of();
-                for (String key : fresh) ReplicationJobs.enqueue(c, key, null);
+                for (String key : fresh) ReplicationJobs.enqueue(c, key, null, clock.instant());
                 List<String> gone = keys(c, GONE_COPIES, name);
-                for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name));
+                for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name), clock.instant());
                 return new long[] {n, fresh.size(), gone.size()};
             });
             listed.put(name, found[0]);
@@ -155,7 +157,7 @@ public final class Reconcile {
                     }
                 }
                 for (Map.Entry<String, List<String>> e : toEnqueue.entrySet()) {
-                    ReplicationJobs.enqueue(c, e.getKey(), e.getValue());
+                    ReplicationJobs.enqueue(c, e.getKey(), e.getValue(), clock.instant());
                     enqueued++;
                 }
                 seen += rows;

@@ -23,7 +23,7 @@ public final class Replication implements AutoCloseable {
         var config = bunker.config();
         ReplicationMetrics metrics = new ReplicationMetrics(bunker.metrics());
         this.ledger = new Ledger(db);
-        this.jobs = new ReplicationJobs(db);
+        this.jobs = new ReplicationJobs(db, bunker.clock());
         this.status = new ReplicationStatus(db);
         AtomicInteger n = new AtomicInteger();
         this.sinkPool = Executors.newCachedThreadPool(r -> {
@@ -40,7 +40,7 @@ public final class Replication implements AutoCloseable {
         this.keyLimits = dev.bunker.store.ObjectKeys.limitsFor(config.stores().values());
         this.ingest = new Ingest(config, db, bunker.store(config.replication().primary()), keyLimits, bunker.clock(), workers::nudge);
         this.reads = new ObjectReads(config, bunker.stores(), ledger, jobs, metrics);
-        this.reconcile = new Reconcile(db, config.replication(), bunker.stores());
+        this.reconcile = new Reconcile(db, config.replication(), bunker.stores(), bunker.clock());
         status.bindTo(bunker.metrics(), bunker.stores().keySet());
     }
 

@@ -5,7 +5,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,26 +22,26 @@ import javax.sql.DataSource;
  */
 public final class ReplicationJobs {
     static final String ENQUEUE = """
-            insert into replication_jobs (key, targets) values (?, ?)
+            insert into replication_jobs (key, targets, not_before) values (?, ?, ?)
             on conflict (key) do update set
                 targets = case when replication_jobs.targets is null or excluded.targets is null then null
                                else array(select distinct t from unnest(replication_jobs.targets || excluded.targets) t) end,
-                state = 'pending', attempts = 0, not_before = now(), last_error = null,
+                state = 'pending', attempts = 0, not_before = excluded.not_before, last_error = null,
                 version = replication_jobs.version + 1
             """;
     static final String CLAIM = """
             update replication_jobs j
-               set lease_owner = ?, lease_until = now() + ?::interval, attempts = j.attempts + 1
+               set lease_owner = ?, lease_until = ?, attempts = j.attempts + 1
              where j.id in (select id from replication_jobs
-                             where state = 'pending' and not_before <= now()
-                               and (lease_until is null or lease_until < now())
+                             where state = 'pending' and not_before <= ?
+                               and (lease_until is null or lease_until < ?)
                              order by not_before, id
                              limit ?
                              for update skip locked)
             returning j.id, j.key, j.targets, j.attempts, j.version
             """;
     static final String RENEW = """
-            update replication_jobs j set lease_until = now() + ?::interval
+            update replication_jobs j set lease_until = ?
               from unnest(?::uuid[], ?::bigint[]) as held(owner, id)
              where j.id = held.id and j.lease_owner = held.owner
             returning j.id
@@ -49,7 +52,7 @@ public final class ReplicationJobs {
     static final String RESCHEDULE = """
             update replication_jobs
                set targets = ?, lease_owner = null, lease_until = null, last_error = ?,
-                   not_before = now() + ?::interval,
+                   not_before = ?,
                    attempts = greatest(0, attempts - ?),
                    state = case when attempts - ? >= ? then 'failed' else 'pending' end
              where id = ? and lease_owner = ? and version = ?
@@ -63,37 +66,44 @@ public final class ReplicationJobs {
              where id = ? and lease_owner = ?
             """;
     static final String RETRY_ALL = """
-            update replication_jobs set state = 'pending', attempts = 0, not_before = now(), lease_owner = null, lease_until = null
+            update replication_jobs set state = 'pending', attempts = 0, not_before = ?, lease_owner = null, lease_until = null
              where state = 'failed'
             """;
     static final String RETRY_KEY = RETRY_ALL.replace("where state = 'failed'", "where state = 'failed' and key = ?");
 
     private final DataSource db;
+    private final Clock clock;
 
-    public ReplicationJobs(DataSource db) {
+    /** Times in the queue (ready at, leased until) come from {@code clock}, so they move with a test's clock too. */
+    public ReplicationJobs(DataSource db, Clock clock) {
         this.db = db;
+        this.clock = clock;
     }
 
-    /** Adds (or merges into the existing job) a job for {@code key}; null targets mean "the policy's targets". */
-    public static void enqueue(Connection c, String key, List<String> targets) throws SQLException {
+    /** Adds (or merges into the existing job) a job for {@code key}, ready at {@code now}; null targets mean "the policy's targets". */
+    public static void enqueue(Connection c, String key, List<String> targets, Instant now) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(ENQUEUE)) {
             ps.setString(1, key);
             ps.setArray(2, targets == null ? null : c.createArrayOf("text", targets.toArray()));
+            ps.setTimestamp(3, Timestamp.from(now));
             ps.executeUpdate();
         }
     }
 
     public void enqueue(String key, List<String> targets) throws SQLException {
         try (Connection c = db.getConnection()) {
-            enqueue(c, key, targets);
+            enqueue(c, key, targets, clock.instant());
         }
     }
 
     public List<Job> claim(UUID owner, Duration lease, int limit) throws SQLException {
+        Instant now = clock.instant();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(CLAIM)) {
             ps.setObject(1, owner);
-            ps.setString(2, lease.toMillis() + " milliseconds");
-            ps.setInt(3, limit);
+            ps.setTimestamp(2, Timestamp.from(now.plus(lease)));
+            ps.setTimestamp(3, Timestamp.from(now));
+            ps.setTimestamp(4, Timestamp.from(now));
+            ps.setInt(5, limit);
             List<Job> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -111,7 +121,7 @@ public final class ReplicationJobs {
         java.util.Set<Long> renewed = new java.util.HashSet<>();
         if (held.isEmpty()) return renewed;
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(RENEW)) {
-            ps.setString(1, lease.toMillis() + " milliseconds");
+            ps.setTimestamp(1, Timestamp.from(clock.instant().plus(lease)));
             ps.setArray(2, c.createArrayOf("uuid", held.values().toArray()));
             ps.setArray(3, c.createArrayOf("bigint", held.keySet().toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -145,16 +155,16 @@ public final class ReplicationJobs {
     }
 
     /**
-     * Some targets remain: run the job again after {@code delay}. {@code uncount} takes back the claim's
+     * Some targets remain: run the job again at {@code notBefore}. {@code uncount} takes back the claim's
      * attempt when nothing was tried (a store's circuit breaker was open). After {@code maxAttempts} the job is failed.
      */
-    static void reschedule(Connection c, Job job, UUID owner, List<String> remaining, List<String> done, String error, Duration delay,
+    static void reschedule(Connection c, Job job, UUID owner, List<String> remaining, List<String> done, String error, Instant notBefore,
                            boolean uncount, int maxAttempts) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(RESCHEDULE)) {
             int back = uncount ? 1 : 0;
             ps.setArray(1, c.createArrayOf("text", remaining.toArray()));
             ps.setString(2, error);
-            ps.setString(3, delay.toMillis() + " milliseconds");
+            ps.setTimestamp(3, Timestamp.from(notBefore));
             ps.setInt(4, back);
             ps.setInt(5, back);
             ps.setInt(6, maxAttempts);
@@ -184,7 +194,8 @@ public final class ReplicationJobs {
     /** Puts failed jobs (all, or one key's) back in the queue with fresh attempts; returns how many. */
     public int retryFailed(String key) throws SQLException {
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(key == null ? RETRY_ALL : RETRY_KEY)) {
-            if (key != null) ps.setString(1, key);
+            ps.setTimestamp(1, Timestamp.from(clock.instant()));
+            if (key != null) ps.setString(2, key);
             return ps.executeUpdate();
         }
     }

@@ -27,7 +27,7 @@ public final class QueueBench {
         int items = Integer.parseInt(args[2]);
         int threads = Integer.parseInt(args[3]);
         try (Database db = Database.open(new DatabaseConfig(url, user, null, threads + 2), Path.of("."))) {
-            ReplicationJobs jobs = new ReplicationJobs(db.dataSource());
+            ReplicationJobs jobs = new ReplicationJobs(db.dataSource(), java.time.Clock.systemUTC());
             for (int batch : new int[] {1, 32}) {
                 try (Connection c = db.connection(); Statement s = c.createStatement()) {
                     s.execute("truncate objects cascade");

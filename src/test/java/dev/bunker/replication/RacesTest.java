@@ -11,6 +11,7 @@ import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.Sha256;
 import dev.bunker.testing.FaultyStore;
+import dev.bunker.testing.ShiftableClock;
 import dev.bunker.testing.TestConfigs;
 import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
@@ -49,8 +50,12 @@ class RacesTest {
     record Process(Bunker bunker, Replication replication, Map<String, FaultyStore> stores) {}
 
     Process process(BunkerConfig config) {
+        return process(config, Clock.systemUTC());
+    }
+
+    Process process(BunkerConfig config, Clock clock) {
         Map<String, FaultyStore> faulty = new HashMap<>();
-        Bunker bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
+        Bunker bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
         Replication replication = new Replication(bunker);
         open.add(0, bunker);
         open.add(0, replication);
@@ -83,7 +88,8 @@ class RacesTest {
     void aWorkerThatLostItsLeaseCannotDowngradeTheCopyAnotherWorkerVerified() throws Exception {
         BunkerConfig config = TestConfigs.threeLocalStores(dir); // 3 s leases
         Process a = process(config);
-        Process b = process(config);
+        ShiftableClock later = new ShiftableClock(); // B lives past A's lease without the test sleeping through it
+        Process b = process(config, later);
         byte[] data = bytes(50_000, 1);
         a.replication().ingest().put("k", new ByteArrayInputStream(data), data.length, null, null);
 
@@ -97,7 +103,11 @@ class RacesTest {
                 throw new IllegalStateException(e);
             }
         });
-        Thread.sleep(config.replication().lease().toMillis() + 1500);
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (count(a.bunker(), "select count(*) from replication_jobs where lease_owner is not null") == 0 && System.nanoTime() < until) {
+            Thread.sleep(10); // until A has claimed the job
+        }
+        later.shift(config.replication().lease().plusSeconds(1));
 
         // Worker B takes the job over after the lease, copies, verifies and locks.
         assertThat(b.replication().workers().runOnce()).isTrue();

@@ -13,6 +13,7 @@ import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import dev.bunker.testing.FaultyStore;
+import dev.bunker.testing.MutableClock;
 import dev.bunker.testing.S3MockServer;
 import dev.bunker.testing.TestConfigs;
 import java.io.ByteArrayInputStream;
@@ -43,11 +44,13 @@ class ReplicationTest {
     @TempDir Path dir;
     final Random random = new Random(7);
     final Map<String, FaultyStore> faulty = new HashMap<>();
+    /** Backoffs and breaker cooldowns pass by moving this clock, not by sleeping. */
+    final MutableClock clock = MutableClock.atNow();
     Bunker bunker;
     Replication replication;
 
     void open(BunkerConfig config) {
-        bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
+        bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
         replication = new Replication(bunker);
     }
 
@@ -194,7 +197,7 @@ class ReplicationTest {
         put("x", bytes(300_000));
         for (int i = 0; i < 10; i++) {
             replication.workers().drain();
-            Thread.sleep(120); // past the (shrunk) backoff
+            clock.advance(Duration.ofMillis(250)); // past the (shrunk) backoff
         }
         assertThat(states("x")).containsEntry("vault", "verified").containsEntry("shelter", "failed");
         assertThat(replication.status().read().failedJobs()).isEqualTo(1);
@@ -204,7 +207,7 @@ class ReplicationTest {
 
         faulty.get("shelter").corruptAfterWrite = false;
         assertThat(replication.jobs().retryFailed(null)).isEqualTo(1);
-        Thread.sleep(2100); // three failures in a row opened the shelter's breaker (2 s cooldown in the test config)
+        clock.advance(Duration.ofMillis(2100)); // three failures in a row opened the shelter's breaker (2 s cooldown in the test config)
         replication.workers().drain();
         assertThat(states("x")).containsEntry("shelter", "verified");
     }
@@ -228,11 +231,11 @@ class ReplicationTest {
         replication.workers().drain();
         for (int i = 0; i < 4; i++) assertThat(states("k" + i)).containsEntry("vault", "verified").containsEntry("shelter", "pending");
         // After 3 failures the breaker is open: the jobs wait for it rather than burning attempts.
-        Thread.sleep(300);
+        clock.advance(Duration.ofMillis(300));
         replication.workers().drain();
         assertThat(count("select count(*) from replication_jobs where state = 'failed'")).isZero();
         faulty.get("shelter").failPuts = false;
-        Thread.sleep(2200); // breaker cooldown (2 s in the test config)
+        clock.advance(Duration.ofMillis(2200)); // breaker cooldown (2 s in the test config)
         replication.workers().drain();
         for (int i = 0; i < 4; i++) assertThat(states("k" + i)).containsEntry("shelter", "verified");
     }
@@ -359,6 +362,7 @@ class ReplicationTest {
             c.createStatement().execute("select bunker.replicate_object('app/upload.bin')"); // size and hash learned on copy
             c.commit();
         }
+        clock.advance(Duration.ofSeconds(5)); // the outbox stamps its jobs with the database's time; this test clock stands still
         replication.workers().drain();
         assertThat(states("app/upload.bin")).containsEntry("vault", "verified").containsEntry("shelter", "verified");
         assertThat(replication.ledger().find("app/upload.bin").orElseThrow().sha256()).isEqualTo(Sha256.hexOf(data));
