@@ -4,7 +4,10 @@ import dev.bunker.alert.Alerts;
 import dev.bunker.backup.Backups;
 import dev.bunker.drill.Drills;
 import dev.bunker.lifecycle.Lifecycle;
+import dev.bunker.replication.Ledger;
 import dev.bunker.replication.Replication;
+import dev.bunker.replication.ReplicationJobs;
+import javax.sql.DataSource;
 
 /**
  * Every part of Bunker wired on an opened {@link Bunker}: replication, lifecycle, backups, drills and
@@ -14,11 +17,31 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
         implements AutoCloseable {
 
     public static Engine on(Bunker bunker) {
-        Replication replication = new Replication(bunker);
-        Lifecycle lifecycle = new Lifecycle(bunker);
-        Backups backups = new Backups(bunker);
-        Drills drills = new Drills(bunker, replication);
-        return new Engine(bunker, replication, lifecycle, backups, drills, new Alerts(bunker, replication, lifecycle, backups, drills));
+        Replication replication = replication(bunker);
+        Lifecycle lifecycle = lifecycle(bunker);
+        Backups backups = backups(bunker);
+        Drills drills = drills(bunker, replication);
+        Alerts alerts = new Alerts(bunker.config(), bunker.database().dataSource(), bunker.clock(), bunker.metrics(),
+                () -> bunker.storeHealth(5_000), replication, lifecycle, backups, drills);
+        return new Engine(bunker, replication, lifecycle, backups, drills, alerts);
+    }
+
+    /** Only the replication engine, for commands that need nothing else. The factories below are the one place parts meet a Bunker. */
+    public static Replication replication(Bunker b) {
+        return new Replication(b.config(), b.database().dataSource(), b.stores(), b.clock(), b.metrics());
+    }
+
+    public static Lifecycle lifecycle(Bunker b) {
+        DataSource db = b.database().dataSource();
+        return new Lifecycle(b.config(), db, b.stores(), b.clock(), b.metrics(), new Ledger(db), new ReplicationJobs(db, b.clock()));
+    }
+
+    public static Backups backups(Bunker b) {
+        return new Backups(b.config().backups(), b.config().dataDir(), b.database().dataSource(), b.stores(), b.clock(), b.database()::selfBackupUrl);
+    }
+
+    public static Drills drills(Bunker b, Replication replication) {
+        return new Drills(b.config(), b.database().dataSource(), b.stores(), b.clock(), b.metrics(), replication);
     }
 
     /** RPO and RTO per disaster scenario, from what the parts have done. */

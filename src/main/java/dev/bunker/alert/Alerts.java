@@ -1,6 +1,7 @@
 package dev.bunker.alert;
 
-import dev.bunker.Bunker;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.function.Supplier;
 import dev.bunker.Periodic;
 import dev.bunker.db.AdvisoryLock;
 import dev.bunker.backup.Backups;
@@ -56,7 +57,7 @@ public final class Alerts implements AutoCloseable {
     private final AlertsConfig rules;
     private final DataSource db;
     private final Clock clock;
-    private final Bunker bunker;
+    private final Supplier<List<StoreHealth.Result>> storeHealth;
     private final Replication replication;
     private final Lifecycle lifecycle;
     private final Backups backups;
@@ -67,19 +68,21 @@ public final class Alerts implements AutoCloseable {
     private volatile int firingCount;
     private ScheduledExecutorService schedule;
 
-    public Alerts(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups, Drills drills) {
-        this.bunker = bunker;
-        this.config = bunker.config();
+    /** The rules read the parts' state; {@code storeHealth} probes every store. */
+    public Alerts(BunkerConfig config, DataSource db, Clock clock, MeterRegistry metrics, Supplier<List<StoreHealth.Result>> storeHealth,
+                  Replication replication, Lifecycle lifecycle, Backups backups, Drills drills) {
+        this.storeHealth = storeHealth;
+        this.config = config;
         this.rules = config.alerts();
-        this.db = bunker.database().dataSource();
-        this.clock = bunker.clock();
+        this.db = db;
+        this.clock = clock;
         this.replication = replication;
         this.lifecycle = lifecycle;
         this.backups = backups;
         this.drills = drills;
         this.webhooks = new Webhooks(rules.webhooks());
         this.reference = clock.instant(); // "never succeeded" is measured from when this process started watching
-        Gauge.builder("bunker_alerts_firing", () -> firingCount).description("alerts firing now").register(bunker.metrics());
+        Gauge.builder("bunker_alerts_firing", () -> firingCount).description("alerts firing now").register(metrics);
     }
 
     /** The conditions failing now: alert name to message. */
@@ -113,7 +116,7 @@ public final class Alerts implements AutoCloseable {
         if (s.failedJobs() > rules.failedJobsAbove()) {
             out.put("replication-failed-jobs", s.failedJobs() + " replication jobs failed for good; `bunker status` and `bunker retry`");
         }
-        for (StoreHealth.Result h : bunker.storeHealth(5_000)) {
+        for (StoreHealth.Result h : storeHealth.get()) {
             if (h.ok()) {
                 unhealthySince.remove(h.store());
                 continue;

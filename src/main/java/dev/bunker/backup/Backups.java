@@ -1,6 +1,5 @@
 package dev.bunker.backup;
 
-import dev.bunker.Bunker;
 import dev.bunker.Periodic;
 import dev.bunker.db.AdvisoryLock;
 import dev.bunker.config.BunkerConfig.BackupKind;
@@ -40,14 +39,16 @@ public final class Backups implements AutoCloseable {
     private ScheduledExecutorService schedule;
     private volatile Instant lastPrune = Instant.EPOCH;
 
-    public Backups(Bunker bunker) {
-        this.config = bunker.config().backups();
-        this.db = bunker.database().dataSource();
-        this.clock = bunker.clock();
+    /** {@code dataDir}: temp files and the signing key; {@code self}: how to reach Bunker's own database as a backup source. */
+    public Backups(BackupsConfig config, java.nio.file.Path dataDir, DataSource db, Map<String, dev.bunker.store.Store> stores, Clock clock,
+                   TakeBackup.SelfUrl self) {
+        this.config = config;
+        this.db = db;
+        this.clock = clock;
         this.catalog = new BackupCatalog(db);
-        this.take = new TakeBackup(config, bunker.stores(), catalog, clock, bunker.database()::selfBackupUrl, bunker.config().dataDir());
-        this.restore = new RestoreBackup(config, bunker.stores(), catalog, bunker.config().dataDir());
-        this.prune = new PruneBackups(config, bunker.stores(), catalog, clock);
+        this.take = new TakeBackup(config, stores, catalog, clock, self, dataDir);
+        this.restore = new RestoreBackup(config, stores, catalog, dataDir);
+        this.prune = new PruneBackups(config, stores, catalog, clock);
     }
 
     public BackupsConfig config() { return config; }

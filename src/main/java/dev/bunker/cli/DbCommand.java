@@ -1,5 +1,6 @@
 package dev.bunker.cli;
 
+import dev.bunker.Engine;
 import dev.bunker.Bunker;
 import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.BackupCatalog;
@@ -59,7 +60,7 @@ public final class DbCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BunkerConfig config = requireBackups(options);
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = Engine.backups(bunker)) {
                 List<String> sources = source == null ? new ArrayList<>(config.backups().sources().keySet()) : List.of(source);
                 List<Manifest> taken = new ArrayList<>();
                 for (String s : sources) {
@@ -92,7 +93,7 @@ public final class DbCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BunkerConfig config = requireBackups(options);
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = Engine.backups(bunker)) {
                 List<Manifest> list = new ArrayList<>();
                 if (store != null) {
                     BackupCatalog.Found found = backups.catalog().rebuildFrom(bunker.store(store),
@@ -179,7 +180,7 @@ public final class DbCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BunkerConfig config = requireBackups(options);
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = new Backups(bunker)) {
+            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = Engine.backups(bunker)) {
                 PruneBackups.Report r = backups.prune().run(dryRun);
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));

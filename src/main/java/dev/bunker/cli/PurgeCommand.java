@@ -1,5 +1,6 @@
 package dev.bunker.cli;
 
+import dev.bunker.Engine;
 import dev.bunker.Bunker;
 import dev.bunker.lifecycle.DeletionReview;
 import dev.bunker.lifecycle.Lifecycle;
@@ -35,7 +36,7 @@ public final class PurgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
+        try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
             if (dryRun) return review(lifecycle);
             String actor = TrashCommand.actor();
             Optional<PurgeExpired.Report> report = confirm != null ? lifecycle.runConfirmed(confirm, actor)

@@ -1,5 +1,6 @@
 package dev.bunker.cli;
 
+import dev.bunker.Engine;
 import dev.bunker.Bunker;
 import dev.bunker.replication.Reconcile;
 import dev.bunker.replication.Replication;
@@ -24,7 +25,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC());
-             Replication replication = new Replication(bunker);
+             Replication replication = Engine.replication(bunker);
              Progress progress = new Progress()) {
             Reconcile.Summary s = replication.reconcile().run(progress);
             progress.close();

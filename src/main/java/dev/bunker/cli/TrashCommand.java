@@ -1,5 +1,6 @@
 package dev.bunker.cli;
 
+import dev.bunker.Engine;
 import dev.bunker.Bunker;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.lifecycle.Trash;
@@ -34,7 +35,7 @@ public final class TrashCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
                 String after = null;
                 List<Trash.Item> all = new java.util.ArrayList<>();
                 List<Trash.Item> page;
@@ -65,7 +66,7 @@ public final class TrashCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
                 lifecycle.trash().restore(key, actor());
                 System.out.println("restored " + key);
                 return 0;
@@ -84,7 +85,7 @@ public final class TrashCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
                 List<String> keys = lifecycle.trash().empty(key, actor());
                 System.out.println(keys.size() + " object(s) permanently deleted; they are purged after the retention window");
                 return 0;
@@ -103,7 +104,7 @@ public final class TrashCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = new Lifecycle(bunker)) {
+            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
                 lifecycle.undelete(key, actor());
                 System.out.println("undeleted " + key + "; its holds are put back as `bunker serve` replicates it (or run `bunker reconcile`)");
                 return 0;

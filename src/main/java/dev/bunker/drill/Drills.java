@@ -1,6 +1,9 @@
 package dev.bunker.drill;
 
-import dev.bunker.Bunker;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.store.Store;
+import io.micrometer.core.instrument.MeterRegistry;
+import javax.sql.DataSource;
 import dev.bunker.Periodic;
 import dev.bunker.replication.Replication;
 import io.micrometer.core.instrument.Gauge;
@@ -18,7 +21,7 @@ import org.slf4j.LoggerFactory;
 public final class Drills implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Drills.class);
 
-    private final Bunker bunker;
+    private final BunkerConfig.DrillsConfig config;
     private final DrillRuns runs;
     private final DatabaseDrill database;
     private final ObjectDrill objects;
@@ -27,18 +30,19 @@ public final class Drills implements AutoCloseable {
     private ScheduledExecutorService schedule;
     private final Map<String, Instant> lastSuccess = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public Drills(Bunker bunker, Replication replication) {
-        this.bunker = bunker;
-        this.clock = bunker.clock();
-        this.runs = new DrillRuns(bunker.database().dataSource());
-        this.database = new DatabaseDrill(bunker.config(), bunker.stores(), runs, clock);
-        this.objects = new ObjectDrill(bunker.config(), bunker.database().dataSource(), bunker.stores(), replication.ledger(), replication.jobs(), runs, clock);
-        this.failover = new FailoverDrill(bunker.database().dataSource(), replication.reads(), bunker.config().replication().primary(), runs, clock);
+    /** The drills read copies through {@code replication}'s ledger and reads, and re-enqueue bad copies through its queue. */
+    public Drills(BunkerConfig config, DataSource db, Map<String, Store> stores, Clock clock, MeterRegistry metrics, Replication replication) {
+        this.config = config.drills();
+        this.clock = clock;
+        this.runs = new DrillRuns(db);
+        this.database = new DatabaseDrill(config, stores, runs, clock);
+        this.objects = new ObjectDrill(config, db, stores, replication.ledger(), replication.jobs(), runs, clock);
+        this.failover = new FailoverDrill(db, replication.reads(), config.replication().primary(), runs, clock);
         for (String kind : new String[] {"db", "objects", "failover"}) {
             Gauge.builder("bunker_drill_last_success_timestamp_seconds", () -> {
                 Instant t = lastSuccess.get(kind);
                 return t == null ? 0 : t.getEpochSecond();
-            }).description("when the last successful drill of this kind finished (0: never)").tag("kind", kind).register(bunker.metrics());
+            }).description("when the last successful drill of this kind finished (0: never)").tag("kind", kind).register(metrics);
         }
     }
 
@@ -63,7 +67,7 @@ public final class Drills implements AutoCloseable {
 
     /** Runs each drill whose last run (successful or not) is older than its schedule. */
     public void runDue() throws Exception {
-        var d = bunker.config().drills();
+        var d = config;
         Instant now = clock.instant();
         if (d.dbEnabled() && due("db", d.dbEvery(), now)) {
             DrillRuns.Run r = database.run(null);

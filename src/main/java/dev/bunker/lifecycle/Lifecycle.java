@@ -2,7 +2,8 @@ package dev.bunker.lifecycle;
 
 import dev.bunker.replication.ObjectState;
 import dev.bunker.replication.CopyState;
-import dev.bunker.Bunker;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import dev.bunker.Periodic;
 import dev.bunker.db.AdvisoryLock;
 import dev.bunker.config.BunkerConfig;
@@ -50,25 +51,27 @@ public final class Lifecycle implements AutoCloseable {
     private volatile boolean brakeTripped;
     private volatile Instant nextPurge;
 
-    public Lifecycle(Bunker bunker) {
-        this.db = bunker.database().dataSource();
-        this.brake = new DeletionBrake(db, bunker.config().lifecycle());
-        this.trash = new Trash(db, bunker.config().lifecycle(), bunker.clock(), brake);
-        this.releaseHolds = new ReleaseHolds(db, bunker.config(), bunker.stores(), bunker.clock(), brake);
-        this.purge = new PurgeExpired(db, bunker.config(), bunker.stores(), bunker.clock(), brake);
+    /** {@code ledger} and {@code jobs}: to mark and re-enqueue the copies of an undeleted object. */
+    public Lifecycle(BunkerConfig config, DataSource db, Map<String, Store> stores, Clock clock, MeterRegistry metrics, Ledger ledger,
+                     ReplicationJobs jobs) {
+        this.db = db;
+        this.brake = new DeletionBrake(db, config.lifecycle());
+        this.trash = new Trash(db, config.lifecycle(), clock, brake);
+        this.releaseHolds = new ReleaseHolds(db, config, stores, clock, brake);
+        this.purge = new PurgeExpired(db, config, stores, clock, brake);
         this.audit = new Audit(db);
-        this.stores = bunker.stores();
-        this.config = bunker.config();
-        this.ledger = new Ledger(db);
-        this.jobs = new ReplicationJobs(db, bunker.clock());
+        this.stores = stores;
+        this.config = config;
+        this.ledger = ledger;
+        this.jobs = jobs;
         for (ObjectState state : ObjectState.values()) {
             Gauge.builder("bunker_objects_by_state", () -> lastCounts.getOrDefault(state.toString(), 0L))
-                    .description("objects per lifecycle state").tag("state", state.toString()).register(bunker.metrics());
+                    .description("objects per lifecycle state").tag("state", state.toString()).register(metrics);
         }
         Gauge.builder("bunker_next_purge_timestamp_seconds", () -> nextPurge == null ? 0 : nextPurge.getEpochSecond())
-                .description("when the next permanently deleted object may be purged (0: none waiting)").register(bunker.metrics());
+                .description("when the next permanently deleted object may be purged (0: none waiting)").register(metrics);
         Gauge.builder("bunker_purge_brake_tripped", () -> brakeTripped ? 1 : 0)
-                .description("1 while the mass-deletion brake holds purges until `bunker purge --confirm`").register(bunker.metrics());
+                .description("1 while the mass-deletion brake holds purges until `bunker purge --confirm CODE`").register(metrics);
     }
 
     public Trash trash() { return trash; }

@@ -1,6 +1,11 @@
 package dev.bunker.replication;
 
-import dev.bunker.Bunker;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.store.Store;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.Map;
+import javax.sql.DataSource;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,12 +23,11 @@ public final class Replication implements AutoCloseable {
     private final ExecutorService sinkPool;
     private final dev.bunker.store.ObjectKeys.Limits keyLimits;
 
-    public Replication(Bunker bunker) {
-        var db = bunker.database().dataSource();
-        var config = bunker.config();
-        ReplicationMetrics metrics = new ReplicationMetrics(bunker.metrics());
+    /** On Bunker's database and (guarded) stores, with its clock and metrics; see {@code Engine} for the wiring. */
+    public Replication(BunkerConfig config, DataSource db, Map<String, Store> stores, Clock clock, MeterRegistry registry) {
+        ReplicationMetrics metrics = new ReplicationMetrics(registry);
         this.ledger = new Ledger(db);
-        this.jobs = new ReplicationJobs(db, bunker.clock());
+        this.jobs = new ReplicationJobs(db, clock);
         this.status = new ReplicationStatus(db);
         AtomicInteger n = new AtomicInteger();
         this.sinkPool = Executors.newCachedThreadPool(r -> {
@@ -31,17 +35,17 @@ public final class Replication implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        CopyChecks checks = new CopyChecks(config, bunker.stores(), bunker.clock(), metrics);
-        CopyObject copy = new CopyObject(config, bunker.stores(), ledger, checks, sinkPool, metrics);
+        CopyChecks checks = new CopyChecks(config, stores, clock, metrics);
+        CopyObject copy = new CopyObject(config, stores, ledger, checks, sinkPool, metrics);
         CircuitBreakers breakers = new CircuitBreakers(config.replication().breakerFailures(), config.replication().breakerCooldown(),
-                bunker.clock());
-        FinishJob finish = new FinishJob(db, config.replication(), bunker.clock());
+                clock);
+        FinishJob finish = new FinishJob(db, config.replication(), clock);
         this.workers = new ReplicationWorkers(config.replication(), jobs, copy, finish, breakers);
         this.keyLimits = dev.bunker.store.ObjectKeys.limitsFor(config.stores().values());
-        this.ingest = new Ingest(config, db, bunker.store(config.replication().primary()), keyLimits, bunker.clock(), workers::nudge);
-        this.reads = new ObjectReads(config, bunker.stores(), ledger, jobs, metrics);
-        this.reconcile = new Reconcile(db, config.replication(), bunker.stores(), bunker.clock());
-        status.bindTo(bunker.metrics(), bunker.stores().keySet());
+        this.ingest = new Ingest(config, db, stores.get(config.replication().primary()), keyLimits, clock, workers::nudge);
+        this.reads = new ObjectReads(config, stores, ledger, jobs, metrics);
+        this.reconcile = new Reconcile(db, config.replication(), stores, clock);
+        status.bindTo(registry, stores.keySet());
     }
 
     /** The key limits every configured store can hold (see ObjectKeys). */

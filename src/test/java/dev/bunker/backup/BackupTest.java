@@ -1,5 +1,6 @@
 package dev.bunker.backup;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -89,7 +90,7 @@ class BackupTest {
         if (bunker != null) bunker.close();
         BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
         bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
-        backups = new Backups(bunker);
+        backups = Engine.backups(bunker);
     }
 
     @AfterEach
@@ -229,7 +230,7 @@ class BackupTest {
                 new BackupsConfig(List.of(recipient), List.of("vault"), Map.of("bunker", new BackupSource("bunker", "self", null, null)),
                         backupsConfig(Duration.ofDays(30), Duration.ofDays(25), null).dump(),
                         backupsConfig(Duration.ofDays(30), Duration.ofDays(25), null).snapshot(), null, false));
-        try (Bunker own = Bunker.open(embedded, clock); Backups ownBackups = new Backups(own)) {
+        try (Bunker own = Bunker.open(embedded, clock); Backups ownBackups = Engine.backups(own)) {
             Manifest m = ownBackups.take().run("bunker", "dump");
             assertThat(m.rowCounts()).containsKeys("bunker.objects", "bunker.backups", "bunker.flyway_schema_history");
             DatabaseConfig target = TestDatabase.fresh();

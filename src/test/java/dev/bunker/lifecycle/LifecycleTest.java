@@ -1,5 +1,6 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,8 +52,8 @@ class LifecycleTest {
         BunkerConfig config = new BunkerConfig(base.source(), base.dataDir(), base.listen(), base.database(), base.stores(),
                 base.replication(), base.api(), lc, base.backups());
         bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
-        replication = new Replication(bunker);
-        lifecycle = new Lifecycle(bunker);
+        replication = Engine.replication(bunker);
+        lifecycle = Engine.lifecycle(bunker);
     }
 
     @AfterEach

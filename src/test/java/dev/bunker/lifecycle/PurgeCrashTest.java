@@ -1,5 +1,6 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bunker.Bunker;
@@ -33,7 +34,7 @@ class PurgeCrashTest {
             FaultyStore f = new FaultyStore(s);
             if (s.name().equals("shelter")) f.deleteDelayMillis = 1500;
             return f;
-        }); Lifecycle lifecycle = new Lifecycle(bunker)) {
+        }); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
             lifecycle.purge().run(false, false, "child");
         }
     }
@@ -43,8 +44,8 @@ class PurgeCrashTest {
         Path configFile = ConfigFiles.write(dir, TestDatabase.fresh(), "2s", "lifecycle: {trash: 1s, cleanup-after: 1s, brake: 100%}");
         BunkerConfig config = ConfigLoader.load(configFile, ConfigLoader.Overrides.NONE);
         try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
-             Replication replication = new Replication(bunker);
-             Lifecycle lifecycle = new Lifecycle(bunker)) {
+             Replication replication = Engine.replication(bunker);
+             Lifecycle lifecycle = Engine.lifecycle(bunker)) {
             for (int i = 0; i < 4; i++) {
                 byte[] data = ("object " + i).getBytes();
                 replication.ingest().put("k" + i, new ByteArrayInputStream(data), data.length, null, null);

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bunker.Bunker;
@@ -47,7 +48,7 @@ class ColdTierTest {
                 S3MockServer.newBucket(false), "cold-" + UUID.randomUUID() + "/", true, S3MockServer.ACCESS_KEY, S3MockServer.SECRET_KEY,
                 "GLACIER", 5L << 20, 4);
         bunker = Bunker.open(TestConfigs.threeStores(dir, glacier), Clock.systemUTC(), FaultyStore.into(faulty));
-        replication = new Replication(bunker);
+        replication = Engine.replication(bunker);
         faulty.get("shelter").archived = true; // every read of the shelter fails as InvalidObjectState does
 
         byte[] data = new byte[70_000];
@@ -62,7 +63,7 @@ class ColdTierTest {
         replication.workers().drain();
         assertThat(state("shelter")).isEqualTo("verified");
 
-        try (Drills drills = new Drills(bunker, replication)) {
+        try (Drills drills = Engine.drills(bunker, replication)) {
             DrillRuns.Run run = drills.objects().run(10);
             assertThat(run.ok()).as(run.log()).isTrue();
             assertThat(run.checks().get(0).detail()).contains("1 archived copies checked by size only");

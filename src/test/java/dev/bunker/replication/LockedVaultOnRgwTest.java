@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -60,8 +61,8 @@ class LockedVaultOnRgwTest {
         BunkerConfig config = new BunkerConfig(base.source(), base.dataDir(), base.listen(), base.database(), stores, base.replication(),
                 base.api(), new BunkerConfig.LifecycleConfig(Duration.ofDays(30), Duration.ZERO, 1.0, Duration.ofMinutes(1)), base.backups());
         bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
-        replication = new Replication(bunker);
-        lifecycle = new Lifecycle(bunker);
+        replication = Engine.replication(bunker);
+        lifecycle = Engine.lifecycle(bunker);
     }
 
     @AfterEach

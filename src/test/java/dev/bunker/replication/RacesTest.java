@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -56,7 +57,7 @@ class RacesTest {
     Process process(BunkerConfig config, Clock clock) {
         Map<String, FaultyStore> faulty = new HashMap<>();
         Bunker bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
-        Replication replication = new Replication(bunker);
+        Replication replication = Engine.replication(bunker);
         open.add(0, bunker);
         open.add(0, replication);
         return new Process(bunker, replication, faulty);
@@ -225,7 +226,7 @@ class RacesTest {
         rotten[123] ^= 0x20;
         Files.write(vault.pathOf("precious"), rotten); // bit rot under the lock
 
-        try (Drills drills = new Drills(p.bunker(), p.replication())) {
+        try (Drills drills = Engine.drills(p.bunker(), p.replication())) {
             assertThat(drills.objects().run(10).ok()).isFalse();
             assertThat(copyState(p.replication(), "precious", "vault")).isEqualTo("corrupt");
             p.replication().workers().drain();

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,7 +52,7 @@ class ReplicationTest {
 
     void open(BunkerConfig config) {
         bunker = Bunker.open(config, clock, FaultyStore.into(faulty));
-        replication = new Replication(bunker);
+        replication = Engine.replication(bunker);
     }
 
     @AfterEach

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bunker.Bunker;
@@ -45,7 +46,7 @@ class TwoProcessesTest {
         BunkerConfig config = ConfigLoader.load(configFile, ConfigLoader.Overrides.NONE);
         List<Process> serves = new ArrayList<>();
         try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
-             Replication replication = new Replication(bunker)) {
+             Replication replication = Engine.replication(bunker)) {
             for (int p = 0; p < 2; p++) {
                 serves.add(ChildJvm.builder(List.of("-Dorg.slf4j.simpleLogger.log.dev.bunker.replication.CopyObject=debug"),
                                 BunkerCommand.class, "serve", "--config", configFile.toString(), "--data-dir", dir.resolve("node" + p).toString(),

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bunker.Bunker;
@@ -41,7 +42,7 @@ class WorkerCrashTest {
             if (s.name().equals("vault")) f.putDelayMillisPerMiB = 4000;
             return f;
         });
-        Replication replication = new Replication(bunker);
+        Replication replication = Engine.replication(bunker);
         replication.workers().start();
         System.out.println("worker started");
         Thread.sleep(Long.MAX_VALUE);
@@ -54,7 +55,7 @@ class WorkerCrashTest {
         byte[] data = new byte[8 << 20];
         new Random(1).nextBytes(data);
         try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
-             Replication replication = new Replication(bunker)) {
+             Replication replication = Engine.replication(bunker)) {
             replication.ingest().put("movie.mp4", new ByteArrayInputStream(data), data.length, null, null);
 
             Process child = ChildJvm.start(dir.resolve("child.log"), WorkerCrashTest.class, configFile.toString());
