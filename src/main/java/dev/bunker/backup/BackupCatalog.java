@@ -28,6 +28,7 @@ public final class BackupCatalog {
             """;
     static final String LIST = "select manifest::text, stores from backups order by finished_at desc";
     static final String REMOVE = "delete from backups where id = ?";
+    static final String NEWEST = "select max(finished_at) from backups where source = ? and kind = ?";
     static final String ATTEMPT = "insert into backup_attempts (id, source, kind, data_key, stores, started_at) values (?, ?, ?, ?, ?, ?)";
     static final String ATTEMPT_DONE = "delete from backup_attempts where id = ?";
     static final String ATTEMPTS_BEFORE = "select id, data_key, stores from backup_attempts where started_at < ? order by started_at";
@@ -88,6 +89,18 @@ public final class BackupCatalog {
             }
         }
         return out;
+    }
+
+    /** When the newest backup of {@code source} and {@code kind} finished; null if there is none. */
+    public java.time.Instant newest(String source, String kind) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(NEWEST)) {
+            ps.setString(1, source);
+            ps.setString(2, kind);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getTimestamp(1) == null ? null : rs.getTimestamp(1).toInstant();
+            }
+        }
     }
 
     public void remove(String id) throws SQLException {

@@ -5,9 +5,6 @@ import dev.bunker.db.AdvisoryLock;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import java.io.IOException;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +24,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Backups implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Backups.class);
-    static final String LAST = "select max(finished_at) from backups where source = ? and kind = ?";
 
     private final BackupsConfig config;
     private final DataSource db;
@@ -73,14 +69,7 @@ public final class Backups implements AutoCloseable {
     }
 
     private Instant last(String source, String kind) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(LAST)) {
-            ps.setString(1, source);
-            ps.setString(2, kind);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getTimestamp(1) == null ? null : rs.getTimestamp(1).toInstant();
-            }
-        }
+        return catalog.newest(source, kind);
     }
 
     /** Takes every backup that is due (one process at a time per source and kind), and prunes hourly. */

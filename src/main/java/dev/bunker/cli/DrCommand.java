@@ -6,7 +6,6 @@ import dev.bunker.drill.RecoveryReport;
 import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

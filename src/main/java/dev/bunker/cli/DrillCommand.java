@@ -8,7 +8,6 @@ import dev.bunker.drill.DrillRuns;
 import dev.bunker.json.Json;
 import java.time.Clock;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

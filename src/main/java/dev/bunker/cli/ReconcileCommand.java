@@ -6,7 +6,6 @@ import dev.bunker.replication.Reconcile;
 import dev.bunker.replication.Replication;
 import dev.bunker.json.Json;
 import java.time.Clock;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

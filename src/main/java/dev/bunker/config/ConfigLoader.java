@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.bunker.config.BunkerConfig.ApiConfig;
-import dev.bunker.config.BunkerConfig.BackupKind;
-import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.config.BunkerConfig.AlertsConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;

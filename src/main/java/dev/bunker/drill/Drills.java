@@ -36,8 +36,8 @@ public final class Drills implements AutoCloseable {
         this.clock = clock;
         this.runs = new DrillRuns(db);
         this.database = new DatabaseDrill(config, stores, runs, clock);
-        this.objects = new ObjectDrill(config, db, stores, replication.ledger(), replication.jobs(), runs, clock);
-        this.failover = new FailoverDrill(db, replication.reads(), config.replication().primary(), runs, clock);
+        this.objects = new ObjectDrill(config, stores, replication.ledger(), replication.jobs(), runs, clock);
+        this.failover = new FailoverDrill(replication.ledger(), replication.reads(), config.replication().primary(), runs, clock);
         for (String kind : new String[] {"db", "objects", "failover"}) {
             Gauge.builder("bunker_drill_last_success_timestamp_seconds", () -> {
                 Instant t = lastSuccess.get(kind);

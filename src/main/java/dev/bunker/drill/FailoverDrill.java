@@ -1,12 +1,10 @@
 package dev.bunker.drill;
 
 import dev.bunker.drill.DrillRuns.Check;
+import dev.bunker.replication.Ledger;
 import dev.bunker.replication.ObjectReads;
 import dev.bunker.store.Sha256;
 import java.io.InputStream;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
@@ -14,18 +12,17 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
-import javax.sql.DataSource;
 
 /** Failover rehearsal: serves a sample of reads with the primary store treated as down, and reports the success rate and latency. */
 public final class FailoverDrill {
-    private final DataSource db;
+    private final Ledger ledger;
     private final ObjectReads reads;
     private final String primary;
     private final DrillRuns runs;
     private final Clock clock;
 
-    public FailoverDrill(DataSource db, ObjectReads reads, String primary, DrillRuns runs, Clock clock) {
-        this.db = db;
+    public FailoverDrill(Ledger ledger, ObjectReads reads, String primary, DrillRuns runs, Clock clock) {
+        this.ledger = ledger;
         this.reads = reads;
         this.primary = primary;
         this.runs = runs;
@@ -34,13 +31,7 @@ public final class FailoverDrill {
 
     public DrillRuns.Run run(int sample) throws SQLException {
         Instant started = clock.instant();
-        List<String> keys = new ArrayList<>();
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ObjectDrill.SAMPLE)) {
-            ps.setInt(1, sample);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) keys.add(rs.getString(1));
-            }
-        }
+        List<String> keys = ledger.sampleLive(sample).stream().map(Ledger.Sampled::key).toList();
         List<Long> micros = new ArrayList<>();
         List<Check> failures = new ArrayList<>();
         for (String key : keys) {

@@ -11,10 +11,6 @@ import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
-import java.io.InputStream;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
@@ -23,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.Map;
-import javax.sql.DataSource;
 
 /**
  * The replica drill: a random sample of live objects, each read from every store that holds a
@@ -33,24 +28,18 @@ import javax.sql.DataSource;
  * checks its size from the store's metadata and says so.
  */
 public final class ObjectDrill {
-    private record Sampled(String key, long size, String sha256) {}
 
-    static final String SAMPLE = """
-            select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?
-            """;
 
     private final BunkerConfig config;
-    private final DataSource db;
     private final Map<String, Store> stores;
     private final Ledger ledger;
     private final ReplicationJobs jobs;
     private final DrillRuns runs;
     private final Clock clock;
 
-    public ObjectDrill(BunkerConfig config, DataSource db, Map<String, Store> stores, Ledger ledger, ReplicationJobs jobs, DrillRuns runs,
+    public ObjectDrill(BunkerConfig config, Map<String, Store> stores, Ledger ledger, ReplicationJobs jobs, DrillRuns runs,
                        Clock clock) {
         this.config = config;
-        this.db = db;
         this.stores = stores;
         this.ledger = ledger;
         this.jobs = jobs;
@@ -60,13 +49,7 @@ public final class ObjectDrill {
 
     public DrillRuns.Run run(int sample) throws SQLException {
         Instant started = clock.instant();
-        List<Sampled> picked = new ArrayList<>();
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(SAMPLE)) {
-            ps.setInt(1, sample);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) picked.add(new Sampled(rs.getString(1), rs.getLong(2), rs.getString(3)));
-            }
-        }
+        List<Ledger.Sampled> picked = ledger.sampleLive(sample);
         Set<String> archival = new HashSet<>();
         config.stores().values().forEach(s -> {
             if (s.archival()) archival.add(s.name());
@@ -75,7 +58,7 @@ public final class ObjectDrill {
         int copiesRead = 0;
         int archived = 0;
         StringBuilder log = new StringBuilder();
-        for (Sampled o : picked) {
+        for (Ledger.Sampled o : picked) {
             for (Ledger.CopyRow copy : ledger.copies(o.key())) {
                 if (copy.state() != CopyState.VERIFIED || !stores.containsKey(copy.store())) continue;
                 Verdict v = check(stores.get(copy.store()), o, copy, archival.contains(copy.store()));
@@ -106,7 +89,7 @@ public final class ObjectDrill {
     /** What checking one copy found: a problem (null if none), the copy's state to record (null: none, an outage), how it was checked. */
     private record Verdict(String problem, CopyState newState, boolean read, boolean archived) {}
 
-    private static Verdict check(Store store, Sampled o, Ledger.CopyRow copy, boolean archival) {
+    private static Verdict check(Store store, Ledger.Sampled o, Ledger.CopyRow copy, boolean archival) {
         try {
             if (archival) return archivedVerdict(store, o, copy);
             String sha = Sha256.ofCopy(store, o.key(), copy.versionId());
@@ -122,13 +105,13 @@ public final class ObjectDrill {
         }
     }
 
-    private static Verdict archivedVerdict(Store store, Sampled o, Ledger.CopyRow copy) {
+    private static Verdict archivedVerdict(Store store, Ledger.Sampled o, Ledger.CopyRow copy) {
         String problem = archivedProblem(store, o, copy);
         return new Verdict(problem, problem == null ? null : problem.equals("missing") ? CopyState.MISSING : CopyState.CORRUPT, false, true);
     }
 
     /** Size and (where known) the checksum the store confirmed when the copy was made; null if they match. */
-    private static String archivedProblem(Store store, Sampled o, Ledger.CopyRow copy) {
+    private static String archivedProblem(Store store, Ledger.Sampled o, Ledger.CopyRow copy) {
         ObjectInfo info = store.stat(o.key()).orElse(null);
         if (info == null) return "missing";
         if (info.size() != o.size()) return "archived copy has " + info.size() + " bytes, expected " + o.size();

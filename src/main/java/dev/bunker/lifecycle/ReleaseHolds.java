@@ -3,7 +3,7 @@ package dev.bunker.lifecycle;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.Tx;
-import dev.bunker.store.LockState;
+import dev.bunker.replication.Ledger;
 import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.Store;
@@ -15,7 +15,6 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +34,6 @@ public final class ReleaseHolds {
     static final String DELETING = "select key, deleted_at from objects where state = 'deleting' order by deleted_at limit ?";
     static final String ALL_DELETING = "select count(*), coalesce(sum(size), 0) from objects where state = 'deleting'";
     static final String DELETING_KEYS = "select key from objects where state = 'deleting' order by key";
-    static final String COPY_LOCKED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
     static final String MAX_RETAIN = "select max(retain_until) from copies where key = ?";
     static final String DELETED = "update objects set state = 'deleted', purge_after = ? where key = ? and state = 'deleting'";
 
@@ -103,12 +101,7 @@ public final class ReleaseHolds {
                 Instant until = store.lockState(key).extendedFor(now, sc.lock().period());
                 store.applyLock(key, until, false); // retention first, then the hold: see LockableStore.applyLock
                 Tx.execute(db, c -> {
-                    try (PreparedStatement ps = c.prepareStatement(COPY_LOCKED)) {
-                        ps.setTimestamp(1, Timestamp.from(until));
-                        ps.setString(2, key);
-                        ps.setString(3, sc.name());
-                        ps.executeUpdate();
-                    }
+                    Ledger.holdReleased(c, key, sc.name(), until);
                     Audit.record(c, now, "lifecycle", "release hold", key, "store " + sc.name() + ": retention extended to " + until + ", legal hold released");
                 });
             } catch (ObjectNotFoundException e) {

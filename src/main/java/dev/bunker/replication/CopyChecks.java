@@ -4,17 +4,13 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.replication.Ledger.CopyRow;
 import dev.bunker.replication.Ledger.ObjectRow;
-import dev.bunker.store.LockState;
 import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectInfo;
 import dev.bunker.store.PutResult;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
-import java.io.IOException;
-import java.io.InputStream;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Optional;
 

@@ -69,6 +69,24 @@ public final class Ledger {
                and not exists (select 1 from copies c where c.key = o.key and c.state = 'verified' and c.store = any(?))
             """;
 
+    /** Reconcile: objects in the primary's listing (temp table {@code listing}) that the ledger lacks. */
+    static final String NEW_OBJECTS = """
+            insert into objects (key, size)
+            select l.key, l.size from listing l
+             where not exists (select 1 from objects o where o.key = l.key)
+               and l.key not like '.bunker/%' -- Bunker's own data (backups) in a shared store is never an app object
+            returning key
+            """;
+    /** Reconcile: verified copies of kept objects that the store's listing no longer has. */
+    static final String GONE_COPIES = """
+            update copies c set state = 'missing', last_error = 'not found in the store by reconcile', updated_at = now()
+             where c.store = ? and c.state = 'verified' and not exists (select 1 from listing l where l.key = c.key)
+               and exists (select 1 from objects o where o.key = c.key and o.state in ('live', 'trashed'))
+            returning c.key
+            """;
+    static final String SAMPLE_LIVE = "select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?";
+    static final String HOLD_RELEASED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
+
     private final DataSource db;
 
     public Ledger(DataSource db) {
@@ -187,6 +205,52 @@ public final class Ledger {
                 }
             }
             return out;
+        }
+    }
+
+    /** Records the objects of the listing in {@code c}'s temp table {@code listing} that the ledger lacks; returns their keys. */
+    static List<String> recordListedUnknown(Connection c) throws SQLException {
+        return keys(c, NEW_OBJECTS, null);
+    }
+
+    /** Marks missing the verified copies on {@code store} of kept objects its listing lacks; returns their keys. */
+    static List<String> markListedGone(Connection c, String store) throws SQLException {
+        return keys(c, GONE_COPIES, store);
+    }
+
+    private static List<String> keys(Connection c, String sql, String param) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (param != null) ps.setString(1, param);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+            return out;
+        }
+    }
+
+    /** A live object's key, size and SHA-256. */
+    public record Sampled(String key, long size, String sha256) {}
+
+    /** Up to {@code n} live objects picked at random (for the replica drill). */
+    public List<Sampled> sampleLive(int n) throws SQLException {
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(SAMPLE_LIVE)) {
+            ps.setInt(1, n);
+            List<Sampled> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new Sampled(rs.getString(1), rs.getLong(2), rs.getString(3)));
+            }
+            return out;
+        }
+    }
+
+    /** Records that a copy's legal hold was released and its retention extended to {@code retainUntil}. */
+    public static void holdReleased(Connection c, String key, String store, Instant retainUntil) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(HOLD_RELEASED)) {
+            ps.setTimestamp(1, Timestamp.from(retainUntil));
+            ps.setString(2, key);
+            ps.setString(3, store);
+            ps.executeUpdate();
         }
     }
 

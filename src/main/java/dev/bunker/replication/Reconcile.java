@@ -34,19 +34,6 @@ public final class Reconcile {
     private static final int BATCH = 1000;
     static final String CREATE_LISTING = "create temp table if not exists listing (key text collate \"C\" primary key, size bigint not null)";
     static final String FILL = "insert into listing select * from unnest(?::text[], ?::bigint[]) on conflict do nothing";
-    static final String NEW_OBJECTS = """
-            insert into objects (key, size)
-            select l.key, l.size from listing l
-             where not exists (select 1 from objects o where o.key = l.key)
-               and l.key not like '.bunker/%' -- Bunker's own data (backups) in a shared store is never an app object
-            returning key
-            """;
-    static final String GONE_COPIES = """
-            update copies c set state = 'missing', last_error = 'not found in the store by reconcile', updated_at = now()
-             where c.store = ? and c.state = 'verified' and not exists (select 1 from listing l where l.key = c.key)
-               and exists (select 1 from objects o where o.key = c.key and o.state in ('live', 'trashed'))
-            returning c.key
-            """;
     static final String PAGE = """
             select o.key, coalesce(array_agg(c.store) filter (where c.state = 'verified'), '{}'),
                    exists (select 1 from replication_jobs j where j.key = o.key)
@@ -80,9 +67,9 @@ public final class Reconcile {
         for (String name : storesInUse) {
             long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
                 long n = list(c, stores.get(name), progress);
-                List<String> fresh = name.equals(config.primary()) ? keys(c, NEW_OBJECTS, null) : List.of();
+                List<String> fresh = name.equals(config.primary()) ? Ledger.recordListedUnknown(c) : List.of();
                 for (String key : fresh) ReplicationJobs.enqueue(c, key, null, clock.instant());
-                List<String> gone = keys(c, GONE_COPIES, name);
+                List<String> gone = Ledger.markListedGone(c, name);
                 for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name), clock.instant());
                 return new long[] {n, fresh.size(), gone.size()};
             });
@@ -118,17 +105,6 @@ public final class Reconcile {
             } while (after != null);
         }
         return n;
-    }
-
-    private static List<String> keys(Connection c, String sql, String param) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            if (param != null) ps.setString(1, param);
-            List<String> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(rs.getString(1));
-            }
-            return out;
-        }
     }
 
     /** Walks the ledger in key order and enqueues objects lacking a verified copy on a store their policy names. */
