@@ -8,6 +8,7 @@ import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.PutOptions;
 import dev.bunker.store.PutResult;
 import dev.bunker.store.Store;
+import dev.bunker.store.VerifiedStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.Connection;
@@ -87,15 +88,15 @@ public final class Ingest {
         }
         try (IngestReservation r = IngestReservation.take(db, key, reservationLease)) {
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
-            VerifyingInputStream in = new VerifyingInputStream(body, sha256Header, md5Header);
+            VerifiedStream in = uploaded(body, sha256Header, md5Header, "the body");
             if (known.isPresent()) return sameOrConflict(known.get(), in);
             PutResult written;
             try {
                 PutOptions options = (size < 0 ? PutOptions.unknownSize() : PutOptions.ofSize(size)).withPrecondition(r::confirm);
                 written = primary.put(key, in, options);
             } catch (RuntimeException e) {
-                VerifyingInputStream.ChecksumMismatchException mismatch = causeOf(e);
-                if (mismatch != null) throw new Rejected(Rejected.Reason.INVALID, mismatch.getMessage() + "; nothing was stored", e);
+                VerifiedStream.MismatchException mismatch = causeOf(e);
+                if (mismatch != null) throw new Rejected(Rejected.Reason.INVALID, mismatch.getMessage(), e);
                 throw e;
             }
             return record(r, key, written.size(), written.sha256(), written.storeChecksum(), written.versionId());
@@ -111,12 +112,12 @@ public final class Ingest {
         try (IngestReservation r = IngestReservation.take(db, key, reservationLease)) {
             ObjectInfo info = primary.stat(key).orElseThrow(() -> new ObjectNotFoundException(primary.name(), key,
                     "object '" + key + "' is not in the primary store '" + primary.name() + "'; upload it there first"));
-            VerifyingInputStream in;
+            VerifiedStream in;
             try (InputStream raw = primary.get(key)) {
-                in = new VerifyingInputStream(raw, sha256Header, null);
+                in = uploaded(raw, sha256Header, null, "the object in the primary");
                 in.transferTo(java.io.OutputStream.nullOutputStream());
-            } catch (VerifyingInputStream.ChecksumMismatchException e) {
-                throw new Rejected(Rejected.Reason.INVALID, e.getMessage() + " (as stored in the primary); nothing was recorded");
+            } catch (VerifiedStream.MismatchException e) {
+                throw new Rejected(Rejected.Reason.INVALID, e.getMessage());
             }
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
             if (known.isPresent()) {
@@ -130,6 +131,11 @@ public final class Ingest {
         }
     }
 
+    /** An upload (or an announced object) checked against the checksums the client sent: x-bunker-sha256 (hex) and Content-MD5. */
+    private static VerifiedStream uploaded(InputStream in, String sha256Header, String md5Header, String what) {
+        return new VerifiedStream(in, -1, sha256Header, md5Header, what, " (x-bunker-sha256)", "nothing was stored", problem -> { });
+    }
+
     private void checkKey(String key) {
         String problem = ObjectKeys.appKeyProblem(key, limits);
         if (problem != null) throw new Rejected(Rejected.Reason.INVALID, "invalid object key " + ObjectKeys.quote(key) + ": " + problem);
@@ -141,7 +147,7 @@ public final class Ingest {
         }
     }
 
-    private Stored sameOrConflict(Ledger.ObjectRow known, VerifyingInputStream in) throws IOException {
+    private Stored sameOrConflict(Ledger.ObjectRow known, VerifiedStream in) throws IOException {
         if (known.state() != ObjectState.LIVE) {
             throw new Rejected(Rejected.Reason.CONFLICT, "object '" + known.key() + "' is " + (known.state() == ObjectState.TRASHED
                     ? "in the trash; restore it (POST /v1/objects/KEY/restore) or wait until it is purged to use the key again"
@@ -149,8 +155,8 @@ public final class Ingest {
         }
         try {
             in.transferTo(java.io.OutputStream.nullOutputStream());
-        } catch (VerifyingInputStream.ChecksumMismatchException e) {
-            throw new Rejected(Rejected.Reason.INVALID, e.getMessage() + "; nothing was stored");
+        } catch (VerifiedStream.MismatchException e) {
+            throw new Rejected(Rejected.Reason.INVALID, e.getMessage());
         }
         if (known.sha256() != null && known.sha256().equals(in.sha256()) && (known.size() == null || known.size() == in.count())) {
             return new Stored(known.key(), in.count(), in.sha256(), false);
@@ -192,9 +198,9 @@ public final class Ingest {
                 + "); objects are immutable, store a new version under a new key");
     }
 
-    private static VerifyingInputStream.ChecksumMismatchException causeOf(Throwable e) {
+    private static VerifiedStream.MismatchException causeOf(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof VerifyingInputStream.ChecksumMismatchException m) return m;
+            if (t instanceof VerifiedStream.MismatchException m) return m;
         }
         return null;
     }
