@@ -5,7 +5,9 @@ import dev.bunker.Engine;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.ConfigException;
 import dev.bunker.drill.DrillRuns;
+import dev.bunker.drill.Drills;
 import dev.bunker.json.Json;
+import dev.bunker.replication.Replication;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,6 +22,20 @@ public final class DrillCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    /** Work done with the drills part alone. */
+    interface DrillWork {
+        int apply(Drills drills) throws Exception;
+    }
+
+    /** Opens Bunker with only the parts a drill uses: the drills and the replication they re-enqueue bad copies on. */
+    static int withDrills(BunkerConfig config, DrillWork work) throws Exception {
+        try (Bunker bunker = Bunker.open(config, Clock.systemUTC());
+                Replication replication = Engine.replication(bunker);
+                Drills drills = Engine.drills(bunker, replication)) {
+            return work.apply(drills);
+        }
     }
 
     /** Prints a run; exit code 0 if it passed, 1 if not. */
@@ -52,9 +68,7 @@ public final class DrillCommand implements Runnable {
             if (!config.drills().dbEnabled()) {
                 throw new ConfigException(config.source(), "drills.db.identity", "missing; the database drill needs the age key file that decrypts the backups");
             }
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
-                return report(engine.drills().database().run(source), json);
-            }
+            return withDrills(config, drills -> report(drills.database().run(source), json));
         }
     }
 
@@ -72,9 +86,7 @@ public final class DrillCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BunkerConfig config = options.load();
-            try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
-                return report(engine.drills().objects().run(sample == null ? config.drills().sample() : sample), json);
-            }
+            return withDrills(config, drills -> report(drills.objects().run(sample == null ? config.drills().sample() : sample), json));
         }
     }
 
@@ -91,9 +103,7 @@ public final class DrillCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
-                return report(engine.drills().failover().run(sample), json);
-            }
+            return withDrills(options.load(), drills -> report(drills.failover().run(sample), json));
         }
     }
 
@@ -109,8 +119,8 @@ public final class DrillCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
-                List<DrillRuns.Run> runs = engine.drills().runs().history(kind, 50);
+            return withDrills(options.load(), drills -> {
+                List<DrillRuns.Run> runs = drills.runs().history(kind, 50);
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(runs));
                 } else {
@@ -122,7 +132,7 @@ public final class DrillCommand implements Runnable {
                     System.out.println(runs.size() + " drill(s)");
                 }
                 return 0;
-            }
+            });
         }
     }
 }
