@@ -11,6 +11,7 @@ import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.PutOptions;
 import dev.bunker.store.PutResult;
 import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.SQLException;
@@ -161,7 +162,8 @@ public final class CopyObject {
                 lastProblem = e.getMessage();
                 continue;
             } catch (RuntimeException e) {
-                lastProblem = "unable to read from store '" + source + "': " + e.getMessage();
+                lastProblem = e instanceof StoreException ? e.getMessage()
+                        : "unable to read " + ObjectKeys.quote(object.key()) + " from store '" + source + "': " + e.getMessage();
                 continue;
             }
             Map<String, FanOut.Sink> sinks = new LinkedHashMap<>();

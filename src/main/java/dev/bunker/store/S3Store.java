@@ -101,7 +101,7 @@ public final class S3Store implements LockableStore {
             if (options.lock() != null) ensureLock(key, k, result.versionId(), options.lock());
             return result;
         } catch (IOException e) {
-            throw new StoreUnavailableException(name, key, "unable to read the data for " + ObjectKeys.quote(key) + ": " + e, e);
+            throw new StoreUnavailableException(name, key, "unable to read the data to store as " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } catch (SdkException e) {
             throw errors.translate(e, "store", key);
         }
