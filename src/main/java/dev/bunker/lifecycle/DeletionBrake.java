@@ -36,16 +36,6 @@ public final class DeletionBrake {
     static final String STATE = "select tripped_at, reason from purge_brake where id = 1";
     static final String TRIP = "update purge_brake set tripped_at = ?, reason = ? where id = 1 and tripped_at is null";
     static final String CLEAR = "update purge_brake set tripped_at = null, reason = null where id = 1";
-    /** For ending trash periods and releasing holds: objects permanently deleted within the day, or waiting for their holds to be released. */
-    static final String RECENTLY_DELETED = """
-            select count(*), coalesce(sum(size), 0) from objects where state = 'deleting' or (state = 'deleted' and deleted_at > ?)
-            """;
-    /** For purging: objects purged within the day. */
-    static final String RECENTLY_PURGED = "select count(*), coalesce(sum(size), 0) from tombstones where purged_at > ?";
-    static final String TOTALS = """
-            select (select count(*) from objects) + (select count(*) from tombstones where purged_at > ?),
-                   (select coalesce(sum(size), 0) from objects) + (select coalesce(sum(size), 0) from tombstones where purged_at > ?)
-            """;
 
     private final DataSource db;
     private final LifecycleConfig config;
@@ -75,28 +65,13 @@ public final class DeletionBrake {
     }
 
     private String wouldExceed(Connection c, Step step, Instant now, long count, long bytes) throws SQLException {
-        Timestamp dayAgo = Timestamp.from(now.minus(Duration.ofDays(1)));
-        long recentCount;
-        long recentBytes;
-        long totalCount;
-        long totalBytes;
-        try (PreparedStatement ps = c.prepareStatement(step == Step.PURGE ? RECENTLY_PURGED : RECENTLY_DELETED)) {
-            ps.setTimestamp(1, dayAgo);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                recentCount = rs.getLong(1);
-                recentBytes = rs.getLong(2);
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement(TOTALS)) {
-            ps.setTimestamp(1, dayAgo);
-            ps.setTimestamp(2, dayAgo);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                totalCount = rs.getLong(1);
-                totalBytes = rs.getLong(2);
-            }
-        }
+        Instant dayAgo = now.minus(Duration.ofDays(1));
+        LifecycleLedger.Amount recent = step == Step.PURGE ? LifecycleLedger.purgedSince(c, dayAgo) : LifecycleLedger.deletedSince(c, dayAgo);
+        LifecycleLedger.Amount total = LifecycleLedger.heldOrPurgedSince(c, dayAgo);
+        long recentCount = recent.objects();
+        long recentBytes = recent.bytes();
+        long totalCount = total.objects();
+        long totalBytes = total.bytes();
         double objectShare = (double) (recentCount + count) / Math.max(1, totalCount);
         double byteShare = (double) (recentBytes + bytes) / Math.max(1, totalBytes);
         if (objectShare <= config.brake() && byteShare <= config.brake()) return null;

@@ -14,10 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import io.micrometer.core.instrument.Gauge;
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,8 +30,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Lifecycle implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
-    static final String COUNTS = "select state, count(*) from objects group by state";
-    static final String NEXT_PURGE = "select min(purge_after) from objects where state = 'deleted'";
 
     private final DataSource db;
     private final DeletionBrake brake;
@@ -158,15 +153,9 @@ public final class Lifecycle implements AutoCloseable {
     public Status status() throws SQLException {
         Map<String, Long> counts = new LinkedHashMap<>();
         for (ObjectState s : ObjectState.values()) counts.put(s.toString(), 0L);
-        Instant next = null;
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery(COUNTS)) {
-                while (rs.next()) counts.put(rs.getString(1), rs.getLong(2));
-            }
-            try (ResultSet rs = s.executeQuery(NEXT_PURGE)) {
-                if (rs.next() && rs.getTimestamp(1) != null) next = rs.getTimestamp(1).toInstant();
-            }
-        }
+        LifecycleLedger rows = new LifecycleLedger(db);
+        counts.putAll(rows.counts());
+        Instant next = rows.nextPurge();
         String tripped = brake.trippedReason();
         lastCounts = counts;
         brakeTripped = tripped != null;

@@ -9,11 +9,7 @@ import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -40,17 +36,8 @@ public final class PurgeExpired {
     public record Report(int due, long dueBytes, int purged, Map<String, String> failed, boolean brakeTripped, String brakeReason,
                          List<String> keys) {}
 
-    static final String DUE = """
-            select key, coalesce(size, 0) from objects where state = 'deleted' and purge_after <= ? order by purge_after, key limit ?
-            """;
-    static final String TOMBSTONE = """
-            insert into tombstones (key, size, sha256, created_at, trashed_at, trashed_by, deleted_at, deleted_by, purged_at, purged_by)
-            select key, size, sha256, created_at, trashed_at, trashed_by, deleted_at, deleted_by, ?, ?
-              from objects where key = ? and state = 'deleted'
-            """;
-    static final String FORGET = "delete from objects where key = ? and state = 'deleted'";
-
     private final DataSource db;
+    private final LifecycleLedger rows;
     private final BunkerConfig config;
     private final Map<String, Store> stores;
     private final Clock clock;
@@ -58,6 +45,7 @@ public final class PurgeExpired {
 
     public PurgeExpired(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
         this.db = db;
+        this.rows = new LifecycleLedger(db);
         this.config = config;
         this.stores = stores;
         this.clock = clock;
@@ -70,18 +58,9 @@ public final class PurgeExpired {
      */
     public Report run(boolean dryRun, boolean confirm, String actor) throws SQLException {
         Instant now = clock.instant();
-        List<String> keys = new ArrayList<>();
-        long dueBytes = 0;
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DUE)) {
-            ps.setTimestamp(1, Timestamp.from(now));
-            ps.setInt(2, BATCH);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    keys.add(rs.getString(1));
-                    dueBytes += rs.getLong(2);
-                }
-            }
-        }
+        Map<String, Long> due = rows.purgeDue(now, BATCH);
+        List<String> keys = new ArrayList<>(due.keySet());
+        long dueBytes = due.values().stream().mapToLong(Long::longValue).sum();
         if (dryRun) {
             String tripped = brake.trippedReason();
             return new Report(keys.size(), dueBytes, 0, Map.of(), tripped != null, tripped, keys);
@@ -143,16 +122,7 @@ public final class PurgeExpired {
 
     private void forget(String key, Instant now, String actor) throws SQLException {
         Tx.execute(db, c -> {
-            try (PreparedStatement ps = c.prepareStatement(TOMBSTONE)) {
-                ps.setTimestamp(1, Timestamp.from(now));
-                ps.setString(2, actor);
-                ps.setString(3, key);
-                ps.executeUpdate();
-            }
-            try (PreparedStatement ps = c.prepareStatement(FORGET)) {
-                ps.setString(1, key);
-                ps.executeUpdate();
-            }
+            LifecycleLedger.forget(c, key, now, actor);
             Audit.record(c, now, actor, "purge", key, "deleted from " + config.stores().keySet() + " and confirmed gone");
         });
     }

@@ -8,14 +8,9 @@ import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
@@ -31,13 +26,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReleaseHolds {
     private static final Logger LOG = LoggerFactory.getLogger(ReleaseHolds.class);
-    static final String DELETING = "select key, deleted_at from objects where state = 'deleting' order by deleted_at limit ?";
-    static final String ALL_DELETING = "select count(*), coalesce(sum(size), 0) from objects where state = 'deleting'";
-    static final String DELETING_KEYS = "select key from objects where state = 'deleting' order by key";
-    static final String MAX_RETAIN = "select max(retain_until) from copies where key = ?";
-    static final String DELETED = "update objects set state = 'deleted', purge_after = ? where key = ? and state = 'deleting'";
 
     private final DataSource db;
+    private final LifecycleLedger rows;
     private final BunkerConfig config;
     private final Map<String, Store> stores;
     private final Clock clock;
@@ -45,6 +36,7 @@ public final class ReleaseHolds {
 
     public ReleaseHolds(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
         this.db = db;
+        this.rows = new LifecycleLedger(db);
         this.config = config;
         this.stores = stores;
         this.clock = clock;
@@ -53,19 +45,13 @@ public final class ReleaseHolds {
 
     /** How many objects wait for their holds to be released, and their bytes. */
     public long[] pending() throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL_DELETING); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return new long[] {rs.getLong(1), rs.getLong(2)};
-        }
+        LifecycleLedger.Amount a = rows.deletingAmount();
+        return new long[] {a.objects(), a.bytes()};
     }
 
     /** The objects waiting for their holds to be released, in key order. */
     public List<String> pendingKeys() throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELETING_KEYS); ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) out.add(rs.getString(1));
-        }
-        return out;
+        return rows.deletingKeys();
     }
 
     /**
@@ -76,16 +62,8 @@ public final class ReleaseHolds {
         if (pending()[0] == 0) return 0;
         // All of them count against the brake, not one batch: releasing is what makes them deletable at all.
         if (Tx.run(db, c -> brake.check(c, DeletionBrake.Step.RELEASE, clock.instant(), 0, 0, confirmed, actor)) != null) return -1;
-        record Deleting(String key, Instant deletedAt) {}
-        List<Deleting> batch = new ArrayList<>();
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELETING)) {
-            ps.setInt(1, limit);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) batch.add(new Deleting(rs.getString(1), rs.getTimestamp(2).toInstant()));
-            }
-        }
         int done = 0;
-        for (Deleting d : batch) {
+        for (LifecycleLedger.Deleting d : rows.deleting(limit)) {
             if (release(d.key(), d.deletedAt())) done++;
         }
         return done;
@@ -114,19 +92,9 @@ public final class ReleaseHolds {
         if (!allReleased) return false;
         Tx.execute(db, c -> {
             Instant purgeAfter = deletedAt.plus(config.lifecycle().cleanupAfter());
-            try (PreparedStatement ps = c.prepareStatement(MAX_RETAIN)) {
-                ps.setString(1, key);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next() && rs.getTimestamp(1) != null && rs.getTimestamp(1).toInstant().isAfter(purgeAfter)) {
-                        purgeAfter = rs.getTimestamp(1).toInstant();
-                    }
-                }
-            }
-            try (PreparedStatement ps = c.prepareStatement(DELETED)) {
-                ps.setTimestamp(1, Timestamp.from(purgeAfter));
-                ps.setString(2, key);
-                ps.executeUpdate();
-            }
+            Instant retained = Ledger.latestRetainUntil(c, key);
+            if (retained != null && retained.isAfter(purgeAfter)) purgeAfter = retained;
+            LifecycleLedger.released(c, key, purgeAfter);
             Audit.record(c, clock.instant(), "lifecycle", "ready for purge", key, "may be purged after " + purgeAfter);
         });
         return true;

@@ -85,6 +85,7 @@ public final class Ledger {
             returning c.key
             """;
     static final String SAMPLE_LIVE = "select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?";
+    static final String LATEST_RETAIN = "select max(retain_until) from copies where key = ?";
     static final String HOLD_RELEASED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
 
     private final DataSource db;
@@ -251,6 +252,16 @@ public final class Ledger {
             ps.setString(2, key);
             ps.setString(3, store);
             ps.executeUpdate();
+        }
+    }
+
+    /** The latest retain-until of any of the object's copies, or null when none is retained. */
+    public static Instant latestRetainUntil(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(LATEST_RETAIN)) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getTimestamp(1) != null ? rs.getTimestamp(1).toInstant() : null;
+            }
         }
     }
 
