@@ -39,14 +39,7 @@ public final class PurgeCommand implements Callable<Integer> {
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Lifecycle lifecycle = Engine.lifecycle(bunker)) {
             if (dryRun) return review(lifecycle);
             String actor = TrashCommand.actor();
-            Optional<PurgeExpired.Report> report = confirm != null ? lifecycle.runConfirmed(confirm, actor)
-                    : lifecycle.exclusively(() -> {
-                        lifecycle.trash().expire(false, actor);
-                        while (lifecycle.releaseHolds().run(500, false, actor) == 500) {
-                            // more to release
-                        }
-                        return lifecycle.purge().run(false, false, actor);
-                    });
+            Optional<PurgeExpired.Report> report = confirm != null ? lifecycle.runConfirmed(confirm, actor) : lifecycle.runNow(actor);
             if (report.isEmpty()) {
                 System.err.println("bunker: another process is running the deletion lifecycle right now; retry in a minute");
                 return 1;

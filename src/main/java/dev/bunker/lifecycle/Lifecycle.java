@@ -32,6 +32,7 @@ public final class Lifecycle implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
 
     private final DataSource db;
+    private final LifecycleLedger rows;
     private final DeletionBrake brake;
     private final Trash trash;
     private final ReleaseHolds releaseHolds;
@@ -50,10 +51,11 @@ public final class Lifecycle implements AutoCloseable {
     public Lifecycle(BunkerConfig config, DataSource db, Map<String, Store> stores, Clock clock, MeterRegistry metrics, Ledger ledger,
                      ReplicationJobs jobs) {
         this.db = db;
+        this.rows = new LifecycleLedger(db);
         this.brake = new DeletionBrake(db, config.lifecycle());
-        this.trash = new Trash(db, config.lifecycle(), clock, brake);
-        this.releaseHolds = new ReleaseHolds(db, config, stores, clock, brake);
-        this.purge = new PurgeExpired(db, config, stores, clock, brake);
+        this.trash = new Trash(db, rows, config.lifecycle(), clock, brake);
+        this.releaseHolds = new ReleaseHolds(db, rows, config, stores, clock, brake);
+        this.purge = new PurgeExpired(db, rows, config, stores, clock, brake);
         this.audit = new Audit(db);
         this.stores = stores;
         this.config = config;
@@ -80,23 +82,23 @@ public final class Lifecycle implements AutoCloseable {
     public Audit audit() { return audit; }
 
     /** Runs {@code work} if no other process is running lifecycle transitions now; empty if one is. */
-    public <T> Optional<T> exclusively(AdvisoryLock.Job<T> work) throws SQLException {
+    private <T> Optional<T> exclusively(AdvisoryLock.Job<T> work) throws SQLException {
         return AdvisoryLock.tryWith(db, "bunker.lifecycle", "", work);
     }
 
-    /** Runs every due transition once (trash expiry, hold release, purge), each under the brake, if no other process is running them now. */
+    /** The scheduled run: every due transition once, each under the brake, unless another process is running them. */
     public boolean runDue() throws SQLException {
-        boolean ran = exclusively(() -> {
-            trash.expire(false, "lifecycle");
-            int n;
-            while ((n = releaseHolds.run(500, false, "lifecycle")) == 500) {
-                // more to release
-            }
-            purge.run(false, false, "lifecycle");
-            return n;
-        }).isPresent();
-        if (ran) status();
-        return ran;
+        return runNow("lifecycle").isPresent();
+    }
+
+    /**
+     * Runs every due transition once (trash expiry, hold release, purge), each under the brake, if no other process
+     * is running them now; returns the purge report, or empty when another process holds the lifecycle lock.
+     */
+    public Optional<PurgeExpired.Report> runNow(String actor) throws SQLException {
+        Optional<PurgeExpired.Report> report = exclusively(() -> runSteps(false, actor));
+        if (report.isPresent()) status();
+        return report;
     }
 
     /** What the next run would move towards destruction, and the code an operator confirms that exact set with. */
@@ -115,12 +117,17 @@ public final class Lifecycle implements AutoCloseable {
                 throw new LifecycleException(LifecycleException.Reason.CONFLICT, "what is due changed since it was reviewed (confirmation code " + code + ", now " + now.code()
                         + ": " + now.summary() + "); review it again with `bunker purge --dry-run`");
             }
-            trash.expire(true, actor);
-            while (releaseHolds.run(500, true, actor) == 500) {
-                // more to release
-            }
-            return purge.run(false, true, actor);
+            return runSteps(true, actor);
         });
+    }
+
+    /** The steps in order, under the lifecycle lock; {@code confirmed}: an operator reviewed this set, so the brake lets it through. */
+    private PurgeExpired.Report runSteps(boolean confirmed, String actor) throws SQLException {
+        trash.expire(confirmed, actor);
+        while (releaseHolds.run(500, confirmed, actor) == 500) {
+            // more to release
+        }
+        return purge.run(false, confirmed, actor);
     }
 
     /**
@@ -153,7 +160,6 @@ public final class Lifecycle implements AutoCloseable {
     public Status status() throws SQLException {
         Map<String, Long> counts = new LinkedHashMap<>();
         for (ObjectState s : ObjectState.values()) counts.put(s.toString(), 0L);
-        LifecycleLedger rows = new LifecycleLedger(db);
         counts.putAll(rows.counts());
         Instant next = rows.nextPurge();
         String tripped = brake.trippedReason();

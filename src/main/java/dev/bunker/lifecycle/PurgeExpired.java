@@ -43,9 +43,9 @@ public final class PurgeExpired {
     private final Clock clock;
     private final DeletionBrake brake;
 
-    public PurgeExpired(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
+    PurgeExpired(DataSource db, LifecycleLedger rows, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
         this.db = db;
-        this.rows = new LifecycleLedger(db);
+        this.rows = rows;
         this.config = config;
         this.stores = stores;
         this.clock = clock;

@@ -34,9 +34,9 @@ public final class ReleaseHolds {
     private final Clock clock;
     private final DeletionBrake brake;
 
-    public ReleaseHolds(DataSource db, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
+    ReleaseHolds(DataSource db, LifecycleLedger rows, BunkerConfig config, Map<String, Store> stores, Clock clock, DeletionBrake brake) {
         this.db = db;
-        this.rows = new LifecycleLedger(db);
+        this.rows = rows;
         this.config = config;
         this.stores = stores;
         this.clock = clock;

@@ -27,9 +27,9 @@ public final class Trash {
     private final Clock clock;
     private final DeletionBrake brake;
 
-    public Trash(DataSource db, LifecycleConfig config, Clock clock, DeletionBrake brake) {
+    Trash(DataSource db, LifecycleLedger rows, LifecycleConfig config, Clock clock, DeletionBrake brake) {
         this.db = db;
-        this.rows = new LifecycleLedger(db);
+        this.rows = rows;
         this.config = config;
         this.clock = clock;
         this.brake = brake;
