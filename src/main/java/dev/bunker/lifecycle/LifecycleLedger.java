@@ -1,5 +1,6 @@
 package dev.bunker.lifecycle;
 
+import dev.bunker.db.Sql;
 import dev.bunker.replication.ObjectState;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -93,36 +94,36 @@ final class LifecycleLedger {
     }
 
     static void trash(Connection c, String key, Instant at, String actor) throws SQLException {
-        update(c, TRASH, Timestamp.from(at), actor, key);
+        Sql.update(c, TRASH, Timestamp.from(at), actor, key);
     }
 
     static void restore(Connection c, String key) throws SQLException {
-        update(c, RESTORE, key);
+        Sql.update(c, RESTORE, key);
     }
 
     /** Permanently deletes one trashed object, or every trashed object ({@code key} null); returns their keys. */
     static List<String> deleteTrashed(Connection c, String key, Instant at, String actor) throws SQLException {
-        return key == null ? keys(c, DELETE_ALL, Timestamp.from(at), actor) : keys(c, DELETE_ONE, Timestamp.from(at), actor, key);
+        return key == null ? Sql.strings(c, DELETE_ALL, Timestamp.from(at), actor) : Sql.strings(c, DELETE_ONE, Timestamp.from(at), actor, key);
     }
 
     /** Permanently deletes the objects trashed at or before {@code cutoff}; returns their keys. */
     static List<String> deleteTrashedBefore(Connection c, Instant cutoff, Instant at, String actor) throws SQLException {
-        return keys(c, DELETE_TRASHED_BEFORE, Timestamp.from(at), actor, Timestamp.from(cutoff));
+        return Sql.strings(c, DELETE_TRASHED_BEFORE, Timestamp.from(at), actor, Timestamp.from(cutoff));
     }
 
     static void undelete(Connection c, String key) throws SQLException {
-        update(c, UNDELETE, key);
+        Sql.update(c, UNDELETE, key);
     }
 
     /** Every hold released: the object may be purged after {@code purgeAfter}. */
     static void released(Connection c, String key, Instant purgeAfter) throws SQLException {
-        update(c, RELEASED, Timestamp.from(purgeAfter), key);
+        Sql.update(c, RELEASED, Timestamp.from(purgeAfter), key);
     }
 
     /** Purged from every store: the row becomes a tombstone. */
     static void forget(Connection c, String key, Instant at, String actor) throws SQLException {
-        update(c, TOMBSTONE, Timestamp.from(at), actor, key);
-        update(c, FORGET, key);
+        Sql.update(c, TOMBSTONE, Timestamp.from(at), actor, key);
+        Sql.update(c, FORGET, key);
     }
 
     static Amount deletedSince(Connection c, Instant since) throws SQLException {
@@ -178,7 +179,9 @@ final class LifecycleLedger {
     }
 
     List<String> deletingKeys() throws SQLException {
-        return new ArrayList<>(sizes(DELETING_KEYS).keySet());
+        try (Connection c = db.getConnection()) {
+            return Sql.strings(c, DELETING_KEYS);
+        }
     }
 
     /** Up to {@code limit} objects whose purge time has come by {@code now}, with their sizes, soonest first. */
@@ -198,45 +201,19 @@ final class LifecycleLedger {
         }
     }
 
-    private static void update(Connection c, String sql, Object... params) throws SQLException {
-        try (PreparedStatement ps = prepare(c, sql, params)) {
-            ps.executeUpdate();
-        }
-    }
-
-    private static List<String> keys(Connection c, String sql, Object... params) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) out.add(rs.getString(1));
-        }
-        return out;
-    }
-
     private static Amount amount(Connection c, String sql, Object... params) throws SQLException {
-        try (PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps = Sql.prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
             rs.next();
             return new Amount(rs.getLong(1), rs.getLong(2));
         }
     }
 
-    /** First column to second (a number, or 0 when the query has one column), in the query's order. */
+    /** First column (a key or a state) to second (a size or a count), in the query's order. */
     private Map<String, Long> sizes(String sql, Object... params) throws SQLException {
         Map<String, Long> out = new LinkedHashMap<>();
-        try (Connection c = db.getConnection(); PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
-            boolean pairs = rs.getMetaData().getColumnCount() > 1;
-            while (rs.next()) out.put(rs.getString(1), pairs ? rs.getLong(2) : 0L);
+        try (Connection c = db.getConnection(); PreparedStatement ps = Sql.prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) out.put(rs.getString(1), rs.getLong(2));
         }
         return out;
-    }
-
-    private static PreparedStatement prepare(Connection c, String sql, Object... params) throws SQLException {
-        PreparedStatement ps = c.prepareStatement(sql);
-        try {
-            for (int i = 0; i < params.length; i++) ps.setObject(i + 1, params[i]);
-            return ps;
-        } catch (SQLException e) {
-            ps.close();
-            throw e;
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.db.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -211,23 +212,12 @@ public final class Ledger {
 
     /** Records the objects of the listing in {@code c}'s temp table {@code listing} that the ledger lacks; returns their keys. */
     static List<String> recordListedUnknown(Connection c) throws SQLException {
-        return keys(c, NEW_OBJECTS, null);
+        return Sql.strings(c, NEW_OBJECTS);
     }
 
     /** Marks missing the verified copies on {@code store} of kept objects its listing lacks; returns their keys. */
     static List<String> markListedGone(Connection c, String store) throws SQLException {
-        return keys(c, GONE_COPIES, store);
-    }
-
-    private static List<String> keys(Connection c, String sql, String param) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            if (param != null) ps.setString(1, param);
-            List<String> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(rs.getString(1));
-            }
-            return out;
-        }
+        return Sql.strings(c, GONE_COPIES, store);
     }
 
     /** A live object's key, size and SHA-256. */
