@@ -193,10 +193,8 @@ public final class LocalStore implements LockableStore {
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {
-            LockState all = Files.isRegularFile(target) ? versions.current(key) : LockState.NONE;
             List<LocalVersions.Version> older = versions.all(key);
-            for (LocalVersions.Version v : older) all = all.and(v.lock());
-            refuse(key, all, "delete");
+            refuse(key, together(Files.isRegularFile(target) ? versions.current(key) : LockState.NONE, older), "delete");
             for (LocalVersions.Version v : older) versions.delete(v);
             if (Files.isRegularFile(target)) files.delete(target);
             versions.clearCurrent(key);
@@ -231,8 +229,7 @@ public final class LocalStore implements LockableStore {
             if (!Files.isRegularFile(target)) throw notFound(key);
             LockState current = versions.current(key);
             List<LocalVersions.Version> older = versions.all(key);
-            LockState all = current;
-            for (LocalVersions.Version v : older) all = all.and(v.lock());
+            LockState all = together(current, older);
             if (retainUntil != null && all.retainUntil() != null && retainUntil.isBefore(all.retainUntil())) {
                 throw new ObjectLockedException(name, key, "unable to shorten the retention of " + ObjectKeys.quote(key) + " in store '" + name
                         + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + all.retainUntil()
@@ -256,9 +253,7 @@ public final class LocalStore implements LockableStore {
         Path target = pathOf(key);
         try {
             if (!Files.isRegularFile(target)) throw notFound(key);
-            LockState all = versions.current(key);
-            for (LocalVersions.Version v : versions.all(key)) all = all.and(v.lock());
-            return all;
+            return together(versions.current(key), versions.all(key));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to read the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         }
@@ -274,10 +269,14 @@ public final class LocalStore implements LockableStore {
     }
 
     private void refuse(String key, LockState state, String action) {
-        if (state.protects(clock.instant())) {
-            throw new ObjectLockedException(name, key, "unable to " + action + " " + ObjectKeys.quote(key) + " in store '" + name
-                    + "': it is under " + state.describe() + " (COMPLIANCE mode: nobody can " + action + " it before then)");
-        }
+        ObjectLockedException.refuseWhileProtected(name, key, action, state, clock.instant());
+    }
+
+    /** The protection of the current version and every older one together: what a delete or a lock change must respect. */
+    private static LockState together(LockState current, List<LocalVersions.Version> older) {
+        LockState all = current;
+        for (LocalVersions.Version v : older) all = all.and(v.lock());
+        return all;
     }
 
     private ReentrantLock stripe(String key) {

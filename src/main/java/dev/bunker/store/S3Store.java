@@ -115,11 +115,7 @@ public final class S3Store implements LockableStore {
             if (e.statusCode() == 404) return;
             throw e;
         }
-        LockState current = versions.lockOf(key, k, null);
-        if (current.protects(clock.instant())) {
-            throw new ObjectLockedException(name, key, "unable to overwrite " + ObjectKeys.quote(key) + " in store '" + name
-                    + "': it is under " + current.describe() + " (COMPLIANCE mode: nobody can overwrite it before then)");
-        }
+        ObjectLockedException.refuseWhileProtected(name, key, "overwrite", versions.lockOf(key, k, null), clock.instant());
     }
 
     private PutResult putSingle(String key, String k, byte[] body, PutOptions options) {
@@ -297,11 +293,7 @@ public final class S3Store implements LockableStore {
 
     private void refuseIfProtected(String key) {
         if (stat(key).isEmpty()) return;
-        LockState state = lockState(key);
-        if (state.protects(clock.instant())) {
-            throw new ObjectLockedException(name, key, "unable to delete " + ObjectKeys.quote(key) + " in store '" + name
-                    + "': it is under " + state.describe() + " (COMPLIANCE mode: nobody can delete it before then)");
-        }
+        ObjectLockedException.refuseWhileProtected(name, key, "delete", lockState(key), clock.instant());
     }
 
     @Override
