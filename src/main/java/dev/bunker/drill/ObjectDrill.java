@@ -15,9 +15,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
 
 /**
@@ -50,10 +48,6 @@ public final class ObjectDrill {
     public DrillRuns.Run run(int sample) throws SQLException {
         Instant started = clock.instant();
         List<Ledger.Sampled> picked = ledger.sampleLive(sample);
-        Set<String> archival = new HashSet<>();
-        config.stores().values().forEach(s -> {
-            if (s.archival()) archival.add(s.name());
-        });
         List<Check> problems = new ArrayList<>();
         int copiesRead = 0;
         int archived = 0;
@@ -61,7 +55,7 @@ public final class ObjectDrill {
         for (Ledger.Sampled o : picked) {
             for (Ledger.CopyRow copy : ledger.copies(o.key())) {
                 if (copy.state() != CopyState.VERIFIED || !stores.containsKey(copy.store())) continue;
-                Verdict v = check(stores.get(copy.store()), o, copy, archival.contains(copy.store()));
+                Verdict v = check(stores.get(copy.store()), o, copy, config.store(copy.store()).archival());
                 if (v.read()) copiesRead++;
                 if (v.archived()) archived++;
                 String problem = v.problem();

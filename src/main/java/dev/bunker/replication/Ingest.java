@@ -121,7 +121,7 @@ public final class Ingest {
             }
             Optional<Ledger.ObjectRow> known = ledgerRow(key);
             if (known.isPresent()) {
-                if (known.get().state() != ObjectState.LIVE) throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is being deleted (" + known.get().state() + ")");
+                refuseUnlessLive(known.get());
                 if (known.get().sha256() != null && !known.get().sha256().equals(in.sha256())) {
                     throw new Rejected(Rejected.Reason.CONFLICT, "object '" + key + "' is already recorded with SHA-256 " + known.get().sha256());
                 }
@@ -147,12 +147,17 @@ public final class Ingest {
         }
     }
 
-    private Stored sameOrConflict(Ledger.ObjectRow known, VerifiedStream in) throws IOException {
+    /** A key in the trash or waiting for its purge cannot take an upload or an announce. */
+    private static void refuseUnlessLive(Ledger.ObjectRow known) {
         if (known.state() != ObjectState.LIVE) {
             throw new Rejected(Rejected.Reason.CONFLICT, "object '" + known.key() + "' is " + (known.state() == ObjectState.TRASHED
                     ? "in the trash; restore it (POST /v1/objects/KEY/restore) or wait until it is purged to use the key again"
                     : "permanently deleted and waiting to be purged; its key can be used again after the purge"));
         }
+    }
+
+    private Stored sameOrConflict(Ledger.ObjectRow known, VerifiedStream in) throws IOException {
+        refuseUnlessLive(known);
         try {
             in.transferTo(java.io.OutputStream.nullOutputStream());
         } catch (VerifiedStream.MismatchException e) {
