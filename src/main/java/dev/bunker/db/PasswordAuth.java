@@ -111,7 +111,11 @@ public final class PasswordAuth {
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
-            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("setting the password in single-user mode did not finish within 60 s: " + out.strip());
+            }
+            if (p.exitValue() != 0) {
                 throw new IOException("setting the password in single-user mode failed (exit " + p.exitValue() + "): " + out.strip());
             }
         } catch (InterruptedException e) {
