@@ -25,8 +25,11 @@ import org.slf4j.LoggerFactory;
 public final class FinishJob {
     private static final Logger LOG = LoggerFactory.getLogger(FinishJob.class);
 
-    /** What the copy step did, plus the targets skipped because their store's circuit breaker is open (and until when). */
-    public record Attempt(CopyObject.Outcome outcome, List<String> breakerOpen, Instant retryAt) {}
+    /**
+     * What the copy step did, plus the targets skipped because their store's circuit breaker is open (and until when);
+     * {@code nothingTried}: every target was skipped, so the claim does not count as an attempt.
+     */
+    public record Attempt(CopyObject.Outcome outcome, List<String> breakerOpen, Instant retryAt, boolean nothingTried) {}
 
     private final DataSource db;
     private final ReplicationConfig config;
@@ -43,7 +46,7 @@ public final class FinishJob {
         CopyObject.Outcome outcome = attempt.outcome();
         List<String> remaining = new ArrayList<>(outcome.failed().keySet());
         remaining.addAll(attempt.breakerOpen());
-        boolean nothingTried = outcome.verified().isEmpty() && outcome.failed().isEmpty() && !attempt.breakerOpen().isEmpty();
+        boolean nothingTried = attempt.nothingTried();
         boolean allPermanent = !outcome.permanent().isEmpty() && outcome.permanent().containsAll(remaining);
         boolean givingUp = allPermanent || (!nothingTried && !remaining.isEmpty() && job.attempts() >= config.maxAttempts());
         String error = outcome.failed().isEmpty() ? "circuit breaker open for " + attempt.breakerOpen()

@@ -149,7 +149,7 @@ public final class ReplicationWorkers implements AutoCloseable {
         }
         for (String t : outcome.verifiedStores()) breakers.success(t);
         for (String t : outcome.failed().keySet()) if (!outcome.permanent().contains(t)) breakers.failure(t);
-        finish.record(job, lease.owner(), new FinishJob.Attempt(outcome, breakerOpen, retryAt));
+        finish.record(job, lease.owner(), new FinishJob.Attempt(outcome, breakerOpen, retryAt, tryNow.isEmpty()));
     }
 
     private void renewLeases() {
