@@ -3,12 +3,14 @@ BUNKER_HOME=${BUNKER_HOME:?set BUNKER_HOME to the bunker checkout (run_side_by_s
 JAR=$BUNKER_HOME/target/bunker.jar
 [ -f "$JAR" ] || (cd "$BUNKER_HOME" && mvn -B -q -DskipTests package >&2)
 
+# The JVM: BENCH_JAVA, else the one bin/bunker runs on (the newest JDK 21+, see bin/jdk)
+JAVA=${BENCH_JAVA:-$("$BUNKER_HOME/bin/jdk")/bin/java}
 SERVE_PID=""
 # start_serve DIR CONFIG [JAVA_OPTS] -> sets SERVE_PID, URL, TOKEN
 start_serve() {
   local d=$1 cfg=$2 opts=${3:-}
   mkdir -p "$d"
-  java $opts -jar "$JAR" serve --config "$cfg" --data-dir "$d" --listen 127.0.0.1:0 > "$d/serve.log" 2>&1 &
+  "$JAVA" $opts -jar "$JAR" serve --config "$cfg" --data-dir "$d" --listen 127.0.0.1:0 > "$d/serve.log" 2>&1 &
   SERVE_PID=$!
   for _ in $(seq 1 600); do
     URL=$(grep -o 'serving http://[0-9.:]*' "$d/serve.log" | head -1 | cut -d' ' -f2 || true)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bunker's test fixture: a throwaway single-node Ceph RGW (S3 with enforced Object Lock) on 127.0.0.1.
-# One mon, one memstore OSD (object data in RAM), radosgw with the beast frontend; cephx off, pool size 1.
+# One mon, one memstore OSD (object data in RAM: RGW_MEMSTORE_BYTES, 1 GiB by default), radosgw with the beast frontend;
+# cephx off, pool size 1.
 #
 #   rgw.sh start DIR MON_V2_PORT MON_V1_PORT OSD_PORT_MIN OSD_PORT_MAX S3_PORT
 #   rgw.sh stop DIR
@@ -91,7 +92,7 @@ mon cluster log file = $dir/log/cluster.log
 [osd]
 osd data = $dir/osd.\$id
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd max object name len = 460
 osd max object namespace len = 64
 osd memory target = 536870912

@@ -123,12 +123,14 @@ public final class RestoreBackup {
             long t0 = System.nanoTime();
             String store = download(m, identities, dump, progress);
             double downloadSeconds = (System.nanoTime() - t0) / 1e9;
-            progress.accept("restoring into " + target + " with pg_restore -j 2");
+            Map<String, String> env = target.password() == null ? Map.of() : Map.of("PGPASSWORD", target.password());
+            String connect = LocalSocket.of(target, pgRestore, dump, env).orElse(target.libpqUrl());
+            progress.accept("restoring into " + target + " with pg_restore -j 2" + (connect.equals(target.libpqUrl()) ? "" : " over the local unix socket"));
             long t1 = System.nanoTime();
             List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "-j", "2", "--no-owner", "--no-privileges", "--no-password"));
             if (clean) cmd.addAll(List.of("--clean", "--if-exists"));
-            cmd.addAll(List.of("-d", target.libpqUrl(), dump.toString()));
-            ToolProcess restore = ToolProcess.start("pg_restore", cmd, target.password() == null ? Map.of() : Map.of("PGPASSWORD", target.password()));
+            cmd.addAll(List.of("-d", connect, dump.toString()));
+            ToolProcess restore = ToolProcess.start("pg_restore", cmd, env);
             restore.stdout().transferTo(OutputStream.nullOutputStream());
             restore.awaitSuccess();
             return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9);

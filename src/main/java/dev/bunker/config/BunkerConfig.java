@@ -56,10 +56,16 @@ public record BunkerConfig(
      */
     public record ReplicationConfig(String primary, List<String> targets, List<Policy> policies, int workers,
                                     Duration lease, Duration poll, int maxAttempts, Duration retryInitial, Duration retryMax,
-                                    int breakerFailures, Duration breakerCooldown) {
+                                    int breakerFailures, Duration breakerCooldown, Batching batching) {
         public ReplicationConfig(String primary, List<String> targets, int workers) {
             this(primary, targets, List.of(), workers, Duration.ofSeconds(30), Duration.ofSeconds(1), 8,
                     Duration.ofSeconds(5), Duration.ofMinutes(30), 5, Duration.ofSeconds(60));
+        }
+
+        public ReplicationConfig(String primary, List<String> targets, List<Policy> policies, int workers, Duration lease, Duration poll,
+                                 int maxAttempts, Duration retryInitial, Duration retryMax, int breakerFailures, Duration breakerCooldown) {
+            this(primary, targets, policies, workers, lease, poll, maxAttempts, retryInitial, retryMax, breakerFailures, breakerCooldown,
+                    Batching.defaultsFor(workers));
         }
 
         /** The stores that must hold a copy of {@code key}: the policy with the longest matching prefix, else the default targets. */
@@ -69,6 +75,18 @@ public record BunkerConfig(
                 if (key.startsWith(p.prefix()) && (best == null || p.prefix().length() > best.prefix().length())) best = p;
             }
             return best == null ? targets : best.targets();
+        }
+    }
+
+    /**
+     * How replication batches its work: jobs claimed per round trip to the queue ({@code claim}), and the group
+     * commit that makes finished copies durable and records them together: at most {@code commitCopies} copies
+     * per batch, and how long the committer may wait for a batch to fill ({@code commitWait}; zero: it takes
+     * what arrived while the previous batch committed).
+     */
+    public record Batching(int claim, int commitCopies, Duration commitWait) {
+        public static Batching defaultsFor(int workers) {
+            return new Batching(Math.min(workers, 32), 256, Duration.ZERO);
         }
     }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.bunker.config.BunkerConfig.ApiConfig;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.Batching;
 import dev.bunker.config.BunkerConfig.AlertsConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
@@ -245,9 +246,17 @@ public final class ConfigLoader {
         Duration retryMax = n.duration("retry-max", Duration.ofMinutes(30));
         int breakerFailures = n.integer("breaker-failures", 5, 1, 10_000);
         Duration breakerCooldown = n.duration("breaker-cooldown", Duration.ofSeconds(60));
+        Batching defaults = Batching.defaultsFor(workers);
+        ConfigNode b = n.section("batch");
+        Batching batching = new Batching(b.integer("claim", defaults.claim(), 1, 256),
+                b.integer("commit-copies", defaults.commitCopies(), 1, 10_000), b.duration("commit-wait", defaults.commitWait()));
+        if (batching.commitWait().compareTo(Duration.ofSeconds(1)) > 0) {
+            throw b.failAt("commit-wait", "must be at most 1s (copies wait that long before they count)");
+        }
+        b.rejectUnknownKeys();
         n.rejectUnknownKeys();
         return new ReplicationConfig(primary, List.copyOf(targets), List.copyOf(policies), workers, lease, poll, maxAttempts,
-                retryInitial, retryMax, breakerFailures, breakerCooldown);
+                retryInitial, retryMax, breakerFailures, breakerCooldown, batching);
     }
 
     private static List<String> targets(ConfigNode n, String key, List<String> targets, Map<String, StoreConfig> stores, String primary) {

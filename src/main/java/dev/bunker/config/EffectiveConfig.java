@@ -78,6 +78,10 @@ public final class EffectiveConfig {
         rep.put("retry-max", Durations.format(c.replication().retryMax()));
         rep.put("breaker-failures", c.replication().breakerFailures());
         rep.put("breaker-cooldown", Durations.format(c.replication().breakerCooldown()));
+        ObjectNode batch = rep.putObject("batch");
+        batch.put("claim", c.replication().batching().claim());
+        batch.put("commit-copies", c.replication().batching().commitCopies());
+        batch.put("commit-wait", Durations.format(c.replication().batching().commitWait()));
         ObjectNode lc = root.putObject("lifecycle");
         lc.put("trash", Durations.format(c.lifecycle().trash()));
         lc.put("cleanup-after", Durations.format(c.lifecycle().cleanupAfter()));

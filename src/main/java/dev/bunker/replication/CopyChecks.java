@@ -4,7 +4,10 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.replication.Ledger.CopyRow;
 import dev.bunker.replication.Ledger.ObjectRow;
+import dev.bunker.store.LockState;
 import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectNotFoundException;
+import dev.bunker.store.Staged;
 import dev.bunker.store.ObjectInfo;
 import dev.bunker.store.PutResult;
 import dev.bunker.store.Sha256;
@@ -89,6 +92,36 @@ public final class CopyChecks {
             throw new IllegalStateException("reading back " + object.key() + " from store '" + target + "' gives SHA-256 " + actual
                     + ", expected " + object.sha256());
         }
+    }
+
+    /**
+     * The same for a staged copy, before it is published: the store hashed the bytes as it wrote them to its staging
+     * file (for a local store, reading them back would only read the same page cache again, at the cost of a second
+     * SHA-256 pass); publishing then makes exactly that file durable and visible.
+     */
+    void verifyStaged(String target, ObjectRow object, Staged staged) {
+        PutResult written = staged.written();
+        if (written.size() != object.size() || !written.sha256().equals(object.sha256())) {
+            metrics.corruptCopy(target);
+            throw new IllegalStateException("copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
+                    + ", expected " + object.size() + " bytes with " + object.sha256());
+        }
+    }
+
+    /**
+     * The Object Lock a verified copy gets as it is published: the target's retention from now (never shorter
+     * than what older versions of the key hold) and the legal hold; null if the target keeps no locks.
+     */
+    LockState lockFor(String target, String key) {
+        StoreConfig sc = config.store(target);
+        if (sc.lock() == null) return null;
+        LockState existing;
+        try {
+            existing = ((LockableStore) stores.get(target)).lockState(key);
+        } catch (ObjectNotFoundException absent) {
+            existing = LockState.NONE;
+        }
+        return new LockState(existing.extendedFor(clock.instant(), sc.lock().period()), true);
     }
 
     /** Applies the target's Object Lock (retention extended, then the legal hold) and says what the copy now is. */

@@ -4,12 +4,13 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.replication.Ledger.CopyRow;
 import dev.bunker.replication.Ledger.ObjectRow;
 import dev.bunker.store.InvalidKeyException;
-import dev.bunker.store.LockableStore;
+import dev.bunker.store.LockState;
 import dev.bunker.store.ObjectKeys;
 import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.PutOptions;
 import dev.bunker.store.PutResult;
+import dev.bunker.store.Staged;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
 import java.io.IOException;
@@ -50,11 +51,11 @@ public final class CopyObject {
      * {@code sourceProblems}: stores that should have served the object and did not (store: missing or corrupt, and why);
      * {@code leaseLost}: the step stopped because another worker owns the job now.
      */
-    public record Outcome(List<Copy> verified, Map<String, String> failed, Set<String> permanent, Learned learned,
+    public record Outcome(List<Copy> verified, List<Pending> pending, Map<String, String> failed, Set<String> permanent, Learned learned,
                           Map<String, SourceProblem> sourceProblems, boolean leaseLost) {
-        static Outcome gone() { return new Outcome(List.of(), Map.of(), Set.of(), null, Map.of(), false); }
+        static Outcome gone() { return new Outcome(List.of(), List.of(), Map.of(), Set.of(), null, Map.of(), false); }
 
-        static Outcome lost() { return new Outcome(List.of(), Map.of(), Set.of(), null, Map.of(), true); }
+        static Outcome lost() { return new Outcome(List.of(), List.of(), Map.of(), Set.of(), null, Map.of(), true); }
 
         public List<String> verifiedStores() {
             return verified.stream().map(Copy::store).toList();
@@ -67,6 +68,12 @@ public final class CopyObject {
     /** A verified copy to record; {@code recorded} when the ledger already says so. */
     public record Copy(String store, String storeChecksum, String versionId, java.time.Instant retainUntil, boolean legalHold,
                        boolean recorded) {}
+
+    /**
+     * A verified copy whose bytes are staged but not yet durable: it counts only once {@link GroupCommit}
+     * has published it, with {@code lock} (null: none), in a batch.
+     */
+    public record Pending(String store, Staged staged, LockState lock) {}
 
     /** A source store that lacks the object or holds other bytes. */
     public record SourceProblem(CopyState state, String why) {}
@@ -113,7 +120,7 @@ public final class CopyObject {
         if (ObjectKeys.isReserved(key)) {
             // Never copy into Bunker's own key space, whatever put the key in the ledger.
             for (String t : targets) failed.put(t, "key " + ObjectKeys.quote(key) + " is reserved for Bunker's own data and is never replicated");
-            return new Outcome(verified, failed, new TreeSet<>(targets), null, Map.of(), false);
+            return new Outcome(verified, List.of(), failed, new TreeSet<>(targets), null, Map.of(), false);
         }
         for (String target : targets) {
             CopyRow row = copies.get(target);
@@ -139,17 +146,28 @@ public final class CopyObject {
             }
         }
         Map<String, SourceProblem> sourceProblems = new LinkedHashMap<>();
+        List<Pending> pending = new ArrayList<>();
         Learned learned = null;
         if (!toWrite.isEmpty() || !toVersion.isEmpty()) {
             if (!lease.held()) return Outcome.lost();
-            learned = writeFromBestSource(object, copies, toWrite, toVersion, verified, failed, permanent, sourceProblems, lease);
+            learned = writeFromBestSource(object, copies, toWrite, toVersion, new Results(verified, pending, failed, permanent, sourceProblems),
+                    lease);
         }
-        return new Outcome(verified, failed, permanent, learned, sourceProblems, !lease.held());
+        if (!lease.held()) {
+            for (Pending p : pending) p.staged().discard();
+            return Outcome.lost();
+        }
+        return new Outcome(verified, pending, failed, permanent, learned, sourceProblems, false);
     }
 
+    /** What the write step adds to the outcome. */
+    private record Results(List<Copy> verified, List<Pending> pending, Map<String, String> failed, Set<String> permanent,
+                           Map<String, SourceProblem> sourceProblems) {}
+
     private Learned writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<String> toVersion,
-                                        List<Copy> verified, Map<String, String> failed, Set<String> permanent,
-                                        Map<String, SourceProblem> sourceProblems, Lease lease) throws InterruptedException {
+                                        Results results, Lease lease) throws InterruptedException {
+        Map<String, String> failed = results.failed();
+        Map<String, SourceProblem> sourceProblems = results.sourceProblems();
         List<String> targets = new ArrayList<>(toWrite);
         targets.addAll(toVersion);
         String lastProblem = "no store holds a verified copy to copy from";
@@ -172,8 +190,8 @@ public final class CopyObject {
             for (String t : targets) {
                 Store store = stores.get(t);
                 // Written without a lock: the lock goes on only after the copy is verified.
-                if (toVersion.contains(t)) sinks.put(t, pipe -> ((LockableStore) store).putNewVersion(key, pipe, new PutOptions(size, null)));
-                else sinks.put(t, pipe -> store.put(key, pipe, new PutOptions(size, null)));
+                boolean asNewVersion = toVersion.contains(t);
+                sinks.put(t, pipe -> store.stage(key, pipe, new PutOptions(size, null), asNewVersion));
             }
             FanOut.Result r;
             try (InputStream source0 = in) {
@@ -182,6 +200,7 @@ public final class CopyObject {
                 continue;
             }
             if (r.sourceError() != null) {
+                r.written().values().forEach(Staged::discard);
                 if (r.sourceError() instanceof FanOut.SourceMismatchException) {
                     sourceProblems.put(source, new SourceProblem(CopyState.CORRUPT, r.sourceError().getMessage()));
                     metrics.corruptCopy(source);
@@ -198,17 +217,27 @@ public final class CopyObject {
                 Exception error = r.failed().get(t);
                 if (error != null) {
                     failed.put(t, error.getMessage());
-                    if (error instanceof InvalidKeyException) permanent.add(t);
+                    if (error instanceof InvalidKeyException) results.permanent().add(t);
                     else if (!(error instanceof ObjectLockedException)) metrics.failed(t);
                     continue;
                 }
-                if (!lease.held()) break; // another worker owns the job now: it verifies and locks
+                Staged staged = r.written().get(t);
+                if (!lease.held()) { // another worker owns the job now: it verifies and locks
+                    staged.discard();
+                    continue;
+                }
                 try {
-                    PutResult written = r.written().get(t);
-                    checks.verify(t, object, written);
-                    verified.add(checks.lock(t, object.key(), written.storeChecksum(), written.versionId()));
-                    metrics.copied(t, r.size());
+                    if (staged.published()) {
+                        PutResult written = staged.written();
+                        checks.verify(t, object, written);
+                        results.verified().add(checks.lock(t, object.key(), written.storeChecksum(), written.versionId()));
+                        metrics.copied(t, r.size());
+                    } else {
+                        checks.verifyStaged(t, object, staged);
+                        results.pending().add(new Pending(t, staged, checks.lockFor(t, object.key())));
+                    }
                 } catch (RuntimeException e) {
+                    staged.discard();
                     failed.put(t, e.getMessage());
                     metrics.failed(t);
                 }

@@ -1,7 +1,7 @@
 package dev.bunker.replication;
 
-import dev.bunker.store.PutResult;
 import dev.bunker.store.Sha256;
+import dev.bunker.store.Staged;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -15,7 +15,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Streams one source to several sinks at once, reading the source once. Each sink reads from its
+ * Streams one source to several sinks at once, reading the source once (an object of one chunk or
+ * less is read whole, checked, then written to each sink in turn). Each sink reads from its
  * own small queue of chunks, so memory is bounded (chunk size x queue depth x sinks) and a slow
  * sink only slows its own queue until it fills. The source's SHA-256 is computed on the way and
  * checked against the expected one BEFORE the sinks see the end of the stream: on a mismatch every
@@ -26,20 +27,21 @@ final class FanOut {
     static final int DEPTH = 4;
     private static final byte[] EOF = new byte[0];
 
-    /** Writes what it reads to one store. */
+    /** Writes (or stages, see {@link dev.bunker.store.Store#stage}) what it reads to one store. */
     interface Sink {
-        PutResult write(InputStream in) throws Exception;
+        Staged write(InputStream in) throws Exception;
     }
 
     /** What happened: the source's size and hash, the read error if any, and each sink's result or error. */
-    record Result(long size, String sha256, Exception sourceError, Map<String, PutResult> written, Map<String, Exception> failed) {}
+    record Result(long size, String sha256, Exception sourceError, Map<String, Staged> written, Map<String, Exception> failed) {}
 
     private FanOut() {}
 
     static Result run(InputStream source, Long expectedSize, String expectedSha256, Map<String, Sink> sinks, ExecutorService pool)
             throws InterruptedException {
+        if (expectedSize != null && expectedSize <= CHUNK) return runSmall(source, expectedSize, expectedSha256, sinks);
         Map<String, Pipe> pipes = new LinkedHashMap<>();
-        Map<String, Future<PutResult>> futures = new LinkedHashMap<>();
+        Map<String, Future<Staged>> futures = new LinkedHashMap<>();
         for (Map.Entry<String, Sink> e : sinks.entrySet()) {
             Pipe pipe = new Pipe();
             pipes.put(e.getKey(), pipe);
@@ -81,11 +83,43 @@ final class FanOut {
         }
     }
 
-    private static Result collect(long size, String sha, Exception sourceError, Map<String, Future<PutResult>> futures)
-            throws InterruptedException {
-        Map<String, PutResult> written = new LinkedHashMap<>();
+    /**
+     * An object of one chunk or less: read whole and checked first, then written to each sink in turn on this
+     * thread; handing one chunk to other threads would cost more than the writes.
+     */
+    private static Result runSmall(InputStream source, long expectedSize, String expectedSha256, Map<String, Sink> sinks) {
+        byte[] data;
+        String sha;
+        try {
+            data = source.readNBytes(CHUNK + 1);
+            sha = Sha256.hexOf(data);
+            if (data.length != expectedSize) {
+                throw new IOException(data.length > expectedSize ? "the source has more than the recorded " + expectedSize + " bytes"
+                        : "the source has " + data.length + " bytes, the ledger records " + expectedSize);
+            }
+            if (expectedSha256 != null && !expectedSha256.equals(sha)) {
+                throw new SourceMismatchException("the source's SHA-256 is " + sha + ", the ledger records " + expectedSha256);
+            }
+        } catch (IOException | RuntimeException e) {
+            return new Result(0, null, e, Map.of(), Map.of());
+        }
+        Map<String, Staged> written = new LinkedHashMap<>();
         Map<String, Exception> failed = new LinkedHashMap<>();
-        for (Map.Entry<String, Future<PutResult>> f : futures.entrySet()) {
+        for (Map.Entry<String, Sink> e : sinks.entrySet()) {
+            try {
+                written.put(e.getKey(), e.getValue().write(new java.io.ByteArrayInputStream(data)));
+            } catch (Exception ex) {
+                failed.put(e.getKey(), ex);
+            }
+        }
+        return new Result(data.length, sha, null, written, failed);
+    }
+
+    private static Result collect(long size, String sha, Exception sourceError, Map<String, Future<Staged>> futures)
+            throws InterruptedException {
+        Map<String, Staged> written = new LinkedHashMap<>();
+        Map<String, Exception> failed = new LinkedHashMap<>();
+        for (Map.Entry<String, Future<Staged>> f : futures.entrySet()) {
             try {
                 written.put(f.getKey(), f.getValue().get());
             } catch (ExecutionException e) {

@@ -125,12 +125,20 @@ public final class Ledger {
     }
 
     /** Fills in size and SHA-256 learned from the primary (never overwrites what was recorded). */
-    static void learn(Connection c, String key, long size, String sha256) throws SQLException {
+    /** Size and SHA-256 read from a source for an object recorded without them, to record with {@link #learnAll}. */
+    record Learned(String key, long size, String sha256) {}
+
+    /** Records what was learned of many objects in one round trip (a JDBC batch). */
+    static void learnAll(Connection c, List<Learned> learned) throws SQLException {
+        if (learned.isEmpty()) return;
         try (PreparedStatement ps = c.prepareStatement(LEARN)) {
-            ps.setLong(1, size);
-            ps.setString(2, sha256);
-            ps.setString(3, key);
-            ps.executeUpdate();
+            for (Learned l : learned) {
+                ps.setLong(1, l.size());
+                ps.setString(2, l.sha256());
+                ps.setString(3, l.key());
+                ps.addBatch();
+            }
+            ps.executeBatch();
         }
     }
 
@@ -180,20 +188,40 @@ public final class Ledger {
         }
     }
 
+    /** A verified copy to record with {@link #copiesVerified}. */
+    record VerifiedCopy(String key, String store, String storeChecksum, String versionId, Instant retainUntil, boolean hold) {}
+
+    /** Records many verified copies in one round trip (a JDBC batch), as {@link #copyVerified} would one by one. */
+    static void copiesVerified(Connection c, List<VerifiedCopy> copies, Instant now) throws SQLException {
+        if (copies.isEmpty()) return;
+        try (PreparedStatement ps = c.prepareStatement(UPSERT_COPY)) {
+            for (VerifiedCopy v : copies) {
+                bindCopy(ps, v.key(), v.store(), CopyState.VERIFIED, v.storeChecksum(), v.versionId(), now, v.retainUntil(), v.hold(), null);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
     private static void upsertCopy(Connection c, String key, String store, CopyState state, String checksum, String versionId,
                                    Instant verifiedAt, Instant retainUntil, boolean hold, String error) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(UPSERT_COPY)) {
-            ps.setString(1, key);
-            ps.setString(2, store);
-            ps.setString(3, state.toString());
-            ps.setString(4, checksum);
-            ps.setTimestamp(5, verifiedAt == null ? null : Timestamp.from(verifiedAt));
-            ps.setTimestamp(6, retainUntil == null ? null : Timestamp.from(retainUntil));
-            ps.setBoolean(7, hold);
-            ps.setString(8, error);
-            ps.setString(9, versionId);
+            bindCopy(ps, key, store, state, checksum, versionId, verifiedAt, retainUntil, hold, error);
             ps.executeUpdate();
         }
+    }
+
+    private static void bindCopy(PreparedStatement ps, String key, String store, CopyState state, String checksum, String versionId,
+                                 Instant verifiedAt, Instant retainUntil, boolean hold, String error) throws SQLException {
+        ps.setString(1, key);
+        ps.setString(2, store);
+        ps.setString(3, state.toString());
+        ps.setString(4, checksum);
+        ps.setTimestamp(5, verifiedAt == null ? null : Timestamp.from(verifiedAt));
+        ps.setTimestamp(6, retainUntil == null ? null : Timestamp.from(retainUntil));
+        ps.setBoolean(7, hold);
+        ps.setString(8, error);
+        ps.setString(9, versionId);
     }
 
     public List<CopyRow> copies(String key) throws SQLException {

@@ -68,9 +68,13 @@ public final class Reconcile {
             long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
                 long n = list(c, stores.get(name), progress);
                 List<String> fresh = name.equals(config.primary()) ? Ledger.recordListedUnknown(c) : List.of();
-                for (String key : fresh) ReplicationJobs.enqueue(c, key, null, clock.instant());
+                Map<String, List<String>> jobs = new LinkedHashMap<>();
+                for (String key : fresh) jobs.put(key, null);
+                ReplicationJobs.enqueueAll(c, jobs, clock.instant());
                 List<String> gone = Ledger.markListedGone(c, name);
-                for (String key : gone) ReplicationJobs.enqueue(c, key, List.of(name), clock.instant());
+                jobs.clear();
+                for (String key : gone) jobs.put(key, List.of(name));
+                ReplicationJobs.enqueueAll(c, jobs, clock.instant());
                 return new long[] {n, fresh.size(), gone.size()};
             });
             listed.put(name, found[0]);
@@ -132,10 +136,8 @@ public final class Reconcile {
                         if (!lacking.isEmpty()) toEnqueue.put(key, lacking);
                     }
                 }
-                for (Map.Entry<String, List<String>> e : toEnqueue.entrySet()) {
-                    ReplicationJobs.enqueue(c, e.getKey(), e.getValue(), clock.instant());
-                    enqueued++;
-                }
+                ReplicationJobs.enqueueAll(c, toEnqueue, clock.instant());
+                enqueued += toEnqueue.size();
                 seen += rows;
                 progress.accept("checking policies: " + seen + " objects");
                 if (rows < BATCH) break;

@@ -40,7 +40,8 @@ public final class Replication implements AutoCloseable {
         CircuitBreakers breakers = new CircuitBreakers(config.replication().breakerFailures(), config.replication().breakerCooldown(),
                 clock);
         FinishJob finish = new FinishJob(db, config.replication(), clock);
-        this.workers = new ReplicationWorkers(config.replication(), jobs, copy, finish, breakers);
+        GroupCommit commit = new GroupCommit(stores, finish, metrics, config.replication().batching());
+        this.workers = new ReplicationWorkers(config.replication(), jobs, copy, commit, breakers);
         this.keyLimits = dev.bunker.store.ObjectKeys.limitsFor(config.stores().values());
         this.ingest = new Ingest(config, db, stores.get(config.replication().primary()), keyLimits, clock, workers::nudge);
         this.reads = new ObjectReads(config, stores, ledger, jobs, metrics);

@@ -49,6 +49,20 @@ public final class ReplicationJobs {
     /** Locks the job's row for the finishing transaction if {@code owner} still holds it (a claim skips locked rows). */
     static final String HOLDS = "select 1 from replication_jobs where id = ? and lease_owner = ? for update";
     static final String DONE = "delete from replication_jobs where id = ? and lease_owner = ? and version = ?";
+    /** {@link #HOLDS} for many jobs in one statement, locking in id order. */
+    static final String HOLDS_ALL = """
+            select j.id from replication_jobs j
+              join unnest(?::bigint[], ?::uuid[]) as h(id, owner) on j.id = h.id and j.lease_owner = h.owner
+             order by j.id
+               for update of j
+            """;
+    /** {@link #DONE} for many jobs in one statement. */
+    static final String DONE_ALL = """
+            delete from replication_jobs j
+             using unnest(?::bigint[], ?::uuid[], ?::int[]) as d(id, owner, version)
+             where j.id = d.id and j.lease_owner = d.owner and j.version = d.version
+            returning j.id
+            """;
     static final String RESCHEDULE = """
             update replication_jobs
                set targets = ?, lease_owner = null, lease_until = null, last_error = ?,
@@ -64,6 +78,12 @@ public final class ReplicationJobs {
                    targets = case when targets is null then null
                                   else array(select t from unnest(targets) t where t <> all(?)) end
              where id = ? and lease_owner = ?
+            """;
+    /** Claimed jobs given back unstarted: free for the next claim, and the claim's attempt not counted. */
+    static final String UNCLAIM = """
+            update replication_jobs j set lease_owner = null, lease_until = null, attempts = greatest(0, j.attempts - 1)
+              from unnest(?::bigint[], ?::uuid[]) as h(id, owner)
+             where j.id = h.id and j.lease_owner = h.owner
             """;
     static final String RETRY_ALL = """
             update replication_jobs set state = 'pending', attempts = 0, not_before = ?, lease_owner = null, lease_until = null
@@ -87,6 +107,20 @@ public final class ReplicationJobs {
             ps.setArray(2, targets == null ? null : c.createArrayOf("text", targets.toArray()));
             ps.setTimestamp(3, Timestamp.from(now));
             ps.executeUpdate();
+        }
+    }
+
+    /** {@link #enqueue} for many keys in one round trip (a JDBC batch); {@code targets} per key, null for the policy's. */
+    static void enqueueAll(Connection c, java.util.Map<String, List<String>> targets, Instant now) throws SQLException {
+        if (targets.isEmpty()) return;
+        try (PreparedStatement ps = c.prepareStatement(ENQUEUE)) {
+            for (java.util.Map.Entry<String, List<String>> e : targets.entrySet()) {
+                ps.setString(1, e.getKey());
+                ps.setArray(2, e.getValue() == null ? null : c.createArrayOf("text", e.getValue().toArray()));
+                ps.setTimestamp(3, Timestamp.from(now));
+                ps.addBatch();
+            }
+            ps.executeBatch();
         }
     }
 
@@ -142,6 +176,40 @@ public final class ReplicationJobs {
         }
     }
 
+    /** A job and the owner that claimed it. */
+    record Held(Job job, UUID owner) {}
+
+    /** {@link #holds} for many jobs in one statement: the ids of those still held, their rows locked until the transaction ends. */
+    static java.util.Set<Long> holdsAll(Connection c, List<Held> jobs) throws SQLException {
+        java.util.Set<Long> held = new java.util.HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement(HOLDS_ALL)) {
+            ps.setArray(1, c.createArrayOf("bigint", jobs.stream().map(h -> h.job().id()).toArray()));
+            ps.setArray(2, c.createArrayOf("uuid", jobs.stream().map(Held::owner).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) held.add(rs.getLong(1));
+            }
+        }
+        return held;
+    }
+
+    /**
+     * {@link #complete} for many jobs in one statement; a job that changed meanwhile stays, minus the stores its
+     * attempt finished ({@code done}, by job id).
+     */
+    static void completeAll(Connection c, List<Held> jobs, java.util.Map<Long, List<String>> done) throws SQLException {
+        if (jobs.isEmpty()) return;
+        java.util.Set<Long> deleted = new java.util.HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement(DONE_ALL)) {
+            ps.setArray(1, c.createArrayOf("bigint", jobs.stream().map(h -> h.job().id()).toArray()));
+            ps.setArray(2, c.createArrayOf("uuid", jobs.stream().map(Held::owner).toArray()));
+            ps.setArray(3, c.createArrayOf("integer", jobs.stream().map(h -> h.job().version()).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) deleted.add(rs.getLong(1));
+            }
+        }
+        for (Held h : jobs) if (!deleted.contains(h.job().id())) release(c, h.job(), h.owner(), done.get(h.job().id()));
+    }
+
     /** The job is done. False if it changed (re-enqueued) meanwhile: then it stays, minus {@code done}. */
     static boolean complete(Connection c, Job job, UUID owner, List<String> done) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(DONE)) {
@@ -187,6 +255,16 @@ public final class ReplicationJobs {
             ps.setArray(1, c.createArrayOf("text", done.toArray()));
             ps.setLong(2, job.id());
             ps.setObject(3, owner);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Gives back claimed jobs that were never started (the process is stopping). */
+    public void release(List<Held> unstarted) throws SQLException {
+        if (unstarted.isEmpty()) return;
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(UNCLAIM)) {
+            ps.setArray(1, c.createArrayOf("bigint", unstarted.stream().map(h -> h.job().id()).toArray()));
+            ps.setArray(2, c.createArrayOf("uuid", unstarted.stream().map(Held::owner).toArray()));
             ps.executeUpdate();
         }
     }

@@ -21,12 +21,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The replication loop: {@code workers} threads that each claim one job at a time from the queue,
- * run {@link CopyObject} on it and hand the outcome to {@link FinishJob}, plus one thread renewing
- * the leases of the jobs in hand. Each worker claims under its own owner id, and a job whose lease
- * could not be renewed is marked lost, so its worker stops writing to stores and records nothing.
- * Workers hold no other state: any number of processes on any number of machines can run them
- * against one database. {@link #runOnce} runs one step without the loop.
+ * The replication loop: {@code workers} threads that take jobs from the queue, run {@link CopyObject}
+ * on each and hand the outcome to the {@link GroupCommit}, which publishes the staged copies and records
+ * a whole batch of jobs in one transaction; plus one thread renewing the leases of the jobs in hand.
+ * Jobs are claimed several per round trip ({@code batch.claim}) by whichever worker finds none in hand,
+ * each claim under its own owner id, and a job whose lease could not be renewed is marked lost, so its
+ * worker stops writing to stores and records nothing. Workers hold no other state: any number of
+ * processes on any number of machines can run them against one database. {@link #runOnce} runs one
+ * job without the loop and commits it before returning.
  */
 public final class ReplicationWorkers implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationWorkers.class);
@@ -37,31 +39,40 @@ public final class ReplicationWorkers implements AutoCloseable {
         public boolean held() { return !lost.get(); }
     }
 
+    /** A claimed job and its lease. */
+    private record Claimed(Job job, InHand lease) {}
+
     private final ReplicationConfig config;
     private final ReplicationJobs jobs;
     private final CopyObject copy;
-    private final FinishJob finish;
+    private final GroupCommit commit;
     private final CircuitBreakers breakers;
     private final Map<Long, InHand> inHand = new ConcurrentHashMap<>();
-    private final ThreadLocal<UUID> owner = ThreadLocal.withInitial(UUID::randomUUID);
+    /** Claimed jobs no worker has started yet: the claimer keeps about one per worker ready, so no worker waits on a claim. */
+    private final java.util.concurrent.LinkedBlockingQueue<Claimed> ready = new java.util.concurrent.LinkedBlockingQueue<>();
     private final Object wake = new Object();
     private volatile boolean running;
     private ExecutorService loop;
+    private Thread claimer;
     private ScheduledExecutorService renewer;
 
-    public ReplicationWorkers(ReplicationConfig config, ReplicationJobs jobs, CopyObject copy, FinishJob finish, CircuitBreakers breakers) {
+    ReplicationWorkers(ReplicationConfig config, ReplicationJobs jobs, CopyObject copy, GroupCommit commit, CircuitBreakers breakers) {
         this.config = config;
         this.jobs = jobs;
         this.copy = copy;
-        this.finish = finish;
+        this.commit = commit;
         this.breakers = breakers;
     }
 
     public void start() {
         running = true;
+        commit.start();
         AtomicInteger n = new AtomicInteger();
         loop = Executors.newFixedThreadPool(config.workers(), r -> new Thread(r, "replicate-" + n.incrementAndGet()));
         for (int i = 0; i < config.workers(); i++) loop.submit(this::work);
+        claimer = new Thread(this::claimLoop, "replicate-claim");
+        claimer.setDaemon(true);
+        claimer.start();
         renewer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "replicate-lease");
             t.setDaemon(true);
@@ -71,7 +82,7 @@ public final class ReplicationWorkers implements AutoCloseable {
         renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
     }
 
-    /** Wakes idle workers now (new work was enqueued in this process). */
+    /** Claims now (new work was enqueued in this process, or the workers are running short of claimed jobs). */
     public void nudge() {
         synchronized (wake) {
             wake.notifyAll();
@@ -81,12 +92,40 @@ public final class ReplicationWorkers implements AutoCloseable {
     private void work() {
         while (running) {
             try {
-                if (!runOnce()) idle();
+                Claimed next = ready.poll(config.poll().toMillis(), TimeUnit.MILLISECONDS);
+                if (next == null) continue;
+                if (ready.size() < config.workers()) nudge();
+                commit.submit(process(next));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             } catch (Exception e) {
                 LOG.warn("replication worker: {}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Keeps claimed jobs ready for the workers, claiming {@code batch.claim} per round trip whenever fewer than
+     * one per worker are waiting, so a claim's commit (a WAL flush competing with the copies' fsyncs) never
+     * holds a worker up; sleeps for {@code poll} (or until nudged) when the queue has nothing ready.
+     */
+    private void claimLoop() {
+        while (running) {
+            try {
+                boolean claimedSome = false;
+                if (ready.size() < config.workers()) {
+                    UUID owner = UUID.randomUUID();
+                    List<Job> got = jobs.claim(owner, config.lease(), config.batching().claim());
+                    for (Job job : got) ready.add(hold(job, owner));
+                    claimedSome = !got.isEmpty();
+                }
+                if (!claimedSome || ready.size() >= config.workers()) idle();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                LOG.warn("replication: claiming jobs failed: {}", e.toString());
                 try {
                     idle();
                 } catch (InterruptedException ie) {
@@ -104,19 +143,18 @@ public final class ReplicationWorkers implements AutoCloseable {
         }
     }
 
-    /** Claims and runs one job; false if there was none ready. */
-    public boolean runOnce() throws SQLException, InterruptedException {
-        UUID me = owner.get();
-        List<Job> claimed = jobs.claim(me, config.lease(), 1);
-        if (claimed.isEmpty()) return false;
-        Job job = claimed.get(0);
-        InHand lease = new InHand(me, new java.util.concurrent.atomic.AtomicBoolean());
+    private Claimed hold(Job job, UUID owner) {
+        InHand lease = new InHand(owner, new java.util.concurrent.atomic.AtomicBoolean());
         inHand.put(job.id(), lease);
-        try {
-            process(job, lease);
-        } finally {
-            inHand.remove(job.id());
-        }
+        return new Claimed(job, lease);
+    }
+
+    /** Claims and runs one job, and commits it before returning; false if there was none ready. */
+    public boolean runOnce() throws SQLException, InterruptedException {
+        UUID me = UUID.randomUUID();
+        List<Job> one = jobs.claim(me, config.lease(), 1);
+        if (one.isEmpty()) return false;
+        commit.commit(List.of(process(hold(one.get(0), me))));
         return true;
     }
 
@@ -127,7 +165,10 @@ public final class ReplicationWorkers implements AutoCloseable {
         return n;
     }
 
-    private void process(Job job, InHand lease) throws SQLException, InterruptedException {
+    /** Copies the job's object; what it did waits in the returned job for the group commit. */
+    private GroupCommit.Finished process(Claimed c) throws SQLException, InterruptedException {
+        Job job = c.job();
+        InHand lease = c.lease();
         List<String> targets = job.targets() != null ? job.targets() : config.targetsFor(job.key());
         List<String> tryNow = new ArrayList<>();
         List<String> breakerOpen = new ArrayList<>();
@@ -141,7 +182,20 @@ public final class ReplicationWorkers implements AutoCloseable {
                 tryNow.add(t);
             }
         }
-        CopyObject.Outcome outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow, lease);
+        CopyObject.Outcome outcome;
+        try {
+            outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow, lease);
+        } catch (SQLException | InterruptedException | RuntimeException e) {
+            inHand.remove(job.id()); // the lease runs out and the job is claimed again
+            throw e;
+        }
+        return new GroupCommit.Finished(job, lease.owner(), lease, new FinishJob.Attempt(outcome, breakerOpen, retryAt, tryNow.isEmpty()),
+                done -> finished(job, done));
+    }
+
+    /** After the group commit: the job leaves our hands, and the stores' breakers learn how it went. */
+    private void finished(Job job, CopyObject.Outcome outcome) {
+        inHand.remove(job.id());
         if (outcome.leaseLost()) {
             LOG.warn("replication of {}: the lease was lost (this worker stalled longer than {}); another worker takes over", job.key(),
                     config.lease());
@@ -149,7 +203,20 @@ public final class ReplicationWorkers implements AutoCloseable {
         }
         for (String t : outcome.verifiedStores()) breakers.success(t);
         for (String t : outcome.failed().keySet()) if (!outcome.permanent().contains(t)) breakers.failure(t);
-        finish.record(job, lease.owner(), new FinishJob.Attempt(outcome, breakerOpen, retryAt, tryNow.isEmpty()));
+    }
+
+    /** Gives back the claimed jobs no worker started, so another process need not wait for their leases. */
+    private void releaseUnstarted() {
+        List<ReplicationJobs.Held> unstarted = new ArrayList<>();
+        for (Claimed c; (c = ready.poll()) != null; ) {
+            unstarted.add(new ReplicationJobs.Held(c.job(), c.lease().owner()));
+            inHand.remove(c.job().id());
+        }
+        try {
+            jobs.release(unstarted);
+        } catch (SQLException e) {
+            LOG.warn("replication: could not give back {} claimed jobs; they run again after their leases: {}", unstarted.size(), e.toString());
+        }
     }
 
     private void renewLeases() {
@@ -166,10 +233,14 @@ public final class ReplicationWorkers implements AutoCloseable {
         }
     }
 
-    /** Stops claiming, lets jobs in hand finish for up to {@code grace}; unfinished ones are picked up again after their lease. */
+    /**
+     * Stops claiming, lets jobs in hand finish for up to {@code grace} and commits them; unfinished ones, and
+     * claimed ones no worker started, are picked up again after their lease.
+     */
     public void stop(Duration grace) {
         running = false;
         nudge();
+        if (claimer != null) claimer.interrupt();
         if (loop != null) {
             loop.shutdown();
             try {
@@ -179,6 +250,8 @@ public final class ReplicationWorkers implements AutoCloseable {
                 loop.shutdownNow();
             }
         }
+        commit.close();
+        releaseUnstarted();
         if (renewer != null) renewer.shutdownNow();
     }
 

@@ -17,8 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Crash-safe file writes for a local store: data is written to a temp file and fsynced, renamed into
- * place, and the folder is fsynced, so after a crash a file is either whole or absent. Folder fsyncs
- * are group-committed (see {@link DirectorySync}).
+ * place, and the folder is fsynced, so after a crash a file is either whole or absent. For group
+ * commit the steps can run apart: write many temp files unsynced, fsync them together
+ * ({@link #forceAll}, in parallel, so the file system joins them into few journal commits), rename
+ * them, then fsync each folder once. Folder fsyncs are group-committed too (see {@link DirectorySync}).
  */
 final class DurableFiles {
     private static final int BUFFER = 256 * 1024;
@@ -32,8 +34,20 @@ final class DurableFiles {
         this.root = root;
     }
 
+    /** Threads that fsync a batch's files side by side; fsync waits on the disk, not the CPU, hence more threads than cores. */
+    private static final java.util.concurrent.ExecutorService FSYNCS = java.util.concurrent.Executors.newFixedThreadPool(16, r -> {
+        Thread t = new Thread(r, "local-store-fsync");
+        t.setDaemon(true);
+        return t;
+    });
+
     /** Writes {@code data} to a new file {@code temp} and fsyncs it; returns the byte count, {@code digest} updated. */
     long write(Path temp, InputStream data, MessageDigest digest) throws IOException {
+        return write(temp, data, digest, true);
+    }
+
+    /** Writes {@code data} to a new file {@code temp}, fsynced only if {@code sync}; returns the byte count, {@code digest} updated. */
+    long write(Path temp, InputStream data, MessageDigest digest, boolean sync) throws IOException {
         long written = 0;
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             byte[] buf = new byte[BUFFER];
@@ -45,9 +59,45 @@ final class DurableFiles {
                 while (bb.hasRemaining()) ch.write(bb);
                 written += n;
             }
-            ch.force(true);
+            if (sync) ch.force(true);
         }
         return written;
+    }
+
+    /** Fsyncs one file (its data and its metadata, extended attributes included). */
+    static void force(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    /** Fsyncs every file, several at once; returns the files that failed, with why (empty: all durable). */
+    static java.util.Map<Path, IOException> forceAll(List<Path> files) throws java.io.InterruptedIOException {
+        java.util.Map<Path, IOException> failed = new java.util.LinkedHashMap<>();
+        if (files.size() == 1) {
+            try {
+                force(files.get(0));
+            } catch (IOException e) {
+                failed.put(files.get(0), e);
+            }
+            return failed;
+        }
+        List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+        for (Path f : files) running.add(FSYNCS.submit(() -> {
+            force(f);
+            return null;
+        }));
+        for (int i = 0; i < files.size(); i++) {
+            try {
+                running.get(i).get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                failed.put(files.get(i), e.getCause() instanceof IOException io ? io : new IOException(e.getCause()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for fsyncs");
+            }
+        }
+        return failed;
     }
 
     void write(Path temp, byte[] data) throws IOException {
@@ -60,13 +110,21 @@ final class DurableFiles {
 
     /** Renames {@code from} over {@code to} atomically and fsyncs the folder. */
     void move(Path from, Path to) throws IOException {
+        syncDirectory(moveUnsynced(from, to));
+    }
+
+    /**
+     * Renames {@code from} over {@code to} atomically (new parent folders are created durably); the rename
+     * itself is durable only once the returned folder is synced with {@link #syncDirectory}.
+     */
+    Path moveUnsynced(Path from, Path to) throws IOException {
         createParents(to);
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("the file system cannot rename atomically from " + from + " to " + to, e);
         }
-        fsyncDirectory(to.getParent());
+        return to.getParent();
     }
 
     /** Deletes a file and fsyncs its folder; false if there was none. */
@@ -95,6 +153,11 @@ final class DurableFiles {
             }
             fsyncDirectory(dir.getParent());
         }
+    }
+
+    /** Makes the renames and deletes done in {@code dir} so far durable. */
+    void syncDirectory(Path dir) throws IOException {
+        fsyncDirectory(dir);
     }
 
     private void fsyncDirectory(Path dir) throws IOException {

@@ -32,6 +32,14 @@ public abstract class ForwardingStore implements LockableStore {
     public PutResult putNewVersion(String key, InputStream data, PutOptions options) { return lockable().putNewVersion(key, data, options); }
 
     @Override
+    public Staged stage(String key, InputStream data, PutOptions options, boolean asNewVersion) {
+        return inner.stage(key, data, options, asNewVersion);
+    }
+
+    @Override
+    public java.util.List<Publication.Outcome> publish(java.util.List<Publication> batch) { return inner.publish(batch); }
+
+    @Override
     public InputStream get(String key) { return inner.get(key); }
 
     @Override

@@ -6,14 +6,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
@@ -21,7 +23,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A store in a local folder. Objects live under {@code objects/} at the path of their key, locks and
  * older versions as {@link LocalVersions} keeps them, and writes go through {@code tmp/}: write,
- * fsync, rename, fsync the folder, so a crash never leaves a partial object visible.
+ * fsync, rename, fsync the folder, so a crash never leaves a partial object visible. Writes can be
+ * group-committed ({@link #stage}, then {@link #publish} of a batch): the same steps, with the fsyncs
+ * paid once per batch.
  *
  * <p>It enforces Object Lock exactly as S3 COMPLIANCE mode does: an object under retention or legal
  * hold cannot be deleted or overwritten, and retention can be extended but never shortened. The
@@ -48,6 +52,7 @@ public final class LocalStore implements LockableStore {
             Files.createDirectories(objects);
             Files.createDirectories(tmp);
             this.versions = new LocalVersions(root, files);
+            LocalVersions.checkAttributesSupported(name, tmp.resolve("attribute-probe.part"));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, null, "unable to create store folder " + root + ": " + e, e);
         }
@@ -64,46 +69,125 @@ public final class LocalStore implements LockableStore {
 
     @Override
     public PutResult put(String key, InputStream data, PutOptions options) {
-        return write(key, data, options, false);
+        return publishOne(stage(key, data, options, false), options.lock());
     }
 
     @Override
     public PutResult putNewVersion(String key, InputStream data, PutOptions options) {
-        return write(key, data, options, true);
+        return publishOne(stage(key, data, options, true), options.lock());
     }
 
-    private PutResult write(String key, InputStream data, PutOptions options, boolean asNewVersion) {
+    private PutResult publishOne(Staged staged, LockState lock) {
+        Publication.Outcome o = publish(List.of(new Publication(staged, lock))).get(0);
+        if (!o.ok()) throw o.error();
+        return o.result();
+    }
+
+    /** Writes the bytes to a temp file under {@code tmp/}, unsynced and invisible, hashing them on the way. */
+    @Override
+    public Staged stage(String key, InputStream data, PutOptions options, boolean asNewVersion) {
         Path target = pathOf(key);
         Path temp = tmp.resolve(UUID.randomUUID() + ".part");
+        boolean staged = false;
         try {
             MessageDigest digest = Sha256.newDigest();
-            long written = files.write(temp, data, digest);
+            long written = files.write(temp, data, digest, false);
             if (options.size() >= 0 && written != options.size()) {
                 throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
                         + "': expected " + options.size() + " bytes but the input ended after " + written);
             }
-            ReentrantLock lock = stripe(key);
-            lock.lock();
-            try {
-                if (Files.isDirectory(target)) {
-                    throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
-                            + "': other objects have keys below it as a folder, and a local store cannot hold both");
-                }
-                options.checkPrecondition();
-                if (asNewVersion && Files.isRegularFile(target)) versions.displace(key, target);
-                else refuseIfLocked(key, target, "overwrite");
-                if (options.lock() != null) versions.setCurrent(key, options.lock());
-                else versions.clearCurrent(key);
-                files.move(temp, target);
-            } finally {
-                lock.unlock();
-            }
-            return new PutResult(written, Sha256.hex(digest.digest()), null);
+            staged = true;
+            return new LocalStaged(this, key, target, temp, options, asNewVersion, new PutResult(written, Sha256.hex(digest.digest()), null));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } finally {
-            deleteQuietly(temp);
+            if (!staged) deleteQuietly(temp);
         }
+    }
+
+    /**
+     * Group commit of staged writes: each file gets its lock (an extended attribute, so no extra file), the
+     * files are fsynced together, then renamed into place with put's checks, then each folder is fsynced once.
+     */
+    @Override
+    public List<Publication.Outcome> publish(List<Publication> batch) {
+        List<Publication.Outcome> out = new ArrayList<>(batch.size());
+        Map<Publication, RuntimeException> failed = new HashMap<>();
+        List<Path> temps = new ArrayList<>();
+        try {
+            for (Publication p : batch) {
+                LocalStaged s = own(p.staged());
+                try {
+                    LocalVersions.stageLock(s.temp, p.lock() == null ? LockState.NONE : p.lock());
+                    temps.add(s.temp);
+                } catch (IOException e) {
+                    failed.put(p, unavailable(s.key, e));
+                }
+            }
+            Map<Path, IOException> unsynced = DurableFiles.forceAll(temps);
+            Map<Path, List<Publication>> byFolder = new LinkedHashMap<>();
+            for (Publication p : batch) {
+                LocalStaged s = (LocalStaged) p.staged();
+                if (failed.containsKey(p)) continue;
+                if (unsynced.containsKey(s.temp)) {
+                    failed.put(p, unavailable(s.key, unsynced.get(s.temp)));
+                    continue;
+                }
+                try {
+                    byFolder.computeIfAbsent(rename(s), f -> new ArrayList<>()).add(p);
+                } catch (IOException e) {
+                    failed.put(p, unavailable(s.key, e));
+                } catch (RuntimeException e) {
+                    failed.put(p, e);
+                }
+            }
+            for (Map.Entry<Path, List<Publication>> folder : byFolder.entrySet()) {
+                try {
+                    files.syncDirectory(folder.getKey());
+                } catch (IOException e) {
+                    for (Publication p : folder.getValue()) failed.put(p, unavailable(p.staged().key(), e));
+                }
+            }
+        } catch (java.io.InterruptedIOException e) {
+            Thread.currentThread().interrupt();
+            for (Publication p : batch) failed.putIfAbsent(p, unavailable(p.staged().key(), e));
+        } finally {
+            for (Publication p : batch) p.staged().discard();
+        }
+        for (Publication p : batch) {
+            RuntimeException error = failed.get(p);
+            out.add(new Publication.Outcome(p, error == null ? p.staged().written() : null, error));
+        }
+        return out;
+    }
+
+    /** Makes a synced staged file the object (or its new version), with put's checks, under the key's stripe; returns its folder. */
+    private Path rename(LocalStaged s) throws IOException {
+        ReentrantLock lock = stripe(s.key);
+        lock.lock();
+        try {
+            if (Files.isDirectory(s.target)) {
+                throw new StoreException(name, s.key, "unable to store " + ObjectKeys.quote(s.key) + " in store '" + name
+                        + "': other objects have keys below it as a folder, and a local store cannot hold both");
+            }
+            s.options.checkPrecondition();
+            if (s.asNewVersion && Files.isRegularFile(s.target)) versions.displace(s.key, s.target);
+            else refuseIfLocked(s.key, s.target, "overwrite");
+            Path folder = files.moveUnsynced(s.temp, s.target);
+            versions.clearLegacy(s.key);
+            return folder;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private LocalStaged own(Staged staged) {
+        if (staged instanceof LocalStaged s && s.store == this) return s;
+        throw new IllegalArgumentException("store '" + name + "' did not stage " + staged);
+    }
+
+    StoreUnavailableException unavailable(String key, IOException e) {
+        return new StoreUnavailableException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
     }
 
     @Override
@@ -140,50 +224,11 @@ public final class LocalStore implements LockableStore {
 
     @Override
     public ListPage list(String prefix, String startAfter, int limit) {
-        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1");
-        List<ObjectInfo> out = new ArrayList<>();
         try {
-            boolean more = walk(objects, "", prefix == null ? "" : prefix, startAfter, limit + 1, out);
-            if (out.size() > limit || more) {
-                List<ObjectInfo> page = new ArrayList<>(out.subList(0, limit));
-                return new ListPage(page, page.get(page.size() - 1).key());
-            }
-            return new ListPage(out, null);
+            return LocalListing.list(objects, prefix, startAfter, limit);
         } catch (IOException e) {
             throw new StoreUnavailableException(name, null, "unable to list store '" + name + "': " + e, e);
         }
-    }
-
-    /** Depth-first walk in key order (a folder sorts as "name/"), skipping subtrees outside the prefix or before startAfter. */
-    private boolean walk(Path dir, String keyPrefix, String prefix, String startAfter, int want, List<ObjectInfo> out) throws IOException {
-        List<String[]> entries = new ArrayList<>(); // {sortKey, fileName}
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            for (Path p : ds) {
-                String fileName = p.getFileName().toString();
-                entries.add(new String[] {Files.isDirectory(p) ? fileName + "/" : fileName, fileName});
-            }
-        } catch (NoSuchFileException | NotDirectoryException e) {
-            return false;
-        }
-        entries.sort((a, b) -> a[0].compareTo(b[0]));
-        for (String[] e : entries) {
-            String key = keyPrefix + e[0];
-            Path p = dir.resolve(e[1]);
-            if (key.endsWith("/")) {
-                boolean overlaps = key.startsWith(prefix) || prefix.startsWith(key);
-                boolean allBefore = startAfter != null && key.compareTo(startAfter) < 0 && !startAfter.startsWith(key);
-                if (overlaps && !allBefore && walk(p, key, prefix, startAfter, want, out)) return true;
-            } else if (key.startsWith(prefix) && (startAfter == null || key.compareTo(startAfter) > 0)) {
-                try {
-                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                    out.add(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant(), null));
-                } catch (NoSuchFileException gone) {
-                    continue; // deleted while listing
-                }
-                if (out.size() >= want) return true;
-            }
-        }
-        return false;
     }
 
     /** Removes every version; refused, with nothing removed, while any version is protected. */
@@ -194,10 +239,10 @@ public final class LocalStore implements LockableStore {
         lock.lock();
         try {
             List<LocalVersions.Version> older = versions.all(key);
-            refuse(key, together(Files.isRegularFile(target) ? versions.current(key) : LockState.NONE, older), "delete");
+            refuse(key, together(Files.isRegularFile(target) ? versions.current(key, target) : LockState.NONE, older), "delete");
             for (LocalVersions.Version v : older) versions.delete(v);
             if (Files.isRegularFile(target)) files.delete(target);
-            versions.clearCurrent(key);
+            versions.clearLegacy(key);
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to delete " + ObjectKeys.quote(key) + " from store '" + name + "': " + e, e);
         } finally {
@@ -227,7 +272,7 @@ public final class LocalStore implements LockableStore {
         lock.lock();
         try {
             if (!Files.isRegularFile(target)) throw notFound(key);
-            LockState current = versions.current(key);
+            LockState current = versions.current(key, target);
             List<LocalVersions.Version> older = versions.all(key);
             LockState all = together(current, older);
             if (retainUntil != null && all.retainUntil() != null && retainUntil.isBefore(all.retainUntil())) {
@@ -236,7 +281,7 @@ public final class LocalStore implements LockableStore {
                         + ", which can be extended but never shortened");
             }
             for (LocalVersions.Version v : older) versions.setVersion(v, changed(v.lock(), retainUntil, legalHold));
-            versions.setCurrent(key, changed(current, retainUntil, legalHold));
+            versions.setCurrent(key, target, changed(current, retainUntil, legalHold));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to change the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } finally {
@@ -253,7 +298,7 @@ public final class LocalStore implements LockableStore {
         Path target = pathOf(key);
         try {
             if (!Files.isRegularFile(target)) throw notFound(key);
-            return together(versions.current(key), versions.all(key));
+            return together(versions.current(key, target), versions.all(key));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to read the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         }
@@ -265,7 +310,7 @@ public final class LocalStore implements LockableStore {
     }
 
     private void refuseIfLocked(String key, Path target, String action) throws IOException {
-        if (Files.isRegularFile(target)) refuse(key, versions.current(key), action);
+        if (Files.isRegularFile(target)) refuse(key, versions.current(key, target), action);
     }
 
     private void refuse(String key, LockState state, String action) {
@@ -296,7 +341,7 @@ public final class LocalStore implements LockableStore {
         }
     }
 
-    private static void deleteQuietly(Path p) {
+    static void deleteQuietly(Path p) {
         try {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {

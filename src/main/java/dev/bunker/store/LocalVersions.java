@@ -3,64 +3,96 @@ package dev.bunker.store;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /**
- * The lock files and older versions of a local store. The current version's lock is a small JSON
- * file at {@code locks/<key>}; a version displaced by a repair lives at
- * {@code versions/<sha256 of key>/<id>} with its lock beside it as {@code <id>.lock}, so it keeps
- * its bytes and its protection until its lock ends. Callers hold the key's stripe lock.
+ * The Object Lock state and older versions of a local store. A version's lock lives on its own file, as
+ * the extended attribute {@code user.bunker.lock} (small JSON), so the fsync that makes the bytes durable
+ * makes their lock durable too, and the lock moves with the file when a repair displaces it to
+ * {@code versions/<sha256 of key>/<id>}; a displaced version keeps its bytes and its protection until its
+ * lock ends. Stores written before locks moved onto the files keep them as files ({@code locks/<key>},
+ * {@code <id>.lock}): read when a file has no attribute, removed once the attribute is written. Callers
+ * hold the key's stripe lock.
  */
 final class LocalVersions {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String LOCK_SUFFIX = ".lock";
+    private static final String ATTRIBUTE = "bunker.lock";
+    private static final String LEGACY_SUFFIX = ".lock";
 
     /** One displaced version and its lock. */
     record Version(String id, Path file, LockState lock) {}
 
-    private final Path locks;
+    private final Path legacyLocks;
     private final Path versions;
-    private final Path tmp;
     private final DurableFiles files;
 
     LocalVersions(Path root, DurableFiles files) throws IOException {
-        this.locks = root.resolve("locks");
+        this.legacyLocks = root.resolve("locks");
         this.versions = root.resolve("versions");
-        this.tmp = root.resolve("tmp");
         this.files = files;
-        Files.createDirectories(locks);
         Files.createDirectories(versions);
     }
 
-    LockState current(String key) throws IOException {
-        return read(locks.resolve(key));
+    /** Fails with a clear reason if the file system cannot keep extended attributes (locks could not be kept). */
+    static void checkAttributesSupported(String store, Path probe) {
+        try {
+            Files.write(probe, new byte[0]);
+            writeAttribute(probe, LockState.NONE);
+            if (!LockState.NONE.equals(readAttribute(probe))) throw new IOException("the attribute read back differs");
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new StoreUnavailableException(store, null, "store '" + store + "': the file system at " + probe.getParent().getParent()
+                    + " cannot keep user extended attributes, where a local store keeps Object Lock state (" + e.getMessage()
+                    + "); use ext4, XFS or btrfs (mounted with user_xattr), or tmpfs on Linux 6.6 or later", e);
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // a leftover probe is a temp file, removed at the next start
+            }
+        }
     }
 
-    void setCurrent(String key, LockState state) throws IOException {
-        write(locks.resolve(key), state);
+    /** The lock of the current version, whose bytes are {@code file}; NONE if it has none. */
+    LockState current(String key, Path file) throws IOException {
+        LockState s = readAttribute(file);
+        return s != null ? s : readLegacy(legacyLocks.resolve(key));
     }
 
-    /** Drops the current version's lock file (the next object written under the key starts unlocked). */
-    void clearCurrent(String key) throws IOException {
-        Files.deleteIfExists(locks.resolve(key));
+    /** Sets the lock of the current version and makes it durable. */
+    void setCurrent(String key, Path file, LockState state) throws IOException {
+        writeAttribute(file, state);
+        DurableFiles.force(file);
+        Files.deleteIfExists(legacyLocks.resolve(key));
     }
 
-    /** Moves the current object and its lock into the versions area under a new id; its protection moves with it. */
+    /** Puts a lock on a staged file; it becomes durable with the file's own fsync. */
+    static void stageLock(Path staged, LockState state) throws IOException {
+        writeAttribute(staged, state);
+    }
+
+    /** Forgets an old-format lock file of the key (its object is gone or replaced by one carrying its own lock). */
+    void clearLegacy(String key) throws IOException {
+        Files.deleteIfExists(legacyLocks.resolve(key));
+    }
+
+    /** Moves the current object into the versions area under a new id; its lock moves with it. */
     String displace(String key, Path currentFile) throws IOException {
         String id = "v" + System.currentTimeMillis() + "-" + UUID.randomUUID().toString().substring(0, 8);
-        Path dir = dirOf(key);
-        // The lock first: a crash in between leaves a lock without bytes (harmless), never bytes without their lock.
-        write(dir.resolve(id + LOCK_SUFFIX), current(key));
-        files.move(currentFile, dir.resolve(id));
-        clearCurrent(key);
+        // An old-format lock goes onto the file first: the bytes never move without their protection.
+        if (readAttribute(currentFile) == null) setCurrent(key, currentFile, current(key, currentFile));
+        files.move(currentFile, dirOf(key).resolve(id));
+        clearLegacy(key);
         return id;
     }
 
@@ -69,8 +101,9 @@ final class LocalVersions {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dirOf(key))) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                if (name.endsWith(LOCK_SUFFIX)) continue;
-                out.add(new Version(name, p, read(p.resolveSibling(name + LOCK_SUFFIX))));
+                if (name.endsWith(LEGACY_SUFFIX)) continue;
+                LockState s = readAttribute(p);
+                out.add(new Version(name, p, s != null ? s : readLegacy(p.resolveSibling(name + LEGACY_SUFFIX))));
             }
         } catch (NoSuchFileException e) {
             return out;
@@ -84,36 +117,52 @@ final class LocalVersions {
     }
 
     void setVersion(Version v, LockState state) throws IOException {
-        write(v.file().resolveSibling(v.id() + LOCK_SUFFIX), state);
+        writeAttribute(v.file(), state);
+        DurableFiles.force(v.file());
+        Files.deleteIfExists(v.file().resolveSibling(v.id() + LEGACY_SUFFIX));
     }
 
-    /** Removes one displaced version, bytes first: a crash in between leaves a lock without bytes, which protects nothing. */
+    /** Removes one displaced version (an old-format lock file after its bytes: alone it protects nothing). */
     void delete(Version v) throws IOException {
         files.delete(v.file());
-        Files.deleteIfExists(v.file().resolveSibling(v.id() + LOCK_SUFFIX));
+        Files.deleteIfExists(v.file().resolveSibling(v.id() + LEGACY_SUFFIX));
     }
 
     private Path dirOf(String key) {
         return versions.resolve(Sha256.hexOf(key.getBytes(StandardCharsets.UTF_8)));
     }
 
-    private static LockState read(Path f) throws IOException {
-        if (!Files.isRegularFile(f)) return LockState.NONE;
-        ObjectNode n = (ObjectNode) JSON.readTree(f.toFile());
-        String until = n.path("retainUntil").asText(null);
-        return new LockState(until == null ? null : Instant.parse(until), n.path("legalHold").asBoolean(false));
+    /** The lock kept on the file, or null if the file carries none (written before locks moved onto files). */
+    private static LockState readAttribute(Path file) throws IOException {
+        UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class);
+        ByteBuffer buf = ByteBuffer.allocate(512);
+        try {
+            view.read(ATTRIBUTE, buf);
+        } catch (NoSuchFileException e) {
+            throw e;
+        } catch (FileSystemException e) {
+            if (!view.list().contains(ATTRIBUTE)) return null;
+            throw e;
+        }
+        buf.flip();
+        return parse(StandardCharsets.UTF_8.decode(buf).toString());
     }
 
-    private void write(Path f, LockState state) throws IOException {
+    private static void writeAttribute(Path file, LockState state) throws IOException {
         ObjectNode n = JSON.createObjectNode();
         n.put("retainUntil", state.retainUntil() == null ? null : state.retainUntil().toString());
         n.put("legalHold", state.legalHold());
-        Path temp = tmp.resolve(UUID.randomUUID() + LOCK_SUFFIX);
-        try {
-            files.write(temp, JSON.writeValueAsBytes(n));
-            files.move(temp, f);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        Files.getFileAttributeView(file, UserDefinedFileAttributeView.class).write(ATTRIBUTE, ByteBuffer.wrap(JSON.writeValueAsBytes(n)));
+    }
+
+    private static LockState readLegacy(Path f) throws IOException {
+        if (!Files.isRegularFile(f)) return LockState.NONE;
+        return parse(Files.readString(f));
+    }
+
+    private static LockState parse(String json) throws IOException {
+        ObjectNode n = (ObjectNode) JSON.readTree(json);
+        String until = n.path("retainUntil").asText(null);
+        return new LockState(until == null ? null : Instant.parse(until), n.path("legalHold").asBoolean(false));
     }
 }

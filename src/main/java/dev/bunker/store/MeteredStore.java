@@ -28,6 +28,18 @@ public final class MeteredStore extends ForwardingStore {
     }
 
     @Override
+    public Staged stage(String key, InputStream data, PutOptions options, boolean asNewVersion) {
+        return counted(() -> super.stage(key, data, options, asNewVersion));
+    }
+
+    @Override
+    public java.util.List<Publication.Outcome> publish(java.util.List<Publication> batch) {
+        java.util.List<Publication.Outcome> out = super.publish(batch);
+        for (Publication.Outcome o : out) if (o.error() instanceof ObjectLockedException) violations.increment();
+        return out;
+    }
+
+    @Override
     public void delete(String key) {
         counted(() -> {
             super.delete(key);

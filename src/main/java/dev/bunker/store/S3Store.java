@@ -3,7 +3,6 @@ package dev.bunker.store;
 import dev.bunker.config.StoreConfig;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,10 +12,7 @@ import java.util.Optional;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.ChecksumMode;
-import software.amazon.awssdk.services.s3.model.CompletedPart;
-import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
@@ -53,6 +49,7 @@ public final class S3Store implements LockableStore {
     private final Clock clock;
     private final S3Errors errors;
     private final S3Versions versions;
+    private final S3Multipart multipart;
 
     public S3Store(StoreConfig.S3 config, Clock clock) {
         this.name = config.name();
@@ -67,6 +64,7 @@ public final class S3Store implements LockableStore {
         this.deleter = config.cleanupAccessKey() == null ? s3 : S3Clients.build(config, config.cleanupAccessKey(), config.cleanupSecretKey());
         this.errors = new S3Errors(name, bucket);
         this.versions = new S3Versions(s3, bucket, errors);
+        this.multipart = new S3Multipart(s3, config);
     }
 
     @Override
@@ -96,7 +94,7 @@ public final class S3Store implements LockableStore {
                 checkSize(key, options, first.length); // before anything is uploaded
                 result = putSingle(key, k, first, options);
             } else {
-                result = putMultipart(key, k, first, data, options);
+                result = multipart.upload(key, k, first, data, options, size -> checkSize(key, options, size));
             }
             if (options.lock() != null) ensureLock(key, k, result.versionId(), options.lock());
             return result;
@@ -137,52 +135,6 @@ public final class S3Store implements LockableStore {
                     + " for " + ObjectKeys.quote(key) + " but " + b64 + " was sent");
         }
         return new PutResult(body.length, Sha256.hex(sha), resp.checksumSHA256(), resp.versionId());
-    }
-
-    private PutResult putMultipart(String key, String k, byte[] first, InputStream data, PutOptions options) throws IOException {
-        CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder().bucket(bucket).key(k)
-                .checksumAlgorithm(ChecksumAlgorithm.SHA256);
-        if (storageClass != null) create.storageClass(StorageClass.fromValue(storageClass));
-        if (options.lock() != null) {
-            if (options.lock().retainUntil() != null) {
-                create.objectLockMode(ObjectLockMode.COMPLIANCE).objectLockRetainUntilDate(options.lock().retainUntil());
-            }
-            create.objectLockLegalHoldStatus(options.lock().legalHold() ? ObjectLockLegalHoldStatus.ON : ObjectLockLegalHoldStatus.OFF);
-        }
-        String uploadId = s3.createMultipartUpload(create.build()).uploadId();
-        boolean completed = false;
-        try {
-            MessageDigest whole = Sha256.newDigest();
-            List<CompletedPart> parts = new ArrayList<>();
-            long size = 0;
-            byte[] part = first;
-            while (part.length > 0) {
-                final byte[] body = part;
-                whole.update(body);
-                String b64 = Base64.getEncoder().encodeToString(Sha256.newDigest().digest(body));
-                int number = parts.size() + 1;
-                String etag = s3.uploadPart(r -> r.bucket(bucket).key(k).uploadId(uploadId).partNumber(number)
-                        .contentLength((long) body.length).checksumSHA256(b64).contentMD5(S3Clients.md5(body)), RequestBody.fromBytes(body)).eTag();
-                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).checksumSHA256(b64).build());
-                size += body.length;
-                part = data.readNBytes((int) partSize);
-            }
-            checkSize(key, options, size); // before completing: a wrong size is aborted, never made visible
-            options.checkPrecondition();
-            var done = s3.completeMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
-            completed = true;
-            return new PutResult(size, Sha256.hex(whole.digest()), done.checksumSHA256(), done.versionId());
-        } finally {
-            if (!completed) abort(k, uploadId);
-        }
-    }
-
-    private void abort(String k, String uploadId) {
-        try {
-            s3.abortMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId));
-        } catch (SdkException ignored) {
-            // An unaborted upload is invisible and is expired by the bucket's lifecycle rule (see README).
-        }
     }
 
     /** Reads the lock of the version just written and sets what the server dropped; fails loudly if it still does not stick. */
@@ -359,6 +311,7 @@ public final class S3Store implements LockableStore {
 
     @Override
     public void close() {
+        multipart.close();
         s3.close();
         if (deleter != s3) deleter.close();
     }

@@ -1,6 +1,8 @@
 package dev.bunker.store;
 
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -17,6 +19,33 @@ public interface Store extends AutoCloseable {
      * only once the bytes are durable. A failed put leaves no partial object visible.
      */
     PutResult put(String key, InputStream data, PutOptions options);
+
+    /**
+     * Group commit, first half: writes {@code data} for {@code key} (as a new version beside a locked one
+     * if {@code asNewVersion}), hashing it, where no reader sees it yet and without waiting for durability.
+     * Stores that cannot defer durability put at once and return the write {@link Staged#published()}.
+     */
+    default Staged stage(String key, InputStream data, PutOptions options, boolean asNewVersion) {
+        PutResult written;
+        if (!asNewVersion) written = put(key, data, options);
+        else if (this instanceof LockableStore l) written = l.putNewVersion(key, data, options);
+        else throw new LockNotSupportedException(name(), key, "store '" + name() + "' keeps no versions to write a new one beside a locked object");
+        return new Staged.Done(name(), key, written);
+    }
+
+    /**
+     * Group commit, second half: makes every staged write of the batch durable, then visible under its
+     * key with its lock, as {@link #put} would have (same checks, same preconditions), paying the
+     * durability once for the batch. Each write succeeds or fails on its own; a failed one leaves nothing visible.
+     */
+    default List<Publication.Outcome> publish(List<Publication> batch) {
+        List<Publication.Outcome> out = new ArrayList<>();
+        for (Publication p : batch) {
+            if (!p.staged().published()) throw new IllegalArgumentException("store '" + name() + "' did not stage " + p.staged());
+            out.add(new Publication.Outcome(p, p.staged().written(), null));
+        }
+        return out;
+    }
 
     /** Opens the object for reading; the caller closes the stream. */
     InputStream get(String key);

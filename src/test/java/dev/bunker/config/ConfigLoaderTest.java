@@ -102,6 +102,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void batchingDefaultsFollowTheWorkersAndBadValuesAreNamed() throws IOException {
+        BunkerConfig.Batching defaults = load(FULL).replication().batching();
+        assertThat(defaults).isEqualTo(new BunkerConfig.Batching(8, 256, Duration.ZERO));
+        BunkerConfig.Batching set = load(FULL.replace("workers: 8}", "workers: 8, batch: {claim: 16, commit-copies: 64, commit-wait: 20ms}}"))
+                .replication().batching();
+        assertThat(set).isEqualTo(new BunkerConfig.Batching(16, 64, Duration.ofMillis(20)));
+        assertThat(fails(FULL.replace("workers: 8}", "workers: 8, batch: {commit-wait: 2s}}")).getMessage())
+                .contains("replication.batch.commit-wait: must be at most 1s");
+        assertThat(fails(FULL.replace("workers: 8}", "workers: 8, batch: {claim: 0}}")).getMessage())
+                .contains("replication.batch.claim: 0 is out of range");
+        assertThat(fails(FULL.replace("workers: 8}", "workers: 8, batch: {commit: 5}}")).getMessage())
+                .contains("replication.batch.commit: unknown key");
+    }
+
+    @Test
     void anUnknownTopLevelKeyIsNamed() {
         assertThat(fails(FULL + "replicaton: {}\n").getMessage()).contains("replicaton: unknown key; expected one of");
     }
