@@ -9,6 +9,7 @@
 # own folder; RGW starts empty for each tool. Both tools send every body with Content-MD5 and SHA-256 (rclone: MD5).
 set -euo pipefail
 cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
+unset AWS_CA_BUNDLE   # a CA bundle from the environment makes rclone refuse its plain-HTTP transport
 S3SRC=$PERF/s3src
 N=${S3_N_SMALL:-2000}; KIB=${S3_SMALL_KIB:-128}; NL=${S3_N_LARGE:-4}
 want="$N x ${KIB}KiB + $NL x ${LARGE_MIB}MiB"
@@ -33,7 +34,8 @@ rgw_start() { # -> ENDPOINT, fresh and empty
 }
 bucket() { # NAME [lock]: creates a bucket, with Object Lock enabled if asked
   local h=(); [ "${2:-}" = lock ] && h=(-H "x-amz-bucket-object-lock-enabled: true")
-  curl -sf -X PUT "${h[@]}" --aws-sigv4 "aws:amz:us-east-1:s3" --user bunker-test:bunker-test-secret "$ENDPOINT/$1" >/dev/null
+  curl -sf -X PUT "${h[@]}" -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" \
+    --aws-sigv4 "aws:amz:us-east-1:s3" --user bunker-test:bunker-test-secret "$ENDPOINT/$1" >/dev/null
 }
 report() { # prefix seconds
   fig "${1}_s" "$2" s

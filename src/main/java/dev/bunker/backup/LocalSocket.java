@@ -10,8 +10,8 @@ import java.util.Optional;
 
 /**
  * The unix socket of a restore target on this machine: loading a dump through it costs less CPU than
- * through TCP on loopback. Used only when the server listens on one of the usual socket folders AND
- * pg_restore can log in through it (the server may authenticate socket connections differently):
+ * through TCP on loopback. Used only when the server listens on a socket in one of its
+ * {@code unix_socket_directories} or the usual folders AND pg_restore can log in through it (the server may authenticate socket connections differently):
  * otherwise the restore goes over TCP as given.
  */
 final class LocalSocket {
@@ -19,10 +19,19 @@ final class LocalSocket {
 
     private LocalSocket() {}
 
-    /** A libpq URL for {@code target} over its local socket, if it has one pg_restore can log in through. */
-    static Optional<String> of(Conninfo target, Path pgRestore, Path dump, Map<String, String> env) {
+    /**
+     * A libpq URL for {@code target} over its local socket, if it has one pg_restore can log in through;
+     * {@code serverFolders}: the server's own {@code unix_socket_directories} (comma-separated), tried first.
+     */
+    static Optional<String> of(Conninfo target, String serverFolders, Path pgRestore, Path dump, Map<String, String> env) {
         if (!List.of("127.0.0.1", "localhost", "::1", "[::1]").contains(target.host())) return Optional.empty();
-        for (String folder : FOLDERS) {
+        java.util.LinkedHashSet<String> folders = new java.util.LinkedHashSet<>();
+        if (serverFolders != null) {
+            for (String f : serverFolders.split(",")) if (f.trim().startsWith("/")) folders.add(f.trim());
+        }
+        folders.addAll(FOLDERS);
+        for (String folder : folders) {
+            if (folder.contains("&") || folder.contains("?") || folder.contains(" ")) continue; // not safe inside a URL
             if (!Files.exists(Path.of(folder, ".s.PGSQL." + target.port()))) continue;
             String url = "postgresql://" + (target.user() == null ? "" : target.user() + "@") + "/" + target.database()
                     + "?host=" + folder + "&port=" + target.port();

@@ -34,8 +34,8 @@ public final class RestoreBackup {
              where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
             """;
 
-    /** What was restored, from where, and how long each phase took. */
-    public record Result(Manifest manifest, String store, double downloadSeconds, double restoreSeconds) {}
+    /** What was restored, from where, how long each phase took, and how pg_restore reached the target ({@code via}: TCP or a unix socket). */
+    public record Result(Manifest manifest, String store, double downloadSeconds, double restoreSeconds, String via) {}
 
     private final BackupsConfig config;
     private final Map<String, Store> stores;
@@ -101,6 +101,7 @@ public final class RestoreBackup {
         Conninfo given = Conninfo.parse(targetUrl, null, null);
         Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
         int major;
+        String socketFolders;
         try (Connection c = TakeBackup.connect(target, "the restore target", "check --target (postgresql://USER@HOST:PORT/DB; password in PGPASSWORD)");
              Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery(USER_TABLES)) {
@@ -110,9 +111,10 @@ public final class RestoreBackup {
                             + " tables); restore into an empty database, or pass --clean to drop and replace what the backup contains");
                 }
             }
-            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int, current_setting('unix_socket_directories')")) {
                 rs.next();
                 major = rs.getInt(1) / 10000;
+                socketFolders = rs.getString(2);
             }
         }
         Path pgRestore = PgTools.find("pg_restore", major, config.pgBin());
@@ -124,7 +126,7 @@ public final class RestoreBackup {
             String store = download(m, identities, dump, progress);
             double downloadSeconds = (System.nanoTime() - t0) / 1e9;
             Map<String, String> env = target.password() == null ? Map.of() : Map.of("PGPASSWORD", target.password());
-            String connect = LocalSocket.of(target, pgRestore, dump, env).orElse(target.libpqUrl());
+            String connect = LocalSocket.of(target, socketFolders, pgRestore, dump, env).orElse(target.libpqUrl());
             progress.accept("restoring into " + target + " with pg_restore -j 2" + (connect.equals(target.libpqUrl()) ? "" : " over the local unix socket"));
             long t1 = System.nanoTime();
             List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "-j", "2", "--no-owner", "--no-privileges", "--no-password"));
@@ -133,7 +135,8 @@ public final class RestoreBackup {
             ToolProcess restore = ToolProcess.start("pg_restore", cmd, env);
             restore.stdout().transferTo(OutputStream.nullOutputStream());
             restore.awaitSuccess();
-            return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9);
+            String via = connect.equals(target.libpqUrl()) ? "TCP" : "unix socket " + connect.substring(connect.indexOf("?host=") + 6, connect.indexOf('&'));
+            return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9, via);
         } finally {
             Files.deleteIfExists(dump);
             Files.deleteIfExists(dir);
@@ -201,8 +204,11 @@ public final class RestoreBackup {
         public int read(byte[] b, int off, int len) throws IOException {
             int n = super.read(b, off, len);
             if (n > 0) {
+                long before = count[0];
                 count[0] += n;
-                progress.accept(String.format("downloading: %.1f of %.1f MB", count[0] / 1e6, total / 1e6));
+                if (before >> 23 != count[0] >> 23 || count[0] == total) { // every 8 MiB
+                    progress.accept(String.format("downloading: %.1f of %.1f MB", count[0] / 1e6, total / 1e6));
+                }
             }
             return n;
         }

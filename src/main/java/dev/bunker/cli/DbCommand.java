@@ -156,8 +156,8 @@ public final class DbCommand implements Runnable {
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                 } else {
-                    System.out.printf("restored %s (from store '%s') into %s: download+decrypt %.1f s, pg_restore %.1f s%n", m.id(), r.store(),
-                            target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), r.restoreSeconds());
+                    System.out.printf("restored %s (from store '%s') into %s: download+decrypt %.1f s, pg_restore %.1f s over %s%n", m.id(), r.store(),
+                            target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), r.restoreSeconds(), r.via());
                 }
                 return 0;
             } finally {

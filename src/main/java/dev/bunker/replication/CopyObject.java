@@ -195,7 +195,8 @@ public final class CopyObject {
             }
             FanOut.Result r;
             try (InputStream source0 = in) {
-                r = FanOut.run(source0, object.size(), object.sha256(), sinks, sinkPool);
+                boolean allLocal = targets.stream().allMatch(t -> config.store(t) instanceof dev.bunker.config.StoreConfig.Local);
+                r = FanOut.run(source0, object.size(), object.sha256(), sinks, sinkPool, allLocal);
             } catch (IOException closeFailed) {
                 continue;
             }

@@ -15,8 +15,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Streams one source to several sinks at once, reading the source once (an object of one chunk or
- * less is read whole, checked, then written to each sink in turn). Each sink reads from its
+ * Streams one source to several sinks at once, reading the source once (for local sinks, an object of
+ * one chunk or less is read whole, checked, then written to each sink in turn). Each sink reads from its
  * own small queue of chunks, so memory is bounded (chunk size x queue depth x sinks) and a slow
  * sink only slows its own queue until it fills. The source's SHA-256 is computed on the way and
  * checked against the expected one BEFORE the sinks see the end of the stream: on a mismatch every
@@ -37,9 +37,10 @@ final class FanOut {
 
     private FanOut() {}
 
-    static Result run(InputStream source, Long expectedSize, String expectedSha256, Map<String, Sink> sinks, ExecutorService pool)
-            throws InterruptedException {
-        if (expectedSize != null && expectedSize <= CHUNK) return runSmall(source, expectedSize, expectedSha256, sinks);
+    /** {@code inlineSmall}: write an object of one chunk or less to the sinks in turn on this thread (cheap, local sinks). */
+    static Result run(InputStream source, Long expectedSize, String expectedSha256, Map<String, Sink> sinks, ExecutorService pool,
+                      boolean inlineSmall) throws InterruptedException {
+        if (inlineSmall && expectedSize != null && expectedSize <= CHUNK) return runSmall(source, expectedSize, expectedSha256, sinks);
         Map<String, Pipe> pipes = new LinkedHashMap<>();
         Map<String, Future<Staged>> futures = new LinkedHashMap<>();
         for (Map.Entry<String, Sink> e : sinks.entrySet()) {
@@ -85,7 +86,7 @@ final class FanOut {
 
     /**
      * An object of one chunk or less: read whole and checked first, then written to each sink in turn on this
-     * thread; handing one chunk to other threads would cost more than the writes.
+     * thread; for sinks that write locally, handing one chunk to other threads costs more than the writes.
      */
     private static Result runSmall(InputStream source, long expectedSize, String expectedSha256, Map<String, Sink> sinks) {
         byte[] data;

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * committer takes a batch (at most {@code commit-copies} copies, waiting at most {@code commit-wait} for it
  * to fill), makes every staged copy of the batch durable and visible, store by store in one round of
  * fsyncs ({@link Store#publish}), then records every job of the batch in ONE transaction
- * ({@link FinishJob#recordAll}); the next batch publishes while one is recorded. A copy never counts before its bytes are durable: a crash before the
+ * ({@link FinishJob#recordAll}); the next batches publish while earlier ones are recorded. A copy never counts before its bytes are durable: a crash before the
  * transaction leaves durable copies nobody counted yet, which the job's next run finds and verifies.
  */
 final class GroupCommit implements AutoCloseable {
@@ -53,11 +53,16 @@ final class GroupCommit implements AutoCloseable {
         return t;
     });
     private final Map<String, Store> stores;
-    private final BlockingQueue<Settled> recording = new ArrayBlockingQueue<>(1);
+    /**
+     * Batches are recorded by a few threads side by side: two batches never share a job (nor, one job per key, a
+     * ledger row), so their transactions do not conflict, and the database flushes their commits together.
+     */
+    private static final int RECORDERS = 3;
+    private final BlockingQueue<Settled> recording = new ArrayBlockingQueue<>(RECORDERS);
     private volatile boolean running;
     private volatile boolean publishing;
     private Thread committer;
-    private Thread recorder;
+    private final List<Thread> recorders = new ArrayList<>();
 
     GroupCommit(Map<String, Store> stores, FinishJob finish, ReplicationMetrics metrics, Batching batching) {
         this.stores = stores;
@@ -73,9 +78,12 @@ final class GroupCommit implements AutoCloseable {
         committer = new Thread(this::run, "replicate-commit");
         committer.setDaemon(true);
         committer.start();
-        recorder = new Thread(this::recordLoop, "replicate-record");
-        recorder.setDaemon(true);
-        recorder.start();
+        for (int i = 1; i <= RECORDERS; i++) {
+            Thread recorder = new Thread(this::recordLoop, "replicate-record-" + i);
+            recorder.setDaemon(true);
+            recorder.start();
+            recorders.add(recorder);
+        }
     }
 
     private void recordLoop() {
@@ -231,7 +239,7 @@ final class GroupCommit implements AutoCloseable {
         try {
             if (committer != null) committer.join(30_000);
             publishing = false;
-            if (recorder != null) recorder.join(30_000);
+            for (Thread recorder : recorders) recorder.join(30_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

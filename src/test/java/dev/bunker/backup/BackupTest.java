@@ -141,6 +141,8 @@ class BackupTest {
         RestoreBackup.Result r = backups.restore().run(backups.restore().find("latest", null), target.url() + "?user=postgres",
                 AgeCrypto.readIdentities(key), false, line -> {});
         assertThat(r.manifest().id()).isEqualTo(m.id());
+        // The target runs on this machine: pg_restore found its socket (the server's unix_socket_directories) and used it.
+        assertThat(r.via()).startsWith("unix socket /");
         assertThat(fingerprint(target.url())).isEqualTo(fingerprint(app.url()));
 
         // Restoring again into the now non-empty database is refused unless asked to clean.
