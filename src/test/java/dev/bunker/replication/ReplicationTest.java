@@ -346,6 +346,26 @@ class ReplicationTest {
     }
 
     @Test
+    void aStoppingProcessFinishesTheJobsItStartedAndGivesBackTheOnesItClaimedButNeverStarted() throws Exception {
+        open(TestConfigs.threeLocalStores(dir)); // 4 workers, claiming 4 per round trip
+        for (int i = 0; i < 16; i++) put("slow/" + i, bytes(64 * 1024));
+        faulty.get("vault").putDelayMillisPerMiB = 16_000; // about 1 s per object
+        replication.workers().start();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (count("select count(*) from replication_jobs where lease_owner is not null") < 6 && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(count("select count(*) from replication_jobs where lease_owner is not null")).as("claimed ahead of the workers").isGreaterThanOrEqualTo(6);
+
+        replication.workers().stop(Duration.ofSeconds(10));
+
+        assertThat(count("select count(*) from replication_jobs where lease_owner is not null")).as("jobs still leased after the stop").isZero();
+        long left = count("select count(*) from replication_jobs");
+        assertThat(left).as("jobs left for the next process").isBetween(1L, 15L);
+        assertThat(count("select count(*) from replication_jobs where attempts > 0")).as("given-back jobs keep their attempts").isZero();
+        assertThat(count("select count(*) from copies where store = 'vault' and state = 'verified'")).as("started jobs finished")
+                .isEqualTo(16 - left);
+    }
+
+    @Test
     void theOutboxFunctionEnqueuesInTheAppsOwnTransaction() throws Exception {
         open(TestConfigs.threeLocalStores(dir));
         byte[] data = bytes(4000);
