@@ -129,9 +129,8 @@ public final class CopyChecks {
         StoreConfig sc = config.store(target);
         if (sc.lock() == null) return new CopyObject.Copy(target, storeChecksum, versionId, null, false, false);
         LockableStore store = (LockableStore) stores.get(target);
-        Instant until = store.lockState(key).extendedFor(clock.instant(), sc.lock().period());
         // Always applied: lockState combines versions, so an older held version would hide an unheld new one.
-        store.applyLock(key, until, true);
+        Instant until = store.holdAndRetain(key, clock.instant(), sc.lock().period());
         return new CopyObject.Copy(target, storeChecksum, versionId, until, true, false);
     }
 }

@@ -67,6 +67,9 @@ public abstract class ForwardingStore implements LockableStore {
     public void applyLock(String key, Instant retainUntil, boolean legalHold) { lockable().applyLock(key, retainUntil, legalHold); }
 
     @Override
+    public Instant holdAndRetain(String key, Instant now, java.time.Duration period) { return lockable().holdAndRetain(key, now, period); }
+
+    @Override
     public void checkLockingEnabled() { lockable().checkLockingEnabled(); }
 
     @Override

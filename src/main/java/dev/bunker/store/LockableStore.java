@@ -32,6 +32,17 @@ public interface LockableStore extends Store {
     }
 
     /**
+     * Protects every version for at least {@code period} from {@code now} (retention extended, never shortened)
+     * and puts the legal hold on; returns the retain-until applied. Stores that can read the versions' locks once
+     * for both override this.
+     */
+    default Instant holdAndRetain(String key, Instant now, java.time.Duration period) {
+        Instant until = lockState(key).extendedFor(now, period);
+        applyLock(key, until, true);
+        return until;
+    }
+
+    /**
      * Writes {@code data} as the new current version of {@code key} even if the current one is locked;
      * older versions keep their bytes and locks. The result's {@code versionId} names the new version.
      */

@@ -56,6 +56,11 @@ public final class MeteredStore extends ForwardingStore {
     }
 
     @Override
+    public Instant holdAndRetain(String key, Instant now, java.time.Duration period) {
+        return counted(() -> super.holdAndRetain(key, now, period));
+    }
+
+    @Override
     public void applyLock(String key, Instant retainUntil, boolean legalHold) {
         counted(() -> {
             super.applyLock(key, retainUntil, legalHold);

@@ -251,13 +251,45 @@ public final class S3Store implements LockableStore {
     @Override
     public void extendRetention(String key, Instant retainUntil) {
         String k = objectKey(key);
-        LockState current = lockState(key);
+        refuseShortening(key, lockState(key), retainUntil);
+        for (String v : versions.dataVersions(k)) versions.setRetention(key, k, v, retainUntil);
+    }
+
+    private void refuseShortening(String key, LockState current, Instant retainUntil) {
         if (current.retainUntil() != null && retainUntil.isBefore(current.retainUntil())) {
             throw new ObjectLockedException(name, key, "unable to shorten the retention of " + ObjectKeys.quote(key) + " in store '" + name
                     + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + current.retainUntil()
                     + ", which can be extended but never shortened");
         }
-        for (String v : versions.dataVersions(k)) versions.setRetention(key, k, v, retainUntil);
+    }
+
+    /** Retention, then the hold, on every version, with the versions and their locks listed once (not once per call). */
+    @Override
+    public void applyLock(String key, Instant retainUntil, boolean legalHold) {
+        lockEveryVersion(key, current -> retainUntil, legalHold);
+    }
+
+    @Override
+    public Instant holdAndRetain(String key, Instant now, java.time.Duration period) {
+        return lockEveryVersion(key, current -> current.extendedFor(now, period), true);
+    }
+
+    /** Lists the versions and their locks once, then sets the retention {@code until} picks (null: keep) and the hold on each. */
+    private Instant lockEveryVersion(String key, java.util.function.Function<LockState, Instant> until, boolean legalHold) {
+        String k = objectKey(key);
+        if (stat(key).isEmpty()) {
+            throw new ObjectNotFoundException(name, key, "object " + ObjectKeys.quote(key) + " does not exist in store '" + name + "'");
+        }
+        List<String> ids = versions.dataVersions(k);
+        LockState current = LockState.NONE;
+        for (String v : ids) current = current.and(versions.lockOf(key, k, v));
+        Instant retainUntil = until.apply(current);
+        if (retainUntil != null) {
+            refuseShortening(key, current, retainUntil);
+            for (String v : ids) versions.setRetention(key, k, v, retainUntil);
+        }
+        for (String v : ids) versions.setHold(key, k, v, legalHold);
+        return retainUntil;
     }
 
     @Override

@@ -112,6 +112,21 @@ abstract class LockableStoreContract extends StoreContract {
     }
 
     @Test
+    void holdAndRetainProtectsForAtLeastThePeriodAndNeverShortensALongerRetention() {
+        put("p", randomBytes(10));
+        Instant until = lockable().holdAndRetain("p", now(), Duration.ofDays(2));
+        assertThat(until).isAfterOrEqualTo(now().plus(Duration.ofDays(2))).isBefore(now().plus(Duration.ofDays(2)).plusSeconds(5));
+        assertThat(lockable().lockState("p")).isEqualTo(new LockState(until, true));
+
+        Instant later = until.plus(30, ChronoUnit.DAYS);
+        lockable().extendRetention("p", later);
+        lockable().setLegalHold("p", false);
+        assertThat(lockable().holdAndRetain("p", now(), Duration.ofDays(2))).as("a longer retention stays").isEqualTo(later);
+        assertThat(lockable().lockState("p")).isEqualTo(new LockState(later, true));
+        assertThatThrownBy(() -> lockable().holdAndRetain("missing", now(), Duration.ofDays(1))).isInstanceOf(ObjectNotFoundException.class);
+    }
+
+    @Test
     void legalHoldGoesOnAndOff() {
         put("h", randomBytes(10));
         lockable().setLegalHold("h", true);
