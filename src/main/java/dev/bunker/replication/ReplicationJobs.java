@@ -46,17 +46,17 @@ public final class ReplicationJobs {
              where j.id = held.id and j.lease_owner = held.owner
             returning j.id
             """;
-    /** Locks the job's row for the finishing transaction if {@code owner} still holds it (a claim skips locked rows). */
-    static final String HOLDS = "select 1 from replication_jobs where id = ? and lease_owner = ? for update";
-    static final String DONE = "delete from replication_jobs where id = ? and lease_owner = ? and version = ?";
-    /** {@link #HOLDS} for many jobs in one statement, locking in id order. */
+    /**
+     * Locks the rows of the jobs their claims still hold, in id order, for the finishing transaction (a claim skips
+     * locked rows).
+     */
     static final String HOLDS_ALL = """
             select j.id from replication_jobs j
               join unnest(?::bigint[], ?::uuid[]) as h(id, owner) on j.id = h.id and j.lease_owner = h.owner
              order by j.id
                for update of j
             """;
-    /** {@link #DONE} for many jobs in one statement. */
+    /** Deletes finished jobs that did not change (re-enqueued) meanwhile. */
     static final String DONE_ALL = """
             delete from replication_jobs j
              using unnest(?::bigint[], ?::uuid[], ?::int[]) as d(id, owner, version)
@@ -165,21 +165,10 @@ public final class ReplicationJobs {
         return renewed;
     }
 
-    /** True, with the job's row locked until the transaction ends, if {@code owner} still holds the job. */
-    static boolean holds(Connection c, Job job, UUID owner) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(HOLDS)) {
-            ps.setLong(1, job.id());
-            ps.setObject(2, owner);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
     /** A job and the owner that claimed it. */
     record Held(Job job, UUID owner) {}
 
-    /** {@link #holds} for many jobs in one statement: the ids of those still held, their rows locked until the transaction ends. */
+    /** The ids of the jobs their claims still hold, their rows locked until the transaction ends. */
     static java.util.Set<Long> holdsAll(Connection c, List<Held> jobs) throws SQLException {
         java.util.Set<Long> held = new java.util.HashSet<>();
         try (PreparedStatement ps = c.prepareStatement(HOLDS_ALL)) {
@@ -193,7 +182,7 @@ public final class ReplicationJobs {
     }
 
     /**
-     * {@link #complete} for many jobs in one statement; a job that changed meanwhile stays, minus the stores its
+     * The jobs are done, in one statement; a job that changed (re-enqueued) meanwhile stays, minus the stores its
      * attempt finished ({@code done}, by job id).
      */
     static void completeAll(Connection c, List<Held> jobs, java.util.Map<Long, List<String>> done) throws SQLException {
@@ -208,18 +197,6 @@ public final class ReplicationJobs {
             }
         }
         for (Held h : jobs) if (!deleted.contains(h.job().id())) release(c, h.job(), h.owner(), done.get(h.job().id()));
-    }
-
-    /** The job is done. False if it changed (re-enqueued) meanwhile: then it stays, minus {@code done}. */
-    static boolean complete(Connection c, Job job, UUID owner, List<String> done) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(DONE)) {
-            ps.setLong(1, job.id());
-            ps.setObject(2, owner);
-            ps.setInt(3, job.version());
-            if (ps.executeUpdate() == 1) return true;
-            release(c, job, owner, done);
-            return false;
-        }
     }
 
     /**
@@ -240,13 +217,6 @@ public final class ReplicationJobs {
             ps.setObject(8, owner);
             ps.setInt(9, job.version());
             if (ps.executeUpdate() == 0) release(c, job, owner, done);
-        }
-    }
-
-    /** For callers outside a transaction (benchmarks, tools): {@link #complete(Connection, Job, UUID, List)} on its own connection. */
-    public boolean complete(Job job, UUID owner, List<String> done) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            return complete(c, job, owner, done);
         }
     }
 

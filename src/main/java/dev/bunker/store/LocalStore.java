@@ -52,7 +52,8 @@ public final class LocalStore implements LockableStore {
             Files.createDirectories(objects);
             Files.createDirectories(tmp);
             this.versions = new LocalVersions(root, files);
-            LocalVersions.checkAttributesSupported(name, tmp.resolve("attribute-probe.part"));
+            // A name of its own, outside tmp/: processes sharing the folder may start (and clear tmp/) at the same time.
+            LocalVersions.checkAttributesSupported(name, root.resolve(".attribute-probe-" + UUID.randomUUID()));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, null, "unable to create store folder " + root + ": " + e, e);
         }

@@ -51,7 +51,7 @@ final class LocalVersions {
             writeAttribute(probe, LockState.NONE);
             if (!LockState.NONE.equals(readAttribute(probe))) throw new IOException("the attribute read back differs");
         } catch (IOException | UnsupportedOperationException e) {
-            throw new StoreUnavailableException(store, null, "store '" + store + "': the file system at " + probe.getParent().getParent()
+            throw new StoreUnavailableException(store, null, "store '" + store + "': the file system at " + probe.getParent()
                     + " cannot keep user extended attributes, where a local store keeps Object Lock state (" + e.getMessage()
                     + "); use ext4, XFS or btrfs (mounted with user_xattr), or tmpfs on Linux 6.6 or later", e);
         } finally {

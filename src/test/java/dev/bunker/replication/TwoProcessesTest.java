@@ -56,6 +56,7 @@ class TwoProcessesTest {
                 Path log = dir.resolve("node" + p + ".log");
                 long until = System.nanoTime() + 60_000_000_000L;
                 while (!(Files.exists(log) && Files.readString(log).contains("bunker: serving")) && System.nanoTime() < until) Thread.sleep(100);
+                assertThat(Files.readString(log)).as("node %d started (its log)", p).contains("bunker: serving");
             }
             Random random = new Random(3);
             int n = 150;

@@ -122,6 +122,19 @@ class LocalStoreGroupCommitTest {
     }
 
     @Test
+    void processesOpeningOneFolderAtTheSameTimeAllOpen() throws Exception {
+        // Serves sharing a store folder start together; each checks extended attributes on a probe file of its own.
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<LocalStore>> opened = new ArrayList<>();
+            for (int i = 0; i < 200; i++) opened.add(pool.submit(this::store));
+            for (java.util.concurrent.Future<LocalStore> f : opened) assertThat(f.get().name()).isEqualTo("local");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void aStoreRefusesToPublishWhatAnotherStoreStaged() throws IOException {
         LocalStore a = store();
         LocalStore b = new LocalStore("other", dir.resolveSibling(dir.getFileName() + "-b"), clock);
