@@ -15,6 +15,9 @@ import java.util.Optional;
  * otherwise the restore goes over TCP as given.
  */
 final class LocalSocket {
+    /** A way to the target through its socket in {@code folder}: the libpq URL for pg_restore. */
+    record Found(String folder, String url) {}
+
     private static final List<String> FOLDERS = List.of("/var/run/postgresql", "/run/postgresql", "/tmp");
 
     private LocalSocket() {}
@@ -23,7 +26,7 @@ final class LocalSocket {
      * A libpq URL for {@code target} over its local socket, if it has one pg_restore can log in through;
      * {@code serverFolders}: the server's own {@code unix_socket_directories} (comma-separated), tried first.
      */
-    static Optional<String> of(Conninfo target, String serverFolders, Path pgRestore, Path dump, Map<String, String> env) {
+    static Optional<Found> of(Conninfo target, String serverFolders, Path pgRestore, Path dump, Map<String, String> env) {
         if (!List.of("127.0.0.1", "localhost", "::1", "[::1]").contains(target.host())) return Optional.empty();
         java.util.LinkedHashSet<String> folders = new java.util.LinkedHashSet<>();
         if (serverFolders != null) {
@@ -35,7 +38,7 @@ final class LocalSocket {
             if (!Files.exists(Path.of(folder, ".s.PGSQL." + target.port()))) continue;
             String url = "postgresql://" + (target.user() == null ? "" : target.user() + "@") + "/" + target.database()
                     + "?host=" + folder + "&port=" + target.port();
-            if (canLogIn(url, pgRestore, dump, env)) return Optional.of(url);
+            if (canLogIn(url, pgRestore, dump, env)) return Optional.of(new Found(folder, url));
         }
         return Optional.empty();
     }

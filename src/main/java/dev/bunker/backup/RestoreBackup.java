@@ -21,6 +21,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -126,8 +127,10 @@ public final class RestoreBackup {
             String store = download(m, identities, dump, progress);
             double downloadSeconds = (System.nanoTime() - t0) / 1e9;
             Map<String, String> env = target.password() == null ? Map.of() : Map.of("PGPASSWORD", target.password());
-            String connect = LocalSocket.of(target, socketFolders, pgRestore, dump, env).orElse(target.libpqUrl());
-            progress.accept("restoring into " + target + " with pg_restore -j 2" + (connect.equals(target.libpqUrl()) ? "" : " over the local unix socket"));
+            Optional<LocalSocket.Found> socket = LocalSocket.of(target, socketFolders, pgRestore, dump, env);
+            String connect = socket.map(LocalSocket.Found::url).orElse(target.libpqUrl());
+            String via = socket.map(f -> "unix socket " + f.folder()).orElse("TCP");
+            progress.accept("restoring into " + target + " with pg_restore -j 2 over " + via);
             long t1 = System.nanoTime();
             List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "-j", "2", "--no-owner", "--no-privileges", "--no-password"));
             if (clean) cmd.addAll(List.of("--clean", "--if-exists"));
@@ -135,7 +138,6 @@ public final class RestoreBackup {
             ToolProcess restore = ToolProcess.start("pg_restore", cmd, env);
             restore.stdout().transferTo(OutputStream.nullOutputStream());
             restore.awaitSuccess();
-            String via = connect.equals(target.libpqUrl()) ? "TCP" : "unix socket " + connect.substring(connect.indexOf("?host=") + 6, connect.indexOf('&'));
             return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9, via);
         } finally {
             Files.deleteIfExists(dump);

@@ -68,10 +68,8 @@ public final class CopyChecks {
 
     /** A copy counts only when the store reports the right size and the right bytes (or, on an archival tier, the checksum it confirmed). */
     void verify(String target, ObjectRow object, PutResult written) {
-        if (written.size() != object.size() || !written.sha256().equals(object.sha256())) {
-            throw new IllegalStateException("copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
-                    + ", expected " + object.size() + " bytes with " + object.sha256());
-        }
+        String wrong = wrongBytes(target, object, written);
+        if (wrong != null) throw new IllegalStateException(wrong);
         Store store = stores.get(target);
         ObjectInfo info = store.stat(object.key()).orElseThrow(() ->
                 new IllegalStateException("store '" + target + "' does not show " + object.key() + " right after writing it"));
@@ -100,12 +98,18 @@ public final class CopyChecks {
      * SHA-256 pass); publishing then makes exactly that file durable and visible.
      */
     void verifyStaged(String target, ObjectRow object, Staged staged) {
-        PutResult written = staged.written();
-        if (written.size() != object.size() || !written.sha256().equals(object.sha256())) {
+        String wrong = wrongBytes(target, object, staged.written());
+        if (wrong != null) {
             metrics.corruptCopy(target);
-            throw new IllegalStateException("copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
-                    + ", expected " + object.size() + " bytes with " + object.sha256());
+            throw new IllegalStateException(wrong);
         }
+    }
+
+    /** Why a write's size or SHA-256 is not the object's; null when both are. */
+    private static String wrongBytes(String target, ObjectRow object, PutResult written) {
+        if (written.size() == object.size() && written.sha256().equals(object.sha256())) return null;
+        return "copy to '" + target + "' wrote " + written.size() + " bytes with SHA-256 " + written.sha256()
+                + ", expected " + object.size() + " bytes with " + object.sha256();
     }
 
     /**

@@ -171,6 +171,7 @@ public final class CopyObject {
         List<String> targets = new ArrayList<>(toWrite);
         targets.addAll(toVersion);
         String lastProblem = "no store holds a verified copy to copy from";
+        boolean allLocal = targets.stream().allMatch(t -> config.store(t) instanceof dev.bunker.config.StoreConfig.Local);
         for (String source : sources(copies, targets)) {
             InputStream in;
             try {
@@ -195,7 +196,6 @@ public final class CopyObject {
             }
             FanOut.Result r;
             try (InputStream source0 = in) {
-                boolean allLocal = targets.stream().allMatch(t -> config.store(t) instanceof dev.bunker.config.StoreConfig.Local);
                 r = FanOut.run(source0, object.size(), object.sha256(), sinks, sinkPool, allLocal);
             } catch (IOException closeFailed) {
                 continue;

@@ -63,18 +63,11 @@ final class FanOut {
                 if (chunk.length == 0) break;
                 digest.update(chunk);
                 size += chunk.length;
-                if (expectedSize != null && size > expectedSize) {
-                    throw new IOException("the source has more than the recorded " + expectedSize + " bytes");
-                }
+                if (expectedSize != null && size > expectedSize) throw tooLong(expectedSize);
                 for (Pipe p : pipes.values()) p.offer(chunk);
             }
             String sha = Sha256.hex(digest.digest());
-            if (expectedSize != null && size != expectedSize) {
-                throw new IOException("the source has " + size + " bytes, the ledger records " + expectedSize);
-            }
-            if (expectedSha256 != null && !expectedSha256.equals(sha)) {
-                throw new SourceMismatchException("the source's SHA-256 is " + sha + ", the ledger records " + expectedSha256);
-            }
+            checkWhole(size, sha, expectedSize, expectedSha256);
             for (Pipe p : pipes.values()) p.offer(EOF);
             return collect(size, sha, null, futures);
         } catch (IOException | RuntimeException e) {
@@ -93,14 +86,9 @@ final class FanOut {
         String sha;
         try {
             data = source.readNBytes(CHUNK + 1);
+            if (data.length > expectedSize) throw tooLong(expectedSize);
             sha = Sha256.hexOf(data);
-            if (data.length != expectedSize) {
-                throw new IOException(data.length > expectedSize ? "the source has more than the recorded " + expectedSize + " bytes"
-                        : "the source has " + data.length + " bytes, the ledger records " + expectedSize);
-            }
-            if (expectedSha256 != null && !expectedSha256.equals(sha)) {
-                throw new SourceMismatchException("the source's SHA-256 is " + sha + ", the ledger records " + expectedSha256);
-            }
+            checkWhole(data.length, sha, expectedSize, expectedSha256);
         } catch (IOException | RuntimeException e) {
             return new Result(0, null, e, Map.of(), Map.of());
         }
@@ -114,6 +102,20 @@ final class FanOut {
             }
         }
         return new Result(data.length, sha, null, written, failed);
+    }
+
+    private static IOException tooLong(long expectedSize) {
+        return new IOException("the source has more than the recorded " + expectedSize + " bytes");
+    }
+
+    /** The whole source, read: its size and SHA-256 must be the ledger's (when it records them). */
+    private static void checkWhole(long size, String sha, Long expectedSize, String expectedSha256) throws IOException {
+        if (expectedSize != null && size != expectedSize) {
+            throw new IOException("the source has " + size + " bytes, the ledger records " + expectedSize);
+        }
+        if (expectedSha256 != null && !expectedSha256.equals(sha)) {
+            throw new SourceMismatchException("the source's SHA-256 is " + sha + ", the ledger records " + expectedSha256);
+        }
     }
 
     private static Result collect(long size, String sha, Exception sourceError, Map<String, Future<Staged>> futures)

@@ -58,11 +58,6 @@ public final class FinishJob {
         }
     }
 
-    /** Records the attempt; false (and nothing recorded) if {@code owner} no longer holds the job. */
-    public boolean record(Job job, UUID owner, Attempt attempt) throws SQLException {
-        return recordAll(List.of(new Entry(job, owner, attempt))).get(0);
-    }
-
     /**
      * Records every entry in ONE transaction (in job id order, so two processes' batches lock rows in the same
      * order); says per entry whether it was recorded (false: its owner no longer holds the job). If the batch

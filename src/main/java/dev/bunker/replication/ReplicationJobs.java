@@ -102,12 +102,7 @@ public final class ReplicationJobs {
 
     /** Adds (or merges into the existing job) a job for {@code key}, ready at {@code now}; null targets mean "the policy's targets". */
     public static void enqueue(Connection c, String key, List<String> targets, Instant now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(ENQUEUE)) {
-            ps.setString(1, key);
-            ps.setArray(2, targets == null ? null : c.createArrayOf("text", targets.toArray()));
-            ps.setTimestamp(3, Timestamp.from(now));
-            ps.executeUpdate();
-        }
+        enqueueAll(c, java.util.Collections.singletonMap(key, targets), now);
     }
 
     /** {@link #enqueue} for many keys in one round trip (a JDBC batch); {@code targets} per key, null for the policy's. */

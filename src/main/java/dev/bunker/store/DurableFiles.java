@@ -41,13 +41,11 @@ final class DurableFiles {
         return t;
     });
 
-    /** Writes {@code data} to a new file {@code temp} and fsyncs it; returns the byte count, {@code digest} updated. */
-    long write(Path temp, InputStream data, MessageDigest digest) throws IOException {
-        return write(temp, data, digest, true);
-    }
-
-    /** Writes {@code data} to a new file {@code temp}, fsynced only if {@code sync}; returns the byte count, {@code digest} updated. */
-    long write(Path temp, InputStream data, MessageDigest digest, boolean sync) throws IOException {
+    /**
+     * Writes {@code data} to a new file {@code temp}, not yet durable ({@link #forceAll} makes it so); returns the byte
+     * count, {@code digest} updated.
+     */
+    long writeUnsynced(Path temp, InputStream data, MessageDigest digest) throws IOException {
         long written = 0;
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             byte[] buf = new byte[BUFFER];
@@ -59,7 +57,6 @@ final class DurableFiles {
                 while (bb.hasRemaining()) ch.write(bb);
                 written += n;
             }
-            if (sync) ch.force(true);
         }
         return written;
     }
@@ -100,14 +97,6 @@ final class DurableFiles {
         return failed;
     }
 
-    void write(Path temp, byte[] data) throws IOException {
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer bb = ByteBuffer.wrap(data);
-            while (bb.hasRemaining()) ch.write(bb);
-            ch.force(true);
-        }
-    }
-
     /** Renames {@code from} over {@code to} atomically and fsyncs the folder. */
     void move(Path from, Path to) throws IOException {
         syncDirectory(moveUnsynced(from, to));
@@ -130,7 +119,7 @@ final class DurableFiles {
     /** Deletes a file and fsyncs its folder; false if there was none. */
     boolean delete(Path file) throws IOException {
         if (!Files.deleteIfExists(file)) return false;
-        fsyncDirectory(file.getParent());
+        syncDirectory(file.getParent());
         return true;
     }
 
@@ -151,16 +140,12 @@ final class DurableFiles {
                             + ", and a local store cannot hold a key and keys below it as a folder");
                 }
             }
-            fsyncDirectory(dir.getParent());
+            syncDirectory(dir.getParent());
         }
     }
 
     /** Makes the renames and deletes done in {@code dir} so far durable. */
     void syncDirectory(Path dir) throws IOException {
-        fsyncDirectory(dir);
-    }
-
-    private void fsyncDirectory(Path dir) throws IOException {
         dirSyncs.computeIfAbsent(dir, d -> new DirectorySync()).sync(dir);
     }
 

@@ -13,9 +13,11 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
@@ -92,7 +94,7 @@ public final class LocalStore implements LockableStore {
         boolean staged = false;
         try {
             MessageDigest digest = Sha256.newDigest();
-            long written = files.write(temp, data, digest, false);
+            long written = files.writeUnsynced(temp, data, digest);
             if (options.size() >= 0 && written != options.size()) {
                 throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
                         + "': expected " + options.size() + " bytes but the input ended after " + written);
@@ -115,6 +117,7 @@ public final class LocalStore implements LockableStore {
         List<Publication.Outcome> out = new ArrayList<>(batch.size());
         Map<Publication, RuntimeException> failed = new HashMap<>();
         List<Path> temps = new ArrayList<>();
+        Map<Path, List<Publication>> byFolder = new LinkedHashMap<>();
         try {
             for (Publication p : batch) {
                 LocalStaged s = own(p.staged());
@@ -126,7 +129,6 @@ public final class LocalStore implements LockableStore {
                 }
             }
             Map<Path, IOException> unsynced = DurableFiles.forceAll(temps);
-            Map<Path, List<Publication>> byFolder = new LinkedHashMap<>();
             for (Publication p : batch) {
                 LocalStaged s = (LocalStaged) p.staged();
                 if (failed.containsKey(p)) continue;
@@ -153,7 +155,10 @@ public final class LocalStore implements LockableStore {
             Thread.currentThread().interrupt();
             for (Publication p : batch) failed.putIfAbsent(p, unavailable(p.staged().key(), e));
         } finally {
-            for (Publication p : batch) p.staged().discard();
+            // A renamed temp file is the object now; only the others are dropped.
+            Set<Publication> renamed = new HashSet<>();
+            byFolder.values().forEach(renamed::addAll);
+            for (Publication p : batch) if (!renamed.contains(p)) p.staged().discard();
         }
         for (Publication p : batch) {
             RuntimeException error = failed.get(p);

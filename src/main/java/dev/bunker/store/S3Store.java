@@ -250,9 +250,7 @@ public final class S3Store implements LockableStore {
 
     @Override
     public void extendRetention(String key, Instant retainUntil) {
-        String k = objectKey(key);
-        refuseShortening(key, lockState(key), retainUntil);
-        for (String v : versions.dataVersions(k)) versions.setRetention(key, k, v, retainUntil);
+        lockEveryVersion(key, current -> retainUntil, null);
     }
 
     private void refuseShortening(String key, LockState current, Instant retainUntil) {
@@ -274,8 +272,11 @@ public final class S3Store implements LockableStore {
         return lockEveryVersion(key, current -> current.extendedFor(now, period), true);
     }
 
-    /** Lists the versions and their locks once, then sets the retention {@code until} picks (null: keep) and the hold on each. */
-    private Instant lockEveryVersion(String key, java.util.function.Function<LockState, Instant> until, boolean legalHold) {
+    /**
+     * Lists the versions and their locks once, then sets the retention {@code until} picks (null: keep; never shorter)
+     * and the hold ({@code legalHold} null: keep) on each.
+     */
+    private Instant lockEveryVersion(String key, java.util.function.Function<LockState, Instant> until, Boolean legalHold) {
         String k = objectKey(key);
         if (stat(key).isEmpty()) {
             throw new ObjectNotFoundException(name, key, "object " + ObjectKeys.quote(key) + " does not exist in store '" + name + "'");
@@ -288,7 +289,7 @@ public final class S3Store implements LockableStore {
             refuseShortening(key, current, retainUntil);
             for (String v : ids) versions.setRetention(key, k, v, retainUntil);
         }
-        for (String v : ids) versions.setHold(key, k, v, legalHold);
+        if (legalHold != null) for (String v : ids) versions.setHold(key, k, v, legalHold);
         return retainUntil;
     }
 
