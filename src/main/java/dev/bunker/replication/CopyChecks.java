@@ -105,6 +105,16 @@ public final class CopyChecks {
         }
     }
 
+    /**
+     * The same for a write to a store that checked each body in transit ({@link Store#checksWritesInTransit}): what it
+     * holds is what was sent, so the size and SHA-256 of what was sent decide, with the checksum it echoed (if any)
+     * already compared by the store.
+     */
+    void verifySent(String target, ObjectRow object, PutResult written) {
+        String wrong = wrongBytes(target, object, written);
+        if (wrong != null) throw new IllegalStateException(wrong);
+    }
+
     /** Why a write's size or SHA-256 is not the object's; null when both are. */
     private static String wrongBytes(String target, ObjectRow object, PutResult written) {
         if (written.size() == object.size() && written.sha256().equals(object.sha256())) return null;
@@ -113,15 +123,15 @@ public final class CopyChecks {
     }
 
     /**
-     * The Object Lock a verified copy gets as it is published: the target's retention from now (never shorter
-     * than what older versions of the key hold) and the legal hold; null if the target keeps no locks.
+     * The Object Lock a copy gets as it is written or published: the target's retention from now (never shorter
+     * than what older versions of the key hold, when {@code look}) and the legal hold; null if the target keeps no locks.
      */
-    LockState lockFor(String target, String key) {
+    LockState lockFor(String target, String key, boolean look) {
         StoreConfig sc = config.store(target);
         if (sc.lock() == null) return null;
-        LockState existing;
+        LockState existing = LockState.NONE;
         try {
-            existing = ((LockableStore) stores.get(target)).lockState(key);
+            if (look) existing = ((LockableStore) stores.get(target)).lockState(key);
         } catch (ObjectNotFoundException absent) {
             existing = LockState.NONE;
         }

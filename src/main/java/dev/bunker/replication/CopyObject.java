@@ -95,16 +95,17 @@ public final class CopyObject {
         this.metrics = metrics;
     }
 
-    public Outcome copy(String key, List<String> targets, Lease lease) throws SQLException, InterruptedException {
+    /** {@code firstAttempt}: the job's first claim since it was enqueued (no worker has written for it yet). */
+    public Outcome copy(String key, List<String> targets, Lease lease, boolean firstAttempt) throws SQLException, InterruptedException {
         LOG.debug("copy start {} to {}", key, targets);
         try {
-            return copyLogged(key, targets, lease);
+            return copyLogged(key, targets, lease, firstAttempt);
         } finally {
             LOG.debug("copy end {}", key);
         }
     }
 
-    private Outcome copyLogged(String key, List<String> targets, Lease lease) throws SQLException, InterruptedException {
+    private Outcome copyLogged(String key, List<String> targets, Lease lease, boolean firstAttempt) throws SQLException, InterruptedException {
         Optional<ObjectRow> found = ledger.find(key);
         // Gone from the ledger, or permanently deleted: nothing to copy (a new copy would only need purging).
         if (found.isEmpty() || !found.get().kept()) return Outcome.gone();
@@ -117,6 +118,7 @@ public final class CopyObject {
         Set<String> permanent = new TreeSet<>();
         List<String> toWrite = new ArrayList<>();
         List<String> toVersion = new ArrayList<>();
+        Set<String> unlooked = new TreeSet<>();
         if (ObjectKeys.isReserved(key)) {
             // Never copy into Bunker's own key space, whatever put the key in the ledger.
             for (String t : targets) failed.put(t, "key " + ObjectKeys.quote(key) + " is reserved for Bunker's own data and is never replicated");
@@ -130,6 +132,13 @@ public final class CopyObject {
                 continue;
             }
             if (!lease.held()) return Outcome.lost();
+            if (firstAttempt && neverTried(row) && stores.get(target).checksWritesInTransit()) {
+                // Nothing can be there yet but a copy no worker recorded: a look costs a request, as much as the write
+                // of a small object, and on a locked store the write goes beside whatever is there as a new version.
+                (locked ? toVersion : toWrite).add(target);
+                unlooked.add(target);
+                continue;
+            }
             try {
                 CopyChecks.Existing existing = checks.existing(target, object, row);
                 switch (existing.kind()) {
@@ -150,7 +159,7 @@ public final class CopyObject {
         Learned learned = null;
         if (!toWrite.isEmpty() || !toVersion.isEmpty()) {
             if (!lease.held()) return Outcome.lost();
-            learned = writeFromBestSource(object, copies, toWrite, toVersion, new Results(verified, pending, failed, permanent, sourceProblems),
+            learned = writeFromBestSource(object, copies, new Writes(toWrite, toVersion, unlooked), new Results(verified, pending, failed, permanent, sourceProblems),
                     lease);
         }
         if (!lease.held()) {
@@ -160,16 +169,40 @@ public final class CopyObject {
         return new Outcome(verified, pending, failed, permanent, learned, sourceProblems, false);
     }
 
+    /** A copy the ledger awaits that no attempt has written or failed (a worker that died mid-copy left the job's attempts above one). */
+    private static boolean neverTried(CopyRow row) {
+        return row != null && row.state() == CopyState.PENDING && row.lastError() == null && row.verifiedAt() == null;
+    }
+
     /** What the write step adds to the outcome. */
     private record Results(List<Copy> verified, List<Pending> pending, Map<String, String> failed, Set<String> permanent,
                            Map<String, SourceProblem> sourceProblems) {}
 
-    private Learned writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, List<String> toWrite, List<String> toVersion,
+    /** Targets to put, to put as a new version beside a locked object, and (of both) those written without a look at what is there. */
+    private record Writes(List<String> toWrite, List<String> toVersion, Set<String> unlooked) {}
+
+    private Learned writeFromBestSource(ObjectRow object, Map<String, CopyRow> copies, Writes writes,
                                         Results results, Lease lease) throws InterruptedException {
         Map<String, String> failed = results.failed();
         Map<String, SourceProblem> sourceProblems = results.sourceProblems();
-        List<String> targets = new ArrayList<>(toWrite);
-        targets.addAll(toVersion);
+        List<String> targets = new ArrayList<>(writes.toWrite());
+        targets.addAll(writes.toVersion());
+        // A store that checks each body in transit makes a copy visible only with the bytes sent, which FanOut checked
+        // against the ledger before the end of the stream: its lock goes up with the write. Elsewhere the lock goes on
+        // only after the copy is verified, so a corrupt copy is never locked in place.
+        Map<String, LockState> lockOnWrite = new LinkedHashMap<>();
+        for (String t : List.copyOf(targets)) {
+            if (!stores.get(t).checksWritesInTransit()) continue;
+            try {
+                LockState lock = checks.lockFor(t, object.key(), !writes.unlooked().contains(t));
+                if (lock != null) lockOnWrite.put(t, lock);
+            } catch (RuntimeException e) {
+                targets.remove(t);
+                failed.put(t, e.getMessage());
+                metrics.failed(t);
+            }
+        }
+        if (targets.isEmpty()) return null;
         String lastProblem = "no store holds a verified copy to copy from";
         boolean allLocal = targets.stream().allMatch(t -> config.store(t) instanceof dev.bunker.config.StoreConfig.Local);
         for (String source : sources(copies, targets)) {
@@ -190,9 +223,9 @@ public final class CopyObject {
             long size = object.size() == null ? -1 : object.size();
             for (String t : targets) {
                 Store store = stores.get(t);
-                // Written without a lock: the lock goes on only after the copy is verified.
-                boolean asNewVersion = toVersion.contains(t);
-                sinks.put(t, pipe -> store.stage(key, pipe, new PutOptions(size, null), asNewVersion));
+                boolean asNewVersion = writes.toVersion().contains(t);
+                PutOptions options = new PutOptions(size, lockOnWrite.get(t)).withSha256(object.sha256());
+                sinks.put(t, pipe -> store.stage(key, pipe, options, asNewVersion));
             }
             FanOut.Result r;
             try (InputStream source0 = in) {
@@ -228,14 +261,21 @@ public final class CopyObject {
                     continue;
                 }
                 try {
-                    if (staged.published()) {
+                    if (staged.published() && stores.get(t).checksWritesInTransit()) {
+                        PutResult written = staged.written();
+                        checks.verifySent(t, object, written);
+                        LockState lock = lockOnWrite.get(t);
+                        results.verified().add(new Copy(t, written.storeChecksum(), written.versionId(),
+                                lock == null ? null : lock.retainUntil(), lock != null && lock.legalHold(), false));
+                        metrics.copied(t, r.size());
+                    } else if (staged.published()) {
                         PutResult written = staged.written();
                         checks.verify(t, object, written);
                         results.verified().add(checks.lock(t, object.key(), written.storeChecksum(), written.versionId()));
                         metrics.copied(t, r.size());
                     } else {
                         checks.verifyStaged(t, object, staged);
-                        results.pending().add(new Pending(t, staged, checks.lockFor(t, object.key())));
+                        results.pending().add(new Pending(t, staged, checks.lockFor(t, object.key(), true)));
                     }
                 } catch (RuntimeException e) {
                     staged.discard();

@@ -85,6 +85,13 @@ public final class Ledger {
                and exists (select 1 from objects o where o.key = c.key and o.state in ('live', 'trashed'))
             returning c.key
             """;
+    /** Reconcile: copies to make on a store of objects it just recorded, which that store's listing lacks (pending, never tried). */
+    static final String UNLISTED_PENDING = """
+            insert into copies (key, store, state)
+            select k, ?, 'pending' from unnest(?::text[]) k
+             where not exists (select 1 from listing l where l.key = k)
+            on conflict (key, store) do nothing
+            """;
     static final String SAMPLE_LIVE = "select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?";
     static final String LATEST_RETAIN = "select max(retain_until) from copies where key = ?";
     static final String HOLD_RELEASED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
@@ -246,6 +253,19 @@ public final class Ledger {
     /** Marks missing the verified copies on {@code store} of kept objects its listing lacks; returns their keys. */
     static List<String> markListedGone(Connection c, String store) throws SQLException {
         return Sql.strings(c, GONE_COPIES, store);
+    }
+
+    /**
+     * Records as pending the copies on {@code store} of {@code keys} (objects reconcile just recorded) that the store's
+     * listing lacks: known absent, so replication writes them without first looking for them.
+     */
+    static void copiesPendingUnlisted(Connection c, String store, List<String> keys) throws SQLException {
+        if (keys.isEmpty()) return;
+        try (PreparedStatement ps = c.prepareStatement(UNLISTED_PENDING)) {
+            ps.setString(1, store);
+            ps.setArray(2, c.createArrayOf("text", keys.toArray()));
+            ps.executeUpdate();
+        }
     }
 
     /** A live object's key, size and SHA-256. */

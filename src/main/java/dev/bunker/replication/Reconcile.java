@@ -64,10 +64,13 @@ public final class Reconcile {
         storesInUse.add(config.primary());
         storesInUse.addAll(config.targets());
         config.policies().forEach(p -> storesInUse.addAll(p.targets()));
+        List<String> recorded = new ArrayList<>(); // objects this run recorded, from the primary's listing (listed first)
         for (String name : storesInUse) {
             long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
                 long n = list(c, stores.get(name), progress);
                 List<String> fresh = name.equals(config.primary()) ? Ledger.recordListedUnknown(c) : List.of();
+                recorded.addAll(fresh);
+                Ledger.copiesPendingUnlisted(c, name, recorded.stream().filter(k -> config.targetsFor(k).contains(name)).toList());
                 Map<String, List<String>> jobs = new LinkedHashMap<>();
                 for (String key : fresh) jobs.put(key, null);
                 ReplicationJobs.enqueueAll(c, jobs, clock.instant());

@@ -184,7 +184,7 @@ public final class ReplicationWorkers implements AutoCloseable {
         }
         CopyObject.Outcome outcome;
         try {
-            outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow, lease);
+            outcome = tryNow.isEmpty() ? CopyObject.Outcome.gone() : copy.copy(job.key(), tryNow, lease, job.attempts() <= 1);
         } catch (SQLException | InterruptedException | RuntimeException e) {
             inHand.remove(job.id()); // the lease runs out and the job is claimed again
             throw e;

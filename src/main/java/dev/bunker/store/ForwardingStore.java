@@ -40,6 +40,9 @@ public abstract class ForwardingStore implements LockableStore {
     public java.util.List<Publication.Outcome> publish(java.util.List<Publication> batch) { return inner.publish(batch); }
 
     @Override
+    public boolean checksWritesInTransit() { return inner.checksWritesInTransit(); }
+
+    @Override
     public InputStream get(String key) { return inner.get(key); }
 
     @Override

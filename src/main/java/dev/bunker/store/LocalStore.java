@@ -95,12 +95,10 @@ public final class LocalStore implements LockableStore {
         try {
             MessageDigest digest = Sha256.newDigest();
             long written = files.writeUnsynced(temp, data, digest);
-            if (options.size() >= 0 && written != options.size()) {
-                throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
-                        + "': expected " + options.size() + " bytes but the input ended after " + written);
-            }
+            String sha256 = Sha256.hex(digest.digest());
+            options.checkWhole(name, key, written, sha256);
             staged = true;
-            return new LocalStaged(this, key, target, temp, options, asNewVersion, new PutResult(written, Sha256.hex(digest.digest()), null));
+            return new LocalStaged(this, key, target, temp, options, asNewVersion, new PutResult(written, sha256, null));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } finally {

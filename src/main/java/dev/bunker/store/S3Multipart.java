@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.function.LongConsumer;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -50,8 +49,8 @@ final class S3Multipart implements AutoCloseable {
         });
     }
 
-    /** Uploads {@code first} and the rest of {@code data} as key {@code k}; {@code checkSize} runs on the total before completing. */
-    PutResult upload(String key, String k, byte[] first, InputStream data, PutOptions options, LongConsumer checkSize) throws IOException {
+    /** Uploads {@code first} and the rest of {@code data} as key {@code k}; the whole's size and SHA-256 are checked before completing. */
+    PutResult upload(String key, String k, byte[] first, InputStream data, PutOptions options) throws IOException {
         CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder().bucket(bucket).key(k)
                 .checksumAlgorithm(ChecksumAlgorithm.SHA256);
         if (storageClass != null) create.storageClass(StorageClass.fromValue(storageClass));
@@ -91,11 +90,12 @@ final class S3Multipart implements AutoCloseable {
             }
             List<CompletedPart> parts = new ArrayList<>();
             for (java.util.concurrent.Future<CompletedPart> f : uploading) parts.add(awaitPart(f));
-            checkSize.accept(size); // before completing: a wrong size is aborted, never made visible
+            String sha256 = Sha256.hex(whole.digest());
+            options.checkWhole(store, key, size, sha256); // before completing: other bytes are aborted, never made visible
             options.checkPrecondition();
             var done = s3.completeMultipartUpload(r -> r.bucket(bucket).key(k).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
             completed = true;
-            return new PutResult(size, Sha256.hex(whole.digest()), done.checksumSHA256(), done.versionId());
+            return new PutResult(size, sha256, done.checksumSHA256(), done.versionId());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("upload of " + ObjectKeys.quote(key) + " to store '" + store + "' interrupted");

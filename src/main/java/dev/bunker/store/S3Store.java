@@ -29,11 +29,13 @@ import software.amazon.awssdk.services.s3.model.StorageClass;
  * <p>Objects up to {@code part-size} go up in one PutObject, larger ones as a multipart upload, so
  * memory stays at one part whatever the size. Every request body carries its SHA-256 and MD5: AWS
  * checks both, servers that ignore {@code x-amz-checksum-*} (RGW) still check Content-MD5, and a
- * checksum the server echoes back becomes the copy's store checksum (none echoed: Bunker verifies
- * by reading back). The client never sends aws-chunked bodies or {@code Expect: 100-continue},
- * which S3-compatible servers get wrong (RGW refuses empty chunked bodies and hangs the connection
- * after a refused 100-continue). Object Lock is sent with the upload and read back: a server that
- * silently drops it gets it set explicitly, and a lock that still does not stick fails the put.
+ * checksum the server echoes back becomes the copy's store checksum. What was sent is hashed, and an
+ * upload whose bytes are not the SHA-256 the caller expects is refused before it becomes visible, so
+ * a write that returns holds exactly the bytes wanted ({@link #checksWritesInTransit}). The client never
+ * sends aws-chunked bodies or {@code Expect: 100-continue}, which S3-compatible servers get wrong (RGW
+ * refuses empty chunked bodies and hangs the connection after a refused 100-continue). Object Lock is
+ * sent with the upload and read back (one HEAD): a server that silently drops it gets it set
+ * explicitly, and a lock that still does not stick fails the put.
  */
 public final class S3Store implements LockableStore {
     private final String name;
@@ -91,12 +93,12 @@ public final class S3Store implements LockableStore {
             if (locked && !asNewVersion) refuseIfLocked(key, k);
             PutResult result;
             if (first.length < partSize) {
-                checkSize(key, options, first.length); // before anything is uploaded
+                options.checkSize(name, key, first.length); // before anything is uploaded
                 result = putSingle(key, k, first, options);
             } else {
-                result = multipart.upload(key, k, first, data, options, size -> checkSize(key, options, size));
+                result = multipart.upload(key, k, first, data, options);
             }
-            if (options.lock() != null) ensureLock(key, k, result.versionId(), options.lock());
+            if (options.lock() != null) ensureLock(key, k, result.versionId(), options.lock(), result.size());
             return result;
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to read the data to store as " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
@@ -118,6 +120,7 @@ public final class S3Store implements LockableStore {
 
     private PutResult putSingle(String key, String k, byte[] body, PutOptions options) {
         byte[] sha = Sha256.newDigest().digest(body);
+        options.checkWhole(name, key, body.length, Sha256.hex(sha));
         String b64 = Base64.getEncoder().encodeToString(sha);
         PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(k)
                 .contentLength((long) body.length).checksumSHA256(b64).contentMD5(S3Clients.md5(body));
@@ -137,9 +140,18 @@ public final class S3Store implements LockableStore {
         return new PutResult(body.length, Sha256.hex(sha), resp.checksumSHA256(), resp.versionId());
     }
 
-    /** Reads the lock of the version just written and sets what the server dropped; fails loudly if it still does not stick. */
-    private void ensureLock(String key, String k, String versionId, LockState wanted) {
-        LockState actual = versions.lockOf(key, k, versionId);
+    /**
+     * Reads the lock of the version just written (from one HEAD, which also shows the size) and sets what the
+     * server dropped; fails loudly if it still does not stick.
+     */
+    private void ensureLock(String key, String k, String versionId, LockState wanted, long size) {
+        HeadObjectResponse head = s3.headObject(r -> r.bucket(bucket).key(k).versionId(versionId));
+        if (head.contentLength() != null && head.contentLength() != size) {
+            throw new StoreException(name, key, "store '" + name + "' reports " + head.contentLength() + " bytes for "
+                    + ObjectKeys.quote(key) + " right after " + size + " were written");
+        }
+        LockState actual = new LockState(head.objectLockMode() == ObjectLockMode.COMPLIANCE ? head.objectLockRetainUntilDate() : null,
+                head.objectLockLegalHoldStatus() == ObjectLockLegalHoldStatus.ON);
         boolean retentionOk = holdsRetention(actual, wanted);
         if (!retentionOk) versions.setRetention(key, k, versionId, wanted.retainUntil());
         if (actual.legalHold() != wanted.legalHold()) versions.setHold(key, k, versionId, wanted.legalHold());
@@ -156,6 +168,12 @@ public final class S3Store implements LockableStore {
     private static boolean holdsRetention(LockState actual, LockState wanted) {
         return wanted.retainUntil() == null
                 || (actual.retainUntil() != null && !actual.retainUntil().isBefore(wanted.retainUntil().minusSeconds(1)));
+    }
+
+    /** Every body goes up with its Content-MD5, which the server checks, and an object is visible only once whole. */
+    @Override
+    public boolean checksWritesInTransit() {
+        return true;
     }
 
     @Override
@@ -332,13 +350,6 @@ public final class S3Store implements LockableStore {
                     + "; use a bucket created with Object Lock enabled on a server that supports it", e);
         } catch (SdkException e) {
             throw errors.translate(e, "check Object Lock on", null);
-        }
-    }
-
-    private void checkSize(String key, PutOptions options, long actual) {
-        if (options.size() >= 0 && actual != options.size()) {
-            throw new StoreException(name, key, "unable to store " + ObjectKeys.quote(key) + " in store '" + name
-                    + "': expected " + options.size() + " bytes but the input ended after " + actual);
         }
     }
 

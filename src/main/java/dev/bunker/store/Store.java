@@ -47,6 +47,16 @@ public interface Store extends AutoCloseable {
         return out;
     }
 
+    /**
+     * Whether a write that returns holds exactly the bytes it was given: the store refused any request body
+     * that differed from its Content-MD5 and made the object visible only whole, so the write's own size and
+     * SHA-256 (of what was sent) are the copy's and reading it back would prove nothing more. False: replication
+     * verifies a new copy by the store's checksum or by reading it back.
+     */
+    default boolean checksWritesInTransit() {
+        return false;
+    }
+
     /** Opens the object for reading; the caller closes the stream. */
     InputStream get(String key);
 

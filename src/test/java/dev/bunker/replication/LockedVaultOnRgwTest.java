@@ -9,12 +9,16 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.lifecycle.PurgeExpired;
+import dev.bunker.store.PutOptions;
+import dev.bunker.store.Store;
 import dev.bunker.testing.FaultyStore;
 import dev.bunker.testing.RgwServer;
 import dev.bunker.testing.ShiftableClock;
 import dev.bunker.testing.TestConfigs;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -85,6 +89,53 @@ class LockedVaultOnRgwTest {
     int versionsOnRgw(S3Client s3, String key) {
         var r = s3.listObjectVersions(b -> b.bucket(bucket).prefix(key));
         return (int) (r.versions().stream().filter(v -> v.key().equals(key)).count() + r.deleteMarkers().stream().filter(v -> v.key().equals(key)).count());
+    }
+
+    /**
+     * A first attempt writes a copy the ledger knows is absent without looking first (the lock goes up with it);
+     * anything that may already be on the vault is looked at, so it never gets a second locked version of the same
+     * bytes: a copy a worker uploaded before it died (the job is on its second attempt). An object reconcile finds in
+     * the primary and the vault's listing lacks is written without a look.
+     */
+    @Test
+    void whatMayAlreadyBeOnTheVaultIsLookedAtAndNeverUploadedTwice() throws Exception {
+        open();
+        try (S3Client s3 = RgwServer.client()) {
+            Store primary = faulty.get("primary").real();
+            // Uploaded by a worker that died before recording it: the job's first claim is spent.
+            byte[] orphan = put("orphan", 300_000);
+            s3.putObject(b -> b.bucket(bucket).key("orphan").objectLockMode(ObjectLockMode.COMPLIANCE)
+                    .objectLockRetainUntilDate(Instant.now().plus(LOCK).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
+                    .objectLockLegalHoldStatus(ObjectLockLegalHoldStatus.ON), RequestBody.fromBytes(orphan));
+            try (Connection c = bunker.database().connection(); Statement st = c.createStatement()) {
+                assertThat(st.executeUpdate("update replication_jobs set attempts = 1 where key = 'orphan'")).isEqualTo(1);
+            }
+            // In the primary behind Bunker's back (the ledger lost it), not on the vault.
+            byte[] unknown = new byte[80_000];
+            new Random(8).nextBytes(unknown);
+            primary.put("found/new", new ByteArrayInputStream(unknown), PutOptions.ofSize(unknown.length));
+            // And one object put through Bunker: nothing can be on the vault yet.
+            byte[] fresh = put("fresh", 90_000);
+
+            replication.reconcile().run(line -> { });
+            assertThat(vaultCopy("found/new").state()).isEqualTo(CopyState.PENDING);
+            assertThat(replication.workers().drain()).isPositive();
+
+            Map<String, byte[]> expected = Map.of("orphan", orphan, "found/new", unknown, "fresh", fresh);
+            for (Map.Entry<String, byte[]> e : expected.entrySet()) {
+                String key = e.getKey();
+                Ledger.CopyRow v = vaultCopy(key);
+                assertThat(v.state()).as(key).isEqualTo(CopyState.VERIFIED);
+                assertThat(v.legalHold()).as(key).isTrue();
+                assertThat(versionsOnRgw(s3, key)).as("versions of %s on the vault", key).isEqualTo(1);
+                var head = s3.headObject(b -> b.bucket(bucket).key(key).versionId(v.versionId()));
+                assertThat(head.objectLockMode()).as(key).isEqualTo(ObjectLockMode.COMPLIANCE);
+                assertThat(head.objectLockLegalHoldStatus()).as(key).isEqualTo(ObjectLockLegalHoldStatus.ON);
+                try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key).versionId(v.versionId()))) {
+                    assertThat(in.readAllBytes()).as(key).isEqualTo(e.getValue());
+                }
+            }
+        }
     }
 
     @Test

@@ -219,7 +219,7 @@ class ReplicationTest {
         replication.workers().drain();
         assertThat(states("t")).containsEntry("vault", "pending").containsEntry("shelter", "verified");
         assertThat(replication.ledger().copies("t").stream().filter(c -> c.store().equals("vault")).findFirst().orElseThrow().lastError())
-                .contains("expected 1000 bytes with");
+                .contains("the bytes received have SHA-256").contains("nothing was made visible");
     }
 
     @Test

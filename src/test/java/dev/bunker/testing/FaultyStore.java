@@ -123,6 +123,11 @@ public final class FaultyStore implements LockableStore {
     }
 
     @Override
+    public boolean checksWritesInTransit() {
+        return real.checksWritesInTransit();
+    }
+
+    @Override
     public InputStream get(String key) {
         return get(key, null);
     }
