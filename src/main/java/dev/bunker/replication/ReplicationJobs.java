@@ -18,7 +18,8 @@ import javax.sql.DataSource;
 /**
  * The replication queue in PostgreSQL. A worker claims jobs in one statement (select ... for update
  * skip locked, then mark leased) and holds a short lease it renews while copying; a killed worker's
- * lease runs out and the job is claimed again. All SQL of the queue is here.
+ * lease runs out, a later claim frees it (at most once a second) and the job is claimed again. A claimed
+ * job leaves the ready index, so claims never step over jobs others hold. All SQL of the queue is here.
  */
 public final class ReplicationJobs {
     static final String ENQUEUE = """
@@ -29,16 +30,21 @@ public final class ReplicationJobs {
                 state = 'pending', attempts = 0, not_before = excluded.not_before, last_error = null,
                 version = replication_jobs.version + 1
             """;
+    /** Ready jobs nobody holds, oldest first (index replication_jobs_ready); a claimed job leaves that index. */
     static final String CLAIM = """
             update replication_jobs j
                set lease_owner = ?, lease_until = ?, attempts = j.attempts + 1
              where j.id in (select id from replication_jobs
-                             where state = 'pending' and not_before <= ?
-                               and (lease_until is null or lease_until < ?)
+                             where state = 'pending' and lease_owner is null and not_before <= ?
                              order by not_before, id
                              limit ?
                              for update skip locked)
             returning j.id, j.key, j.targets, j.attempts, j.version
+            """;
+    /** Frees the jobs whose lease ran out (their worker died or stalled): claimable again, their old owner can no longer finish them. */
+    static final String EXPIRE_LEASES = """
+            update replication_jobs set lease_owner = null, lease_until = null
+             where lease_owner is not null and lease_until < ?
             """;
     static final String RENEW = """
             update replication_jobs j set lease_until = ?
@@ -91,8 +97,11 @@ public final class ReplicationJobs {
             """;
     static final String RETRY_KEY = RETRY_ALL.replace("where state = 'failed'", "where state = 'failed' and key = ?");
 
+    private static final Duration SWEEP_EVERY = Duration.ofSeconds(1);
+
     private final DataSource db;
     private final Clock clock;
+    private volatile Instant lastSweep = Instant.MIN;
 
     /** Times in the queue (ready at, leased until) come from {@code clock}, so they move with a test's clock too. */
     public ReplicationJobs(DataSource db, Clock clock) {
@@ -125,14 +134,22 @@ public final class ReplicationJobs {
         }
     }
 
+    /** Claims up to {@code limit} ready jobs for {@code owner}; first frees expired leases, at most once a second. */
     public List<Job> claim(UUID owner, Duration lease, int limit) throws SQLException {
         Instant now = clock.instant();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(CLAIM)) {
+            Instant last = lastSweep;
+            if (now.isBefore(last) || !now.isBefore(last.plus(SWEEP_EVERY))) {
+                lastSweep = now;
+                try (PreparedStatement sweep = c.prepareStatement(EXPIRE_LEASES)) {
+                    sweep.setTimestamp(1, Timestamp.from(now));
+                    sweep.executeUpdate();
+                }
+            }
             ps.setObject(1, owner);
             ps.setTimestamp(2, Timestamp.from(now.plus(lease)));
             ps.setTimestamp(3, Timestamp.from(now));
-            ps.setTimestamp(4, Timestamp.from(now));
-            ps.setInt(5, limit);
+            ps.setInt(4, limit);
             List<Job> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
