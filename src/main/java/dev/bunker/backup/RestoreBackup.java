@@ -25,7 +25,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * Restores a backup into a PostgreSQL database: download, verify SHA-256, decrypt, decompress to a
+ * Restores a backup into a PostgreSQL database: download, verify SHA-256 and decrypt (one thread), decompress (another) to a
  * private temp file, then {@code pg_restore -j 2}. Refuses a target that already has tables unless
  * asked to clean it. Works from the manifests in the stores alone when the catalog is gone.
  */
@@ -157,10 +157,8 @@ public final class RestoreBackup {
             MessageDigest sha = Sha256.newDigest();
             long[] read = {0};
             try (InputStream raw = store.get(m.dataKey());
-                 InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress);
-                 InputStream plain = new ZstdInputStream(AgeCrypto.decrypting(counted, identities));
-                 OutputStream out = Files.newOutputStream(dump, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                plain.transferTo(out);
+                 InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress)) {
+                decompress(AgeCrypto.decrypting(counted, identities), dump);
             } catch (StoreException e) {
                 problems.add(name + ": " + e.getMessage());
                 continue;
@@ -180,6 +178,24 @@ public final class RestoreBackup {
         }
         throw new IOException("backup " + m.id() + " could not be read whole from any backup store " + config.stores() + "; nothing was restored: "
                 + String.join("; ", problems));
+    }
+
+    /**
+     * Decompresses {@code decrypting} into {@code dump} while another thread reads and decrypts (each step gets a core);
+     * a failure of reading or decrypting wins over the decompressor's complaint about the data it stopped getting.
+     */
+    private static void decompress(InputStream decrypting, Path dump) throws IOException {
+        DecryptingPipe pipe = new DecryptingPipe(decrypting);
+        try (pipe; InputStream plain = new ZstdInputStream(pipe.plaintext());
+             OutputStream out = Files.newOutputStream(dump, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = plain.read(buf)) > 0; ) out.write(buf, 0, n);
+        } catch (IOException e) {
+            IOException upstream = pipe.failure();
+            throw upstream != null ? upstream : e;
+        }
+        IOException upstream = pipe.failure();
+        if (upstream != null) throw upstream;
     }
 
     /** Counts bytes and reports progress (MB of MB) as they pass. */

@@ -1,6 +1,8 @@
 package dev.bunker.db;
 
+import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.zonky.test.db.postgres.embedded.PgBinaryResolver;
 import io.zonky.test.db.postgres.util.LinuxUtils;
 import java.io.File;
 import java.io.IOException;
@@ -29,6 +31,11 @@ import java.util.concurrent.TimeUnit;
 public final class PasswordAuth {
     private static final String MARKER = "# bunker: every connection needs the password (scram-sha-256)";
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * zonky unpacks the binaries once per JVM per resolver and then ignores the working directory it is given; a
+     * resolver of our own keeps ours in the private folder even when the JVM started a plain zonky server first.
+     */
+    private static final PgBinaryResolver PRIVATE_BINARIES = (os, arch) -> DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os, arch);
 
     private PasswordAuth() {}
 
@@ -36,6 +43,7 @@ public final class PasswordAuth {
     public static EmbeddedPostgres.Builder builder(Path dataDir, String password) {
         Path binaries = binariesDir();
         return EmbeddedPostgres.builder()
+                .setPgBinaryResolver(PRIVATE_BINARIES)
                 .setOverrideWorkingDirectory(binaries.toFile())
                 .setDataDirectory(dataDir)
                 .setServerConfig("listen_addresses", "127.0.0.1")

@@ -1,0 +1,114 @@
+package dev.bunker.backup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Reads and decrypts on a thread of its own while the caller decompresses, as {@code age -d | zstd -d}
+ * gives each step a core. The plaintext ends only when the whole ciphertext was read and decrypted: if
+ * reading or decrypting failed, the caller's read fails with that error instead of seeing an end.
+ * Chunks pass through a bounded queue (not {@link java.io.PipedInputStream}, whose reader sleeps until the
+ * buffer is full or a second has passed), so both threads work at once and at most 8 MiB is in between.
+ */
+final class DecryptingPipe implements AutoCloseable {
+    private static final int CHUNK = 1 << 20;
+    private static final byte[] END = new byte[0];
+
+    private final BlockingQueue<byte[]> chunks = new ArrayBlockingQueue<>(8);
+    private final Thread thread;
+    private volatile IOException failure;
+    private volatile boolean closed;
+
+    /** {@code plaintext}: an age-decrypting stream whose header was already read (a wrong key fails before this). */
+    DecryptingPipe(InputStream plaintext) {
+        thread = new Thread(() -> pump(plaintext), "restore-decrypt");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void pump(InputStream plaintext) {
+        try (InputStream in = plaintext) {
+            while (!closed) {
+                byte[] chunk = in.readNBytes(CHUNK);
+                if (chunk.length == 0) break;
+                chunks.put(chunk);
+            }
+        } catch (IOException e) {
+            if (!closed) failure = e; // after close, an error is the interrupt's doing, not the data's
+        } catch (RuntimeException e) {
+            if (!closed) failure = new IOException(e.getMessage(), e);
+        } catch (InterruptedException e) {
+            if (!closed) failure = new InterruptedIOException("restore interrupted");
+        } finally {
+            // The end marker is always delivered (the reader must not wait forever); after close nobody reads it.
+            if (!closed) {
+                try {
+                    chunks.put(END);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /** The decrypted bytes, in order; the end comes only after the decrypting thread finished without an error. */
+    InputStream plaintext() {
+        return new InputStream() {
+            private byte[] chunk = null;
+            private int pos;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (len == 0) return 0;
+                if (chunk != END && (chunk == null || pos == chunk.length)) {
+                    chunk = take();
+                    pos = 0;
+                }
+                if (chunk == END) {
+                    if (failure != null) throw failure;
+                    return -1;
+                }
+                int n = Math.min(len, chunk.length - pos);
+                System.arraycopy(chunk, pos, b, off, n);
+                pos += n;
+                return n;
+            }
+        };
+    }
+
+    private byte[] take() throws IOException {
+        try {
+            return chunks.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("restore interrupted");
+        }
+    }
+
+    /** What stopped reading or decrypting, once the thread has ended (after {@link #close}); null if nothing did. */
+    IOException failure() {
+        return failure;
+    }
+
+    /** Stops the decrypting thread early (it is interrupted if it waits for room) and waits for it. */
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        chunks.clear();
+    }
+}
