@@ -67,6 +67,7 @@ public final class ServeCommand implements Callable<Integer> {
                     .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()));
             api.start();
             engine.replication().workers().start();
+            engine.replication().status().start(Duration.ofSeconds(5));
             engine.lifecycle().start(config.lifecycle().every());
             engine.backups().start(Duration.ofMinutes(1));
             engine.drills().start(Duration.ofMinutes(1));

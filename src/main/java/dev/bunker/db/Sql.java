@@ -38,4 +38,11 @@ public final class Sql {
         }
         return out;
     }
+
+    /** The first column of a query's single row, as a long (0 when it has no row or the value is null). */
+    public static long longValue(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package dev.bunker.lifecycle;
 
 import dev.bunker.db.Sql;
+import dev.bunker.replication.LedgerCounts;
 import dev.bunker.replication.ObjectState;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -52,7 +53,6 @@ final class LifecycleLedger {
              where key = ? and state in ('deleting', 'deleted')
             """;
     static final String DELETING = "select key, deleted_at from objects where state = 'deleting' order by deleted_at limit ?";
-    static final String DELETING_AMOUNT = "select count(*), coalesce(sum(size), 0) from objects where state = 'deleting'";
     static final String DELETING_KEYS = "select key from objects where state = 'deleting' order by key";
     static final String RELEASED = "update objects set state = 'deleted', purge_after = ? where key = ? and state = 'deleting'";
     static final String DUE = """
@@ -64,17 +64,14 @@ final class LifecycleLedger {
               from objects where key = ? and state = 'deleted'
             """;
     static final String FORGET = "delete from objects where key = ? and state = 'deleted'";
-    static final String COUNTS = "select state, count(*) from objects group by state";
     static final String NEXT_PURGE = "select min(purge_after) from objects where state = 'deleted'";
     /** For ending trash periods and releasing holds: objects permanently deleted since, or waiting for their holds to be released. */
     static final String DELETED_SINCE = """
-            select count(*), coalesce(sum(size), 0) from objects where state = 'deleting' or (state = 'deleted' and deleted_at > ?)
+            select count(*), coalesce(sum(size), 0)
+              from (select size from objects where state = 'deleting'
+                    union all select size from objects where state = 'deleted' and deleted_at > ?) d
             """;
     static final String PURGED_SINCE = "select count(*), coalesce(sum(size), 0) from tombstones where purged_at > ?";
-    static final String HELD_OR_PURGED_SINCE = """
-            select (select count(*) from objects) + (select count(*) from tombstones where purged_at > ?),
-                   (select coalesce(sum(size), 0) from objects) + (select coalesce(sum(size), 0) from tombstones where purged_at > ?)
-            """;
 
     private final DataSource db;
 
@@ -134,9 +131,11 @@ final class LifecycleLedger {
         return amount(c, PURGED_SINCE, Timestamp.from(since));
     }
 
-    /** Every object still in the ledger, plus those purged since: what a day's deletions are measured against. */
+    /** Every object still in the ledger (its counts), plus those purged since: what a day's deletions are measured against. */
     static Amount heldOrPurgedSince(Connection c, Instant since) throws SQLException {
-        return amount(c, HELD_OR_PURGED_SINCE, Timestamp.from(since), Timestamp.from(since));
+        LedgerCounts.Amount held = LedgerCounts.read(c).allObjects();
+        Amount purged = purgedSince(c, since);
+        return new Amount(held.count() + purged.objects(), held.bytes() + purged.bytes());
     }
 
     List<Trashed> trashed(String after, int limit) throws SQLException {
@@ -174,7 +173,8 @@ final class LifecycleLedger {
 
     Amount deletingAmount() throws SQLException {
         try (Connection c = db.getConnection()) {
-            return amount(c, DELETING_AMOUNT);
+            LedgerCounts.Amount a = LedgerCounts.read(c).objectsIn(ObjectState.DELETING.toString());
+            return new Amount(a.count(), a.bytes());
         }
     }
 
@@ -189,9 +189,13 @@ final class LifecycleLedger {
         return sizes(DUE, Timestamp.from(now), limit);
     }
 
-    /** Objects per state. */
+    /** Objects per state (from the ledger's counts). */
     Map<String, Long> counts() throws SQLException {
-        return sizes(COUNTS);
+        Map<String, Long> out = new LinkedHashMap<>();
+        try (Connection c = db.getConnection()) {
+            LedgerCounts.read(c).objects().forEach((state, a) -> out.put(state, a.count()));
+        }
+        return out;
     }
 
     /** When the next purge is due, or null when nothing waits for one. */

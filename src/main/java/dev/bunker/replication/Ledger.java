@@ -93,6 +93,15 @@ public final class Ledger {
             on conflict (key, store) do nothing
             """;
     static final String SAMPLE_LIVE = "select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?";
+    /** Random pages of the table instead of a sort of all of it: about {@link #OVERSAMPLE} times the rows wanted. */
+    static final String SAMPLE_LIVE_PAGES = """
+            select key, size, sha256 from objects tablesample system (?::real)
+             where state = 'live' and sha256 is not null order by random() limit ?
+            """;
+    static final String ESTIMATED_OBJECTS = "select greatest(reltuples, 0)::bigint from pg_class where oid = 'objects'::regclass";
+    /** Below this many objects (the planner's estimate) sorting them all is cheap, and exact. */
+    static final long SMALL_LEDGER = 50_000;
+    static final int OVERSAMPLE = 20;
     static final String LATEST_RETAIN = "select max(retain_until) from copies where key = ?";
     static final String HOLD_RELEASED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
 
@@ -271,16 +280,28 @@ public final class Ledger {
     /** A live object's key, size and SHA-256. */
     public record Sampled(String key, long size, String sha256) {}
 
-    /** Up to {@code n} live objects picked at random (for the replica drill). */
+    /**
+     * Up to {@code n} live objects picked at random (for the replica drill). On a large ledger, from random pages
+     * (TABLESAMPLE SYSTEM), so the cost follows {@code n}, not the ledger; if the pages held too few live objects
+     * (a stale estimate), a second try samples four times as many pages.
+     */
     public List<Sampled> sampleLive(int n) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(SAMPLE_LIVE)) {
-            ps.setInt(1, n);
-            List<Sampled> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(new Sampled(rs.getString(1), rs.getLong(2), rs.getString(3)));
-            }
+        try (Connection c = db.getConnection()) {
+            long estimate = Sql.longValue(c, ESTIMATED_OBJECTS);
+            if (estimate < SMALL_LEDGER) return sample(c, SAMPLE_LIVE, n);
+            double percent = Math.min(100.0, 100.0 * Math.max(1_000L, (long) n * OVERSAMPLE) / estimate);
+            List<Sampled> out = sample(c, SAMPLE_LIVE_PAGES, percent, n);
+            if (out.size() < n && percent < 100) out = sample(c, SAMPLE_LIVE_PAGES, Math.min(100.0, percent * 4), n);
             return out;
         }
+    }
+
+    private static List<Sampled> sample(Connection c, String sql, Object... params) throws SQLException {
+        List<Sampled> out = new ArrayList<>();
+        try (PreparedStatement ps = Sql.prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) out.add(new Sampled(rs.getString(1), rs.getLong(2), rs.getString(3)));
+        }
+        return out;
     }
 
     /** Records that a copy's legal hold was released and its retention extended to {@code retainUntil}. */

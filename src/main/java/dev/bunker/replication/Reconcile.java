@@ -34,12 +34,17 @@ public final class Reconcile {
     private static final int BATCH = 1000;
     static final String CREATE_LISTING = "create temp table if not exists listing (key text collate \"C\" primary key, size bigint not null)";
     static final String FILL = "insert into listing select * from unnest(?::text[], ?::bigint[]) on conflict do nothing";
+    /**
+     * One page of the ledger: the keys first (a range of the primary key), then each key's verified copies by its own
+     * index lookup, so a page costs the same wherever it starts (a join grouped after the fact walked every copy
+     * before the page's first key: quadratic over a whole pass).
+     */
     static final String PAGE = """
-            select o.key, coalesce(array_agg(c.store) filter (where c.state = 'verified'), '{}'),
-                   exists (select 1 from replication_jobs j where j.key = o.key)
-              from objects o left join copies c on c.key = o.key
-             where o.key > ? and o.state in ('live', 'trashed')
-             group by o.key order by o.key limit ?
+            select p.key,
+                   coalesce((select array_agg(c.store) from copies c where c.key = p.key and c.state = 'verified'), '{}'),
+                   exists (select 1 from replication_jobs j where j.key = p.key)
+              from (select key from objects where key > ? and state in ('live', 'trashed') order by key limit ?) p
+             order by p.key
             """;
 
     private final DataSource db;

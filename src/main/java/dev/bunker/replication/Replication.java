@@ -68,6 +68,7 @@ public final class Replication implements AutoCloseable {
 
     @Override
     public void close() {
+        status.stop();
         workers.stop(Duration.ofSeconds(2));
         sinkPool.shutdownNow();
     }

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.Periodic;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -7,79 +8,84 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ScheduledExecutorService;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** How far replication has got: copies per store and state, queue depth, lag, failed jobs. */
+/** How far replication has got: copies per store and state, queue depth, lag, failed jobs; constant-time at any ledger size. */
 public final class ReplicationStatus {
     /** One reading of the ledger and the queue. */
     public record Snapshot(long objects, Map<String, Map<String, Long>> copiesByStore, long queueDepth, long failedJobs,
                            double oldestPendingSeconds) {}
 
-    static final String COPIES = "select store, state, count(*) from copies group by store, state order by store, state";
-    static final String QUEUE = """
-            select count(*) filter (where state = 'pending'),
-                   count(*) filter (where state = 'failed'),
-                   coalesce(extract(epoch from now() - min(enqueued_at) filter (where state = 'pending')), 0),
-                   (select count(*) from objects)
-              from replication_jobs
+    /** Age of the oldest waiting job: job ids grow with enqueue time (a re-enqueue keeps both), so the first pending id is it. */
+    static final String LAG = """
+            select coalesce(extract(epoch from now() - (select enqueued_at from replication_jobs where state = 'pending' order by id limit 1)), 0)
             """;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicationStatus.class);
 
     private final DataSource db;
     private volatile Snapshot cached;
-    private volatile long cachedAt;
+    private ScheduledExecutorService refresher;
 
     public ReplicationStatus(DataSource db) {
         this.db = db;
     }
 
+    /** Reads the counts (a few rows, see {@link LedgerCounts}) and the lag (one index probe). */
     public Snapshot read() throws SQLException {
-        Map<String, Map<String, Long>> byStore = new TreeMap<>();
-        long depth;
-        long failed;
+        LedgerCounts.Counts counts;
         double lag;
-        long objects;
         try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery(COPIES)) {
-                while (rs.next()) byStore.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>()).put(rs.getString(2), rs.getLong(3));
-            }
-            try (ResultSet rs = s.executeQuery(QUEUE)) {
+            counts = LedgerCounts.read(c);
+            try (ResultSet rs = s.executeQuery(LAG)) {
                 rs.next();
-                depth = rs.getLong(1);
-                failed = rs.getLong(2);
-                lag = rs.getDouble(3);
-                objects = rs.getLong(4);
+                lag = rs.getDouble(1);
             }
         }
-        Snapshot snap = new Snapshot(objects, byStore, depth, failed, lag);
+        Snapshot snap = new Snapshot(counts.allObjects().count(), counts.copies(), counts.jobs().getOrDefault("pending", 0L),
+                counts.jobs().getOrDefault("failed", 0L), lag);
         cached = snap;
-        cachedAt = System.nanoTime();
         return snap;
     }
 
-    /** A reading at most {@code maxAge} old, for metrics scrapes. */
-    Snapshot recent(Duration maxAge) {
-        Snapshot s = cached;
-        if (s != null && System.nanoTime() - cachedAt < maxAge.toNanos()) return s;
-        try {
-            return read();
-        } catch (SQLException e) {
-            return s == null ? new Snapshot(0, Map.of(), 0, 0, 0) : s;
-        }
+    /**
+     * Folds the counts' deltas and takes a reading every {@code every}, for the gauges: a scrape never queries the
+     * database. Runs in {@code serve} only; every serve of a shared database folds, which is safe (see LedgerCounts).
+     */
+    public synchronized void start(Duration every) {
+        if (refresher != null) return;
+        refresher = Periodic.start("status", Duration.ZERO, every, LOG, () -> {
+            try (Connection c = db.getConnection()) {
+                LedgerCounts.fold(c);
+            }
+            read();
+        });
     }
 
-    /** Registers the gauges: queue depth, lag, failed jobs, and copies per store and state. */
+    public synchronized void stop() {
+        if (refresher != null) refresher.shutdownNow();
+        refresher = null;
+    }
+
+    /** The latest reading's figure, or NaN before the first one. */
+    private double latest(java.util.function.ToDoubleFunction<Snapshot> figure) {
+        Snapshot s = cached;
+        return s == null ? Double.NaN : figure.applyAsDouble(s);
+    }
+
+    /** Registers the gauges: queue depth, lag, failed jobs, and copies per store and state, from the latest reading. */
     public void bindTo(MeterRegistry registry, Iterable<String> stores) {
-        Duration fresh = Duration.ofSeconds(5);
-        Gauge.builder("bunker_replication_queue_depth", () -> recent(fresh).queueDepth()).description("jobs waiting to be copied").register(registry);
-        Gauge.builder("bunker_replication_failed_jobs", () -> recent(fresh).failedJobs()).description("jobs that gave up; `bunker retry` re-drives them").register(registry);
-        Gauge.builder("bunker_replication_lag_seconds", () -> recent(fresh).oldestPendingSeconds()).description("age of the oldest unreplicated job").register(registry);
-        Gauge.builder("bunker_objects", () -> recent(fresh).objects()).description("objects in the ledger").register(registry);
+        Gauge.builder("bunker_replication_queue_depth", () -> latest(Snapshot::queueDepth)).description("jobs waiting to be copied").register(registry);
+        Gauge.builder("bunker_replication_failed_jobs", () -> latest(Snapshot::failedJobs)).description("jobs that gave up; `bunker retry` re-drives them").register(registry);
+        Gauge.builder("bunker_replication_lag_seconds", () -> latest(Snapshot::oldestPendingSeconds)).description("age of the oldest unreplicated job").register(registry);
+        Gauge.builder("bunker_objects", () -> latest(Snapshot::objects)).description("objects in the ledger").register(registry);
         for (String store : stores) {
             for (CopyState state : CopyState.values()) {
-                Gauge.builder("bunker_copies", () -> recent(fresh).copiesByStore().getOrDefault(store, Map.of()).getOrDefault(state.toString(), 0L))
+                Gauge.builder("bunker_copies", () -> latest(s -> s.copiesByStore().getOrDefault(store, Map.of()).getOrDefault(state.toString(), 0L)))
                         .description("copies by store and state").tag("store", store).tag("state", state.toString()).register(registry);
             }
         }
