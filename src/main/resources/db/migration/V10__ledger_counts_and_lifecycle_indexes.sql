@@ -12,7 +12,9 @@ create table ledger_counts (
 create index ledger_counts_by_group on ledger_counts (what, store, state);
 
 -- An update counts what it moved between groups, netted (setting a state to the one it had adds nothing).
-create function count_objects() returns trigger language plpgsql as $$
+-- The functions run as the schema's owner (security definer): an app whose role may only call
+-- bunker.replicate_object and write objects and jobs (README) needs no grant on ledger_counts, and cannot write it.
+create function count_objects() returns trigger language plpgsql security definer set search_path = bunker, pg_temp as $$
 begin
     if tg_op = 'INSERT' then
         insert into ledger_counts (what, state, n, bytes)
@@ -30,7 +32,7 @@ begin
     return null;
 end $$;
 
-create function count_copies() returns trigger language plpgsql as $$
+create function count_copies() returns trigger language plpgsql security definer set search_path = bunker, pg_temp as $$
 begin
     if tg_op = 'INSERT' then
         insert into ledger_counts (what, store, state, n) select 'copies', store, state, count(*) from new_rows group by store, state;
@@ -45,7 +47,7 @@ begin
     return null;
 end $$;
 
-create function count_jobs() returns trigger language plpgsql as $$
+create function count_jobs() returns trigger language plpgsql security definer set search_path = bunker, pg_temp as $$
 begin
     if tg_op = 'INSERT' then
         insert into ledger_counts (what, state, n) select 'jobs', state, count(*) from new_rows group by state;
@@ -60,7 +62,7 @@ begin
     return null;
 end $$;
 
-create function forget_counts() returns trigger language plpgsql as $$
+create function forget_counts() returns trigger language plpgsql security definer set search_path = bunker, pg_temp as $$
 begin
     delete from ledger_counts where what = tg_argv[0];
     return null;
@@ -102,3 +104,7 @@ insert into ledger_counts (what, state, n) select 'jobs', state, count(*) from r
 create index objects_purge_due on objects (purge_after, key) where state = 'deleted';
 create index objects_trashed on objects (key) where state = 'trashed';
 create index objects_deleted_at on objects (deleted_at) where state = 'deleted';
+
+-- Functions are executable by everyone by default, and creating a trigger needs only that: nobody else may attach
+-- these owner-rights functions to a table of their own (the triggers above still fire for every writer).
+revoke execute on function count_objects(), count_copies(), count_jobs(), forget_counts() from public;

@@ -26,6 +26,9 @@ public abstract class ForwardingStore implements LockableStore {
     public String name() { return inner.name(); }
 
     @Override
+    public void probe() { inner.probe(); }
+
+    @Override
     public PutResult put(String key, InputStream data, PutOptions options) { return inner.put(key, data, options); }
 
     @Override

@@ -76,6 +76,11 @@ public interface Store extends AutoCloseable {
     /** Up to {@code limit} objects whose key starts with {@code prefix} and sorts after {@code startAfter} (null: from the start), in key order. */
     ListPage list(String prefix, String startAfter, int limit);
 
+    /** A cheap check that the store answers, for health checks: by default a one-object listing. */
+    default void probe() {
+        list("", null, 1);
+    }
+
     /**
      * Removes the object (all its versions). Refused with {@link ObjectLockedException} while it is
      * under retention or legal hold; a missing object is not an error.

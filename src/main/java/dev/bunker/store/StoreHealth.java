@@ -10,7 +10,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Probes stores (a one-object listing, plus the Object Lock check for locked stores) in parallel, with a deadline. */
+/** Probes stores ({@link Store#probe}, plus the Object Lock check for locked stores) in parallel, with a deadline. */
 public final class StoreHealth {
     /** One store's answer: ok, how long it took, and what failed if not. */
     public record Result(String store, boolean ok, long latencyMillis, String error) {}
@@ -20,7 +20,7 @@ public final class StoreHealth {
     public static Result check(Store store, boolean mustLock) {
         long t0 = System.nanoTime();
         try {
-            store.list("", null, 1);
+            store.probe();
             if (mustLock) {
                 if (!(store instanceof LockableStore lockable)) {
                     throw new LockNotSupportedException(store.name(), null, "store '" + store.name() + "' cannot lock objects");

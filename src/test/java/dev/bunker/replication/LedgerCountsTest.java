@@ -1,6 +1,7 @@
 package dev.bunker.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
 import dev.bunker.db.Database;
@@ -91,6 +92,30 @@ class LedgerCountsTest {
             assertThat(counts.copies().get("vault")).isEqualTo(Map.of("pending", 71L, "verified", 429L));
             assertThat(counts.jobs()).isEqualTo(Map.of("pending", 71L));
             assertCountsMatchTheTables(c);
+        }
+    }
+
+    @Test
+    void anAppRoleWithTheGrantsTheReadmeNamesRecordsThroughTheOutboxAndCannotTouchTheCounts() throws Exception {
+        try (Database db = Database.open(TestDatabase.fresh(), dir); Connection c = db.connection(); Statement s = c.createStatement()) {
+            String role = "app_" + Long.toHexString(System.nanoTime());
+            s.execute("create role " + role);
+            s.execute("grant usage on schema bunker to " + role);
+            s.execute("grant execute on function bunker.replicate_object(text, bigint, text) to " + role);
+            s.execute("grant insert, select, update on bunker.objects, bunker.replication_jobs to " + role);
+            s.execute("set role " + role);
+            s.execute("select bunker.replicate_object('photos/a.jpg', 123, null)");
+            assertThatThrownBy(() -> s.execute("insert into bunker.ledger_counts (what, state, n) values ('objects', 'live', -1000)"))
+                    .hasMessageContaining("permission denied");
+            s.execute("create temp table mine (state text, size bigint)");
+            assertThatThrownBy(() -> s.execute("create trigger forged after insert on mine referencing new table as new_rows"
+                    + " for each statement execute function bunker.count_objects()")).hasMessageContaining("permission denied");
+            s.execute("reset role");
+            LedgerCounts.Counts counts = LedgerCounts.read(c);
+            assertThat(counts.objectsIn("live")).isEqualTo(new LedgerCounts.Amount(1, 123));
+            assertThat(counts.jobs()).isEqualTo(Map.of("pending", 1L));
+            s.execute("drop owned by " + role);
+            s.execute("drop role " + role);
         }
     }
 

@@ -62,6 +62,57 @@ class LocalStoreTest extends LockableStoreContract {
         assertThat(unfinishedUploads()).isZero();
     }
 
+    @Test
+    void theHealthProbeReadsTheFolderAndSaysWhichStoreFailedWhenItIsGone() throws IOException {
+        put("a/b", new byte[] {1});
+        put("c", new byte[] {2});
+        assertThat(StoreHealth.check(store, false).ok()).isTrue();
+        Files.move(dir.resolve("objects"), dir.resolve("moved-away"));
+        assertThatThrownBy(store::probe).isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining("unable to read store 'local'").hasMessageContaining(dir.resolve("objects").toString());
+        StoreHealth.Result r = StoreHealth.check(store, false);
+        assertThat(r.ok()).isFalse();
+        assertThat(r.error()).contains("unable to read store 'local'");
+    }
+
+    @Test
+    void aLargeFolderListsPageByPageInKeyOrderAndAChangeToItIsSeenAtOnce() throws IOException {
+        java.util.List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 1_500; i++) keys.add("big/" + String.format("%05d", i * 7 % 1_500) + (i % 3 == 0 ? "/x" : ""));
+        for (String k : keys) put(k, new byte[] {(byte) k.length()});
+        put("big.txt", new byte[] {1});
+        put("big0", new byte[] {1});
+        Path folder = dir.resolve("objects").resolve("big");
+        Files.setLastModifiedTime(folder, java.nio.file.attribute.FileTime.from(Instant.now().minus(Duration.ofHours(1)))); // kept: not racy
+        java.util.List<String> expected = new java.util.ArrayList<>(keys);
+        expected.add("big.txt");
+        expected.add("big0");
+        expected.sort(null);
+        assertThat(listAll(97)).isEqualTo(expected);
+        assertThat(listAll(1_000)).isEqualTo(expected);
+
+        put("big/00100a", new byte[] {2}); // the folder's time moves: the kept entries are not used
+        store.delete("big/00200");
+        expected.add("big/00100a");
+        assertThat(expected.remove("big/00200")).isTrue();
+        expected.sort(null);
+        assertThat(listAll(97)).isEqualTo(expected);
+        java.util.List<String> afterOneHundred = expected.stream().filter(k -> k.startsWith("big/0010") && k.compareTo("big/00100") > 0).limit(3).toList();
+        assertThat(afterOneHundred).hasSize(3).startsWith("big/00100a");
+        assertThat(store.list("big/0010", "big/00100", 3).objects()).extracting(ObjectInfo::key).isEqualTo(afterOneHundred);
+    }
+
+    private java.util.List<String> listAll(int pageSize) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        String after = null;
+        do {
+            ListPage page = store.list("", after, pageSize);
+            page.objects().forEach(o -> out.add(o.key()));
+            after = page.nextStartAfter();
+        } while (after != null);
+        return out;
+    }
+
     private void putLocked(String key, Duration retention, boolean hold) {
         store.put(key, new ByteArrayInputStream(new byte[] {1, 2, 3}),
                 PutOptions.ofSize(3).withLock(new LockState(clock.instant().plus(retention), hold)));
