@@ -38,7 +38,7 @@ final class DecryptingPipe implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closed) failure = e; // after close, an error is the interrupt's doing, not the data's
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error must not pass for a clean end either
             if (!closed) failure = new IOException(e.getMessage(), e);
         } catch (InterruptedException e) {
             if (!closed) failure = new InterruptedIOException("restore interrupted");
