@@ -1,6 +1,7 @@
 package dev.bunker.lifecycle;
 
 import dev.bunker.config.BunkerConfig.LifecycleConfig;
+import dev.bunker.replication.LedgerCounts;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -66,11 +67,11 @@ public final class DeletionBrake {
 
     private String wouldExceed(Connection c, Step step, Instant now, long count, long bytes) throws SQLException {
         Instant dayAgo = now.minus(Duration.ofDays(1));
-        LifecycleLedger.Amount recent = step == Step.PURGE ? LifecycleLedger.purgedSince(c, dayAgo) : LifecycleLedger.deletedSince(c, dayAgo);
-        LifecycleLedger.Amount total = LifecycleLedger.heldOrPurgedSince(c, dayAgo);
-        long recentCount = recent.objects();
+        LedgerCounts.Amount recent = step == Step.PURGE ? LifecycleLedger.purgedSince(c, dayAgo) : LifecycleLedger.deletedSince(c, dayAgo);
+        LedgerCounts.Amount total = LifecycleLedger.heldOrPurgedSince(c, dayAgo);
+        long recentCount = recent.count();
         long recentBytes = recent.bytes();
-        long totalCount = total.objects();
+        long totalCount = total.count();
         long totalBytes = total.bytes();
         double objectShare = (double) (recentCount + count) / Math.max(1, totalCount);
         double byteShare = (double) (recentBytes + bytes) / Math.max(1, totalBytes);

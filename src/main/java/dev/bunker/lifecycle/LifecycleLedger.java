@@ -28,8 +28,6 @@ final class LifecycleLedger {
     record Deleting(String key, Instant deletedAt) {}
 
     /** How many objects and bytes. */
-    record Amount(long objects, long bytes) {}
-
     static final String STATE = "select state from objects where key = ? for update";
     static final String TRASH = "update objects set state = 'trashed', trashed_at = ?, trashed_by = ? where key = ? and state = 'live'";
     static final String RESTORE = "update objects set state = 'live', trashed_at = null, trashed_by = null where key = ? and state = 'trashed'";
@@ -123,19 +121,17 @@ final class LifecycleLedger {
         Sql.update(c, FORGET, key);
     }
 
-    static Amount deletedSince(Connection c, Instant since) throws SQLException {
+    static LedgerCounts.Amount deletedSince(Connection c, Instant since) throws SQLException {
         return amount(c, DELETED_SINCE, Timestamp.from(since));
     }
 
-    static Amount purgedSince(Connection c, Instant since) throws SQLException {
+    static LedgerCounts.Amount purgedSince(Connection c, Instant since) throws SQLException {
         return amount(c, PURGED_SINCE, Timestamp.from(since));
     }
 
     /** Every object still in the ledger (its counts), plus those purged since: what a day's deletions are measured against. */
-    static Amount heldOrPurgedSince(Connection c, Instant since) throws SQLException {
-        LedgerCounts.Amount held = LedgerCounts.read(c).allObjects();
-        Amount purged = purgedSince(c, since);
-        return new Amount(held.count() + purged.objects(), held.bytes() + purged.bytes());
+    static LedgerCounts.Amount heldOrPurgedSince(Connection c, Instant since) throws SQLException {
+        return LedgerCounts.read(c).allObjects().plus(purgedSince(c, since));
     }
 
     List<Trashed> trashed(String after, int limit) throws SQLException {
@@ -171,10 +167,9 @@ final class LifecycleLedger {
         return out;
     }
 
-    Amount deletingAmount() throws SQLException {
+    LedgerCounts.Amount deletingAmount() throws SQLException {
         try (Connection c = db.getConnection()) {
-            LedgerCounts.Amount a = LedgerCounts.read(c).objectsIn(ObjectState.DELETING.toString());
-            return new Amount(a.count(), a.bytes());
+            return LedgerCounts.read(c).objectsIn(ObjectState.DELETING.toString());
         }
     }
 
@@ -205,10 +200,10 @@ final class LifecycleLedger {
         }
     }
 
-    private static Amount amount(Connection c, String sql, Object... params) throws SQLException {
+    private static LedgerCounts.Amount amount(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = Sql.prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
             rs.next();
-            return new Amount(rs.getLong(1), rs.getLong(2));
+            return new LedgerCounts.Amount(rs.getLong(1), rs.getLong(2));
         }
     }
 

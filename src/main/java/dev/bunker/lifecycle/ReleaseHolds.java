@@ -4,6 +4,7 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.Tx;
 import dev.bunker.replication.Ledger;
+import dev.bunker.replication.LedgerCounts;
 import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.Store;
@@ -45,8 +46,8 @@ public final class ReleaseHolds {
 
     /** How many objects wait for their holds to be released, and their bytes. */
     public long[] pending() throws SQLException {
-        LifecycleLedger.Amount a = rows.deletingAmount();
-        return new long[] {a.objects(), a.bytes()};
+        LedgerCounts.Amount a = rows.deletingAmount();
+        return new long[] {a.count(), a.bytes()};
     }
 
     /** The objects waiting for their holds to be released, in key order. */

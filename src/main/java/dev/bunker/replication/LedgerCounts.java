@@ -14,19 +14,17 @@ import java.util.TreeMap;
  */
 public final class LedgerCounts {
     /** A number of objects and their bytes (sizes not yet known count 0). */
-    public record Amount(long count, long bytes) {}
+    public record Amount(long count, long bytes) {
+        public Amount plus(Amount other) {
+            return new Amount(count + other.count, bytes + other.bytes);
+        }
+    }
 
     /** One reading. Groups with nothing in them are absent. */
     public record Counts(Map<String, Amount> objects, Map<String, Map<String, Long>> copies, Map<String, Long> jobs) {
         /** Objects in every state. */
         public Amount allObjects() {
-            long n = 0;
-            long b = 0;
-            for (Amount a : objects.values()) {
-                n += a.count();
-                b += a.bytes();
-            }
-            return new Amount(n, b);
+            return objects.values().stream().reduce(new Amount(0, 0), Amount::plus);
         }
 
         public Amount objectsIn(String state) {
