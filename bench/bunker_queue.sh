@@ -6,15 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
 QD=$PERF/bunker-queue; QPORT=$((PGPORT+3))
-stop_q() { pg_stop "$QD/data"; rm -rf "$QD"; }
-trap stop_q EXIT
-stop_q; mkdir -p "$QD/sock"; chown postgres:postgres "$QD" "$QD/sock"
-as_pg "$PGBIN/initdb" -D "$QD/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
-pg_conf "$QD/data" "$QPORT" "$QD/sock"
-echo "listen_addresses = '127.0.0.1'" >> "$QD/data/postgresql.conf"
-as_pg "$PGBIN/pg_ctl" -D "$QD/data" -l "$QD/pg.log" -w -t 120 start >/dev/null
-CP=$BUNKER_HOME/target/bench-classpath.txt
-[ -f "$CP" ] && [ -f "$BUNKER_HOME/target/test-classes/dev/bunker/replication/QueueBench.class" ] ||
-  (cd "$BUNKER_HOME" && mvn -B -q test-compile dependency:build-classpath -Dmdep.outputFile="$CP" >&2)
-"$JAVA" -cp "$BUNKER_HOME/target/test-classes:$BUNKER_HOME/target/classes:$(cat "$CP")" dev.bunker.replication.QueueBench \
+pg_cluster "$QD" "$QPORT"
+run_test_class dev.bunker.replication.QueueBench \
   "jdbc:postgresql://127.0.0.1:$QPORT/postgres" postgres "${QUEUE_ITEMS:-100000}" "${QUEUE_CLIENTS:-8}"

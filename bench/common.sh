@@ -38,3 +38,25 @@ wait_verified() {
     sleep 0.2
   done
 }
+
+# pg_cluster DIR PORT: a throwaway cluster in DIR with the anchors' settings (lib.sh pg_conf, durable defaults) plus a
+# TCP listener, since JDBC does not speak unix sockets; stopped and removed when the script exits.
+pg_cluster() {
+  local d=$1 port=$2
+  pg_stop "$d/data" 2>/dev/null || true; rm -rf "$d"
+  mkdir -p "$d/sock"; chown postgres:postgres "$d" "$d/sock"
+  trap "pg_stop '$d/data'; rm -rf '$d'" EXIT
+  as_pg "$PGBIN/initdb" -D "$d/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+  pg_conf "$d/data" "$port" "$d/sock"
+  echo "listen_addresses = '127.0.0.1'" >> "$d/data/postgresql.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$d/data" -l "$d/pg.log" -w -t 120 start >/dev/null
+}
+
+# run_test_class CLASS ARGS...: runs a class of Bunker's test sources (the benches' Java parts) on $JAVA
+run_test_class() {
+  local cls=$1; shift
+  local cp=$BUNKER_HOME/target/bench-classpath.txt
+  [ -f "$cp" ] && [ -f "$BUNKER_HOME/target/test-classes/${cls//.//}.class" ] ||
+    (cd "$BUNKER_HOME" && mvn -B -q test-compile dependency:build-classpath -Dmdep.outputFile="$cp" >&2)
+  "$JAVA" -cp "$BUNKER_HOME/target/test-classes:$BUNKER_HOME/target/classes:$(cat "$cp")" "$cls" "$@"
+}
