@@ -219,7 +219,22 @@ public final class ConfigLoader {
                     "missing; set both cleanup-access-key and cleanup-secret-key (the cleanup job's delete credential), or neither");
         }
         return new StoreConfig.S3(name, tier, lock, endpoint, region, bucket, prefix, pathStyle, accessKey, secretKey,
-                storageClass, partSize, maxConnections, cleanupAccessKey, cleanupSecretKey);
+                storageClass, partSize, maxConnections, cleanupAccessKey, cleanupSecretKey, inventory(n.section("inventory"), bucket));
+    }
+
+    private static StoreConfig.Inventory inventory(ConfigNode n, String storeBucket) {
+        if (!n.isPresent()) {
+            n.rejectUnknownKeys();
+            return null;
+        }
+        String bucket = n.string("bucket", storeBucket);
+        String prefix = n.requiredString("prefix",
+                "the folder of the inventory reports, up to and including the configuration's ID, e.g. inventory/" + storeBucket + "/daily/");
+        if (!prefix.endsWith("/")) prefix = prefix + "/";
+        Duration maxAge = n.duration("max-age", Duration.ofDays(8));
+        if (maxAge.isZero()) throw n.failAt("max-age", "must be longer than 0s");
+        n.rejectUnknownKeys();
+        return new StoreConfig.Inventory(bucket, prefix, maxAge);
     }
 
     private static ReplicationConfig replication(ConfigNode n, Map<String, StoreConfig> stores) {

@@ -34,11 +34,24 @@ public sealed interface StoreConfig permits StoreConfig.Local, StoreConfig.S3 {
     record S3(String name, Tier tier, LockConfig lock,
               URI endpoint, String region, String bucket, String prefix, boolean pathStyle,
               String accessKey, String secretKey, String storageClass,
-              long partSize, int maxConnections, String cleanupAccessKey, String cleanupSecretKey) implements StoreConfig {
+              long partSize, int maxConnections, String cleanupAccessKey, String cleanupSecretKey,
+              Inventory inventory) implements StoreConfig {
         public S3(String name, Tier tier, LockConfig lock, URI endpoint, String region, String bucket, String prefix, boolean pathStyle,
                   String accessKey, String secretKey, String storageClass, long partSize, int maxConnections) {
             this(name, tier, lock, endpoint, region, bucket, prefix, pathStyle, accessKey, secretKey, storageClass, partSize, maxConnections,
-                    null, null);
+                    null, null, null);
+        }
+
+        public S3 withInventory(Inventory inventory) {
+            return new S3(name, tier, lock, endpoint, region, bucket, prefix, pathStyle, accessKey, secretKey, storageClass, partSize,
+                    maxConnections, cleanupAccessKey, cleanupSecretKey, inventory);
         }
     }
+
+    /**
+     * Where the bucket's S3 Inventory reports land (CSV), for reconcile to read instead of listing a large bucket:
+     * {@code prefix} is the reports' folder up to and including the configuration's ID
+     * ({@code destination-prefix/source-bucket/config-ID/}); a report older than {@code maxAge} is refused.
+     */
+    record Inventory(String bucket, String prefix, Duration maxAge) {}
 }

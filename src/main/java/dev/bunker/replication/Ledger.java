@@ -76,12 +76,15 @@ public final class Ledger {
             select l.key, l.size from listing l
              where not exists (select 1 from objects o where o.key = l.key)
                and l.key not like '.bunker/%' -- Bunker's own data (backups) in a shared store is never an app object
+               -- purged after the listing was taken: the listing may still show it, the store no longer has it
+               and not exists (select 1 from tombstones t where t.key = l.key and t.purged_at >= ?)
             returning key
             """;
     /** Reconcile: verified copies of kept objects that the store's listing no longer has. */
     static final String GONE_COPIES = """
             update copies c set state = 'missing', last_error = 'not found in the store by reconcile', updated_at = now()
              where c.store = ? and c.state = 'verified' and not exists (select 1 from listing l where l.key = c.key)
+               and (c.verified_at is null or c.verified_at <= ?) -- verified after the listing began: it may not show it
                and exists (select 1 from objects o where o.key = c.key and o.state in ('live', 'trashed'))
             returning c.key
             """;
@@ -255,13 +258,13 @@ public final class Ledger {
     }
 
     /** Records the objects of the listing in {@code c}'s temp table {@code listing} that the ledger lacks; returns their keys. */
-    static List<String> recordListedUnknown(Connection c) throws SQLException {
-        return Sql.strings(c, NEW_OBJECTS);
+    static List<String> recordListedUnknown(Connection c, Instant listedAsOf) throws SQLException {
+        return Sql.strings(c, NEW_OBJECTS, Timestamp.from(listedAsOf));
     }
 
     /** Marks missing the verified copies on {@code store} of kept objects its listing lacks; returns their keys. */
-    static List<String> markListedGone(Connection c, String store) throws SQLException {
-        return Sql.strings(c, GONE_COPIES, store);
+    static List<String> markListedGone(Connection c, String store, Instant listedAsOf) throws SQLException {
+        return Sql.strings(c, GONE_COPIES, store, Timestamp.from(listedAsOf));
     }
 
     /**

@@ -2,7 +2,7 @@ package dev.bunker.replication;
 
 import dev.bunker.db.Tx;
 import dev.bunker.config.BunkerConfig.ReplicationConfig;
-import dev.bunker.store.ListPage;
+import dev.bunker.store.FullListing;
 import dev.bunker.store.ObjectInfo;
 import dev.bunker.store.Store;
 import java.sql.Array;
@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -29,7 +30,14 @@ import javax.sql.DataSource;
  */
 public final class Reconcile {
     /** What reconcile found and did. */
-    public record Summary(Map<String, Long> listed, long newObjects, Map<String, Long> missingCopies, long shortOfPolicy, long enqueued) {}
+    public record Summary(Map<String, Long> listed, Map<String, String> listedFrom, long newObjects, Map<String, Long> missingCopies,
+                          long shortOfPolicy, long enqueued) {}
+
+    /**
+     * How far a report's clock (the S3 Inventory's creation time) may be off Bunker's: copies verified less than this
+     * before the report are not marked missing for being absent from it (a wrong "missing" would only cost a re-copy).
+     */
+    static final java.time.Duration REPORT_CLOCK_SKEW = java.time.Duration.ofMinutes(15);
 
     private static final int BATCH = 1000;
     static final String CREATE_LISTING = "create temp table if not exists listing (key text collate \"C\" primary key, size bigint not null)";
@@ -61,7 +69,16 @@ public final class Reconcile {
 
     /** Runs a full pass; {@code progress} gets one line per step (for a terminal progress display). */
     public Summary run(Consumer<String> progress) throws SQLException {
+        return run(progress, false);
+    }
+
+    /**
+     * Runs a full pass, reading a store's inventory report where it has one configured, or listing every store itself
+     * when {@code liveListingOnly}.
+     */
+    public Summary run(Consumer<String> progress, boolean liveListingOnly) throws SQLException {
         Map<String, Long> listed = new LinkedHashMap<>();
+        Map<String, String> listedFrom = new LinkedHashMap<>();
         Map<String, Long> missing = new LinkedHashMap<>();
         long newObjects = 0;
         long enqueued = 0;
@@ -71,15 +88,26 @@ public final class Reconcile {
         config.policies().forEach(p -> storesInUse.addAll(p.targets()));
         List<String> recorded = new ArrayList<>(); // objects this run recorded, from the primary's listing (listed first)
         for (String name : storesInUse) {
+            Store store = stores.get(name);
             long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
-                long n = list(c, stores.get(name), progress);
-                List<String> fresh = name.equals(config.primary()) ? Ledger.recordListedUnknown(c) : List.of();
+                Instant now = clock.instant();
+                FullListing listing = liveListingOnly ? FullListing.live(store, now) : store.inventory(now).orElseGet(() -> FullListing.live(store, now));
+                long n;
+                try (listing) {
+                    n = list(c, store.name(), listing, progress);
+                }
+                listedFrom.put(name, listing.describe());
+                Instant asOf = listing.live() ? listing.asOf() : listing.asOf().minus(REPORT_CLOCK_SKEW);
+                List<String> fresh = name.equals(config.primary()) ? Ledger.recordListedUnknown(c, asOf) : List.of();
                 recorded.addAll(fresh);
-                Ledger.copiesPendingUnlisted(c, name, recorded.stream().filter(k -> config.targetsFor(k).contains(name)).toList());
+                // a live listing shows what the store holds now: the copies it lacks need no look before they are written
+                if (listing.live()) {
+                    Ledger.copiesPendingUnlisted(c, name, recorded.stream().filter(k -> config.targetsFor(k).contains(name)).toList());
+                }
                 Map<String, List<String>> jobs = new LinkedHashMap<>();
                 for (String key : fresh) jobs.put(key, null);
                 ReplicationJobs.enqueueAll(c, jobs, clock.instant());
-                List<String> gone = Ledger.markListedGone(c, name);
+                List<String> gone = Ledger.markListedGone(c, name, asOf);
                 jobs.clear();
                 for (String key : gone) jobs.put(key, List.of(name));
                 ReplicationJobs.enqueueAll(c, jobs, clock.instant());
@@ -92,30 +120,25 @@ public final class Reconcile {
         }
         long shortOfPolicy = enqueueShortOfPolicy(progress);
         enqueued += shortOfPolicy;
-        return new Summary(listed, newObjects, missing, shortOfPolicy, enqueued);
+        return new Summary(listed, listedFrom, newObjects, missing, shortOfPolicy, enqueued);
     }
 
-    private long list(Connection c, Store store, Consumer<String> progress) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute(CREATE_LISTING);
-            s.execute("truncate listing");
+    private long list(Connection c, String store, FullListing listing, Consumer<String> progress) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(CREATE_LISTING);
+            st.execute("truncate listing");
         }
         long n = 0;
-        String after = null;
         try (PreparedStatement ps = c.prepareStatement(FILL)) {
-            do {
-                ListPage page = store.list("", after, BATCH);
-                List<ObjectInfo> objects = page.objects();
-                if (!objects.isEmpty()) {
-                    ps.setArray(1, c.createArrayOf("text", objects.stream().map(ObjectInfo::key).toArray()));
-                    ps.setArray(2, c.createArrayOf("bigint", objects.stream().map(ObjectInfo::size).toArray()));
-                    ps.executeUpdate();
-                }
+            for (List<ObjectInfo> objects = listing.next(BATCH); !objects.isEmpty(); objects = listing.next(BATCH)) {
+                ps.setArray(1, c.createArrayOf("text", objects.stream().map(ObjectInfo::key).toArray()));
+                ps.setArray(2, c.createArrayOf("bigint", objects.stream().map(ObjectInfo::size).toArray()));
+                ps.executeUpdate();
                 n += objects.size();
-                after = page.nextStartAfter();
-                progress.accept("listing " + store.name() + ": " + n + " objects");
-            } while (after != null);
+                progress.accept("listing " + store + " (" + listing.describe() + "): " + n + " objects");
+            }
         }
+        progress.accept("listing " + store + " (" + listing.describe() + "): " + n + " objects");
         return n;
     }
 

@@ -58,6 +58,9 @@ public abstract class ForwardingStore implements LockableStore {
     public ListPage list(String prefix, String startAfter, int limit) { return inner.list(prefix, startAfter, limit); }
 
     @Override
+    public Optional<FullListing> inventory(Instant now) { return inner.inventory(now); }
+
+    @Override
     public void delete(String key) { inner.delete(key); }
 
     @Override

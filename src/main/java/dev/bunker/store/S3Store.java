@@ -52,6 +52,7 @@ public final class S3Store implements LockableStore {
     private final S3Errors errors;
     private final S3Versions versions;
     private final S3Multipart multipart;
+    private final StoreConfig.Inventory inventory;
 
     public S3Store(StoreConfig.S3 config, Clock clock) {
         this.name = config.name();
@@ -67,6 +68,7 @@ public final class S3Store implements LockableStore {
         this.errors = new S3Errors(name, bucket);
         this.versions = new S3Versions(s3, bucket, errors);
         this.multipart = new S3Multipart(s3, config);
+        this.inventory = config.inventory();
     }
 
     @Override
@@ -203,6 +205,13 @@ public final class S3Store implements LockableStore {
         } catch (SdkException e) {
             throw errors.translate(e, "stat", key);
         }
+    }
+
+    /** The newest complete S3 Inventory report of the bucket, when the store names where its reports land. */
+    @Override
+    public Optional<FullListing> inventory(Instant now) {
+        if (inventory == null) return Optional.empty();
+        return Optional.of(S3Inventory.open(s3, inventory, name, bucket, prefix, now, errors));
     }
 
     @Override

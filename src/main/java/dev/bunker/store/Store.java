@@ -1,6 +1,7 @@
 package dev.bunker.store;
 
 import java.io.InputStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -75,6 +76,14 @@ public interface Store extends AutoCloseable {
 
     /** Up to {@code limit} objects whose key starts with {@code prefix} and sorts after {@code startAfter} (null: from the start), in key order. */
     ListPage list(String prefix, String startAfter, int limit);
+
+    /**
+     * A report of the store's objects taken earlier (an S3 Inventory), to read instead of listing a large store, or
+     * empty when the store has none configured. {@code now}: for the report's age.
+     */
+    default Optional<FullListing> inventory(Instant now) {
+        return Optional.empty();
+    }
 
     /** A cheap check that the store answers, for health checks: by default a one-object listing. */
     default void probe() {

@@ -185,6 +185,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anInventoryIsReadWithItsDefaultsAndChecked() throws IOException {
+        String withInventory = FULL.replace("storage-class: GLACIER}", "storage-class: GLACIER, inventory: {prefix: inv/shelter/daily}}");
+        StoreConfig.S3 shelter = (StoreConfig.S3) load(withInventory).stores().get("shelter");
+        assertThat(shelter.inventory()).isEqualTo(new StoreConfig.Inventory("shelter", "inv/shelter/daily/", Duration.ofDays(8)));
+        assertThat(((StoreConfig.S3) load(FULL).stores().get("shelter")).inventory()).isNull();
+        StoreConfig.S3 elsewhere = (StoreConfig.S3) load(FULL.replace("storage-class: GLACIER}",
+                "storage-class: GLACIER, inventory: {bucket: reports, prefix: a/, max-age: 2d}}")).stores().get("shelter");
+        assertThat(elsewhere.inventory()).isEqualTo(new StoreConfig.Inventory("reports", "a/", Duration.ofDays(2)));
+        assertThat(fails(FULL.replace("storage-class: GLACIER}", "storage-class: GLACIER, inventory: {bucket: reports}}")).getMessage())
+                .contains("stores.shelter.inventory.prefix: missing");
+        assertThat(fails(FULL.replace("storage-class: GLACIER}", "storage-class: GLACIER, inventory: {prefix: a/, maxage: 2d}}")).getMessage())
+                .contains("stores.shelter.inventory.maxage");
+    }
+
+    @Test
     void aMissingFileIsAClearError() {
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yaml"), ConfigLoader.Overrides.NONE, k -> null))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("nope.yaml: file not found");
