@@ -95,6 +95,7 @@ public final class Ledger {
              where not exists (select 1 from listing l where l.key = k)
             on conflict (key, store) do nothing
             """;
+    static final String VERIFIED_BEFORE = "select (exists (select 1 from copies where store = ? and state = 'verified' and verified_at <= ?))::int";
     static final String SAMPLE_LIVE = "select key, size, sha256 from objects where state = 'live' and sha256 is not null order by random() limit ?";
     /** Random pages of the table instead of a sort of all of it: about {@link #OVERSAMPLE} times the rows wanted. */
     static final String SAMPLE_LIVE_PAGES = """
@@ -260,6 +261,11 @@ public final class Ledger {
     /** Records the objects of the listing in {@code c}'s temp table {@code listing} that the ledger lacks; returns their keys. */
     static List<String> recordListedUnknown(Connection c, Instant listedAsOf) throws SQLException {
         return Sql.strings(c, NEW_OBJECTS, Timestamp.from(listedAsOf));
+    }
+
+    /** Whether the ledger has a copy on {@code store} verified at or before {@code instant}. */
+    static boolean hasVerifiedCopiesBefore(Connection c, String store, Instant instant) throws SQLException {
+        return Sql.longValue(c, VERIFIED_BEFORE, store, Timestamp.from(instant)) > 0;
     }
 
     /** Marks missing the verified copies on {@code store} of kept objects its listing lacks; returns their keys. */

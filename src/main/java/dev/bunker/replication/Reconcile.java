@@ -98,6 +98,12 @@ public final class Reconcile {
                 }
                 listedFrom.put(name, listing.describe());
                 Instant asOf = listing.live() ? listing.asOf() : listing.asOf().minus(REPORT_CLOCK_SKEW);
+                if (n == 0 && !listing.live() && Ledger.hasVerifiedCopiesBefore(c, name, asOf)) {
+                    // an empty report of a store that held copies is a misconfiguration far more often than a lost bucket
+                    throw new dev.bunker.store.InventoryException(name, "store '" + name + "': the " + listing.describe() + " lists no object "
+                            + "under the store's prefix, but the ledger has copies verified there before it was taken; check the store's "
+                            + "prefix and inventory.prefix, or run reconcile with --live-listing to list the store itself");
+                }
                 List<String> fresh = name.equals(config.primary()) ? Ledger.recordListedUnknown(c, asOf) : List.of();
                 recorded.addAll(fresh);
                 // a live listing shows what the store holds now: the copies it lacks need no look before they are written

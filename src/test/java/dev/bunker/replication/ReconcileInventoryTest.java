@@ -141,6 +141,12 @@ class ReconcileInventoryTest {
         assertThat(states("photos/a.jpg")).containsEntry("shelter", "verified");
         assertThat(states("photos/b.jpg")).containsEntry("shelter", "verified");
         assertThat(replication.status().read().queueDepth()).isZero();
+
+        // A report with no object of the store (a wrong prefix, another configuration's report) is refused, not taken as a lost bucket.
+        report(clock.instant().minus(Duration.ofMinutes(30)), List.of());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> replication.reconcile().run(line -> {}))
+                .isInstanceOf(dev.bunker.store.InventoryException.class).hasMessageContaining("lists no object");
+        assertThat(states("photos/a.jpg")).containsEntry("shelter", "verified");
     }
 
     @Test
