@@ -7,6 +7,7 @@ import dev.bunker.testing.MutableClock;
 import dev.bunker.testing.TestDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -68,6 +69,36 @@ class ReplicationJobsTest {
             assertThat(ReplicationJobs.holdsAll(c, held.stream().map(j -> new ReplicationJobs.Held(j, first)).toList())).isEmpty();
             assertThat(ReplicationJobs.holdsAll(c, reclaimed.stream().map(j -> new ReplicationJobs.Held(j, third)).toList()))
                     .containsExactlyInAnyOrderElementsOf(held.stream().map(Job::id).toList());
+        }
+    }
+
+    @Test
+    void theLagReadsTheOldestPendingJobWithoutWalkingPastFailedOnes() throws Exception {
+        queue(30_000);
+        try (Connection c = db.connection(); Statement s = c.createStatement()) {
+            // A store was down: every job so far failed; one pending job, an hour old, comes after them all.
+            s.execute("update replication_jobs set state = 'failed'");
+            s.execute("insert into objects (key, size) values ('late', 1)");
+            s.execute("insert into replication_jobs (key, enqueued_at) values ('late', now() - interval '1 hour')");
+            s.execute("vacuum analyze replication_jobs"); // as autovacuum does on the busy queue
+            try (ResultSet rs = s.executeQuery(ReplicationStatus.LAG)) {
+                rs.next();
+                assertThat(rs.getDouble(1)).isBetween(3590.0, 3700.0);
+            }
+            try (ResultSet rs = s.executeQuery("explain (analyze, buffers, format json) " + ReplicationStatus.LAG)) {
+                rs.next();
+                String plan = rs.getString(1);
+                // Buffer counts are cumulative: the top node's, the largest, is the whole query's.
+                long hit = 0;
+                long read = 0;
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared (Hit|Read) Blocks\": (\\d+)").matcher(plan);
+                while (m.find()) {
+                    if (m.group(1).equals("Hit")) hit = Math.max(hit, Long.parseLong(m.group(2)));
+                    else read = Math.max(read, Long.parseLong(m.group(2)));
+                }
+                long buffers = hit + read;
+                assertThat(buffers).as("pages read by the lag query:\n" + plan).isLessThan(20);
+            }
         }
     }
 }
