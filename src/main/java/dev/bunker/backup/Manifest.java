@@ -14,7 +14,24 @@ import java.util.Map;
  */
 public record Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion,
                        String format, String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil,
-                       Instant keepUntil, Map<String, Long> rowCounts) {
+                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal) {
+    /** A base backup's place in the write-ahead log: where it starts and ends, and on which timeline (null for dumps). */
+    public record Wal(String start, String end, int timeline) {}
+
+    /** A dump's manifest (no WAL position). */
+    public Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion, String format,
+                    String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil, Instant keepUntil,
+                    Map<String, Long> rowCounts) {
+        this(id, source, kind, startedAt, finishedAt, serverVersion, format, dataKey, size, sha256, recipients, retainUntil, keepUntil,
+                rowCounts, null);
+    }
+
+    /** Whether this is a base backup (pg_basebackup, restored to a data directory) rather than a dump (pg_restore). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isBase() {
+        return "base".equals(kind);
+    }
+
     static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT);
     public static final String SUFFIX = ".manifest.json";
@@ -55,7 +72,7 @@ public record Manifest(String id, String source, String kind, Instant startedAt,
     /** Null if the id, source and data key follow the layout Bunker writes (the data key can only be this backup's own), else why not. */
     String layoutProblem() {
         if (source == null || !SOURCE.matcher(source).matches()) return "its source \"" + source + "\" is not a source name";
-        if (id == null || !id.matches(java.util.regex.Pattern.quote(source) + "-(dump|snapshot)-[0-9]{8}T[0-9]{6}Z")) {
+        if (id == null || !id.matches(java.util.regex.Pattern.quote(source) + "-(dump|snapshot|base)-[0-9]{8}T[0-9]{6}Z")) {
             return "its id \"" + id + "\" is not SOURCE-KIND-TIMESTAMP";
         }
         if (!(keyPrefix(source) + id + DATA_SUFFIX).equals(dataKey)) return "its data key " + dataKey + " is not " + keyPrefix(source) + id + DATA_SUFFIX;

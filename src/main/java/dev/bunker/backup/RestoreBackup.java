@@ -58,6 +58,11 @@ public final class RestoreBackup {
      * trusted manifests in the stores ({@link ManifestTrust}): a manifest nobody trusted signed is never chosen.
      */
     public Manifest find(String ref, String source) throws IOException, SQLException {
+        return find(ref, source, false);
+    }
+
+    /** As {@link #find(String, String)}, "latest" meaning the newest base backup when {@code base}, else the newest dump or snapshot. */
+    public Manifest find(String ref, String source, boolean base) throws IOException, SQLException {
         List<Manifest> known = new ArrayList<>();
         if (catalog != null) {
             try {
@@ -66,7 +71,7 @@ public final class RestoreBackup {
                 // Bunker's own database may be the one lost: fall back to the manifests in the stores.
             }
         }
-        Manifest found = pick(known, ref, source);
+        Manifest found = pick(known, ref, source, base);
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
         List<String> refused = new ArrayList<>();
         for (String name : config.stores()) {
@@ -74,7 +79,7 @@ public final class RestoreBackup {
             try {
                 BackupCatalog.Found f = BackupCatalog.manifestsIn(stores.get(name), trust);
                 refused.addAll(f.refused());
-                found = pick(f.trusted(), ref, source);
+                found = pick(f.trusted(), ref, source, base);
             } catch (StoreException | IOException e) {
                 refused.add(name + ": unreadable (" + e.getMessage() + ")"); // try the next store
             }
@@ -83,15 +88,17 @@ public final class RestoreBackup {
             String why = refused.isEmpty() ? "" : "; manifests refused: " + String.join("; ", refused.subList(0, Math.min(5, refused.size())))
                     + (refused.size() > 5 ? " (and " + (refused.size() - 5) + " more)" : "")
                     + (trust.trustsAnyone() ? "" : "; no signing key is trusted here: add the backup machine's key (`bunker db signing-key` there) to backups.signers");
-            throw new IOException("no backup " + (ref.equals("latest") ? "yet" : "\"" + ref + "\"") + (source == null ? "" : " of source " + source)
+            throw new IOException("no " + (base ? "base " : "") + "backup " + (ref.equals("latest") ? "yet" : "\"" + ref + "\"")
+                    + (source == null ? "" : " of source " + source)
                     + " in the catalog or the stores " + config.stores() + why + "; `bunker db list --store STORE` shows the backups there are");
         }
         return found;
     }
 
-    private static Manifest pick(List<Manifest> manifests, String ref, String source) {
+    private static Manifest pick(List<Manifest> manifests, String ref, String source, boolean base) {
         for (Manifest m : manifests) {
             if (source != null && !m.source().equals(source)) continue;
+            if (ref.equals("latest") && m.isBase() != base) continue;
             if (ref.equals("latest") || m.id().equals(ref)) return m;
         }
         return null;
@@ -99,6 +106,10 @@ public final class RestoreBackup {
 
     public Result run(Manifest m, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress)
             throws IOException, SQLException {
+        if (m.isBase()) {
+            throw new IOException("backup " + m.id() + " is a base backup (a copy of the whole cluster's files), not a dump: restore it into a "
+                    + "data directory with `bunker db restore --kind base --backup " + m.id() + " --target-dir DIR`");
+        }
         Conninfo given = Conninfo.parse(targetUrl, null, null);
         Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
         int major;
@@ -142,6 +153,53 @@ public final class RestoreBackup {
         } finally {
             Files.deleteIfExists(dump);
             Files.deleteIfExists(dir);
+        }
+    }
+
+    /** A base backup restored: the data directory, the store it came from, how long the download and the extraction took. */
+    public record BaseResult(Manifest manifest, Path dataDirectory, String store, long files, double downloadSeconds, double extractSeconds) {}
+
+    /**
+     * Restores a base backup into {@code targetDir} (new or empty), ready to start as a PostgreSQL data directory of the
+     * source's major version: the backup is downloaded, verified and decrypted whole first, so a bad copy never leaves
+     * half a directory.
+     */
+    public BaseResult runBase(Manifest m, Path targetDir, List<String> identities, Consumer<String> progress) throws IOException {
+        if (!m.isBase()) {
+            throw new IOException("backup " + m.id() + " is a " + m.kind() + " (pg_dump), not a base backup: restore it into a database with --target URL");
+        }
+        if (Files.exists(targetDir)) {
+            try (var entries = Files.list(targetDir)) {
+                if (entries.findAny().isPresent()) throw new IOException("target directory " + targetDir + " is not empty; restore into a new or empty directory");
+            }
+        }
+        Files.createDirectories(tmpRoot);
+        Path dir = Files.createTempDirectory(tmpRoot, "restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path tar = dir.resolve(m.id() + ".tar");
+        try {
+            long t0 = System.nanoTime();
+            String store = download(m, identities, tar, progress);
+            double downloadSeconds = (System.nanoTime() - t0) / 1e9;
+            progress.accept("extracting into " + targetDir);
+            long t1 = System.nanoTime();
+            long files;
+            try (InputStream in = Files.newInputStream(tar)) {
+                files = BaseBackups.extract(in, targetDir);
+            } catch (IOException e) {
+                deleteContents(targetDir); // it was empty: half a data directory must not look like a restore
+                throw e;
+            }
+            return new BaseResult(m, targetDir, store, files, downloadSeconds, (System.nanoTime() - t1) / 1e9);
+        } finally {
+            Files.deleteIfExists(tar);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static void deleteContents(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) if (!p.equals(dir)) Files.delete(p);
         }
     }
 

@@ -81,13 +81,26 @@ public final class TakeBackup {
         SigningKey signingKey = SigningKey.loadOrCreate(dataDir); // a damaged key stops the backup before anything is written
 
         try (Connection db = connect(conn, "backup source '" + sourceName + "'", "check backups.sources." + sourceName + " (url, user, password)")) {
-            checkRole(db, conn, sourceName);
+            checkRole(db, conn, sourceName, kind.name().equals("base"));
             int major;
             String serverVersion;
             try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int, version()")) {
                 rs.next();
                 major = rs.getInt(1) / 10000;
                 serverVersion = rs.getString(2);
+            }
+            Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
+            LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+            List<String> targets = config.stores();
+            if (kind.name().equals("base")) {
+                Path pgBasebackup = PgTools.find("pg_basebackup", major, config.pgBin());
+                catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
+                ToolProcess base = BaseBackups.start(pgBasebackup, conn);
+                PutResult first = upload(base, dataKey, kind, lock, targets);
+                Manifest.Wal wal = BaseBackups.walPosition(base.stderrText());
+                return publish(new Manifest(id, sourceName, kind.name(), started, clock.instant(), serverVersion,
+                        "pg_basebackup -Ft -X fetch | zstd -" + kind.zstdLevel() + " | age (a tar of the data directory)", dataKey, first.size(),
+                        first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), Map.of(), wal), signingKey, lock, targets);
             }
             Path pgDump = PgTools.find("pg_dump", major, config.pgBin());
             // One snapshot for the row counts and the dump: the drill can compare them exactly.
@@ -100,35 +113,39 @@ public final class TakeBackup {
                 snapshot = rs.getString(1);
             }
             Map<String, Long> rowCounts = rowCounts(db);
-
-            Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
-            LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
-            List<String> targets = config.stores();
             catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
-            ToolProcess dump = startPgDump(pgDump, conn, snapshot);
-            PutResult first;
-            try (InputStream encrypted = new TransformingInputStream(dump.stdout(),
-                    sink -> new ZstdOutputStream(AgeCrypto.encrypting(sink, config.recipients()), kind.zstdLevel()),
-                    dump::checkSuccess)) {
-                first = stores.get(targets.get(0)).put(dataKey, encrypted, new PutOptions(-1, lock));
-            } finally {
-                dump.destroy();
-            }
+            PutResult first = upload(startPgDump(pgDump, conn, snapshot), dataKey, kind, lock, targets);
             db.commit();
-            for (String other : targets.subList(1, targets.size())) copy(dataKey, targets.get(0), other, first, lock);
-
-            Manifest m = new Manifest(id, sourceName, kind.name(), started, clock.instant(), serverVersion,
+            return publish(new Manifest(id, sourceName, kind.name(), started, clock.instant(), serverVersion,
                     "pg_dump -Fc -Z0 | zstd -" + kind.zstdLevel() + " | age", dataKey, first.size(), first.sha256(), config.recipients(),
-                    retainUntil, started.plus(kind.keep()), rowCounts);
-            byte[] json = m.toJson();
-            byte[] signature = signingKey.sign(json);
-            for (String target : targets) {
-                stores.get(target).put(m.manifestKey(), new ByteArrayInputStream(json), new PutOptions(json.length, lock));
-                stores.get(target).put(m.signatureKey(), new ByteArrayInputStream(signature), new PutOptions(signature.length, lock));
-            }
-            catalog.add(m, targets);
-            return m;
+                    retainUntil, started.plus(kind.keep()), rowCounts), signingKey, lock, targets);
         }
+    }
+
+    /** Streams the tool's output through zstd and age into the first backup store, then copies it to the others; the tool must succeed. */
+    private PutResult upload(ToolProcess tool, String dataKey, BackupKind kind, LockState lock, List<String> targets) throws IOException {
+        PutResult first;
+        try (InputStream encrypted = new TransformingInputStream(tool.stdout(),
+                sink -> new ZstdOutputStream(AgeCrypto.encrypting(sink, config.recipients()), kind.zstdLevel()),
+                tool::checkSuccess)) {
+            first = stores.get(targets.get(0)).put(dataKey, encrypted, new PutOptions(-1, lock));
+        } finally {
+            tool.destroy();
+        }
+        for (String other : targets.subList(1, targets.size())) copy(dataKey, targets.get(0), other, first, lock);
+        return first;
+    }
+
+    /** The signed manifest beside the data in every backup store, then the catalog row: only now is it a backup. */
+    private Manifest publish(Manifest m, SigningKey signingKey, LockState lock, List<String> targets) throws IOException, SQLException {
+        byte[] json = m.toJson();
+        byte[] signature = signingKey.sign(json);
+        for (String target : targets) {
+            stores.get(target).put(m.manifestKey(), new ByteArrayInputStream(json), new PutOptions(json.length, lock));
+            stores.get(target).put(m.signatureKey(), new ByteArrayInputStream(signature), new PutOptions(signature.length, lock));
+        }
+        catalog.add(m, targets);
+        return m;
     }
 
     private void copy(String key, String from, String to, PutResult expected, LockState lock) throws IOException {
@@ -153,12 +170,22 @@ public final class TakeBackup {
         }
     }
 
-    /** Backups read with a read-only role (pg_read_all_data), never a superuser, unless allow-superuser says otherwise. */
-    private void checkRole(Connection db, Conninfo conn, String sourceName) throws SQLException, IOException {
-        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select rolsuper from pg_roles where rolname = current_user")) {
-            if (rs.next() && rs.getBoolean(1) && !config.allowSuperuser()) {
+    /**
+     * Backups read with a read-only role (pg_read_all_data), never a superuser, unless allow-superuser says otherwise; a
+     * base backup needs the REPLICATION attribute too.
+     */
+    private void checkRole(Connection db, Conninfo conn, String sourceName, boolean base) throws SQLException, IOException {
+        try (Statement s = db.createStatement();
+             ResultSet rs = s.executeQuery("select rolsuper, rolreplication from pg_roles where rolname = current_user")) {
+            if (!rs.next()) return;
+            if (rs.getBoolean(1) && !config.allowSuperuser()) {
                 throw new IOException("backup source '" + sourceName + "' connects as " + conn.user() + ", a superuser; back up with a read-only role "
                         + "(create role backup login; grant pg_read_all_data to backup;) or set backups.allow-superuser: true");
+            }
+            if (base && !rs.getBoolean(2) && !rs.getBoolean(1)) {
+                throw new IOException("backup source '" + sourceName + "' connects as " + conn.user() + ", which may not take base backups: "
+                        + "alter role " + conn.user() + " replication; and allow it a replication connection in the server's pg_hba.conf "
+                        + "(host replication " + conn.user() + " BUNKER-HOST/32 scram-sha-256)");
             }
         }
     }

@@ -40,6 +40,13 @@ final class ToolProcess {
 
     InputStream stdout() { return process.getInputStream(); }
 
+    /** What the tool wrote to stderr (its last 4,000 characters); complete once {@link #checkSuccess} returned. */
+    String stderrText() {
+        synchronized (stderr) {
+            return stderr.toString();
+        }
+    }
+
     /** Waits for the exit; throws with the tool's own error text if it failed. */
     void checkSuccess() throws IOException {
         try {

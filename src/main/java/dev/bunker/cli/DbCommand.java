@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,7 +52,8 @@ public final class DbCommand implements Runnable {
         @Option(names = "--source", paramLabel = "S", description = "Which source (default: every configured source).")
         String source;
 
-        @Option(names = "--kind", paramLabel = "K", defaultValue = "dump", description = "dump (daily, portable, locked) or snapshot (frequent, short-lived). Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--kind", paramLabel = "K", defaultValue = "dump", description = "dump (daily, portable, locked), snapshot (frequent, short-lived) or base (pg_basebackup of the whole cluster, "
+                + "on demand; the role needs REPLICATION). Default: ${DEFAULT-VALUE}.")
         String kind;
 
         @Option(names = "--json", description = "Print the manifests as JSON.")
@@ -68,8 +70,9 @@ public final class DbCommand implements Runnable {
                     Manifest m = backups.take().run(s, kind);
                     taken.add(m);
                     if (!json) {
-                        System.out.printf("%s: %.1f MB encrypted, sha256 %s, %d tables, %.1f s%s%n", m.id(), m.size() / 1e6, m.sha256(),
-                                m.rowCounts().size(), (System.nanoTime() - t0) / 1e9,
+                        System.out.printf("%s: %.1f MB encrypted, sha256 %s, %s, %.1f s%s%n", m.id(), m.size() / 1e6, m.sha256(),
+                                m.wal() == null ? m.rowCounts().size() + " tables" : "WAL " + m.wal().start() + " to " + m.wal().end() + " on timeline "
+                                        + m.wal().timeline(), (System.nanoTime() - t0) / 1e9,
                                 m.retainUntil() == null ? "" : ", locked until " + m.retainUntil());
                     }
                 }
@@ -119,20 +122,28 @@ public final class DbCommand implements Runnable {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Download, verify, decrypt and pg_restore a backup into a database. Refuses a non-empty target unless --clean. "
+            description = "Download, verify, decrypt and pg_restore a backup into a database (--target), or extract a base backup into a new "
+                    + "data directory (--target-dir). Refuses a non-empty target unless --clean. "
                     + "Needs only the backup stores (it reads their manifests), not Bunker's own database, which may be the one lost.")
     static final class Restore implements Callable<Integer> {
         @Mixin ConfigOptions options;
 
-        @Option(names = "--backup", required = true, paramLabel = "ID|latest", description = "The backup id (see `db list`) or latest.")
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--backup", required = true, paramLabel = "ID|latest",
+                description = "The backup id (see `db list`) or latest (the newest dump or snapshot; with --target-dir, the newest base backup).")
         String backup;
 
         @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source.")
         String source;
 
-        @Option(names = "--target", required = true, paramLabel = "URL",
-                description = "The database to restore into, e.g. postgresql://postgres@127.0.0.1:5432/restored (password from PGPASSWORD).")
+        @Option(names = "--target", paramLabel = "URL",
+                description = "The database to restore a dump into, e.g. postgresql://postgres@127.0.0.1:5432/restored (password from PGPASSWORD).")
         String target;
+
+        @Option(names = "--target-dir", paramLabel = "DIR",
+                description = "A new or empty folder to restore a base backup into, as a data directory to start with pg_ctl.")
+        Path targetDir;
 
         @Option(names = "--identity", required = true, paramLabel = "FILE", description = "The age key file (age-keygen) whose public key the backup was encrypted to.")
         Path identity;
@@ -145,12 +156,30 @@ public final class DbCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            if ((target == null) == (targetDir == null)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "give one of --target URL (restore a dump into a database) or --target-dir DIR (restore a base backup into a data directory)");
+            }
+            if (clean && targetDir != null) throw new CommandLine.ParameterException(spec.commandLine(), "--clean applies to --target only");
             BunkerConfig config = requireBackups(options);
             List<String> identities = AgeCrypto.readIdentities(identity);
             Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
             try (Progress progress = new Progress()) {
                 RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
-                Manifest m = restore.find(backup, source);
+                Manifest m = restore.find(backup, source, targetDir != null);
+                if (targetDir != null) {
+                    RestoreBackup.BaseResult r = restore.runBase(m, targetDir, identities, progress);
+                    progress.close();
+                    if (json) {
+                        System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                    } else {
+                        System.out.printf("restored %s (from store '%s') into %s: %d files, download+decrypt %.1f s, extract %.1f s%n"
+                                        + "start it with PostgreSQL %s's server, as the user that will own it: pg_ctl -D %s -o '-p PORT' start%n",
+                                m.id(), r.store(), targetDir, r.files(), r.downloadSeconds(), r.extractSeconds(),
+                                m.serverVersion() == null ? "" : m.serverVersion().replaceAll("^PostgreSQL (\\d+).*", "$1"), targetDir);
+                    }
+                    return 0;
+                }
                 RestoreBackup.Result r = restore.run(m, target, identities, clean, progress);
                 progress.close();
                 if (json) {

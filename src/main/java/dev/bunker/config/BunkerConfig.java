@@ -104,14 +104,21 @@ public record BunkerConfig(
 
     /**
      * Database backups: which databases, to which stores, encrypted to which age recipients (public
-     * keys only), and the two kinds with their schedules, retention and Object Lock. {@code signers}:
+     * keys only), and the kinds with their schedules, retention and Object Lock: dump and snapshot (pg_dump, scheduled)
+     * and base (pg_basebackup of the whole cluster, taken on demand; its {@code every} is unused). {@code signers}:
      * public keys whose signed manifests are trusted besides this machine's own signing key;
      * {@code keepNewest}: prune never removes the newest this many of a source and kind.
      */
     public record BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources,
                                 BackupKind dump, BackupKind snapshot, Path pgBin, boolean allowSuperuser,
-                                List<String> signers, int keepNewest) {
+                                List<String> signers, int keepNewest, BackupKind base) {
         public static final int KEEP_NEWEST = 3;
+        public static final BackupKind DEFAULT_BASE = new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3);
+
+        public BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources, BackupKind dump,
+                             BackupKind snapshot, Path pgBin, boolean allowSuperuser, List<String> signers, int keepNewest) {
+            this(recipients, stores, sources, dump, snapshot, pgBin, allowSuperuser, signers, keepNewest, DEFAULT_BASE);
+        }
         public static final BackupsConfig NONE = new BackupsConfig(List.of(), List.of(), Map.of(),
                 new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
                 new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false);
@@ -128,7 +135,8 @@ public record BunkerConfig(
             return switch (name) {
                 case "dump" -> dump;
                 case "snapshot" -> snapshot;
-                default -> throw new IllegalArgumentException("unknown backup kind \"" + name + "\"; expected dump or snapshot");
+                case "base" -> base;
+                default -> throw new IllegalArgumentException("unknown backup kind \"" + name + "\"; expected dump, snapshot or base");
             };
         }
     }

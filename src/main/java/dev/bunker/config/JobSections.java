@@ -46,6 +46,11 @@ final class JobSections {
         }
         BackupKind dump = kind(n.section("dump"), d.dump());
         BackupKind snapshot = kind(n.section("snapshot"), d.snapshot());
+        ConfigNode baseNode = n.section("base");
+        if (baseNode.isPresent() && baseNode.has("every")) {
+            throw baseNode.failAt("every", "base backups are taken on demand (`bunker db backup --kind base`), not on a schedule; remove every");
+        }
+        BackupKind base = kind(baseNode, d.base());
         Path pgBin = n.path("pg-bin", null);
         boolean allowSuperuser = n.bool("allow-superuser", false);
         List<String> signers = n.strings("signers", List.of());
@@ -62,7 +67,7 @@ final class JobSections {
         }
         n.rejectUnknownKeys();
         return new BackupsConfig(List.copyOf(recipients), List.copyOf(backupStores), sources, dump, snapshot, pgBin, allowSuperuser,
-                signers.stream().map(String::trim).toList(), keepNewest);
+                signers.stream().map(String::trim).toList(), keepNewest, base);
     }
 
     static BackupKind kind(ConfigNode n, BackupKind d) {

@@ -185,6 +185,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void baseBackupsTakeTheirDefaultsAndRefuseASchedule() throws IOException {
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
+                + "sources: {app: {url: \"postgresql://backup@127.0.0.1:5432/app\"}}";
+        assertThat(load(FULL + backups + "}\n").backups().kind("base")).isEqualTo(BunkerConfig.BackupsConfig.DEFAULT_BASE);
+        assertThat(load(FULL + backups + ", base: {keep: 30d, lock: 20d}}\n").backups().base())
+                .isEqualTo(new BunkerConfig.BackupKind("base", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(20), 3));
+        assertThat(fails(FULL + backups + ", base: {every: 1d}}\n").getMessage()).contains("backups.base.every: base backups are taken on demand");
+        assertThat(fails(FULL + backups + ", base: {keep: 1d, lock: 2d}}\n").getMessage()).contains("backups.base.keep");
+    }
+
+    @Test
     void anInventoryIsReadWithItsDefaultsAndChecked() throws IOException {
         String withInventory = FULL.replace("storage-class: GLACIER}", "storage-class: GLACIER, inventory: {prefix: inv/shelter/daily}}");
         StoreConfig.S3 shelter = (StoreConfig.S3) load(withInventory).stores().get("shelter");
