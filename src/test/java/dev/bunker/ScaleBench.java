@@ -65,7 +65,9 @@ public final class ScaleBench {
                 fig("scale_purge_due_ms", medianMillis(7, () -> engine.lifecycle().purge().run(true, false, "bench")), "ms");
                 fig("scale_trash_page_ms", medianMillis(7, () -> engine.lifecycle().trash().list(null, 100)), "ms");
                 long r0 = System.nanoTime();
-                var summary = engine.replication().reconcile().run(line -> { });
+                ReconcilePhases phases = new ReconcilePhases(r0);
+                var summary = engine.replication().reconcile().run(phases);
+                phases.end();
                 fig("scale_reconcile_s", (System.nanoTime() - r0) / 1e9, "s");
                 if (summary.enqueued() != 0 || summary.newObjects() != 0) {
                     throw new IllegalStateException("reconcile found something to fix on a consistent ledger: " + summary);
@@ -154,6 +156,42 @@ public final class ScaleBench {
                      + " where ns.nspname = 'bunker' and c.relkind = 'r'")) {
             rs.next();
             return rs.getDouble(1) / n;
+        }
+    }
+
+    /**
+     * Times reconcile's steps from its progress lines (to stderr): per store, the listing's pages and then the ledger's
+     * statements after it (new objects, copies gone), and the policy walk.
+     */
+    private static final class ReconcilePhases implements java.util.function.Consumer<String> {
+        private String phase;
+        private long phaseStart;
+        private long lastLine;
+
+        ReconcilePhases(long start) {
+            phaseStart = start;
+            lastLine = start;
+        }
+
+        @Override
+        public void accept(String line) {
+            String p = line.substring(0, Math.max(0, line.indexOf(':')));
+            long now = System.nanoTime();
+            if (!p.equals(phase)) {
+                if (phase != null) report(now);
+                phase = p;
+                phaseStart = lastLine; // the statements between two steps count to the step that follows
+            }
+            lastLine = now;
+        }
+
+        void end() {
+            report(System.nanoTime());
+        }
+
+        private void report(long now) {
+            System.err.printf("reconcile step '%s': %.1f s (then %.1f s until the next step)%n", phase, (lastLine - phaseStart) / 1e9,
+                    (now - lastLine) / 1e9);
         }
     }
 
