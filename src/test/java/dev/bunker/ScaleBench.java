@@ -180,7 +180,7 @@ public final class ScaleBench {
             if (!p.equals(phase)) {
                 if (phase != null) report(now);
                 phase = p;
-                phaseStart = lastLine; // the statements between two steps count to the step that follows
+                phaseStart = now;
             }
             lastLine = now;
         }
