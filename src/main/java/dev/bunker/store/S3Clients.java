@@ -50,4 +50,10 @@ final class S3Clients {
         }
     }
 
+
+    /** A request body over {@code bytes} without the copy {@code RequestBody.fromBytes} makes (a part is up to part-size). */
+    static software.amazon.awssdk.core.sync.RequestBody bodyOf(byte[] bytes) {
+        return software.amazon.awssdk.core.sync.RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(bytes), bytes.length,
+                "application/octet-stream");
+    }
 }

@@ -9,7 +9,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -32,7 +31,7 @@ final class S3Multipart implements AutoCloseable {
     private final String bucket;
     private final String storageClass;
     private final long partSize;
-    private final Semaphore partSlots;
+    private final PartBudget budget;
     private final ExecutorService partUploads;
 
     S3Multipart(S3Client s3, StoreConfig.S3 config) {
@@ -41,7 +40,7 @@ final class S3Multipart implements AutoCloseable {
         this.bucket = config.bucket();
         this.storageClass = config.storageClass();
         this.partSize = config.partSize();
-        this.partSlots = new Semaphore(Math.max(2, config.maxConnections() / 4), true);
+        this.budget = new PartBudget(Math.max(2, config.maxConnections() / 4) * config.partSize());
         this.partUploads = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "s3-part-" + store);
             t.setDaemon(true);
@@ -49,7 +48,13 @@ final class S3Multipart implements AutoCloseable {
         });
     }
 
-    /** Uploads {@code first} and the rest of {@code data} as key {@code k}; the whole's size and SHA-256 are checked before completing. */
+    /** The store's upload memory: the single PUTs' buffers and the parts in flight count against it. */
+    PartBudget budget() { return budget; }
+
+    /**
+     * Uploads {@code first} (whose bytes the caller counted in {@link #budget}; this releases them) and the rest of
+     * {@code data} as key {@code k}; the whole's size and SHA-256 are checked before completing.
+     */
     PutResult upload(String key, String k, byte[] first, InputStream data, PutOptions options) throws IOException {
         CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder().bucket(bucket).key(k)
                 .checksumAlgorithm(ChecksumAlgorithm.SHA256);
@@ -60,33 +65,46 @@ final class S3Multipart implements AutoCloseable {
             }
             create.objectLockLegalHoldStatus(options.lock().legalHold() ? ObjectLockLegalHoldStatus.ON : ObjectLockLegalHoldStatus.OFF);
         }
-        String uploadId = s3.createMultipartUpload(create.build()).uploadId();
+        String uploadId;
+        try {
+            uploadId = s3.createMultipartUpload(create.build()).uploadId();
+        } catch (RuntimeException e) {
+            budget.release(first.length);
+            throw e;
+        }
         boolean completed = false;
         List<java.util.concurrent.Future<CompletedPart>> uploading = new ArrayList<>();
+        List<Runnable> releases = new ArrayList<>(); // a part cancelled before it ran never releases its bytes itself
+        byte[] unsent = first; // counted in the budget and not yet handed to a part upload
         try {
             MessageDigest whole = Sha256.newDigest();
             long size = 0;
-            byte[] part = first;
-            // Parts go up side by side (at most partSlots across the store), while the next one is read.
-            while (part.length > 0) {
-                final byte[] body = part;
+            // Parts go up side by side while the next one is read; each is counted in the budget before it is read.
+            while (unsent.length > 0) {
+                final byte[] body = unsent;
                 whole.update(body);
                 final int number = uploading.size() + 1;
-                partSlots.acquire();
+                java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+                releases.add(() -> { if (released.compareAndSet(false, true)) budget.release(body.length); });
+                uploading.add(partUploads.submit(() -> {
+                    try {
+                        return uploadPart(k, uploadId, number, body);
+                    } finally {
+                        if (released.compareAndSet(false, true)) budget.release(body.length);
+                    }
+                }));
+                unsent = new byte[0];
+                size += body.length;
+                budget.acquire(partSize);
+                byte[] next;
                 try {
-                    uploading.add(partUploads.submit(() -> {
-                        try {
-                            return uploadPart(k, uploadId, number, body);
-                        } finally {
-                            partSlots.release();
-                        }
-                    }));
-                } catch (RuntimeException e) {
-                    partSlots.release();
+                    next = data.readNBytes((int) partSize);
+                } catch (IOException | RuntimeException e) {
+                    budget.release(partSize);
                     throw e;
                 }
-                size += body.length;
-                part = data.readNBytes((int) partSize);
+                budget.shrink(partSize, next.length);
+                unsent = next;
             }
             List<CompletedPart> parts = new ArrayList<>();
             for (java.util.concurrent.Future<CompletedPart> f : uploading) parts.add(awaitPart(f));
@@ -100,8 +118,10 @@ final class S3Multipart implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("upload of " + ObjectKeys.quote(key) + " to store '" + store + "' interrupted");
         } finally {
+            if (unsent.length > 0) budget.release(unsent.length);
             if (!completed) {
                 for (java.util.concurrent.Future<CompletedPart> f : uploading) f.cancel(true);
+                releases.forEach(Runnable::run);
                 abort(k, uploadId);
             }
         }
@@ -110,7 +130,7 @@ final class S3Multipart implements AutoCloseable {
     private CompletedPart uploadPart(String k, String uploadId, int number, byte[] body) {
         String b64 = Base64.getEncoder().encodeToString(Sha256.newDigest().digest(body));
         String etag = s3.uploadPart(r -> r.bucket(bucket).key(k).uploadId(uploadId).partNumber(number)
-                .contentLength((long) body.length).checksumSHA256(b64).contentMD5(S3Clients.md5(body)), RequestBody.fromBytes(body)).eTag();
+                .contentLength((long) body.length).checksumSHA256(b64).contentMD5(S3Clients.md5(body)), S3Clients.bodyOf(body)).eTag();
         return CompletedPart.builder().partNumber(number).eTag(etag).checksumSHA256(b64).build();
     }
 

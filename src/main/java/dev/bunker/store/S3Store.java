@@ -90,22 +90,34 @@ public final class S3Store implements LockableStore {
 
     private PutResult write(String key, InputStream data, PutOptions options, boolean asNewVersion) {
         String k = objectKey(key);
+        PartBudget budget = multipart.budget();
+        long held = 0;
         try {
+            budget.acquire(partSize); // the first buffer counts against the store's upload memory before it is filled
+            held = partSize;
             byte[] first = data.readNBytes((int) Math.min(partSize, Integer.MAX_VALUE - 8));
+            budget.shrink(held, first.length);
+            held = first.length;
             if (locked && !asNewVersion) refuseIfLocked(key, k);
             PutResult result;
             if (first.length < partSize) {
                 options.checkSize(name, key, first.length); // before anything is uploaded
                 result = putSingle(key, k, first, options);
             } else {
+                held = 0; // the upload releases the first part's bytes once that part is sent
                 result = multipart.upload(key, k, first, data, options);
             }
             if (options.lock() != null) ensureLock(key, k, result.versionId(), options.lock(), result.size());
             return result;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException(name, key, "interrupted while waiting to store " + ObjectKeys.quote(key) + " in store '" + name + "'", e);
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to read the data to store as " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } catch (SdkException e) {
             throw errors.translate(e, "store", key);
+        } finally {
+            if (held > 0) budget.release(held);
         }
     }
 
@@ -134,7 +146,7 @@ public final class S3Store implements LockableStore {
             req.objectLockLegalHoldStatus(options.lock().legalHold() ? ObjectLockLegalHoldStatus.ON : ObjectLockLegalHoldStatus.OFF);
         }
         options.checkPrecondition();
-        var resp = s3.putObject(req.build(), RequestBody.fromBytes(body));
+        var resp = s3.putObject(req.build(), S3Clients.bodyOf(body));
         if (resp.checksumSHA256() != null && !resp.checksumSHA256().equals(b64)) {
             throw new StoreException(name, key, "store '" + name + "' reports SHA-256 " + resp.checksumSHA256()
                     + " for " + ObjectKeys.quote(key) + " but " + b64 + " was sent");
@@ -205,6 +217,11 @@ public final class S3Store implements LockableStore {
         } catch (SdkException e) {
             throw errors.translate(e, "stat", key);
         }
+    }
+
+    /** The memory uploads to this store may hold (tests look at it). */
+    PartBudget uploadBudget() {
+        return multipart.budget();
     }
 
     /** The newest complete S3 Inventory report of the bucket, when the store names where its reports land. */

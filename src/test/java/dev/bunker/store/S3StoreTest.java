@@ -54,6 +54,46 @@ class S3StoreTest extends LockableStoreContract {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void manyConcurrentUploadsShareTheStoresUploadMemoryAndGiveItAllBack() throws Exception {
+        // max-connections 8: two parts of 5 MiB in memory at once for the whole store, whatever the number of uploads.
+        S3Store store = new S3Store(new StoreConfig.S3("budget", StoreConfig.Tier.HOT, null, S3MockServer.endpoint(), "us-east-1",
+                S3MockServer.newBucket(false), "", true, S3MockServer.ACCESS_KEY, S3MockServer.SECRET_KEY, null, PART_SIZE, 8), Clock.systemUTC());
+        PartBudget budget = store.uploadBudget();
+        assertThat(budget.bytes()).isEqualTo(2 * PART_SIZE);
+        java.util.Random random = new java.util.Random(3);
+        java.util.Map<String, byte[]> objects = new java.util.concurrent.ConcurrentHashMap<>();
+        for (int i = 0; i < 6; i++) {
+            byte[] b = new byte[i % 2 == 0 ? (int) (2.5 * PART_SIZE) : 100_000];
+            random.nextBytes(b);
+            objects.put("o" + i, b);
+        }
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            java.util.List<java.util.concurrent.Future<PutResult>> puts = new java.util.ArrayList<>();
+            for (var e : objects.entrySet()) {
+                puts.add(pool.submit(() -> store.put(e.getKey(), new ByteArrayInputStream(e.getValue()), PutOptions.ofSize(e.getValue().length))));
+            }
+            // and one whose data breaks after its first part: its bytes come back too
+            puts.add(pool.submit(() -> store.put("broken", new java.io.SequenceInputStream(new ByteArrayInputStream(new byte[(int) PART_SIZE + 10]),
+                    new java.io.InputStream() {
+                        @Override public int read() throws java.io.IOException { throw new java.io.IOException("the source went away"); }
+                    }), PutOptions.ofSize(-1))));
+            for (int i = 0; i < puts.size() - 1; i++) puts.get(i).get();
+            assertThatThrownBy(() -> puts.get(puts.size() - 1).get()).hasMessageContaining("the source went away");
+        } finally {
+            pool.shutdownNow();
+        }
+        for (var e : objects.entrySet()) {
+            try (var in = store.get(e.getKey())) {
+                assertThat(in.readAllBytes()).isEqualTo(e.getValue());
+            }
+        }
+        assertThat(budget.availableBytes()).isEqualTo(budget.bytes());
+        store.close();
+    }
+
+    @Test
     void aBucketWithoutObjectLockFailsLoudlyWhenALockIsAsked() {
         S3Store plain = new S3Store(config(S3MockServer.newBucket(false), "", null), Clock.systemUTC());
         assertThatThrownBy(plain::checkLockingEnabled).isInstanceOf(LockNotSupportedException.class)
