@@ -21,7 +21,7 @@ public interface FullListing extends AutoCloseable {
     /** What is listed, for progress lines and errors: "live listing" or the report's name. */
     String describe();
 
-    /** The next objects (at most {@code max}, in no particular order across calls); empty when the listing is done. */
+    /** The next objects (at most {@code max}, in no particular order across calls); empty only when the listing is done. */
     List<ObjectInfo> next(int max);
 
     @Override
@@ -41,11 +41,13 @@ public interface FullListing extends AutoCloseable {
 
             @Override
             public List<ObjectInfo> next(int max) {
-                if (done) return List.of();
-                ListPage page = store.list("", after, max);
-                after = page.nextStartAfter();
-                done = after == null;
-                return page.objects();
+                while (!done) { // an empty page that says there is more is not the end
+                    ListPage page = store.list("", after, max);
+                    after = page.nextStartAfter();
+                    done = after == null;
+                    if (!page.objects().isEmpty()) return page.objects();
+                }
+                return List.of();
             }
         };
     }
