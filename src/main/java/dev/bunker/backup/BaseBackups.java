@@ -85,13 +85,19 @@ final class BaseBackups {
         return files;
     }
 
-    private static void prepare(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (var entries = Files.list(dir)) {
-                if (entries.findAny().isPresent()) {
-                    throw new IOException("target directory " + dir + " is not empty; restore a base backup into a new or empty directory");
-                }
+    /** Refuses a target directory that exists and holds anything. */
+    static void requireNewOrEmpty(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var entries = Files.list(dir)) {
+            if (entries.findAny().isPresent()) {
+                throw new IOException("target directory " + dir + " is not empty; restore a base backup into a new or empty directory");
             }
+        }
+    }
+
+    private static void prepare(Path dir) throws IOException {
+        requireNewOrEmpty(dir);
+        if (Files.exists(dir)) {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         } else {
             Files.createDirectories(dir.getParent() == null ? dir.toAbsolutePath().getParent() : dir.getParent());

@@ -130,10 +130,7 @@ public final class RestoreBackup {
             }
         }
         Path pgRestore = PgTools.find("pg_restore", major, config.pgBin());
-        Files.createDirectories(tmpRoot);
-        Path dir = Files.createTempDirectory(tmpRoot, "restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path dump = dir.resolve(m.id() + ".dump");
-        try {
+        return inPrivateTempFile(m.id() + ".dump", dump -> {
             long t0 = System.nanoTime();
             String store = download(m, identities, dump, progress);
             double downloadSeconds = (System.nanoTime() - t0) / 1e9;
@@ -150,8 +147,22 @@ public final class RestoreBackup {
             restore.stdout().transferTo(OutputStream.nullOutputStream());
             restore.awaitSuccess();
             return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9, via);
+        });
+    }
+
+    private interface FileWork<T> {
+        T run(Path file) throws IOException;
+    }
+
+    /** Runs {@code work} on a file in a folder of its own under {@code <data-dir>/tmp} (mode 0700), removed afterwards. */
+    private <T> T inPrivateTempFile(String name, FileWork<T> work) throws IOException {
+        Files.createDirectories(tmpRoot);
+        Path dir = Files.createTempDirectory(tmpRoot, "restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path file = dir.resolve(name);
+        try {
+            return work.run(file);
         } finally {
-            Files.deleteIfExists(dump);
+            Files.deleteIfExists(file);
             Files.deleteIfExists(dir);
         }
     }
@@ -168,15 +179,8 @@ public final class RestoreBackup {
         if (!m.isBase()) {
             throw new IOException("backup " + m.id() + " is a " + m.kind() + " (pg_dump), not a base backup: restore it into a database with --target URL");
         }
-        if (Files.exists(targetDir)) {
-            try (var entries = Files.list(targetDir)) {
-                if (entries.findAny().isPresent()) throw new IOException("target directory " + targetDir + " is not empty; restore into a new or empty directory");
-            }
-        }
-        Files.createDirectories(tmpRoot);
-        Path dir = Files.createTempDirectory(tmpRoot, "restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path tar = dir.resolve(m.id() + ".tar");
-        try {
+        BaseBackups.requireNewOrEmpty(targetDir); // before the download, not only before the extraction
+        return inPrivateTempFile(m.id() + ".tar", tar -> {
             long t0 = System.nanoTime();
             String store = download(m, identities, tar, progress);
             double downloadSeconds = (System.nanoTime() - t0) / 1e9;
@@ -190,10 +194,7 @@ public final class RestoreBackup {
                 throw e;
             }
             return new BaseResult(m, targetDir, store, files, downloadSeconds, (System.nanoTime() - t1) / 1e9);
-        } finally {
-            Files.deleteIfExists(tar);
-            Files.deleteIfExists(dir);
-        }
+        });
     }
 
     private static void deleteContents(Path dir) throws IOException {
