@@ -55,6 +55,11 @@ public final class ManifestTrust {
         if (layout != null) return layout;
         if (!manifestKey.equals(manifest.manifestKey())) return "it lies at " + manifestKey + " but names itself " + manifest.manifestKey();
         if (signatureFile == null) return "it has no signature (" + manifest.signatureKey() + " is missing)";
+        return signatureProblem(manifestBytes, signatureFile);
+    }
+
+    /** Null if {@code signatureFile} (a line {@link SigningKey#sign} wrote) is a trusted key's signature of exactly {@code content}, else why not. */
+    public String signatureProblem(byte[] content, byte[] signatureFile) {
         String[] parts = new String(signatureFile, StandardCharsets.US_ASCII).trim().split(" ");
         if (parts.length != 4 || !(parts[0] + " " + parts[1]).equals(SIGNATURE_HEADER)) return "its signature file is not one Bunker writes";
         PublicKey key = byId.get(parts[2]);
@@ -64,7 +69,7 @@ public final class ManifestTrust {
         try {
             Signature s = Signature.getInstance("Ed25519");
             s.initVerify(key);
-            s.update(manifestBytes);
+            s.update(content);
             if (!s.verify(Base64.getDecoder().decode(parts[3]))) return "its signature does not match its contents (it was changed after signing)";
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return "its signature cannot be read: " + e.getMessage();

@@ -95,6 +95,29 @@ public final class RestoreBackup {
         return found;
     }
 
+    /** Every trusted base backup of {@code source}, newest first: from the catalog, else from the first backup store that has any. */
+    public List<Manifest> bases(String source) throws IOException {
+        List<Manifest> out = new ArrayList<>();
+        if (catalog != null) {
+            try {
+                for (BackupCatalog.Entry e : catalog.list()) if (e.manifest().isBase() && e.manifest().source().equals(source)) out.add(e.manifest());
+            } catch (SQLException e) {
+                // Bunker's own database may be the one lost: the stores have the manifests
+            }
+        }
+        ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
+        for (String name : config.stores()) {
+            if (!out.isEmpty()) break;
+            try {
+                for (Manifest m : BackupCatalog.manifestsIn(stores.get(name), trust).trusted()) if (m.isBase() && m.source().equals(source)) out.add(m);
+            } catch (StoreException | IOException e) {
+                // try the next store
+            }
+        }
+        out.sort((a, b) -> b.finishedAt().compareTo(a.finishedAt()));
+        return out;
+    }
+
     private static Manifest pick(List<Manifest> manifests, String ref, String source, boolean base) {
         for (Manifest m : manifests) {
             if (source != null && !m.source().equals(source)) continue;
@@ -195,6 +218,11 @@ public final class RestoreBackup {
             }
             return new BaseResult(m, targetDir, store, files, downloadSeconds, (System.nanoTime() - t1) / 1e9);
         });
+    }
+
+    /** Refuses a target directory that exists and holds anything (a base or point-in-time restore writes only into an empty one). */
+    public static void requireNewOrEmpty(Path dir) throws IOException {
+        BaseBackups.requireNewOrEmpty(dir);
     }
 
     private static void deleteContents(Path dir) throws IOException {

@@ -157,7 +157,7 @@ public final class TakeBackup {
         }
     }
 
-    static Connection connect(Conninfo conn, String what, String fix) throws SQLException {
+    public static Connection connect(Conninfo conn, String what, String fix) throws SQLException {
         Properties p = new Properties();
         if (conn.user() != null) p.setProperty("user", conn.user());
         if (conn.password() != null) p.setProperty("password", conn.password());

@@ -142,7 +142,23 @@ public record BunkerConfig(
     }
 
     /** A PostgreSQL database to back up: a libpq or JDBC URL, the (read-only) role and its password. */
-    public record BackupSource(String name, String url, String user, String password) {}
+    public record BackupSource(String name, String url, String user, String password, Pitr pitr) {
+        public BackupSource(String name, String url, String user, String password) {
+            this(name, url, user, password, null);
+        }
+    }
+
+    /**
+     * Point-in-time recovery of a source: {@code serve} streams its WAL through the physical replication slot {@code slot}
+     * into the backup stores, a chunk at least every {@code flushEvery}; the chunks are locked and kept as base backups are.
+     */
+    public record Pitr(String slot, Duration flushEvery) {
+        public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(4);
+
+        public static String defaultSlot(String source) {
+            return "bunker_" + source.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+        }
+    }
 
     /** One kind of backup: how often, how long it is kept, its COMPLIANCE lock (null: none) and zstd level. */
     public record BackupKind(String name, Duration every, Duration keep, Duration lock, int zstdLevel) {}

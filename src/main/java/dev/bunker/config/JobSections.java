@@ -5,6 +5,7 @@ import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
+import dev.bunker.config.BunkerConfig.Pitr;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -35,7 +36,7 @@ final class JobSections {
             if (!url.equals("self") && !(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
                 throw s.failAt("url", "\"" + url + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB or jdbc:postgresql://HOST:PORT/DB");
             }
-            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null)));
+            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr(e.getKey(), s.section("pitr"))));
             s.rejectUnknownKeys();
         }
         List<String> backupStores = n.strings("stores", List.of());
@@ -68,6 +69,29 @@ final class JobSections {
         n.rejectUnknownKeys();
         return new BackupsConfig(List.copyOf(recipients), List.copyOf(backupStores), sources, dump, snapshot, pgBin, allowSuperuser,
                 signers.stream().map(String::trim).toList(), keepNewest, base);
+    }
+
+    private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
+
+    /** {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app}}; absent: no WAL streaming. */
+    static Pitr pitr(String source, ConfigNode n) {
+        if (!n.isPresent()) return null;
+        String wal = n.string("wal", "stream");
+        if (wal.equals("archive")) {
+            throw n.failAt("wal", "archive (an archive_command that pushes segments) is not built yet; use wal: stream, which needs a role with "
+                    + "REPLICATION and a replication line in the server's pg_hba.conf");
+        }
+        if (!wal.equals("stream")) throw n.failAt("wal", "\"" + wal + "\" is not a WAL mode; expected stream");
+        Duration flushEvery = n.duration("flush-every", Pitr.DEFAULT_FLUSH_EVERY);
+        if (flushEvery.compareTo(Duration.ofMillis(200)) < 0 || flushEvery.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw n.failAt("flush-every", Durations.format(flushEvery) + " is out of range; expected 200ms to 10m (the most WAL a lost source loses)");
+        }
+        String slot = n.string("slot", Pitr.defaultSlot(source));
+        if (!SLOT.matcher(slot).matches()) {
+            throw n.failAt("slot", "\"" + slot + "\" is not a replication slot name; expected lower-case letters, digits and _ (at most 63)");
+        }
+        n.rejectUnknownKeys();
+        return new Pitr(slot, flushEvery);
     }
 
     static BackupKind kind(ConfigNode n, BackupKind d) {

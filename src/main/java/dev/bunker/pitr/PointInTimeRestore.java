@@ -1,0 +1,193 @@
+package dev.bunker.pitr;
+
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.backup.RestoreBackup;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Restores a source to a point in time into a new data directory: the newest base backup that finished before the
+ * target, and the stored WAL from that backup's start, assembled into segment files beside it with a
+ * {@code restore_command} that reads them and the recovery target set, so the server started on the directory replays to
+ * the target and promotes. The WAL is downloaded, verified and checked (its commit times, with {@code pg_waldump}) before
+ * anything is written to the directory: a target the stored WAL cannot reach, a gap or a corrupt chunk is refused with
+ * what is restorable.
+ */
+public final class PointInTimeRestore {
+    /** Chunks received this long after the target are read too: a commit made just before it may arrive a little later. */
+    static final Duration ARRIVAL_SLACK = Duration.ofSeconds(60);
+    public static final String WAL_FOLDER = "bunker_wal";
+    /** As recovery_target_time takes it (it refuses ISO 8601's T and Z). */
+    private static final java.time.format.DateTimeFormatter PG_TIME = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'")
+            .withZone(java.time.ZoneOffset.UTC);
+
+    /**
+     * What was restored: from which base backup and store, the target ({@code recoveryTarget}: the recovery_target_time
+     * set, or null when the WAL ends before any later commit and is replayed whole), the last commit at or before the
+     * target in the stored WAL, and how many segments were written.
+     */
+    public record Result(String baseBackup, Path dataDirectory, Instant target, String recoveryTarget, Instant lastCommitAt, String lastCommitLsn,
+                         int segments, String store, double seconds) {}
+
+    private final BackupsConfig config;
+    private final Map<String, Store> stores;
+    private final RestoreBackup restore;
+    private final Path dataDir;
+
+    public PointInTimeRestore(BackupsConfig config, Map<String, Store> stores, RestoreBackup restore, Path dataDir) {
+        this.config = config;
+        this.stores = stores;
+        this.restore = restore;
+        this.dataDir = dataDir;
+    }
+
+    public Result run(String source, Instant target, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
+        long t0 = System.nanoTime();
+        RestoreBackup.requireNewOrEmpty(dir);
+        Manifest base = baseBefore(source, target);
+        ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
+        long walStart = Wal.parseLsn(base.wal().start());
+        Found found = chunksAfter(base, target, trust);
+        WalArchive.Coverage coverage = WalArchive.coverage(found.chunks(), base.wal().timeline(), found.segmentStart());
+        if (coverage.reached() < Wal.parseLsn(base.wal().end())) {
+            throw new PitrException("the stored WAL of " + source + " does not reach the end of base backup " + base.id() + " (" + base.wal().end()
+                    + "): " + (coverage.gap() != null ? coverage.gap() : "it stops at " + Wal.formatLsn(coverage.reached()))
+                    + "; nothing was restored. Restore that base backup alone with --backup " + base.id());
+        }
+        Instant newest = latest(coverage.receivedUntil(), coverage.completeThrough());
+        if (newest == null || newest.isBefore(target)) {
+            throw new PitrException("the stored WAL of " + source + " after base backup " + base.id() + " reaches only about " + newest
+                    + (coverage.gap() != null ? " (" + coverage.gap() + ")" : "") + "; " + target + " is later. Restorable: " + base.finishedAt()
+                    + " to about " + newest + "; nothing was restored", true);
+        }
+        progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
+                + Wal.formatLsn(coverage.reached()));
+        Path work = privateTempDir();
+        try {
+            Path segments = Files.createDirectory(work.resolve(WAL_FOLDER), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
+            WalFiles.Commits commits = WalFiles.commits(segments, base, walStart, target, config.pgBin());
+            String recoveryTarget;
+            if (commits.firstAfter() != null) {
+                recoveryTarget = PG_TIME.format(target);
+            } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target)) {
+                recoveryTarget = null; // nothing committed between the last commit and the target: all of the WAL is the state at the target
+            } else {
+                throw new PitrException("the stored WAL of " + source + " has no commit after " + target + " and is not known to be complete up to "
+                        + "it (the newest commit in it is at " + commits.lastBefore() + (coverage.completeThrough() == null ? ""
+                        : ", complete up to " + coverage.completeThrough()) + "); restore to an earlier time, or wait for the stream to "
+                        + "store more (a quiet source is marked every " + WalStream.QUIET_MARK_EVERY.toSeconds() + " s); nothing was restored", true);
+            }
+            RestoreBackup.BaseResult b = restore.runBase(base, dir, identities, progress);
+            moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
+            writeRecoveryConfig(b.dataDirectory(), recoveryTarget);
+            return new Result(base.id(), b.dataDirectory(), target, recoveryTarget, commits.lastBefore(), commits.lastBeforeLsn(), written,
+                    found.store(), (System.nanoTime() - t0) / 1e9);
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private Manifest baseBefore(String source, Instant target) throws IOException {
+        List<Manifest> bases = restore.bases(source).stream().filter(m -> m.wal() != null).toList();
+        if (bases.isEmpty()) {
+            throw new PitrException("no base backup of source " + source + " in the catalog or the stores " + config.stores() + "; take one with "
+                    + "`bunker db backup --kind base --source " + source + "` (point-in-time restores start from one)");
+        }
+        for (Manifest m : bases) if (!m.finishedAt().isAfter(target)) return m;
+        Manifest oldest = bases.get(bases.size() - 1);
+        throw new PitrException(target + " is before the oldest base backup of " + source + " (" + oldest.id() + ", finished " + oldest.finishedAt()
+                + "); the earliest time to restore to is " + oldest.finishedAt(), true);
+    }
+
+    /** The trusted chunks from the base backup's first segment on, from the first backup store that lists any. */
+    private record Found(List<WalChunk> chunks, long segmentStart, String store) {}
+
+    private Found chunksAfter(Manifest base, Instant target, ManifestTrust trust) throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (String name : config.stores()) {
+            Store store = stores.get(name);
+            try {
+                WalArchive.Listed first = WalArchive.list(store, base.source(), trust, String.format("%08X", base.wal().timeline()), Instant.MIN);
+                if (first.chunks().isEmpty()) {
+                    problems.add(name + ": no WAL of " + base.source() + " on timeline " + base.wal().timeline()
+                            + (first.refused().isEmpty() ? "" : " (refused: " + first.refused().get(0) + ")"));
+                    continue;
+                }
+                long segmentSize = first.chunks().get(0).segmentSize();
+                long walStart = Wal.parseLsn(base.wal().start());
+                String segment = Wal.segmentName(base.wal().timeline(), walStart, segmentSize);
+                WalArchive.Listed listed = WalArchive.list(store, base.source(), trust, segment, target.plus(ARRIVAL_SLACK));
+                List<WalChunk> chunks = new ArrayList<>(listed.chunks());
+                chunks.sort(Comparator.comparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
+                return new Found(chunks, Wal.segmentStart(segment, segmentSize), name);
+            } catch (StoreException | IOException e) {
+                problems.add(name + ": unreadable (" + e.getMessage() + ")");
+            }
+        }
+        throw new PitrException("no stored WAL for base backup " + base.id() + " in " + config.stores() + ": " + String.join("; ", problems)
+                + "; is backups.sources." + base.source() + ".pitr set and serve running?");
+    }
+
+    private static Instant latest(Instant a, Instant b) {
+        if (a == null) return b;
+        if (b == null) return a;
+        return a.isAfter(b) ? a : b;
+    }
+
+    /**
+     * The server replays from {@code bunker_wal/} (its working directory is the data directory) to the target, then
+     * promotes; archive_mode off, so a restored copy never pushes WAL into the production archive; hot_standby off, so
+     * no one reads a half-recovered database (and the server may have fewer connections than the source had).
+     */
+    static void writeRecoveryConfig(Path dir, String recoveryTarget) throws IOException {
+        StringBuilder conf = new StringBuilder("\n# bunker db restore --to-time: replay the stored WAL in " + WAL_FOLDER + "/, then promote\n")
+                .append("restore_command = 'cp " + WAL_FOLDER + "/%f \"%p\"'\n")
+                .append("recovery_target_action = 'promote'\n")
+                .append("archive_mode = 'off'\n")
+                .append("hot_standby = 'off'\n");
+        if (recoveryTarget != null) conf.append("recovery_target_time = '").append(recoveryTarget).append("'\n");
+        Files.writeString(dir.resolve("postgresql.auto.conf"), conf, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.SYNC);
+        Files.write(dir.resolve("recovery.signal"), new byte[0], StandardOpenOption.CREATE_NEW, StandardOpenOption.SYNC);
+    }
+
+    private Path privateTempDir() throws IOException {
+        Path tmp = dataDir.resolve("tmp");
+        Files.createDirectories(tmp);
+        return Files.createTempDirectory(tmp, "pitr-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    private static void moveInto(Path from, Path to) throws IOException {
+        Files.createDirectory(to, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try (var files = Files.list(from)) {
+            for (Path f : files.sorted().toList()) {
+                Path target = to.resolve(f.getFileName());
+                Files.copy(f, target);
+                try (var ch = java.nio.channels.FileChannel.open(target, StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

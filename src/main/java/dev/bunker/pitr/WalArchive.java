@@ -1,0 +1,85 @@
+package dev.bunker.pitr;
+
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.store.ListPage;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.Store;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** The WAL chunks of one source in one store: listed, their signed metadata checked, and how far they reach without a gap. */
+public final class WalArchive {
+    private WalArchive() {}
+
+    /** The trusted chunks (in LSN order) and what was refused, with why. */
+    public record Listed(List<WalChunk> chunks, List<String> refused) {}
+
+    /**
+     * Chunks of {@code source} in {@code store} from the segment {@code fromSegment} on (null: all of them), up to the first
+     * received after {@code enoughAfter} (null: to the end).
+     */
+    public static Listed list(Store store, String source, ManifestTrust trust, String fromSegment, Instant enoughAfter) throws IOException {
+        List<WalChunk> out = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        String prefix = WalChunk.prefix(source);
+        String after = fromSegment == null ? null : prefix + fromSegment; // every key of that segment sorts after its bare name
+        boolean enough = false;
+        do {
+            ListPage page = store.list(prefix, after, 1000);
+            for (ObjectInfo o : page.objects()) {
+                if (!o.key().endsWith(WalChunk.META_SUFFIX)) continue;
+                byte[] bytes;
+                try (InputStream in = store.get(o.key())) {
+                    bytes = in.readNBytes(64 * 1024);
+                }
+                WalChunk.Read r = WalChunk.read(o.key(), bytes, trust);
+                if (r.chunk() == null) {
+                    refused.add(store.name() + ":" + o.key() + ": " + r.problem());
+                    continue;
+                }
+                out.add(r.chunk());
+                if (enoughAfter != null && r.chunk().receivedAt().isAfter(enoughAfter)) {
+                    enough = true;
+                    break;
+                }
+            }
+            after = page.nextStartAfter();
+        } while (after != null && !enough);
+        out.sort(Comparator.comparingInt(WalChunk::timeline).thenComparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
+        return new Listed(out, refused);
+    }
+
+    /**
+     * How far the chunks of {@code timeline} reach from {@code from} without a gap: the chunks that do it (in order), the
+     * LSN reached, when the last of those bytes was received, the latest source time known to have nothing written past
+     * them ({@code completeThrough} of those chunks and their markers; null: none), and where a gap starts (null: none).
+     */
+    public record Coverage(long from, long reached, Instant receivedUntil, Instant completeThrough, List<WalChunk> chunks, String gap) {}
+
+    public static Coverage coverage(List<WalChunk> chunks, int timeline, long from) {
+        long reached = from;
+        Instant until = null;
+        Instant complete = null;
+        List<WalChunk> used = new ArrayList<>();
+        String gap = null;
+        for (WalChunk c : chunks) {
+            if (c.timeline() != timeline) continue;
+            if (c.startLsn() > reached) {
+                gap = "no WAL from " + Wal.formatLsn(reached) + " to " + c.start() + " (the next chunk is " + c.name() + ")";
+                break;
+            }
+            if (c.completeThrough() != null && c.endLsn() >= from && (complete == null || c.completeThrough().isAfter(complete))) {
+                complete = c.completeThrough();
+            }
+            if (c.isMarker() || c.endLsn() <= reached) continue;
+            used.add(c);
+            reached = c.endLsn();
+            until = until == null || c.receivedAt().isAfter(until) ? c.receivedAt() : until;
+        }
+        return new Coverage(from, reached, until, complete, used, gap);
+    }
+}

@@ -1,0 +1,144 @@
+package dev.bunker.pitr;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.PgTools;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Stored WAL made into segment files again, and what those files say about commit times. */
+final class WalFiles {
+    private static final Pattern COMMIT = Pattern.compile(
+            "lsn: ([0-9A-F]+/[0-9A-F]+),.*desc: (?:COMMIT|ABORT) (\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?) UTC");
+    private static final Pattern MAJOR = Pattern.compile("PostgreSQL (\\d+)");
+
+    private WalFiles() {}
+
+    /**
+     * Downloads every chunk (each from the first store that has it whole: SHA-256 and size as its signed metadata says,
+     * then decrypted and decompressed to exactly its range) into its segment file in {@code dir}, zeros after the last byte
+     * stored, as PostgreSQL leaves a partial segment. Returns the number of segment files.
+     */
+    static int assemble(List<WalChunk> chunks, Map<String, Store> stores, List<String> order, List<String> identities, Path dir,
+                        Consumer<String> progress) throws IOException {
+        int segments = 0;
+        int done = 0;
+        for (WalChunk c : chunks) {
+            Path file = dir.resolve(c.segment());
+            if (!Files.exists(file)) {
+                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            }
+            try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+                if (f.length() == 0) {
+                    f.setLength(c.segmentSize());
+                    segments++;
+                }
+                f.seek(c.startLsn() - Wal.segmentStart(c.segment(), c.segmentSize()));
+                f.write(download(c, stores, order, identities));
+            }
+            if (++done % 50 == 0 || done == chunks.size()) progress.accept("WAL: " + done + " of " + chunks.size() + " chunks");
+        }
+        return segments;
+    }
+
+    private static byte[] download(WalChunk c, Map<String, Store> stores, List<String> order, List<String> identities) throws IOException {
+        List<String> problems = new ArrayList<>();
+        int length = (int) (c.endLsn() - c.startLsn());
+        for (String name : order) {
+            Store store = stores.get(name);
+            if (store == null) continue;
+            byte[] data;
+            try (InputStream in = store.get(c.dataKey())) {
+                data = in.readNBytes((int) Math.min(c.size() + 1, Integer.MAX_VALUE - 8));
+            } catch (StoreException | IOException e) {
+                problems.add(name + ": " + e.getMessage());
+                continue;
+            }
+            String sha = Sha256.hexOf(data);
+            if (data.length != c.size() || !sha.equals(c.sha256())) {
+                problems.add(name + ": the copy has SHA-256 " + sha + " (" + data.length + " bytes), its metadata says " + c.sha256() + " (" + c.size() + ")");
+                continue;
+            }
+            try (InputStream plain = new ZstdInputStream(AgeCrypto.decrypting(new ByteArrayInputStream(data), identities))) {
+                byte[] bytes = plain.readNBytes(length + 1);
+                if (bytes.length != length) {
+                    problems.add(name + ": it decrypts to " + bytes.length + " bytes, not the " + length + " of its range");
+                    continue;
+                }
+                return bytes;
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e; // the wrong key: every copy says so
+                problems.add(name + ": it does not decrypt and decompress (" + e.getMessage() + ")");
+            }
+        }
+        throw new PitrException("WAL chunk " + c.name() + " (segment " + c.segment() + ", " + c.start() + " to " + c.end() + ") of " + c.source()
+                + " is missing or corrupt in every backup store: " + String.join("; ", problems) + "; nothing was restored. Times before "
+                + c.start() + " may still be restorable from an older base backup's WAL only if they do not need this segment");
+    }
+
+    /** The last commit (or abort) at or before the target, its LSN, and the time of the first after it (null: none in the WAL). */
+    record Commits(Instant lastBefore, String lastBeforeLsn, Instant firstAfter) {}
+
+    /** Reads the commit records of the segments in {@code dir} from {@code walStart} on, with pg_waldump of the backup's major version. */
+    static Commits commits(Path dir, Manifest base, long walStart, Instant target, Path pgBin) throws IOException {
+        Matcher major = MAJOR.matcher(base.serverVersion() == null ? "" : base.serverVersion());
+        if (!major.find()) throw new IOException("base backup " + base.id() + " does not say which PostgreSQL version took it");
+        Path waldump = PgTools.find("pg_waldump", Integer.parseInt(major.group(1)), pgBin);
+        long consistent = Wal.parseLsn(base.wal().end());
+        Path errors = dir.resolveSibling("pg_waldump.err");
+        ProcessBuilder pb = new ProcessBuilder(waldump.toString(), "-p", dir.toString(), "-t", Integer.toString(base.wal().timeline()),
+                "-s", Wal.formatLsn(walStart), "-r", "Transaction").redirectError(errors.toFile());
+        pb.environment().put("TZ", "UTC");
+        Process p = pb.start();
+        Instant lastBefore = null;
+        String lastBeforeLsn = null;
+        Instant firstAfter = null;
+        long records = 0;
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = out.readLine()) != null; ) {
+                Matcher m = COMMIT.matcher(line);
+                if (!m.find()) continue;
+                records++;
+                Instant at = Instant.parse(m.group(2) + "T" + m.group(3) + "Z");
+                if (!at.isAfter(target)) {
+                    lastBefore = at;
+                    lastBeforeLsn = m.group(1);
+                } else if (firstAfter == null && Wal.parseLsn(m.group(1)) >= consistent) {
+                    firstAfter = at;
+                }
+            }
+        }
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading the WAL with pg_waldump", e);
+        }
+        String err = Files.exists(errors) ? Files.readString(errors).strip() : "";
+        // It always ends with an error at the end of the stored WAL (the zeros after it); only reading nothing is a failure.
+        if (records == 0 && !err.isEmpty() && !err.contains("invalid record length")) {
+            throw new IOException("pg_waldump could not read the stored WAL from " + Wal.formatLsn(walStart) + ": " + err);
+        }
+        return new Commits(lastBefore, lastBeforeLsn, firstAfter);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.bunker.pitr;
+
+import com.github.luben.zstd.ZstdOutputStream;
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.SigningKey;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.store.LockState;
+import dev.bunker.store.PutOptions;
+import dev.bunker.store.PutResult;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * Stores one chunk of WAL in every backup store: compressed with zstd, encrypted with age to the backup recipients,
+ * locked (COMPLIANCE) as long as a base backup taken now would be, since every base backup older than the chunk may need
+ * it; then its signed metadata. A chunk counts once its metadata is in every store, and nothing before.
+ */
+public final class WalUploader {
+    private final BackupsConfig config;
+    private final Map<String, Store> stores;
+    private final SigningKey signingKey;
+
+    public WalUploader(BackupsConfig config, Map<String, Store> stores, Path dataDir) throws IOException {
+        this.config = config;
+        this.stores = stores;
+        this.signingKey = SigningKey.loadOrCreate(dataDir);
+    }
+
+    public WalChunk upload(String source, int timeline, long segmentSize, long start, byte[] bytes, int length, Instant receivedAt,
+                           Instant completeThrough) throws IOException {
+        ByteArrayOutputStream encrypted = new ByteArrayOutputStream(Math.max(4096, length / 4));
+        try (OutputStream out = new ZstdOutputStream(AgeCrypto.encrypting(encrypted, config.recipients()), config.base().zstdLevel())) {
+            out.write(bytes, 0, length);
+        }
+        byte[] data = encrypted.toByteArray();
+        String sha256 = Sha256.hexOf(data);
+        WalChunk chunk = WalChunk.of(source, timeline, segmentSize, start, start + length, receivedAt, data.length, sha256, completeThrough);
+        LockState lock = lockFor(receivedAt);
+        for (String name : config.stores()) {
+            PutResult r = stores.get(name).put(chunk.dataKey(), new ByteArrayInputStream(data), new PutOptions(data.length, lock).withSha256(sha256));
+            if (!r.sha256().equals(sha256)) throw new IOException("store '" + name + "' kept WAL chunk " + chunk.name() + " with SHA-256 " + r.sha256());
+        }
+        publish(chunk, lock);
+        return chunk;
+    }
+
+    /** Records that the source had written nothing past {@code at} by {@code completeThrough} (a source gone quiet). */
+    public WalChunk mark(String source, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough) throws IOException {
+        WalChunk marker = WalChunk.marker(source, timeline, segmentSize, at, receivedAt, completeThrough);
+        publish(marker, lockFor(receivedAt));
+        return marker;
+    }
+
+    private LockState lockFor(Instant receivedAt) {
+        return config.base().lock() == null ? null : new LockState(receivedAt.plus(config.base().lock()).plusSeconds(1), false);
+    }
+
+    private void publish(WalChunk chunk, LockState lock) throws IOException {
+        byte[] meta = chunk.signedMetadata(signingKey);
+        for (String name : config.stores()) {
+            stores.get(name).put(chunk.metaKey(), new ByteArrayInputStream(meta), new PutOptions(meta.length, lock));
+        }
+    }
+}

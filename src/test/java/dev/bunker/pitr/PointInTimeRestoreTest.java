@@ -1,0 +1,307 @@
+package dev.bunker.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bunker.Bunker;
+import dev.bunker.Engine;
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.Backups;
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.Pitr;
+import dev.bunker.store.LocalStore;
+import dev.bunker.store.LockableStore;
+import dev.bunker.store.ObjectLockedException;
+import dev.bunker.testing.AppDatabases;
+import dev.bunker.testing.FaultyStore;
+import dev.bunker.testing.TestConfigs;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Point-in-time recovery against a real PostgreSQL cluster (a throwaway embedded server): WAL streamed through a
+ * replication slot into locked, encrypted local stores while a writer inserts rows, a DELETE undone by restoring to a
+ * second before it, and the restored cluster started.
+ */
+@Timeout(300)
+class PointInTimeRestoreTest {
+    @TempDir Path dir;
+    final Map<String, FaultyStore> faulty = new HashMap<>();
+    EmbeddedPostgres source;
+    Path key;
+    Bunker bunker;
+    Backups backups;
+    WalStreams streams;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        source = EmbeddedPostgres.builder().start();
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("create role streamer login replication");
+            s.execute("create table events (id bigserial primary key, note text not null, at timestamptz not null default clock_timestamp())");
+            s.execute("insert into events (note) select 'before ' || g from generate_series(1, 1000) g");
+        }
+        key = dir.resolve("key.txt");
+        String recipient = AppDatabases.ageKey(key);
+        BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault", "shelter"),
+                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", "streamer", null,
+                        new Pitr("bunker_app", Duration.ofMillis(300)))),
+                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
+                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
+        bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
+        backups = Engine.backups(bunker);
+        streams = new WalStreams(b, bunker.stores(), config.dataDir(), Clock.systemUTC());
+        streams.start();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (streams != null) streams.close();
+        if (backups != null) backups.close();
+        if (bunker != null) bunker.close();
+        if (source != null) source.close();
+    }
+
+    /** Inserts a row every few milliseconds until stopped, remembering each row's id and insert time. */
+    final class Writer implements AutoCloseable {
+        final TreeMap<Long, Instant> rows = new TreeMap<>();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final Thread thread;
+
+        Writer() {
+            thread = new Thread(() -> {
+                try (Connection c = source.getPostgresDatabase().getConnection();
+                     PreparedStatement ps = c.prepareStatement("insert into events (note) values ('live') returning id, at")) {
+                    while (!stop.get()) {
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            synchronized (rows) {
+                                rows.put(rs.getLong(1), rs.getTimestamp(2).toInstant());
+                            }
+                        }
+                        Thread.sleep(5);
+                    }
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }, "writer");
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(10_000);
+        }
+    }
+
+    Instant sourceNow() throws Exception {
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select clock_timestamp()")) {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        }
+    }
+
+    /** Waits until the stream has stored everything the source has written so far. */
+    void awaitStored() throws Exception {
+        long target;
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select pg_current_wal_flush_lsn()")) {
+            rs.next();
+            target = Wal.parseLsn(rs.getString(1));
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            String durable = streams.status().get(0).durableLsn();
+            if (durable != null && Wal.parseLsn(durable) >= target) return;
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the stream did not store WAL up to " + Wal.formatLsn(target) + ": " + streams.status());
+    }
+
+    static EmbeddedPostgres startOn(Path dataDir) throws Exception {
+        return EmbeddedPostgres.builder().setDataDirectory(dataDir).setCleanDataDirectory(false).setPGStartupWait(Duration.ofSeconds(120)).start();
+    }
+
+    /** Connects once recovery has ended and the server promoted itself. */
+    static Connection promoted(EmbeddedPostgres pg) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (true) {
+            Connection c = pg.getPostgresDatabase().getConnection();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select pg_is_in_recovery()")) {
+                rs.next();
+                if (!rs.getBoolean(1)) return c;
+            }
+            c.close();
+            if (System.nanoTime() > deadline) throw new AssertionError("the restored server is still in recovery");
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void aDeleteIsUndoneByRestoringToASecondBeforeIt() throws Exception {
+        Manifest base = backups.take().run("app", "base");
+        Writer writer = new Writer();
+        Thread.sleep(2500);
+        Instant beforeDelete = sourceNow();
+        Thread.sleep(1000);
+        long deleted;
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            deleted = s.executeUpdate("delete from events where note like 'before %' or id % 3 = 0");
+        }
+        Thread.sleep(1500);
+        writer.close();
+        awaitStored();
+        assertThat(deleted).isGreaterThan(1000);
+
+        Path restored = dir.resolve("restored");
+        PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
+        PointInTimeRestore.Result r = pitr.run("app", beforeDelete, restored, AgeCrypto.readIdentities(key), l -> {});
+        assertThat(r.baseBackup()).isEqualTo(base.id());
+        assertThat(r.recoveryTarget()).startsWith(beforeDelete.toString().substring(0, 10) + " " + beforeDelete.toString().substring(11, 19));
+        assertThat(r.lastCommitAt()).isBeforeOrEqualTo(beforeDelete).isAfter(beforeDelete.minusSeconds(1));
+        assertThat(restored.resolve("recovery.signal")).exists();
+        if (System.getenv("PITR_DEBUG") != null) new ProcessBuilder("cp", "-a", restored.toString(), System.getenv("PITR_DEBUG")).start().waitFor();
+
+        List<Long> expected = new ArrayList<>();
+        synchronized (writer.rows) {
+            writer.rows.forEach((id, at) -> {
+                if (at.isBefore(beforeDelete.minusMillis(100))) expected.add(id);
+            });
+        }
+        try (EmbeddedPostgres pg = startOn(restored); Connection c = promoted(pg); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("select count(*) from events where note like 'before %'")) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("the rows the DELETE removed are back").isEqualTo(1000);
+            }
+            List<Long> live = new ArrayList<>();
+            Instant newest = Instant.EPOCH;
+            try (ResultSet rs = s.executeQuery("select id, at from events where note = 'live' order by id")) {
+                while (rs.next()) {
+                    Instant at = rs.getTimestamp(2).toInstant();
+                    if (at.isBefore(beforeDelete.minusMillis(100))) live.add(rs.getLong(1));
+                    if (at.isAfter(newest)) newest = at;
+                }
+            }
+            assertThat(live).as("every row committed before the target").isEqualTo(expected);
+            assertThat(newest).as("no row committed after the target").isBeforeOrEqualTo(beforeDelete);
+        }
+    }
+
+    @Test
+    void aTargetOutsideTheWindowIsRefusedBeforeAnythingIsWritten() throws Exception {
+        Instant beforeBase = sourceNow().minusSeconds(60);
+        backups.take().run("app", "base");
+        awaitStored();
+        PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
+        Path restored = dir.resolve("restored");
+        assertThatThrownBy(() -> pitr.run("app", beforeBase, restored, AgeCrypto.readIdentities(key), l -> {}))
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).outsideWindow())
+                .hasMessageContaining("before the oldest base backup").hasMessageContaining("earliest time to restore to");
+        assertThatThrownBy(() -> pitr.run("app", Instant.now().plus(Duration.ofHours(1)), restored, AgeCrypto.readIdentities(key), l -> {}))
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).outsideWindow()).hasMessageContaining("Restorable:");
+        assertThat(restored).doesNotExist();
+    }
+
+    @Test
+    void storesThatFailAndAStreamThatIsKilledLeaveNoGapAndLockedWalCannotBeDeleted() throws Exception {
+        Manifest base = backups.take().run("app", "base");
+        try (Writer writer = new Writer()) {
+            Thread.sleep(1000);
+            faulty.get("shelter").failPuts = true; // uploads fail: the slot holds the WAL, the stream reconnects and retries
+            Thread.sleep(2500);
+            assertThat(streams.status().get(0).lastError()).isNotNull();
+            faulty.get("shelter").failPuts = false;
+            Thread.sleep(1000);
+            streams.abandon(); // as a kill: what the stream holds is dropped, its connection cut
+            streams = new WalStreams(backups.config(), bunker.stores(), bunker.config().dataDir(), Clock.systemUTC());
+            streams.start();
+            Thread.sleep(1500);
+        }
+        awaitStored();
+        Instant target = sourceNow();
+        ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
+        for (String store : List.of("vault", "shelter")) {
+            WalArchive.Listed listed = WalArchive.list(bunker.store(store), "app", trust, null, null);
+            assertThat(listed.refused()).isEmpty();
+            WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), base.wal().timeline(), listed.chunks().get(0).startLsn());
+            assertThat(cov.gap()).as(store).isNull();
+            assertThat(cov.reached()).as(store).isGreaterThanOrEqualTo(Wal.parseLsn(streams.status().get(0).durableLsn()));
+        }
+        // Locked like a base backup: no one deletes a chunk early.
+        WalChunk any = WalArchive.list(bunker.store("vault"), "app", trust, null, null).chunks().get(0);
+        assertThat(((LockableStore) bunker.store("vault")).lockState(any.dataKey()).retainUntil()).isAfter(Instant.now().plus(Duration.ofDays(13)));
+        assertThatThrownBy(() -> dev.bunker.store.GuardedStore.withDeletionPermit("test", () -> {
+            bunker.store("vault").delete(any.dataKey());
+            return null;
+        })).isInstanceOf(ObjectLockedException.class);
+
+        Thread.sleep(1200);
+        PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
+        Path restored = dir.resolve("restored");
+        PointInTimeRestore.Result r = pitr.run("app", target, restored, AgeCrypto.readIdentities(key), l -> {});
+        assertThat(r.segments()).isGreaterThanOrEqualTo(1);
+        long expected;
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from events")) {
+            rs.next();
+            expected = rs.getLong(1);
+        }
+        try (EmbeddedPostgres pg = startOn(restored); Connection c = promoted(pg); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from events")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void aCorruptChunkStopsTheRestoreWithItsSegmentsName() throws Exception {
+        backups.take().run("app", "base");
+        try (Writer writer = new Writer()) {
+            Thread.sleep(1500);
+        }
+        awaitStored();
+        Instant target = sourceNow();
+        Thread.sleep(1200);
+        ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
+        WalChunk victim = WalArchive.list(bunker.store("vault"), "app", trust, null, null).chunks().get(1);
+        for (String store : List.of("vault", "shelter")) {
+            Path file = ((LocalStore) faulty.get(store).real()).pathOf(victim.dataKey());
+            byte[] bytes = Files.readAllBytes(file);
+            bytes[bytes.length / 2] ^= 1;
+            file.toFile().setWritable(true);
+            Files.write(file, bytes);
+        }
+        PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
+        Path restored = dir.resolve("restored");
+        assertThatThrownBy(() -> pitr.run("app", target, restored, AgeCrypto.readIdentities(key), l -> {}))
+                .isInstanceOf(PitrException.class).hasMessageContaining(victim.segment()).hasMessageContaining("corrupt in every backup store");
+        assertThat(restored).doesNotExist();
+    }
+}
