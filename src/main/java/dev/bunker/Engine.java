@@ -4,6 +4,8 @@ import dev.bunker.alert.Alerts;
 import dev.bunker.backup.Backups;
 import dev.bunker.drill.Drills;
 import dev.bunker.lifecycle.Lifecycle;
+import dev.bunker.pitr.WalLedger;
+import dev.bunker.pitr.WalStreams;
 import dev.bunker.replication.Ledger;
 import dev.bunker.replication.Replication;
 import dev.bunker.replication.ReplicationJobs;
@@ -13,7 +15,7 @@ import javax.sql.DataSource;
  * Every part of Bunker wired on an opened {@link Bunker}: replication, lifecycle, backups, drills and
  * alerts. {@code serve} starts their schedules; commands use the parts directly.
  */
-public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups, Drills drills, Alerts alerts)
+public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle, Backups backups, Drills drills, Alerts alerts, WalLedger wal)
         implements AutoCloseable {
 
     public static Engine on(Bunker bunker) {
@@ -21,9 +23,10 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
         Lifecycle lifecycle = lifecycle(bunker);
         Backups backups = backups(bunker);
         Drills drills = drills(bunker, replication);
+        WalLedger wal = new WalLedger(bunker.database().dataSource());
         Alerts alerts = new Alerts(bunker.config(), bunker.database().dataSource(), bunker.clock(), bunker.metrics(),
-                () -> bunker.storeHealth(5_000), replication, lifecycle, backups, drills);
-        return new Engine(bunker, replication, lifecycle, backups, drills, alerts);
+                () -> bunker.storeHealth(5_000), replication, lifecycle, backups, drills, wal);
+        return new Engine(bunker, replication, lifecycle, backups, drills, alerts, wal);
     }
 
     /** Only the replication engine, for commands that need nothing else. The factories below are the one place parts meet a Bunker. */
@@ -38,6 +41,11 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
 
     public static Backups backups(Bunker b) {
         return new Backups(b.config().backups(), b.config().dataDir(), b.database().dataSource(), b.stores(), b.clock(), b.database()::selfBackupUrl);
+    }
+
+    /** {@code serve}'s WAL streaming of the sources with point-in-time recovery (the signing key is created if there is none). */
+    public static WalStreams walStreams(Bunker b) throws java.io.IOException {
+        return new WalStreams(b.config().backups(), b.stores(), b.config().dataDir(), b.clock(), new WalLedger(b.database().dataSource()));
     }
 
     public static Drills drills(Bunker b, Replication replication) {

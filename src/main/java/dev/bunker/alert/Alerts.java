@@ -62,6 +62,7 @@ public final class Alerts implements AutoCloseable {
     private final Lifecycle lifecycle;
     private final Backups backups;
     private final Drills drills;
+    private final dev.bunker.pitr.WalLedger wal;
     private final Webhooks webhooks;
     private final Instant reference;
     private final Map<String, Instant> unhealthySince = new ConcurrentHashMap<>();
@@ -70,8 +71,9 @@ public final class Alerts implements AutoCloseable {
 
     /** The rules read the parts' state; {@code storeHealth} probes every store. */
     public Alerts(BunkerConfig config, DataSource db, Clock clock, MeterRegistry metrics, Supplier<List<StoreHealth.Result>> storeHealth,
-                  Replication replication, Lifecycle lifecycle, Backups backups, Drills drills) {
+                  Replication replication, Lifecycle lifecycle, Backups backups, Drills drills, dev.bunker.pitr.WalLedger wal) {
         this.storeHealth = storeHealth;
+        this.wal = wal;
         this.config = config;
         this.rules = config.alerts();
         this.db = db;
@@ -108,6 +110,7 @@ public final class Alerts implements AutoCloseable {
                 }
             }
         }
+        walRules(now, out);
         ReplicationStatus.Snapshot s = replication.status().read();
         if (s.oldestPendingSeconds() > rules.replicationLagAbove().toSeconds()) {
             out.put("replication-lag", String.format("the oldest unreplicated object has waited %.0f s (threshold %s)", s.oldestPendingSeconds(),
@@ -129,6 +132,35 @@ public final class Alerts implements AutoCloseable {
         String brake = lifecycle.brake().trippedReason();
         if (brake != null) out.put("purge-brake", brake + "; review with `bunker purge --dry-run`, then `bunker purge --confirm CODE`");
         return out;
+    }
+
+    /**
+     * For each source with point-in-time recovery: WAL not stored for longer than {@code wal-lag-above} (the stream is down,
+     * stuck or behind; a quiet source is marked every 30 s, so quiet is not late), and a slot keeping more WAL on the source
+     * than {@code wal-retained-above} (its disk fills while Bunker cannot store).
+     */
+    private void walRules(Instant now, Map<String, String> out) throws SQLException {
+        Map<String, dev.bunker.pitr.WalLedger.Row> rows = new LinkedHashMap<>();
+        for (dev.bunker.pitr.WalLedger.Row r : wal.list()) rows.put(r.source(), r);
+        for (BunkerConfig.BackupSource source : config.backups().sources().values()) {
+            if (source.pitr() == null) continue;
+            dev.bunker.pitr.WalLedger.Row r = rows.get(source.name());
+            Instant since = r == null || r.durableAt() == null ? reference : r.durableAt();
+            if (Duration.between(since, now).compareTo(rules.walLagAbove()) > 0) {
+                out.put("wal-lag:" + source.name(), (r == null || r.durableAt() == null ? "no WAL of " + source.name() + " stored yet"
+                        : "no WAL of " + source.name() + " stored since " + r.durableAt()) + " (threshold " + Durations.format(rules.walLagAbove()) + ")"
+                        + (r != null && r.lastError() != null ? "; last error at " + r.errorAt() + ": " + r.lastError() : "")
+                        + "; is serve running? `bunker status` shows the stream");
+            } else if (r != null && r.lagSeconds() != null && r.lagSeconds() > rules.walLagAbove().toSeconds()) {
+                out.put("wal-lag:" + source.name(), String.format("WAL of %s waited %.0f s to be stored (threshold %s)", source.name(), r.lagSeconds(),
+                        Durations.format(rules.walLagAbove())));
+            }
+            if (r != null && r.retainedBytes() != null && r.retainedBytes() > rules.walRetainedAbove()) {
+                out.put("wal-retained:" + source.name(), String.format("replication slot %s keeps %.1f GB of WAL on %s (threshold %.1f GB): Bunker is "
+                        + "not storing it fast enough; if the source is retired, drop the slot (`bunker db slots --drop %s`)", r.slot(),
+                        r.retainedBytes() / 1e9, source.name(), rules.walRetainedAbove() / 1e9, source.name()));
+            }
+        }
     }
 
     /** Evaluates the rules, records changes and notifies the webhooks; false if another process is evaluating now. */

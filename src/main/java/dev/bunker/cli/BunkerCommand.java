@@ -46,7 +46,7 @@ public final class BunkerCommand implements Runnable {
         if (e instanceof CommandLine.ParameterException) throw (CommandLine.ParameterException) e;
         // Bad input from the command line is a usage error, like a bad option; everything else is work that failed.
         boolean usage = e instanceof InvalidKeyException || (e instanceof Ingest.Rejected r && r.reason() == Ingest.Rejected.Reason.INVALID)
-                || (e instanceof dev.bunker.pitr.PitrException p && p.outsideWindow());
+                || (e instanceof dev.bunker.pitr.PitrException p && p.callersFault());
         err.println("bunker " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         if (System.getenv("BUNKER_DEBUG") != null) e.printStackTrace(err);
         else err.println("(set BUNKER_DEBUG=1 for the stack trace)");

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
 /** {@code bunker db backup|list|restore|prune}: database backups from the command line. */
 @Command(name = "db", mixinStandardHelpOptions = true, description = "Back up, list, restore and prune database backups.",
         subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, DbCommand.Prune.class,
-                DbCommand.SigningKeyCommand.class})
+                DbCommand.SigningKeyCommand.class, WalCommands.Timeline.class, WalCommands.Slots.class})
 public final class DbCommand implements Runnable {
     @Override
     public void run() {
@@ -123,18 +123,23 @@ public final class DbCommand implements Runnable {
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
             description = "Download, verify, decrypt and pg_restore a backup into a database (--target), or extract a base backup into a new "
-                    + "data directory (--target-dir). Refuses a non-empty target unless --clean. "
+                    + "data directory (--target-dir), or restore a source with pitr to a point in time (--to-time with --source and --target-dir). "
+                    + "Refuses a non-empty target unless --clean. "
                     + "Needs only the backup stores (it reads their manifests), not Bunker's own database, which may be the one lost.")
     static final class Restore implements Callable<Integer> {
         @Mixin ConfigOptions options;
 
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @Option(names = "--backup", required = true, paramLabel = "ID|latest",
+        @Option(names = "--backup", paramLabel = "ID|latest",
                 description = "The backup id (see `db list`) or latest (the newest dump or snapshot; with --target-dir, the newest base backup).")
         String backup;
 
-        @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source.")
+        @Option(names = "--to-time", paramLabel = "TIME", description = "Restore --source as it was at this time (e.g. 2026-11-22T10:03:00Z): the newest "
+                + "base backup before it and the stored WAL up to it, into --target-dir (see `db timeline` for the times there are).")
+        String toTime;
+
+        @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source; with --to-time: the source to restore.")
         String source;
 
         @Option(names = "--target", paramLabel = "URL",
@@ -161,10 +166,22 @@ public final class DbCommand implements Runnable {
                         "give one of --target URL (restore a dump into a database) or --target-dir DIR (restore a base backup into a data directory)");
             }
             if (clean && targetDir != null) throw new CommandLine.ParameterException(spec.commandLine(), "--clean applies to --target only");
+            if ((backup == null) == (toTime == null)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give one of --backup ID|latest or --to-time TIME");
+            }
+            if (toTime != null && (source == null || targetDir == null)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
+                        + "writes a data directory)");
+            }
+            java.time.Instant time = toTime == null ? null : WalCommands.parseTime(spec.commandLine(), toTime);
             BunkerConfig config = requireBackups(options);
             List<String> identities = AgeCrypto.readIdentities(identity);
             Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
             try (Progress progress = new Progress()) {
+                if (time != null) {
+                    WalCommands.source(spec.commandLine(), config, source);
+                    return WalCommands.restoreToTime(config, stores, source, time, targetDir, identities, json, progress);
+                }
                 RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
                 Manifest m = restore.find(backup, source, targetDir != null);
                 if (targetDir != null) {

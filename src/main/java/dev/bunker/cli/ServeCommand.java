@@ -49,6 +49,7 @@ public final class ServeCommand implements Callable<Integer> {
         ScheduledExecutorService timers = null;
         NodeRegistry node = new NodeRegistry(bunker.database());
         Engine engine = Engine.on(bunker);
+        dev.bunker.pitr.WalStreams wal = null;
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ", password in "
@@ -77,11 +78,23 @@ public final class ServeCommand implements Callable<Integer> {
                         + ": dump every " + Durations.format(config.backups().dump().every()) + ", snapshot every "
                         + Durations.format(config.backups().snapshot().every()));
             }
+            wal = Engine.walStreams(bunker);
+            if (wal.enabled()) {
+                wal.registerMetrics(bunker.metrics(), bunker.clock());
+                wal.start();
+                for (var s : config.backups().sources().values()) {
+                    if (s.pitr() != null) {
+                        System.err.println("bunker: WAL of " + s.name() + " streamed through slot " + s.pitr().slot() + " to " + config.backups().stores()
+                                + ", stored at least every " + Durations.format(s.pitr().flushEvery()));
+                    }
+                }
+            }
             node.register(Version.current(), api.uri().toString());
             timers = Periodic.start("heartbeat", Duration.ofSeconds(15), Duration.ofSeconds(15), LOG, node::heartbeat);
             System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | java.io.IOException e) {
             if (api != null) api.stop(0);
+            if (wal != null) wal.close();
             engine.close();
             bunker.close();
             throw e;
@@ -89,10 +102,12 @@ public final class ServeCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         HttpApi running = api;
         ScheduledExecutorService heartbeats = timers;
+        dev.bunker.pitr.WalStreams streams = wal;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("bunker: stopping");
             if (heartbeats != null) heartbeats.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
+            streams.close(); // each stream stores what it holds before its stores close
             engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease
             try {
                 node.deregister();

@@ -37,6 +37,12 @@ public final class StatusCommand implements Callable<Integer> {
                     r.lifecycle().nextPurge() == null ? "none due" : r.lifecycle().nextPurge(), r.lifecycle().deletionBrake());
             System.out.println("last backups: " + r.backups());
             System.out.println("last successful drills: " + r.drills());
+            for (var w : r.wal()) {
+                System.out.printf("WAL of %s: %s, stored up to %s (received %s, waited %.1f s)%s%s%n", w.source(), w.streaming() ? "streaming" : "NOT streaming",
+                        w.durableLsn(), w.durableAt(), w.lagSeconds() == null ? 0.0 : w.lagSeconds(),
+                        w.retainedBytes() == null ? "" : String.format(", slot %s keeps %.1f MB", w.slot(), w.retainedBytes() / 1e6),
+                        w.lastError() == null ? "" : "; last error at " + w.errorAt() + ": " + w.lastError());
+            }
             System.out.println("alerts firing: " + (r.alertsFiring().isEmpty() ? "none" : ""));
             r.alertsFiring().forEach(a -> System.out.println("  " + a));
             System.out.println("stores:");

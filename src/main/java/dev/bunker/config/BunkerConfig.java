@@ -181,9 +181,18 @@ public record BunkerConfig(
      * threshold and clears itself when healthy again.
      */
     public record AlertsConfig(List<String> webhooks, Duration drillStaleAfter, double backupStaleFactor, Duration replicationLagAbove,
-                               long failedJobsAbove, Duration storeUnhealthyFor, Duration every) {
+                               long failedJobsAbove, Duration storeUnhealthyFor, Duration every, Duration walLagAbove, long walRetainedAbove) {
+        public static final Duration WAL_LAG_ABOVE = Duration.ofMinutes(1);
+        public static final long WAL_RETAINED_ABOVE = 8L << 30;
         public static final AlertsConfig DEFAULTS = new AlertsConfig(List.of(), Duration.ofDays(2), 2.0, Duration.ofHours(1), 0,
                 Duration.ofMinutes(10), Duration.ofMinutes(1));
+
+        /** With the default WAL thresholds: streaming quiet for 1m, 8 GiB kept by a slot. */
+        public AlertsConfig(List<String> webhooks, Duration drillStaleAfter, double backupStaleFactor, Duration replicationLagAbove,
+                            long failedJobsAbove, Duration storeUnhealthyFor, Duration every) {
+            this(webhooks, drillStaleAfter, backupStaleFactor, replicationLagAbove, failedJobsAbove, storeUnhealthyFor, every, WAL_LAG_ABOVE,
+                    WAL_RETAINED_ABOVE);
+        }
     }
 
     /** API tokens by name; only SHA-256 hashes of the tokens are configured. */

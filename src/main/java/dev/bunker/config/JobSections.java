@@ -36,7 +36,12 @@ final class JobSections {
             if (!url.equals("self") && !(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
                 throw s.failAt("url", "\"" + url + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB or jdbc:postgresql://HOST:PORT/DB");
             }
-            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr(e.getKey(), s.section("pitr"))));
+            Pitr pitr = pitr(e.getKey(), s.section("pitr"));
+            if (pitr != null && url.equals("self")) {
+                throw s.failAt("pitr", "point-in-time recovery of Bunker's own embedded database is not supported (its role has no REPLICATION); "
+                        + "remove pitr, or give the url of an external database");
+            }
+            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr));
             s.rejectUnknownKeys();
         }
         List<String> backupStores = n.strings("stores", List.of());
@@ -159,7 +164,9 @@ final class JobSections {
         int failed = n.integer("failed-jobs-above", (int) d.failedJobsAbove(), 0, Integer.MAX_VALUE);
         Duration unhealthy = n.duration("store-unhealthy-for", d.storeUnhealthyFor());
         Duration every = n.duration("every", d.every());
+        Duration walLag = n.duration("wal-lag-above", d.walLagAbove());
+        long walRetained = n.bytes("wal-retained-above", d.walRetainedAbove(), 16L << 20, Long.MAX_VALUE / 2);
         n.rejectUnknownKeys();
-        return new AlertsConfig(List.copyOf(webhooks), drill, factor, lag, failed, unhealthy, every);
+        return new AlertsConfig(List.copyOf(webhooks), drill, factor, lag, failed, unhealthy, every, walLag, walRetained);
     }
 }

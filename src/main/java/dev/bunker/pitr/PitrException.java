@@ -3,20 +3,21 @@ package dev.bunker.pitr;
 import java.io.IOException;
 
 /**
- * A point-in-time restore that cannot be done: {@code outsideWindow} when the target is not in the restorable window (a
- * caller's choice to correct), otherwise the stored WAL or backups are not enough (a gap, a corrupt chunk).
+ * A point-in-time restore that cannot be done: {@code callersFault} when what was asked cannot be (a target outside the
+ * restorable window, a target directory in use: the caller's to correct), otherwise the stored WAL or backups are not
+ * enough (a gap, a corrupt chunk).
  */
 public final class PitrException extends IOException {
-    private final boolean outsideWindow;
+    private final boolean callersFault;
 
-    PitrException(String message, boolean outsideWindow) {
+    PitrException(String message, boolean callersFault) {
         super(message);
-        this.outsideWindow = outsideWindow;
+        this.callersFault = callersFault;
     }
 
     PitrException(String message) {
         this(message, false);
     }
 
-    public boolean outsideWindow() { return outsideWindow; }
+    public boolean callersFault() { return callersFault; }
 }

@@ -57,7 +57,11 @@ public final class PointInTimeRestore {
 
     public Result run(String source, Instant target, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
         long t0 = System.nanoTime();
-        RestoreBackup.requireNewOrEmpty(dir);
+        try {
+            RestoreBackup.requireNewOrEmpty(dir);
+        } catch (IOException e) {
+            throw new PitrException(e.getMessage(), true);
+        }
         Manifest base = baseBefore(source, target);
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
         long walStart = Wal.parseLsn(base.wal().start());

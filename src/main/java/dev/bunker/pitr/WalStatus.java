@@ -3,18 +3,24 @@ package dev.bunker.pitr;
 import java.time.Duration;
 import java.time.Instant;
 
-/** How one source's WAL streaming is doing, for status, metrics and alerts (written by its stream, read by anyone). */
+/**
+ * How one source's WAL streaming is doing, for status, metrics and alerts (written by its stream, read by anyone).
+ * {@code lagSeconds}: how long the oldest byte of the last chunk stored waited from its arrival until it was in every
+ * backup store; {@code standby}: another process streams this source (a slot has one consumer at a time).
+ */
 public final class WalStatus {
     /** A copy of the status at one moment. */
-    public record Snapshot(String source, String slot, boolean streaming, String durableLsn, Instant durableAt, double lastUploadSeconds,
-                           long chunks, long bytes, String lastError, Instant lastErrorAt) {}
+    public record Snapshot(String source, String slot, boolean streaming, boolean standby, String durableLsn, Instant durableAt, double lagSeconds,
+                           Long retainedBytes, long chunks, long bytes, String lastError, Instant lastErrorAt) {}
 
     private final String source;
     private final String slot;
     private boolean streaming;
+    private boolean standby;
     private String durableLsn;
     private Instant durableAt;
-    private double lastUploadSeconds;
+    private double lagSeconds;
+    private Long retainedBytes;
     private long chunks;
     private long bytes;
     private String lastError;
@@ -25,18 +31,29 @@ public final class WalStatus {
         this.slot = slot;
     }
 
-    synchronized void streaming(String from, Instant at) {
+    synchronized void streaming(String from, Instant at, Long retained) {
         streaming = true;
+        standby = false;
+        retainedBytes = retained;
         if (durableLsn == null) durableLsn = from;
         if (durableAt == null) durableAt = at;
     }
 
-    synchronized void durable(String lsn, Instant receivedAt, Duration upload, long length) {
+    synchronized void durable(String lsn, Instant receivedAt, Duration waited, long length) {
         durableLsn = lsn;
         durableAt = receivedAt;
-        lastUploadSeconds = upload.toNanos() / 1e9;
+        lagSeconds = waited.toNanos() / 1e9;
         chunks++;
         bytes += length;
+    }
+
+    synchronized void retained(Long bytes) {
+        retainedBytes = bytes;
+    }
+
+    synchronized void quiet(Instant at) {
+        durableAt = at;
+        lagSeconds = 0;
     }
 
     synchronized void failed(String error, Instant at) {
@@ -45,7 +62,12 @@ public final class WalStatus {
         lastErrorAt = at;
     }
 
+    synchronized void standby() {
+        streaming = false;
+        standby = true;
+    }
+
     public synchronized Snapshot snapshot() {
-        return new Snapshot(source, slot, streaming, durableLsn, durableAt, lastUploadSeconds, chunks, bytes, lastError, lastErrorAt);
+        return new Snapshot(source, slot, streaming, standby, durableLsn, durableAt, lagSeconds, retainedBytes, chunks, bytes, lastError, lastErrorAt);
     }
 }

@@ -37,10 +37,18 @@ public final class WalStream implements Runnable {
     private final WalUploader uploader;
     private final Clock clock;
     private final WalStatus status;
+    private final Reporter reporter;
     private volatile boolean stopping;
     private volatile boolean abandoned;
 
-    public WalStream(BackupSource source, BackupsConfig config, WalUploader uploader, Clock clock) {
+    /** Told every change of the status (to record it where other processes see it); must not throw. */
+    @FunctionalInterface
+    public interface Reporter {
+        void report(WalStatus.Snapshot status);
+    }
+
+    public WalStream(BackupSource source, BackupsConfig config, WalUploader uploader, Clock clock, Reporter reporter) {
+        this.reporter = reporter;
         this.source = source;
         this.config = config;
         this.uploader = uploader;
@@ -60,7 +68,10 @@ public final class WalStream implements Runnable {
         stopping = true;
     }
 
-    /** Streams until {@link #stop}, reconnecting after a failure (1 s, doubling to 30 s). */
+    /**
+     * Streams until {@link #stop}, reconnecting after a failure (1 s, doubling to 30 s). While another process streams the
+     * source (its slot is in use), this one stands by and tries again every 30 s.
+     */
     @Override
     public void run() {
         long backoffMs = 1000;
@@ -70,7 +81,14 @@ public final class WalStream implements Runnable {
                 backoffMs = 1000;
             } catch (Exception e) {
                 if (stopping) break;
+                if (e.getMessage() != null && e.getMessage().contains("is active for PID")) {
+                    if (!status.snapshot().standby()) LOG.info("WAL of {}: another process streams it through slot {}; standing by", source.name(), source.pitr().slot());
+                    status.standby();
+                    sleep(30_000);
+                    continue;
+                }
                 status.failed(e.getMessage(), clock.instant());
+                reporter.report(status.snapshot());
                 LOG.warn("WAL streaming of {} stopped, retrying in {} s: {}", source.name(), backoffMs / 1000, e.getMessage());
                 sleep(backoffMs);
                 backoffMs = Math.min(backoffMs * 2, 30_000);
@@ -79,7 +97,7 @@ public final class WalStream implements Runnable {
     }
 
     /** The position and layout of the source's WAL, and where the slot says streaming resumes. */
-    record Start(long lsn, int timeline, long segmentSize) {}
+    record Start(long lsn, int timeline, long segmentSize, Long retainedBytes) {}
 
     /** Connects, checks the role, creates the slot if it is missing, and streams until stopped or broken. */
     void streamOnce() throws Exception {
@@ -94,7 +112,8 @@ public final class WalStream implements Runnable {
             PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(source.pitr().slot()).withStartPosition(LogSequenceNumber.valueOf(from))
                     .withStatusInterval(10, TimeUnit.SECONDS).start();
-            status.streaming(Wal.formatLsn(from), clock.instant());
+            status.streaming(Wal.formatLsn(from), clock.instant(), start.retainedBytes());
+            reporter.report(status.snapshot());
             LOG.info("streaming WAL of {} from {} on timeline {} through slot {}", source.name(), Wal.formatLsn(from), start.timeline(),
                     source.pitr().slot());
             Session session = new Session(stream, db, start, new SegmentBuffer(start.segmentSize(), from));
@@ -148,38 +167,53 @@ public final class WalStream implements Runnable {
     private void flush(Session s) throws Exception {
         SegmentBuffer buffer = s.buffer();
         if (buffer.isEmpty()) return;
-        Instant completeThrough = writtenNothingPast(s.db(), buffer.end());
+        Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(buffer.end());
         Instant receivedAt = clock.instant();
         WalChunk chunk = uploader.upload(source.name(), s.start().timeline(), s.start().segmentSize(), buffer.start(), buffer.bytes(),
                 buffer.length(), receivedAt, completeThrough);
         long durable = buffer.end();
+        Duration waited = Duration.ofNanos(buffer.oldestAgeNanos());
         buffer.clear();
         s.stream().setFlushedLSN(LogSequenceNumber.valueOf(durable));
         s.stream().setAppliedLSN(LogSequenceNumber.valueOf(durable));
         s.stream().forceUpdateStatus();
-        status.durable(Wal.formatLsn(durable), receivedAt, Duration.between(receivedAt, clock.instant()), chunk.endLsn() - chunk.startLsn());
+        status.durable(Wal.formatLsn(durable), receivedAt, waited, chunk.endLsn() - chunk.startLsn());
+        reporter.report(status.snapshot());
     }
 
     private void markIfQuiet(Session s) throws Exception {
         long at = s.buffer().end();
-        Instant completeThrough = writtenNothingPast(s.db(), at);
+        Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(at);
         if (completeThrough == null) return; // it is writing: the chunks will say so
-        uploader.mark(source.name(), s.start().timeline(), s.start().segmentSize(), at, clock.instant(), completeThrough);
+        Instant now = clock.instant();
+        uploader.mark(source.name(), s.start().timeline(), s.start().segmentSize(), at, now, completeThrough);
+        status.quiet(now);
+        reporter.report(status.snapshot());
     }
 
-    /**
-     * The source's clock now, if it has inserted no WAL past {@code end} (null if it has). A commit takes its timestamp just
-     * before inserting its record, so the answer is moved back 10 ms for one that was between the two.
-     */
-    private static Instant writtenNothingPast(Connection db, long end) throws SQLException {
-        try (Statement st = db.createStatement();
-             ResultSet rs = st.executeQuery("select clock_timestamp(), pg_current_wal_insert_lsn()")) {
-            rs.next();
-            Instant now = rs.getTimestamp(1).toInstant();
-            long insert = Wal.parseLsn(rs.getString(2));
+    /** The source's clock, where it is inserting WAL, and how much WAL it keeps for the slot, at one moment. */
+    private record SourceNow(Instant clock, long insertLsn, Long retainedBytes) {
+        /**
+         * The source's clock, if it had inserted no WAL past {@code end} (null if it had). A commit takes its timestamp just
+         * before inserting its record, so the answer is moved back 10 ms for one that was between the two.
+         */
+        Instant nothingWrittenPast(long end) {
             // At a page boundary the insert position points past the next page's header, which holds no record.
-            boolean caughtUp = end >= insert || (end % 8192 == 0 && insert - end <= 40);
-            return caughtUp ? now.minusMillis(10) : null;
+            boolean caughtUp = end >= insertLsn || (end % 8192 == 0 && insertLsn - end <= 40);
+            return caughtUp ? clock.minusMillis(10) : null;
+        }
+    }
+
+    private SourceNow sourceNow(Connection db) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("select clock_timestamp(), pg_current_wal_insert_lsn(), (select pg_wal_lsn_diff("
+                + "pg_current_wal_lsn(), restart_lsn)::bigint from pg_replication_slots where slot_name = ?)")) {
+            ps.setString(1, source.pitr().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                SourceNow now = new SourceNow(rs.getTimestamp(1).toInstant(), Wal.parseLsn(rs.getString(2)), (Long) rs.getObject(3));
+                status.retained(now.retainedBytes());
+                return now;
+            }
         }
     }
 
@@ -222,7 +256,7 @@ public final class WalStream implements Runnable {
             restart = slotPosition(db, slot);
             if (restart == null) throw new SQLException("the replication slot " + slot + " was created but holds no WAL position");
         }
-        return new Start(restart, timeline, segmentSize);
+        return new Start(restart, timeline, segmentSize, sourceNow(db).retainedBytes());
     }
 
     private Long slotPosition(Connection db, String slot) throws SQLException {

@@ -9,18 +9,30 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.sql.SQLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** {@code serve}'s WAL streaming: one {@link WalStream} on a thread of its own per source with {@code pitr}. */
 public final class WalStreams implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WalStreams.class);
     private final List<WalStream> streams = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
-    public WalStreams(BackupsConfig config, Map<String, Store> stores, Path dataDir, Clock clock) throws IOException {
+    /** {@code ledger}: where each stream's status is recorded for other processes (null: nowhere). */
+    public WalStreams(BackupsConfig config, Map<String, Store> stores, Path dataDir, Clock clock, WalLedger ledger) throws IOException {
         WalUploader uploader = null;
         for (BackupSource s : config.sources().values()) {
             if (s.pitr() == null) continue;
             if (uploader == null) uploader = new WalUploader(config, stores, dataDir);
-            streams.add(new WalStream(s, config, uploader, clock));
+            streams.add(new WalStream(s, config, uploader, clock, status -> {
+                if (ledger == null) return;
+                try {
+                    ledger.record(status, clock.instant());
+                } catch (SQLException | RuntimeException e) {
+                    LOG.debug("could not record the WAL status of {}: {}", status.source(), e.getMessage());
+                }
+            }));
         }
     }
 
@@ -34,6 +46,29 @@ public final class WalStreams implements AutoCloseable {
             t.setDaemon(true);
             t.start();
             threads.add(t);
+        }
+    }
+
+    /**
+     * {@code bunker_wal_lag_seconds{source}}: how long the last stored chunk's oldest byte waited, or, while the stream is
+     * down, how long since WAL was last stored (NaN where another process streams the source);
+     * {@code bunker_wal_streaming{source}}: 1 while this process streams it; {@code bunker_wal_slot_retained_bytes{source}}.
+     */
+    public void registerMetrics(io.micrometer.core.instrument.MeterRegistry registry, Clock clock) {
+        for (WalStream stream : streams) {
+            String source = stream.status().snapshot().source();
+            io.micrometer.core.instrument.Gauge.builder("bunker_wal_lag_seconds", () -> {
+                WalStatus.Snapshot s = stream.status().snapshot();
+                if (s.standby()) return Double.NaN;
+                if (s.streaming() || s.durableAt() == null) return s.lagSeconds();
+                return java.time.Duration.between(s.durableAt(), clock.instant()).toMillis() / 1000.0;
+            }).tag("source", source).description("seconds WAL waited to be stored in every backup store").register(registry);
+            io.micrometer.core.instrument.Gauge.builder("bunker_wal_streaming", () -> stream.status().snapshot().streaming() ? 1 : 0)
+                    .tag("source", source).description("1 while this process streams the source's WAL").register(registry);
+            io.micrometer.core.instrument.Gauge.builder("bunker_wal_slot_retained_bytes", () -> {
+                Long r = stream.status().snapshot().retainedBytes();
+                return r == null ? Double.NaN : r;
+            }).tag("source", source).description("WAL the source keeps for Bunker's slot (as of the last chunk stored)").register(registry);
         }
     }
 

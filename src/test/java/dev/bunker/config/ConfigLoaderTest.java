@@ -196,6 +196,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void pitrTakesItsDefaultsAndRefusesWhatItCannotDo() throws IOException {
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
+                + "sources: {App-1: {url: \"postgresql://backup@127.0.0.1:5432/app\"PITR}}}\n";
+        assertThat(load(FULL + backups.replace("PITR", "")).backups().sources().get("App-1").pitr()).isNull();
+        assertThat(load(FULL + backups.replace("PITR", ", pitr: {}")).backups().sources().get("App-1").pitr())
+                .isEqualTo(new BunkerConfig.Pitr("bunker_app_1", Duration.ofSeconds(4)));
+        assertThat(load(FULL + backups.replace("PITR", ", pitr: {wal: stream, flush-every: 1s, slot: mine}")).backups().sources().get("App-1").pitr())
+                .isEqualTo(new BunkerConfig.Pitr("mine", Duration.ofSeconds(1)));
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {wal: archive}")).getMessage())
+                .contains("backups.sources.App-1.pitr.wal: archive").contains("not built yet");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {flush-every: 50ms}")).getMessage()).contains("pitr.flush-every");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {slot: \"Bad-Slot\"}")).getMessage()).contains("pitr.slot").contains("Bad-Slot");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {every: 1d}")).getMessage()).contains("pitr.every");
+        assertThat(fails(FULL + backups.replace("postgresql://backup@127.0.0.1:5432/app", "self").replace("PITR", ", pitr: {}")).getMessage())
+                .contains("pitr").contains("embedded database is not supported");
+    }
+
+    @Test
     void anInventoryIsReadWithItsDefaultsAndChecked() throws IOException {
         String withInventory = FULL.replace("storage-class: GLACIER}", "storage-class: GLACIER, inventory: {prefix: inv/shelter/daily}}");
         StoreConfig.S3 shelter = (StoreConfig.S3) load(withInventory).stores().get("shelter");

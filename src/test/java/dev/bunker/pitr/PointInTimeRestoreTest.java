@@ -75,7 +75,7 @@ class PointInTimeRestoreTest {
         BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
         bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
         backups = Engine.backups(bunker);
-        streams = new WalStreams(b, bunker.stores(), config.dataDir(), Clock.systemUTC());
+        streams = new WalStreams(b, bunker.stores(), config.dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));
         streams.start();
     }
 
@@ -222,10 +222,10 @@ class PointInTimeRestoreTest {
         PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
         Path restored = dir.resolve("restored");
         assertThatThrownBy(() -> pitr.run("app", beforeBase, restored, AgeCrypto.readIdentities(key), l -> {}))
-                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).outsideWindow())
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault())
                 .hasMessageContaining("before the oldest base backup").hasMessageContaining("earliest time to restore to");
         assertThatThrownBy(() -> pitr.run("app", Instant.now().plus(Duration.ofHours(1)), restored, AgeCrypto.readIdentities(key), l -> {}))
-                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).outsideWindow()).hasMessageContaining("Restorable:");
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault()).hasMessageContaining("Restorable:");
         assertThat(restored).doesNotExist();
     }
 
@@ -240,7 +240,8 @@ class PointInTimeRestoreTest {
             faulty.get("shelter").failPuts = false;
             Thread.sleep(1000);
             streams.abandon(); // as a kill: what the stream holds is dropped, its connection cut
-            streams = new WalStreams(backups.config(), bunker.stores(), bunker.config().dataDir(), Clock.systemUTC());
+            streams = new WalStreams(backups.config(), bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(),
+                    new WalLedger(bunker.database().dataSource()));
             streams.start();
             Thread.sleep(1500);
         }
@@ -303,5 +304,37 @@ class PointInTimeRestoreTest {
         assertThatThrownBy(() -> pitr.run("app", target, restored, AgeCrypto.readIdentities(key), l -> {}))
                 .isInstanceOf(PitrException.class).hasMessageContaining(victim.segment()).hasMessageContaining("corrupt in every backup store");
         assertThat(restored).doesNotExist();
+    }
+
+    @Test
+    void walPlantedByAnotherKeyOrMovedToAnotherNameIsNotUsed() throws Exception {
+        backups.take().run("app", "base");
+        try (Writer writer = new Writer()) {
+            Thread.sleep(1000);
+        }
+        awaitStored();
+        Instant target = sourceNow();
+        ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
+        List<WalChunk> real = WalArchive.list(bunker.store("vault"), "app", trust, null, null).chunks();
+        WalChunk last = real.get(real.size() - 1);
+
+        // Someone who can write to the stores (not to this machine) plants WAL that continues the real stream, signed by another key.
+        WalUploader intruder = new WalUploader(backups.config(), bunker.stores(), dir.resolve("intruder"));
+        long next = last.endLsn();
+        intruder.upload("app", last.timeline(), last.segmentSize(), next, new byte[8192], 8192 - (int) (next % 8192), Instant.now(), null);
+        // and moves a real chunk's metadata to another name
+        byte[] meta = bunker.store("vault").get(real.get(0).metaKey()).readAllBytes();
+        String moved = WalChunk.prefix("app") + real.get(0).segment() + ".00000000-00000010" + WalChunk.META_SUFFIX;
+        bunker.store("vault").put(moved, new java.io.ByteArrayInputStream(meta), dev.bunker.store.PutOptions.ofSize(meta.length));
+
+        WalArchive.Listed listed = WalArchive.list(bunker.store("vault"), "app", trust, null, null);
+        assertThat(listed.refused()).hasSize(2).anyMatch(r -> r.contains("not trusted here")).anyMatch(r -> r.contains("names itself"));
+        assertThat(listed.chunks()).containsExactlyElementsOf(real);
+
+        Thread.sleep(1200);
+        PointInTimeRestore.Result r = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir())
+                .run("app", target, dir.resolve("restored"), AgeCrypto.readIdentities(key), l -> {});
+        assertThat(Files.size(dir.resolve("restored").resolve(PointInTimeRestore.WAL_FOLDER).resolve(last.segment()))).isEqualTo(last.segmentSize());
+        assertThat(r.lastCommitAt()).isBeforeOrEqualTo(target);
     }
 }

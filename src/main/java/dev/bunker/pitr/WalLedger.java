@@ -1,0 +1,64 @@
+package dev.bunker.pitr;
+
+import dev.bunker.db.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/** The {@code wal_streams} table: each source's streaming as its streaming process last reported it. */
+public final class WalLedger {
+    static final String RECORD = """
+            insert into wal_streams (source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (source) do update set slot = excluded.slot, streaming = excluded.streaming, durable_lsn = excluded.durable_lsn,
+                durable_at = excluded.durable_at, lag_seconds = excluded.lag_seconds, retained_bytes = excluded.retained_bytes,
+                last_error = excluded.last_error, error_at = excluded.error_at, updated_at = excluded.updated_at
+            """;
+    static final String ALL = """
+            select source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at
+              from wal_streams order by source
+            """;
+
+    /** One source's row. */
+    public record Row(String source, String slot, boolean streaming, String durableLsn, Instant durableAt, Double lagSeconds, Long retainedBytes,
+                      String lastError, Instant errorAt, Instant updatedAt) {}
+
+    private final DataSource db;
+
+    public WalLedger(DataSource db) {
+        this.db = db;
+    }
+
+    void record(WalStatus.Snapshot s, Instant now) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            Sql.update(c, RECORD, s.source(), s.slot(), s.streaming(), s.durableLsn(), ts(s.durableAt()), s.lagSeconds(), s.retainedBytes(),
+                    s.lastError(), ts(s.lastErrorAt()), Timestamp.from(now));
+        }
+    }
+
+    public List<Row> list() throws SQLException {
+        List<Row> out = new ArrayList<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), instant(rs, 5),
+                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), instant(rs, 9), instant(rs, 10)));
+            }
+        }
+        return out;
+    }
+
+    private static Timestamp ts(Instant i) {
+        return i == null ? null : Timestamp.from(i);
+    }
+
+    private static Instant instant(ResultSet rs, int col) throws SQLException {
+        Timestamp t = rs.getTimestamp(col);
+        return t == null ? null : t.toInstant();
+    }
+}

@@ -1,0 +1,103 @@
+package dev.bunker.pitr;
+
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.store.ListPage;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.Store;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a source can be restored to: the runs of WAL without a gap in one store (read from the chunks' key names, which
+ * hold each chunk's segment and range, so a listing is enough; the first and last chunk of each run are read for their
+ * times) and, per base backup, the window from its end to the end of the run that holds it.
+ */
+public final class WalTimeline {
+    private static final Pattern KEY = Pattern.compile("([0-9A-F]{24})\\.([0-9A-F]{8})-([0-9A-F]{8})" + Pattern.quote(WalChunk.META_SUFFIX));
+
+    /** A stretch of WAL with no gap: LSNs, and when its first and last chunks arrived. */
+    public record Run(int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks) {}
+
+    /** A base backup and the times it restores to (null when the WAL after it does not reach its end). */
+    public record Window(String baseBackup, Instant from, Instant to, String problem) {}
+
+    public record Timeline(String source, String store, List<Run> runs, List<Window> windows) {}
+
+    private WalTimeline() {}
+
+    public static Timeline of(Store store, String source, List<Manifest> bases, ManifestTrust trust) throws IOException {
+        List<Run> runs = new ArrayList<>();
+        List<WalChunk> first = WalArchive.list(store, source, trust, null, Instant.MIN).chunks();
+        if (first.isEmpty()) return new Timeline(source, store.name(), runs, windows(bases, runs, 0));
+        long segmentSize = first.get(0).segmentSize();
+        String prefix = WalChunk.prefix(source);
+        String after = null;
+        int tl = -1;
+        long from = -1;
+        long to = -1;
+        String firstKey = null;
+        String lastKey = null;
+        long n = 0;
+        do {
+            ListPage page = store.list(prefix, after, 1000);
+            for (ObjectInfo o : page.objects()) {
+                Matcher m = KEY.matcher(o.key().substring(prefix.length()));
+                if (!m.matches()) continue;
+                int t = Wal.timelineOf(m.group(1));
+                long base = Wal.segmentStart(m.group(1), segmentSize);
+                long s = base + Long.parseLong(m.group(2), 16);
+                long e = base + Long.parseLong(m.group(3), 16);
+                if (t == tl && s <= to) {
+                    to = Math.max(to, e);
+                } else {
+                    if (n > 0) runs.add(run(store, trust, tl, from, to, firstKey, lastKey, n));
+                    tl = t;
+                    from = s;
+                    to = e;
+                    firstKey = o.key();
+                    n = 0;
+                }
+                lastKey = o.key();
+                n++;
+            }
+            after = page.nextStartAfter();
+        } while (after != null);
+        if (n > 0) runs.add(run(store, trust, tl, from, to, firstKey, lastKey, n));
+        return new Timeline(source, store.name(), runs, windows(bases, runs, segmentSize));
+    }
+
+    private static List<Window> windows(List<Manifest> bases, List<Run> runs, long segmentSize) {
+        List<Window> windows = new ArrayList<>();
+        for (Manifest b : bases) {
+            if (b.wal() == null) continue;
+            long start = Wal.parseLsn(b.wal().start());
+            long end = Wal.parseLsn(b.wal().end());
+            Run holding = runs.stream().filter(r -> r.timeline() == b.wal().timeline() && Wal.parseLsn(r.from()) <= start - start % segmentSize
+                    && Wal.parseLsn(r.to()) >= end).findFirst().orElse(null);
+            windows.add(holding == null ? new Window(b.id(), null, null, "the stored WAL does not hold " + b.wal().start() + " to " + b.wal().end())
+                    : new Window(b.id(), b.finishedAt(), holding.lastReceived(), null));
+        }
+        return windows;
+    }
+
+    private static Run run(Store store, ManifestTrust trust, int timeline, long from, long to, String firstKey, String lastKey, long n)
+            throws IOException {
+        return new Run(timeline, Wal.formatLsn(from), Wal.formatLsn(to), receivedAt(store, firstKey, trust), receivedAt(store, lastKey, trust), n);
+    }
+
+    private static Instant receivedAt(Store store, String metaKey, ManifestTrust trust) throws IOException {
+        if (metaKey == null) return null;
+        try (InputStream in = store.get(metaKey)) {
+            WalChunk.Read r = WalChunk.read(metaKey, in.readNBytes(64 * 1024), trust);
+            if (r.chunk() == null) return null;
+            return r.chunk().completeThrough() != null && r.chunk().completeThrough().isAfter(r.chunk().receivedAt())
+                    ? r.chunk().completeThrough() : r.chunk().receivedAt();
+        }
+    }
+}
