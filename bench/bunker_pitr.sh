@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Bunker's side of pitr_anchor, on a clone of the same bench db, with the same load and the same drill:
+#   bunker_pitr_base_backup_s : `bunker db backup --kind base` (pg_basebackup -Ft -X fetch | zstd -3 | age into a local
+#                               locked store, fsynced, signed manifest), CLI wall time incl. JVM start; compare with
+#                               pitr_basebackup_zstd_age_s and pitr_pgbackrest_full_backup_s
+#   bunker_pitr_wal_lag_p99_s : while pgbench -c PITR_CLIENTS -j 2 -T PITR_LOAD_S runs, pg_stat_replication.flush_lag of
+#                               Bunker's walsender sampled every 0.1 s (NULL = caught up = 0), nearest-rank p99 (and max):
+#                               Bunker reports a position flushed only once it is in every backup store, so this is
+#                               "commit on the source to durable in the stores"; compare with pitr_receivewal_lag_p99_s
+#   bunker_pitr_restore_s     : marker row, T, delete the marker, wait until Bunker stored the delete; timed:
+#                               `bunker db restore --to-time T --target-dir` + start + replay until pg_is_in_recovery()
+#                               = false + marker found; compare with pitr_pgbackrest_restore_s. Row counts checked.
+# Env: PITR_LOAD_S (30), PITR_CLIENTS (8), PITR_FLUSH_EVERY (4s: the default).
+set -euo pipefail
+cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
+PITR_LOAD_S=${PITR_LOAD_S:-30}; PITR_CLIENTS=${PITR_CLIENTS:-8}; PITR_FLUSH_EVERY=${PITR_FLUSH_EVERY:-4s}
+W=$PERF/bunker-pitr
+PD=$W/data; PPORT=$((PGPORT+4)); PSOCK=$W/sock
+RD=$W/restore; RPORT=$((PGPORT+5)); RSOCK=$W/rsock
+PQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$PSOCK" -p "$PPORT" -U postgres "$@"; }
+RQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$RSOCK" -p "$RPORT" -U postgres "$@"; }
+B() { "$JAVA" -jar "$JAR" "$@" --config "$W/bunker.yaml" --data-dir "$W/bunker"; }
+
+ensure_bench_db
+[ -f "$PERF/age.key" ] || age-keygen -o "$PERF/age.key" 2>/dev/null
+R=$(age-keygen -y "$PERF/age.key")
+cleanup() {
+  local rc=$?
+  kill "${SAMPLER_PID:-}" 2>/dev/null || true
+  stop_serve
+  if [ "$rc" != 0 ] && [ -d "$W" ]; then log "FAILED (rc $rc); log tails:"; tail -n 25 "$W"/*.log "$W"/bunker/serve.log >&2 2>/dev/null || true; fi
+  pg_stop "$RD"; pg_stop "$PD"; rm -rf "$W"
+  pg_main_down_if_mine
+}
+if [ -d "$W" ]; then pg_stop "$RD"; pg_stop "$PD"; rm -rf "$W"; fi
+trap cleanup EXIT
+install -d -o postgres -g postgres -m 755 "$W" "$PSOCK" "$RSOCK"
+
+log "cloning the main cluster into $PD (pg_basebackup -X stream, untimed)"
+as_pg pg_basebackup -h "$PGSOCK" -p "$PGPORT" -U postgres -D "$PD" -X stream -c fast
+pg_conf "$PD" "$PPORT" "$PSOCK"
+printf "listen_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 10\narchive_mode = off\n" >> "$PD/postgresql.conf"
+as_pg pg_ctl -D "$PD" -l "$W/data.log" -w -t 300 start >/dev/null
+for db in $(PQ -d postgres -tAc "select datname from pg_database where datname not in ('bench','postgres','template0','template1')"); do
+  PQ -d postgres -c "drop database \"$db\""
+done
+PQ -d postgres -c "create role bunker_wal login replication" >&2
+CLB=$(PQ -d postgres -tAc "select sum(pg_database_size(oid)) from pg_database")
+fig bunker_pitr_cluster_MB "$(mb "$CLB")" MB
+
+cat > "$W/bunker.yaml" <<YAML
+stores:
+  primary: {type: local, path: $W/stores/primary}
+  vault:   {type: local, path: $W/stores/vault, lock: {period: 21d}}
+backups:
+  recipients: ["$R"]
+  stores: [vault]
+  sources:
+    bench:
+      url: "postgresql://bunker_wal@127.0.0.1:$PPORT/bench"
+      pitr: {flush-every: $PITR_FLUSH_EVERY}
+YAML
+start_serve "$W/bunker" "$W/bunker.yaml"
+for _ in $(seq 600); do grep -q 'streaming WAL of bench' "$W/bunker/serve.log" && break; sleep 0.1; done
+grep -q 'streaming WAL of bench' "$W/bunker/serve.log" || { log "serve does not stream"; exit 1; }
+
+PQ -d postgres -c checkpoint
+t=$(timeit "$JAVA -jar $JAR db backup --config $W/bunker.yaml --data-dir $W/bunker --source bench --kind base")
+fig bunker_pitr_base_backup_s "$t" s
+fig bunker_pitr_base_backup_MBps "$(mb "$(div "$CLB" "$t")")" MB/s
+
+log "pgbench -c $PITR_CLIENTS -j 2 -T $PITR_LOAD_S while Bunker streams the WAL"
+( while true; do
+    PQ -d postgres -tAc "select coalesce(extract(epoch from max(flush_lag)), 0) from pg_stat_replication where application_name = 'bunker wal bench'"
+    sleep 0.1
+  done > "$W/lag.txt" ) &
+SAMPLER_PID=$!
+out=$(pgbench -h "$PSOCK" -p "$PPORT" -U postgres -c "$PITR_CLIENTS" -j 2 -T "$PITR_LOAD_S" bench 2>&1) || { echo "$out" >&2; exit 1; }
+kill "$SAMPLER_PID"; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
+echo "$out" | grep -E 'latency average|^tps' >&2
+fig bunker_pitr_pgbench_tps "$(echo "$out" | awk '/^tps = .*without initial connection/{printf "%.0f", $3}')" tx/s
+sort -g "$W/lag.txt" | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<NR*0.99) i++; if (i<1) i=1; printf "bunker_pitr_wal_lag_p99_s %.3f s\nbunker_pitr_wal_lag_max_s %.3f s\nbunker_pitr_wal_lag_samples %d samples\n", v[i], v[NR], NR}'
+
+stored() { # LSN: until Bunker's slot has moved past it (it moves only once the WAL is in every backup store)
+  for _ in $(seq 3000); do
+    [ "$(PQ -d postgres -tAc "select restart_lsn >= '$1' from pg_replication_slots where slot_name = 'bunker_bench'")" = t ] && return 0
+    sleep 0.1
+  done
+  log "Bunker did not store WAL up to $1 in 300 s"; return 1
+}
+MK="marker-$(date +%s)-$$"
+Q_COUNTS="select (select count(*) from pgbench_accounts) || '/' || (select count(*) from pgbench_history) || '/' ||
+          (select count(*) from mixed) || '/' || (select count(*) from pitr_marker)"
+PQ -d bench -c "create table if not exists pitr_marker (id text primary key, at timestamptz not null default clock_timestamp())" \
+            -c "insert into pitr_marker (id) values ('$MK')"
+SRC_COUNTS=$(PQ -d bench -tAc "$Q_COUNTS")
+T=$(PQ -d postgres -tAc "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || 'Z'")
+PQ -d bench -c "delete from pitr_marker where id = '$MK'"
+stored "$(PQ -d postgres -tAc "select pg_current_wal_flush_lsn()")"
+log "target time $T (marker $MK, counts accounts/history/mixed/marker = $SRC_COUNTS)"
+
+t0=$(now)
+B db restore --source bench --to-time "$T" --identity "$PERF/age.key" --target-dir "$RD" >&2
+tc=$(since "$t0")
+chown -R postgres:postgres "$RD"; rm -f "$RD/postmaster.pid"
+pg_conf "$RD" "$RPORT" "$RSOCK"
+echo "listen_addresses = ''" >> "$RD/postgresql.conf"
+as_pg pg_ctl -D "$RD" -l "$W/restore.log" -w -t 600 start >/dev/null
+for i in $(seq 6000); do
+  [ "$(RQ -d postgres -tAc "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
+  [ "$i" = 6000 ] && { log "restored cluster still in recovery after 600 s"; exit 1; }
+  sleep 0.1
+done
+[ "$(RQ -d bench -tAc "select count(*) from pitr_marker where id = '$MK'")" = 1 ] || { log "VERIFY FAILED: marker missing"; exit 1; }
+tr=$(since "$t0")
+fig bunker_pitr_restore_cmd_s "$tc" s
+fig bunker_pitr_restore_s "$tr" s
+GOT=$(RQ -d bench -tAc "$Q_COUNTS")
+[ "$GOT" = "$SRC_COUNTS" ] || { log "VERIFY FAILED: restored counts $GOT, source at T $SRC_COUNTS"; exit 1; }
+fig bunker_pitr_restore_verified 1 bool
