@@ -213,7 +213,8 @@ public final class DbCommand implements Runnable {
     }
 
     @Command(name = "prune", mixinStandardHelpOptions = true,
-            description = "Remove backups past their keep period (never before their lock ends) and orphans of interrupted backups.")
+            description = "Remove backups past their keep period (never before their lock ends), orphans of interrupted backups, and stored WAL "
+                    + "no kept base backup needs.")
     static final class Prune implements Callable<Integer> {
         @Mixin ConfigOptions options;
 
@@ -228,16 +229,22 @@ public final class DbCommand implements Runnable {
             BunkerConfig config = requireBackups(options);
             try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = Engine.backups(bunker)) {
                 PruneBackups.Report r = backups.prune().run(dryRun);
+                dev.bunker.pitr.PruneWal.Report w = new dev.bunker.pitr.PruneWal(config.backups(), bunker.stores(), backups.catalog(),
+                        ManifestTrust.of(config.backups().signers(), config.dataDir())).run(dryRun);
                 if (json) {
-                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("backups", r, "wal", w)));
                 } else {
                     System.out.println((dryRun ? "would remove: " : "removed: ") + r.removed());
+                    if (!w.keptFrom().isEmpty()) {
+                        System.out.println("WAL kept " + w.keptFrom() + "; " + (dryRun ? "would remove " : "removed ") + w.removed().size()
+                                + " WAL object(s), " + w.lockedStill().size() + " kept until their lock ends");
+                    }
                     System.out.println("kept until their lock ends: " + r.lockedStill());
                     System.out.println("kept although past their keep period: " + r.kept());
                     System.out.println((dryRun ? "orphans that would be removed: " : "orphans removed: ") + r.orphansRemoved());
                     if (!r.failed().isEmpty()) System.out.println("could not remove (will retry): " + r.failed());
                 }
-                return r.failed().isEmpty() ? 0 : 1;
+                return r.failed().isEmpty() && w.failed().isEmpty() ? 0 : 1;
             }
         }
     }

@@ -82,6 +82,8 @@ public final class ServeCommand implements Callable<Integer> {
             if (wal.enabled()) {
                 wal.registerMetrics(bunker.metrics(), bunker.clock());
                 wal.start();
+                wal.startPruning(new dev.bunker.pitr.PruneWal(config.backups(), bunker.stores(), engine.backups().catalog(),
+                        dev.bunker.backup.ManifestTrust.of(config.backups().signers(), config.dataDir())), Duration.ofHours(1));
                 for (var s : config.backups().sources().values()) {
                     if (s.pitr() != null) {
                         System.err.println("bunker: WAL of " + s.name() + " streamed through slot " + s.pitr().slot() + " to " + config.backups().stores()

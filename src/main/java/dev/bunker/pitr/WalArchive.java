@@ -20,7 +20,7 @@ public final class WalArchive {
 
     /**
      * Chunks of {@code source} in {@code store} from the segment {@code fromSegment} on (null: all of them), up to the first
-     * received after {@code enoughAfter} (null: to the end).
+     * chunk of WAL not listed before that was received after {@code enoughAfter} (null: to the end).
      */
     public static Listed list(Store store, String source, ManifestTrust trust, String fromSegment, Instant enoughAfter) throws IOException {
         List<WalChunk> out = new ArrayList<>();
@@ -28,6 +28,7 @@ public final class WalArchive {
         String prefix = WalChunk.prefix(source);
         String after = fromSegment == null ? null : prefix + fromSegment; // every key of that segment sorts after its bare name
         boolean enough = false;
+        long reached = Long.MIN_VALUE;
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
@@ -42,10 +43,13 @@ public final class WalArchive {
                     continue;
                 }
                 out.add(r.chunk());
-                if (enoughAfter != null && r.chunk().receivedAt().isAfter(enoughAfter)) {
+                // Enough once a chunk of new WAL (not one stored again after a restart, which starts before what was
+                // already listed) arrived after the time asked for.
+                if (enoughAfter != null && r.chunk().receivedAt().isAfter(enoughAfter) && r.chunk().startLsn() >= reached) {
                     enough = true;
                     break;
                 }
+                reached = Math.max(reached, r.chunk().endLsn());
             }
             after = page.nextStartAfter();
         } while (after != null && !enough);

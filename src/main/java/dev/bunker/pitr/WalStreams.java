@@ -18,6 +18,7 @@ public final class WalStreams implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalStreams.class);
     private final List<WalStream> streams = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private java.util.concurrent.ScheduledExecutorService pruning;
 
     /** {@code ledger}: where each stream's status is recorded for other processes (null: nowhere). */
     public WalStreams(BackupsConfig config, Map<String, Store> stores, Path dataDir, Clock clock, WalLedger ledger) throws IOException {
@@ -72,6 +73,19 @@ public final class WalStreams implements AutoCloseable {
         }
     }
 
+    /** Prunes WAL no kept base backup needs every {@code every} (after the backups' own hourly prune has run). */
+    public void startPruning(PruneWal prune, java.time.Duration every) {
+        pruning = dev.bunker.Periodic.start("wal-prune", every, every, LOG, () -> {
+            try {
+                PruneWal.Report r = prune.run(false);
+                if (!r.removed().isEmpty()) LOG.info("pruned {} WAL object(s) no kept base backup needs", r.removed().size());
+                if (!r.failed().isEmpty()) LOG.warn("could not prune WAL (will retry): {}", r.failed());
+            } catch (IOException e) {
+                LOG.warn("WAL prune failed, will retry: {}", e.getMessage());
+            }
+        });
+    }
+
     public List<WalStatus.Snapshot> status() {
         return streams.stream().map(s -> s.status().snapshot()).toList();
     }
@@ -85,6 +99,7 @@ public final class WalStreams implements AutoCloseable {
     /** Stops every stream: each stores what it holds (if its stores answer) and lets its connection go. */
     @Override
     public void close() {
+        if (pruning != null) pruning.shutdownNow();
         streams.forEach(WalStream::stop);
         for (Thread t : threads) {
             try {

@@ -387,4 +387,27 @@ class PointInTimeRestoreTest {
             assertThat(rs.getLong(3)).as("every row committed before the target").isEqualTo(liveBefore).isPositive();
         }
     }
+
+    @Test
+    void pruningTakesOnlyWalBeforeTheOldestBaseBackupAndNotWhileItIsLocked() throws Exception {
+        PruneWal prune = new PruneWal(backups.config(), bunker.stores(), backups.catalog(), ManifestTrust.of(List.of(), bunker.config().dataDir()));
+        awaitStored();
+        assertThat(prune.run(true).removed()).as("no base backup yet: all WAL may be needed").isEmpty();
+        Manifest base = backups.take().run("app", "base");
+        try (Writer writer = new Writer()) {
+            Thread.sleep(1000);
+        }
+        backups.take().run("app", "base");
+        awaitStored();
+        String firstKept = Wal.segmentName(base.wal().timeline(), Wal.parseLsn(base.wal().start()), 16L << 20);
+        PruneWal.Report dry = prune.run(true);
+        assertThat(dry.removed()).isNotEmpty().allMatch(k -> k.substring(k.lastIndexOf('/') + 1).compareTo(firstKept) < 0);
+        PruneWal.Report r = prune.run(false);
+        assertThat(r.removed()).isEmpty();
+        assertThat(r.lockedStill()).hasSameSizeAs(dry.removed());
+        for (String k : dry.removed()) {
+            String store = k.substring(0, k.indexOf(':'));
+            assertThat(bunker.store(store).stat(k.substring(k.indexOf(':') + 1))).as(k).isPresent();
+        }
+    }
 }

@@ -3,9 +3,18 @@ package dev.bunker.pitr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.store.LocalStore;
+import dev.bunker.store.Store;
+import dev.bunker.testing.AppDatabases;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class WalTest {
     static final long SEG = 16L << 20;
@@ -41,5 +50,32 @@ class WalTest {
         assertThat(cov.gap()).contains("no WAL from 0/3002000 to 0/3003000");
         assertThat(cov.chunks()).hasSize(2);
         assertThat(WalArchive.coverage(chunks, 2, 0x3000000L).reached()).isEqualTo(0x3000000L);
+    }
+
+    @TempDir Path dir;
+
+    @Test
+    void aListingForATimeReadsPastWalStoredAgainAfterARestart() throws Exception {
+        Store store = new LocalStore("vault", dir.resolve("vault"), Clock.systemUTC());
+        BackupsConfig config = new BackupsConfig(List.of(AppDatabases.ageKey(dir.resolve("key.txt"))), List.of("vault"), Map.of(),
+                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false);
+        WalUploader uploader = new WalUploader(config, Map.of("vault", store), dir);
+        Instant t0 = Instant.parse("2026-12-04T10:00:00Z");
+        long seg = 0x3000000L;
+        byte[] bytes = new byte[0x300];
+        uploader.upload("app", 1, SEG, seg, bytes, 0x100, t0, null);
+        uploader.upload("app", 1, SEG, seg + 0x100, bytes, 0x100, t0.plusSeconds(4), null);
+        uploader.upload("app", 1, SEG, seg, bytes, 0x150, t0.plusSeconds(600), null);          // stored again after a restart
+        uploader.upload("app", 1, SEG, seg + 0x200, bytes, 0x100, t0.plusSeconds(604), null);  // new WAL
+        uploader.upload("app", 1, SEG, seg + 0x300, bytes, 0x100, t0.plusSeconds(608), null);
+        ManifestTrust trust = ManifestTrust.of(List.of(), dir);
+        WalArchive.Listed listed = WalArchive.list(store, "app", trust, null, t0.plusSeconds(60));
+        assertThat(listed.chunks()).extracting(WalChunk::name).containsExactly("000000010000000000000003.00000000-00000100",
+                "000000010000000000000003.00000000-00000150", "000000010000000000000003.00000100-00000200",
+                "000000010000000000000003.00000200-00000300");
+        WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), 1, seg);
+        assertThat(cov.reached()).isEqualTo(seg + 0x300);
+        assertThat(cov.gap()).isNull();
+        store.close();
     }
 }

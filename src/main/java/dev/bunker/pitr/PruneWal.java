@@ -1,0 +1,123 @@
+package dev.bunker.pitr;
+
+import dev.bunker.backup.BackupCatalog;
+import dev.bunker.backup.Manifest;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.store.GuardedStore;
+import dev.bunker.store.ListPage;
+import dev.bunker.store.ObjectInfo;
+import dev.bunker.store.ObjectLockedException;
+import dev.bunker.store.Store;
+import dev.bunker.store.StoreException;
+import java.io.IOException;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Removes stored WAL that no kept base backup needs: the segments before the oldest base backup of a source in the catalog
+ * (run after backup pruning, so that is the oldest one prune kept). Nothing goes while a source has no base backup (the
+ * WAL may be all there is), and a locked chunk stays until its lock ends (the store refuses; it is reported and tried
+ * again at the next run). Only keys of the WAL layout are touched, the metadata last (it is what lists a chunk).
+ */
+public final class PruneWal {
+    private static final Pattern KEY = Pattern.compile("([0-9A-F]{24})\\.[0-9A-F]{8}-[0-9A-F]{8}(" + Pattern.quote(WalChunk.DATA_SUFFIX) + "|"
+            + Pattern.quote(WalChunk.META_SUFFIX) + ")");
+
+    /** Per source: the first segment kept, and the chunks' keys removed and still locked. */
+    public record Report(List<String> keptFrom, List<String> removed, List<String> lockedStill, List<String> failed) {}
+
+    private final BackupsConfig config;
+    private final Map<String, Store> stores;
+    private final BackupCatalog catalog;
+    private final dev.bunker.backup.ManifestTrust trust;
+
+    /** {@code trust}: whose WAL metadata to believe for the segment size (a planted one could move the cut). */
+    public PruneWal(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, dev.bunker.backup.ManifestTrust trust) {
+        this.trust = trust;
+        this.config = config;
+        this.stores = stores;
+        this.catalog = catalog;
+    }
+
+    public Report run(boolean dryRun) throws SQLException, IOException {
+        List<String> keptFrom = new ArrayList<>();
+        List<String> removed = new ArrayList<>();
+        List<String> locked = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        List<BackupCatalog.Entry> entries = catalog.list();
+        for (String source : config.sources().keySet()) {
+            Manifest oldest = null;
+            for (BackupCatalog.Entry e : entries) { // newest first
+                Manifest m = e.manifest();
+                if (m.source().equals(source) && m.isBase() && m.wal() != null) oldest = m;
+            }
+            if (oldest == null) continue;
+            long start = Wal.parseLsn(oldest.wal().start());
+            for (String name : config.stores()) {
+                Store store = stores.get(name);
+                if (store == null) continue;
+                String cutoff = null;
+                for (String key : keysBefore(store, source, oldest.wal().timeline(), start)) {
+                    if (cutoff == null) cutoff = key;
+                    if (dryRun) {
+                        removed.add(name + ":" + key);
+                        continue;
+                    }
+                    try {
+                        GuardedStore.withDeletionPermit("wal prune", () -> {
+                            store.delete(key);
+                            return null;
+                        });
+                        removed.add(name + ":" + key);
+                    } catch (ObjectLockedException e) {
+                        locked.add(name + ":" + key);
+                    } catch (StoreException e) {
+                        failed.add(name + ":" + key + " (" + e.getMessage() + ")");
+                    }
+                }
+            }
+            keptFrom.add(source + ": from the segment of " + oldest.wal().start() + " (base backup " + oldest.id() + ")");
+        }
+        return new Report(keptFrom, removed, locked, failed);
+    }
+
+    /**
+     * The keys of {@code source}'s chunks in segments before the one holding {@code start} (of its timeline or an older one),
+     * each chunk's data before its metadata (a segment is before another when its name sorts before it on one timeline).
+     */
+    private List<String> keysBefore(Store store, String source, int timeline, long start) throws IOException {
+        String prefix = WalChunk.prefix(source);
+        List<String> data = new ArrayList<>();
+        List<String> meta = new ArrayList<>();
+        String after = null;
+        String firstKept = null;
+        do {
+            ListPage page = store.list(prefix, after, 1000);
+            for (ObjectInfo o : page.objects()) {
+                Matcher m = KEY.matcher(o.key().substring(prefix.length()));
+                if (!m.matches()) continue;
+                String segment = m.group(1);
+                int tl = Wal.timelineOf(segment);
+                if (tl > timeline) continue;
+                if (firstKept == null) firstKept = firstSegmentKept(store, source, timeline, start);
+                if (firstKept == null) return List.of();
+                if (tl == timeline && segment.compareTo(firstKept) >= 0) continue;
+                (m.group(2).equals(WalChunk.DATA_SUFFIX) ? data : meta).add(o.key());
+            }
+            after = page.nextStartAfter();
+        } while (after != null);
+        List<String> out = new ArrayList<>(data);
+        out.addAll(meta);
+        return out;
+    }
+
+    /** The name of the segment holding {@code start}, with the segment size a trusted chunk's metadata gives (null: none). */
+    private String firstSegmentKept(Store store, String source, int timeline, long start) throws IOException {
+        List<WalChunk> first = WalArchive.list(store, source, trust, null, java.time.Instant.MIN).chunks();
+        return first.isEmpty() ? null : Wal.segmentName(timeline, start, first.get(0).segmentSize());
+    }
+}
