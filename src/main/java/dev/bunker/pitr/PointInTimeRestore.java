@@ -41,7 +41,11 @@ public final class PointInTimeRestore {
      * target in the stored WAL, and how many segments were written.
      */
     public record Result(String baseBackup, Path dataDirectory, Instant target, String recoveryTarget, Instant lastCommitAt, String lastCommitLsn,
-                         int segments, String store, double seconds) {}
+                         int segments, String store, double seconds, Timings timings) {}
+
+    /** Where the time went: finding the base and the chunks, WAL download into segments, pg_waldump, the base backup, the WAL moved in. */
+    public record Timings(double listSeconds, double walSeconds, double waldumpSeconds, double baseDownloadSeconds, double baseExtractSeconds,
+                          double walMoveSeconds) {}
 
     private final BackupsConfig config;
     private final Map<String, Store> stores;
@@ -78,13 +82,17 @@ public final class PointInTimeRestore {
                     + (coverage.gap() != null ? " (" + coverage.gap() + ")" : "") + "; " + target + " is later. Restorable: " + base.finishedAt()
                     + " to about " + newest + "; nothing was restored", true);
         }
+        double listSeconds = (System.nanoTime() - t0) / 1e9;
         progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
                 + Wal.formatLsn(coverage.reached()));
         Path work = privateTempDir();
         try {
             Path segments = Files.createDirectory(work.resolve(WAL_FOLDER), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            long t1 = System.nanoTime();
             int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
+            long t2 = System.nanoTime();
             WalFiles.Commits commits = WalFiles.commits(segments, base, walStart, target, config.pgBin());
+            long t3 = System.nanoTime();
             String recoveryTarget;
             if (commits.firstAfter() != null) {
                 recoveryTarget = PG_TIME.format(target);
@@ -97,10 +105,13 @@ public final class PointInTimeRestore {
                         + "store more (a quiet source is marked every " + WalStream.QUIET_MARK_EVERY.toSeconds() + " s); nothing was restored", true);
             }
             RestoreBackup.BaseResult b = restore.runBase(base, dir, identities, progress);
+            long t4 = System.nanoTime();
             moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
             writeRecoveryConfig(b.dataDirectory(), recoveryTarget);
+            Timings timings = new Timings(listSeconds, (t2 - t1) / 1e9, (t3 - t2) / 1e9, b.downloadSeconds(), b.extractSeconds(),
+                    (System.nanoTime() - t4) / 1e9);
             return new Result(base.id(), b.dataDirectory(), target, recoveryTarget, commits.lastBefore(), commits.lastBeforeLsn(), written,
-                    found.store(), (System.nanoTime() - t0) / 1e9);
+                    found.store(), (System.nanoTime() - t0) / 1e9, timings);
         } finally {
             deleteTree(work);
         }
@@ -180,11 +191,21 @@ public final class PointInTimeRestore {
         try (var files = Files.list(from)) {
             for (Path f : files.sorted().toList()) {
                 Path target = to.resolve(f.getFileName());
-                Files.copy(f, target);
-                try (var ch = java.nio.channels.FileChannel.open(target, StandardOpenOption.WRITE)) {
+                try (var ch = java.nio.channels.FileChannel.open(f, StandardOpenOption.WRITE)) {
                     ch.force(true);
                 }
+                try {
+                    Files.move(f, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // the same file system: a rename
+                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                    Files.copy(f, target);
+                    try (var ch = java.nio.channels.FileChannel.open(target, StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                }
             }
+        }
+        try (var ch = java.nio.channels.FileChannel.open(to, StandardOpenOption.READ)) {
+            ch.force(true);
         }
     }
 
