@@ -55,7 +55,13 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
     /** RPO and RTO per disaster scenario, from what the parts have done. */
     public java.util.List<dev.bunker.drill.RecoveryReport.Scenario> recovery() throws java.sql.SQLException {
         return dev.bunker.drill.RecoveryReport.compute(bunker.config(), bunker.clock().instant(), replication.ledger(),
-                replication.status().read(), drills.runs(), backups.lastBackups());
+                replication.status().read(), drills.runs(), backups.lastBackups(), walStoredAt());
+    }
+
+    private java.util.Map<String, java.time.Instant> walStoredAt() throws java.sql.SQLException {
+        java.util.Map<String, java.time.Instant> out = new java.util.HashMap<>();
+        for (WalLedger.Row r : wal.list()) if (r.durableAt() != null) out.put(r.source(), r.durableAt());
+        return out;
     }
 
     /** Stops the parts' schedules and workers; the Bunker itself is closed by its owner. */

@@ -101,7 +101,7 @@ public final class Alerts implements AutoCloseable {
         }
         for (var source : backups.lastBackups().entrySet()) {
             for (var kind : source.getValue().entrySet()) {
-                Duration every = config.backups().kind(kind.getKey()).every();
+                Duration every = config.backups().every(source.getKey(), kind.getKey());
                 Duration limit = Duration.ofMillis((long) (every.toMillis() * rules.backupStaleFactor()));
                 Instant since = kind.getValue() == null ? reference : kind.getValue();
                 if (Duration.between(since, now).compareTo(limit) > 0) {

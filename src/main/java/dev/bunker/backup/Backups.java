@@ -2,7 +2,6 @@ package dev.bunker.backup;
 
 import dev.bunker.Periodic;
 import dev.bunker.db.AdvisoryLock;
-import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import java.io.IOException;
 import java.sql.SQLException;
@@ -10,6 +9,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import javax.sql.DataSource;
@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Database backups of one process: taking, restoring, listing and pruning them, and (in serve) the
- * schedule: each source's dump and snapshot are taken when the newest one is older than its
- * {@code every}, and pruning runs hourly. An advisory lock per source and kind keeps several
+ * schedule: each source's dump and snapshot (and base backup, with pitr) are taken when the newest one
+ * is older than its {@code every} (pitr's {@code base-every}), and pruning runs hourly. An advisory lock per source and kind keeps several
  * processes from taking the same backup twice.
  */
 public final class Backups implements AutoCloseable {
@@ -57,15 +57,19 @@ public final class Backups implements AutoCloseable {
 
     public PruneBackups prune() { return prune; }
 
-    /** When each source's newest dump and snapshot finished (null: none yet). */
+    /** When each source's newest scheduled backup of each kind finished (null: none yet): dump, snapshot, and base with pitr. */
     public Map<String, Map<String, Instant>> lastBackups() throws SQLException {
         Map<String, Map<String, Instant>> out = new LinkedHashMap<>();
         for (String source : config.sources().keySet()) {
             Map<String, Instant> kinds = new LinkedHashMap<>();
-            for (BackupKind k : new BackupKind[] {config.dump(), config.snapshot()}) kinds.put(k.name(), last(source, k.name()));
+            for (String k : scheduledKinds(source)) kinds.put(k, last(source, k));
             out.put(source, kinds);
         }
         return out;
+    }
+
+    private List<String> scheduledKinds(String source) {
+        return config.every(source, "base") == null ? List.of("dump", "snapshot") : List.of("dump", "snapshot", "base");
     }
 
     private Instant last(String source, String kind) throws SQLException {
@@ -76,17 +80,18 @@ public final class Backups implements AutoCloseable {
     public void runDue() throws SQLException {
         Instant now = clock.instant();
         for (String source : config.sources().keySet()) {
-            for (BackupKind k : new BackupKind[] {config.dump(), config.snapshot()}) {
-                Instant last = last(source, k.name());
-                if (last != null && last.plus(k.every()).isAfter(now)) continue;
-                AdvisoryLock.tryWith(db, "bunker.backup", source + "/" + k.name(), () -> {
-                    Instant again = last(source, k.name()); // another process may have just taken it
-                    if (again != null && again.plus(k.every()).isAfter(clock.instant())) return null;
+            for (String kind : scheduledKinds(source)) {
+                Duration every = config.every(source, kind);
+                Instant last = last(source, kind);
+                if (last != null && last.plus(every).isAfter(now)) continue;
+                AdvisoryLock.tryWith(db, "bunker.backup", source + "/" + kind, () -> {
+                    Instant again = last(source, kind); // another process may have just taken it
+                    if (again != null && again.plus(every).isAfter(clock.instant())) return null;
                     try {
-                        Manifest m = take.run(source, k.name());
+                        Manifest m = take.run(source, kind);
                         LOG.info("backup {} taken: {} bytes, sha256 {}", m.id(), m.size(), m.sha256());
                     } catch (IOException | SQLException | RuntimeException e) {
-                        LOG.warn("backup of {} ({}) failed, will retry at the next check: {}", source, k.name(), e.getMessage());
+                        LOG.warn("backup of {} ({}) failed, will retry at the next check: {}", source, kind, e.getMessage());
                     }
                     return null;
                 });

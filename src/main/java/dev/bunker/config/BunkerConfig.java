@@ -131,6 +131,13 @@ public record BunkerConfig(
 
         public boolean enabled() { return !sources.isEmpty(); }
 
+        /** How often {@code serve} takes this kind of backup of {@code source}; null: never (base backups of a source without pitr). */
+        public Duration every(String source, String kind) {
+            if (!kind.equals("base")) return kind(kind).every();
+            BackupSource s = sources.get(source);
+            return s == null || s.pitr() == null ? null : s.pitr().baseEvery();
+        }
+
         public BackupKind kind(String name) {
             return switch (name) {
                 case "dump" -> dump;
@@ -150,10 +157,17 @@ public record BunkerConfig(
 
     /**
      * Point-in-time recovery of a source: {@code serve} streams its WAL through the physical replication slot {@code slot}
-     * into the backup stores, a chunk at least every {@code flushEvery}; the chunks are locked and kept as base backups are.
+     * into the backup stores, a chunk at least every {@code flushEvery}, and takes a base backup every {@code baseEvery};
+     * the chunks are locked and kept as base backups are.
      */
-    public record Pitr(String slot, Duration flushEvery) {
+    public record Pitr(String slot, Duration flushEvery, Duration baseEvery) {
         public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(4);
+        public static final Duration DEFAULT_BASE_EVERY = Duration.ofDays(1);
+
+        /** With a base backup every day. */
+        public Pitr(String slot, Duration flushEvery) {
+            this(slot, flushEvery, DEFAULT_BASE_EVERY);
+        }
 
         public static String defaultSlot(String source) {
             return "bunker_" + source.toLowerCase(java.util.Locale.ROOT).replace('-', '_');

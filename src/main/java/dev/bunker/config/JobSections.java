@@ -78,7 +78,7 @@ final class JobSections {
 
     private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
 
-    /** {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app}}; absent: no WAL streaming. */
+    /** {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app, base-every: 1d}}; absent: no WAL streaming. */
     static Pitr pitr(String source, ConfigNode n) {
         if (!n.isPresent()) return null;
         String wal = n.string("wal", "stream");
@@ -95,8 +95,12 @@ final class JobSections {
         if (!SLOT.matcher(slot).matches()) {
             throw n.failAt("slot", "\"" + slot + "\" is not a replication slot name; expected lower-case letters, digits and _ (at most 63)");
         }
+        Duration baseEvery = n.duration("base-every", Pitr.DEFAULT_BASE_EVERY);
+        if (baseEvery.compareTo(Duration.ofHours(1)) < 0) {
+            throw n.failAt("base-every", Durations.format(baseEvery) + " is too often; expected at least 1h (a base backup copies the whole cluster)");
+        }
         n.rejectUnknownKeys();
-        return new Pitr(slot, flushEvery);
+        return new Pitr(slot, flushEvery, baseEvery);
     }
 
     static BackupKind kind(ConfigNode n, BackupKind d) {

@@ -23,11 +23,12 @@ public final class RecoveryReport {
     private RecoveryReport() {}
 
     /**
-     * The scenarios from the ledger's copies, the replication status, the drills run and each source's newest backups
-     * ({@code lastBackups}: source, kind, when).
+     * The scenarios from the ledger's copies, the replication status, the drills run, each source's newest backups
+     * ({@code lastBackups}: source, kind, when) and, for sources with pitr, when their streamed WAL was last stored
+     * ({@code walStoredAt}: source, when; the database's RPO is then the WAL lag, not the age of a dump).
      */
     public static List<Scenario> compute(BunkerConfig config, Instant now, Ledger ledger, ReplicationStatus.Snapshot rep, DrillRuns runs,
-                                         Map<String, Map<String, Instant>> lastBackups) throws SQLException {
+                                         Map<String, Map<String, Instant>> lastBackups, Map<String, Instant> walStoredAt) throws SQLException {
         List<Scenario> out = new ArrayList<>();
 
         String primary = config.replication().primary();
@@ -57,12 +58,22 @@ public final class RecoveryReport {
 
         if (config.backups().enabled()) {
             Instant newest = null;
-            for (Map<String, Instant> kinds : lastBackups.values()) {
-                for (Instant t : kinds.values()) if (t != null && (newest == null || t.isAfter(newest))) newest = t;
+            StringBuilder wal = new StringBuilder();
+            for (Map.Entry<String, Map<String, Instant>> source : lastBackups.entrySet()) {
+                var s = config.backups().sources().get(source.getKey());
+                if (s != null && s.pitr() != null) {
+                    Instant stored = walStoredAt.get(source.getKey());
+                    wal.append(wal.isEmpty() ? "" : "; ").append(source.getKey()).append(": ").append(stored == null ? "no WAL stored yet"
+                            : "changes since " + stored + " (" + seconds(Duration.between(stored, now).toSeconds()) + " ago, the WAL stored last)");
+                    continue;
+                }
+                for (Instant t : source.getValue().values()) if (t != null && (newest == null || t.isAfter(newest))) newest = t;
             }
+            String dumps = newest == null ? (wal.isEmpty() ? "everything: no backup taken yet" : "")
+                    : "changes since " + newest + " (" + seconds(Duration.between(newest, now).toSeconds()) + " ago)";
             DrillRuns.Run db = latestOk(runs, "db");
             out.add(new Scenario("database lost (between backups)",
-                    newest == null ? "everything: no backup taken yet" : "changes since " + newest + " (" + seconds(Duration.between(newest, now).toSeconds()) + " ago)",
+                    wal.isEmpty() ? dumps : wal + (dumps.isEmpty() ? "" : "; sources without pitr: " + dumps),
                     db == null ? "unknown: no successful `bunker drill db` yet"
                             : String.format("%.0f s to start a server and restore (drill of %s, backup %s)", db.restoreSeconds(), db.finishedAt(), db.backupId()),
                     "backup catalog; database drills"));

@@ -209,6 +209,8 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {flush-every: 50ms}")).getMessage()).contains("pitr.flush-every");
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {slot: \"Bad-Slot\"}")).getMessage()).contains("pitr.slot").contains("Bad-Slot");
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {every: 1d}")).getMessage()).contains("pitr.every");
+        assertThat(load(FULL + backups.replace("PITR", ", pitr: {base-every: 12h}")).backups().every("App-1", "base")).isEqualTo(Duration.ofHours(12));
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {base-every: 10m}")).getMessage()).contains("pitr.base-every");
         assertThat(fails(FULL + backups.replace("postgresql://backup@127.0.0.1:5432/app", "self").replace("PITR", ", pitr: {}")).getMessage())
                 .contains("pitr").contains("embedded database is not supported");
     }

@@ -410,4 +410,18 @@ class PointInTimeRestoreTest {
             assertThat(bunker.store(store).stat(k.substring(k.indexOf(':') + 1))).as(k).isPresent();
         }
     }
+
+    @Test
+    void serveTakesBaseBackupsOnPitrsScheduleAndTheDatabasesRpoIsTheWalLag() throws Exception {
+        awaitStored();
+        backups.runDue(); // the dump fails (the role reads nothing), the base backup is due: none yet
+        assertThat(backups.catalog().list()).extracting(e -> e.manifest().kind()).containsExactly("base");
+        assertThat(backups.lastBackups().get("app")).containsKeys("dump", "snapshot", "base");
+        backups.runDue(); // not due again for a day
+        assertThat(backups.catalog().list()).hasSize(1);
+        try (Engine engine = Engine.on(bunker)) {
+            var db = engine.recovery().stream().filter(sc -> sc.name().startsWith("database lost")).findFirst().orElseThrow();
+            assertThat(db.rpo()).startsWith("app: changes since").contains("the WAL stored last");
+        }
+    }
 }
