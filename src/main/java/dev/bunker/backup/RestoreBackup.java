@@ -190,34 +190,75 @@ public final class RestoreBackup {
         }
     }
 
-    /** A base backup restored: the data directory, the store it came from, how long the download and the extraction took. */
+    /**
+     * A base backup restored: the data directory, the store it came from, how long the download took (with the extraction
+     * it overlaps; {@code extractSeconds} is 0 since no step follows it).
+     */
     public record BaseResult(Manifest manifest, Path dataDirectory, String store, long files, double downloadSeconds, double extractSeconds) {}
 
     /**
      * Restores a base backup into {@code targetDir} (new or empty), ready to start as a PostgreSQL data directory of the
-     * source's major version: the backup is downloaded, verified and decrypted whole first, so a bad copy never leaves
-     * half a directory.
+     * source's major version. The tar is extracted as it is downloaded, decrypted (one thread) and decompressed (another);
+     * a copy that breaks off, does not decrypt or turns out to be other bytes than the manifest's SHA-256 empties the
+     * directory again and the next backup store is tried, so a bad copy never leaves half a directory behind.
      */
     public BaseResult runBase(Manifest m, Path targetDir, List<String> identities, Consumer<String> progress) throws IOException {
         if (!m.isBase()) {
             throw new IOException("backup " + m.id() + " is a " + m.kind() + " (pg_dump), not a base backup: restore it into a database with --target URL");
         }
-        BaseBackups.requireNewOrEmpty(targetDir); // before the download, not only before the extraction
-        return inPrivateTempFile(m.id() + ".tar", tar -> {
+        BaseBackups.requireNewOrEmpty(targetDir);
+        List<String> problems = new ArrayList<>();
+        for (String name : config.stores()) {
+            Store store = stores.get(name);
+            if (store == null) continue;
             long t0 = System.nanoTime();
-            String store = download(m, identities, tar, progress);
-            double downloadSeconds = (System.nanoTime() - t0) / 1e9;
-            progress.accept("extracting into " + targetDir);
-            long t1 = System.nanoTime();
+            MessageDigest sha = Sha256.newDigest();
+            long[] read = {0};
             long files;
-            try (InputStream in = Files.newInputStream(tar)) {
-                files = BaseBackups.extract(in, targetDir);
+            try (InputStream raw = store.get(m.dataKey());
+                 InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress)) {
+                files = extract(AgeCrypto.decrypting(counted, identities), targetDir);
+            } catch (StoreException e) {
+                deleteContents(targetDir);
+                problems.add(name + ": " + e.getMessage());
+                continue;
             } catch (IOException e) {
-                deleteContents(targetDir); // it was empty: half a data directory must not look like a restore
-                throw e;
+                deleteContents(targetDir);
+                if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e; // the wrong key: every copy says so
+                if (e.getMessage() != null && e.getMessage().contains("tar has an entry")) throw e; // what the backup holds, not a bad copy
+                problems.add(name + ": the copy is corrupt or truncated (" + e.getMessage() + ")");
+                continue;
             }
-            return new BaseResult(m, targetDir, store, files, downloadSeconds, (System.nanoTime() - t1) / 1e9);
-        });
+            String actual = Sha256.hex(sha.digest());
+            if (!actual.equals(m.sha256()) || read[0] != m.size()) {
+                deleteContents(targetDir);
+                problems.add(name + ": the copy has SHA-256 " + actual + " (" + read[0] + " bytes), the manifest says " + m.sha256() + " ("
+                        + m.size() + " bytes)");
+                continue;
+            }
+            if (!problems.isEmpty()) progress.accept("used store '" + name + "' after: " + String.join("; ", problems));
+            return new BaseResult(m, targetDir, name, files, (System.nanoTime() - t0) / 1e9, 0);
+        }
+        throw new IOException("backup " + m.id() + " could not be read whole from any backup store " + config.stores() + "; nothing was restored: "
+                + String.join("; ", problems));
+    }
+
+    /** Decompresses and extracts while another thread decrypts; reads to the end, so the whole copy is counted and hashed. */
+    private static long extract(InputStream decrypting, Path targetDir) throws IOException {
+        DecryptingPipe pipe = new DecryptingPipe(decrypting);
+        try (pipe; InputStream plain = new ZstdInputStream(pipe.plaintext())) {
+            long files = BaseBackups.extract(new java.io.FilterInputStream(plain) {
+                @Override
+                public void close() {
+                    // the tar reader closes what it reads; the rest is drained below
+                }
+            }, targetDir);
+            plain.transferTo(OutputStream.nullOutputStream()); // what follows the tar's end (padding)
+            return files;
+        } catch (IOException e) {
+            IOException upstream = pipe.failure();
+            throw upstream != null ? upstream : e;
+        }
     }
 
     /** Refuses a target directory that exists and holds anything (a base or point-in-time restore writes only into an empty one). */

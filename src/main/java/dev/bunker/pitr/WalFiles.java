@@ -41,22 +41,54 @@ final class WalFiles {
     static int assemble(List<WalChunk> chunks, Map<String, Store> stores, List<String> order, List<String> identities, Path dir,
                         Consumer<String> progress) throws IOException {
         int segments = 0;
-        int done = 0;
-        for (WalChunk c : chunks) {
+        for (WalChunk c : chunks) { // every segment file first, so the downloads below only write into them
             Path file = dir.resolve(c.segment());
-            if (!Files.exists(file)) {
-                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-            }
+            if (Files.exists(file)) continue;
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-                if (f.length() == 0) {
-                    f.setLength(c.segmentSize());
-                    segments++;
-                }
-                f.seek(c.startLsn() - Wal.segmentStart(c.segment(), c.segmentSize()));
-                f.write(download(c, stores, order, identities));
+                f.setLength(c.segmentSize());
             }
-            if (++done % 50 == 0 || done == chunks.size()) progress.accept("WAL: " + done + " of " + chunks.size() + " chunks");
+            segments++;
+        }
+        // Two at a time: one chunk's download and decryption beside another's decompression and write.
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "wal-download");
+            t.setDaemon(true);
+            return t;
+        });
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        try {
+            List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+            for (WalChunk c : chunks) {
+                futures.add(pool.submit(() -> {
+                    byte[] bytes = download(c, stores, order, identities);
+                    try (RandomAccessFile f = new RandomAccessFile(dir.resolve(c.segment()).toFile(), "rw")) {
+                        f.seek(c.startLsn() - Wal.segmentStart(c.segment(), c.segmentSize()));
+                        f.write(bytes);
+                    }
+                    int n = done.incrementAndGet();
+                    if (n % 50 == 0 || n == chunks.size()) {
+                        synchronized (progress) {
+                            progress.accept("WAL: " + n + " of " + chunks.size() + " chunks");
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : futures) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) throw io;
+                    throw new IOException(e.getCause().getMessage(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while downloading WAL");
+                }
+            }
+        } finally {
+            pool.shutdownNow();
         }
         return segments;
     }

@@ -196,4 +196,32 @@ class BaseBackupTest {
                 .hasMessageContaining("outside the data directory").hasMessageContaining("../escaped");
         assertThat(dir.resolve("escaped")).doesNotExist();
     }
+
+    @Test
+    void aCorruptCopyIsExtractedNoFurtherThanItsBadChunkAndTheNextStoreRestoresInstead() throws Exception {
+        String expected = fingerprint(source);
+        Manifest m = backups.take().run("app", "base");
+        Path vaultCopy = ((LocalStore) faulty.get("vault").real()).pathOf(m.dataKey());
+        byte[] bytes = Files.readAllBytes(vaultCopy);
+        bytes[bytes.length * 3 / 4] ^= 0x40; // late in the copy: much of the tar is extracted before age finds it
+        Files.write(vaultCopy, bytes);
+        Path restored = dir.resolve("restored");
+        List<String> progress = new java.util.ArrayList<>();
+        RestoreBackup.BaseResult r = backups.restore().runBase(m, restored, AgeCrypto.readIdentities(key), progress::add);
+        assertThat(r.store()).isEqualTo("shelter");
+        assertThat(progress).anyMatch(l -> l.contains("used store 'shelter' after: vault: the copy is corrupt"));
+        try (EmbeddedPostgres pg = startOn(restored)) {
+            assertThat(fingerprint(pg)).isEqualTo(expected);
+        }
+
+        // Both copies bad: nothing is left in the directory.
+        Path shelterCopy = ((LocalStore) faulty.get("shelter").real()).pathOf(m.dataKey());
+        Files.write(shelterCopy, bytes);
+        Path again = dir.resolve("again");
+        assertThatThrownBy(() -> backups.restore().runBase(m, again, AgeCrypto.readIdentities(key), l -> {}))
+                .hasMessageContaining("could not be read whole from any backup store");
+        try (var left = Files.list(again)) {
+            assertThat(left.toList()).isEmpty();
+        }
+    }
 }
