@@ -10,9 +10,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Finds pg_dump / pg_restore of the server's major version and checks they are that version. */
+/** Finds pg_dump, pg_restore, pg_basebackup and pg_waldump of the server's major version and checks they are that version. */
 public final class PgTools {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
+    /** Tools Debian ships with the server, not the client package. */
+    private static final java.util.Set<String> SERVER_TOOLS = java.util.Set.of("pg_waldump", "pg_ctl", "postgres", "initdb");
 
     private PgTools() {}
 
@@ -33,8 +35,9 @@ public final class PgTools {
             if (v == major) return p;
             seen.add(p + " (version " + v + ")");
         }
+        String pkg = SERVER_TOOLS.contains(tool) ? "postgresql-" + major : "postgresql-client-" + major;
         throw new IOException(tool + " for PostgreSQL " + major + " not found" + (seen.isEmpty() ? "" : "; found only " + String.join(", ", seen))
-                + "; install the Debian package postgresql-client-" + major + " (apt-get install postgresql-client-" + major + ")"
+                + "; install the Debian package " + pkg + " (apt-get install " + pkg + ")"
                 + (configured == null ? " or set backups.pg-bin to its folder" : " or fix backups.pg-bin (" + configured + ")"));
     }
 
