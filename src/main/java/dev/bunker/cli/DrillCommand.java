@@ -44,7 +44,10 @@ public final class DrillCommand implements Runnable {
             System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
         } else {
             System.out.println(r.kind() + " drill " + (r.ok() ? "PASSED" : "FAILED") + (r.backupId() == null ? "" : " with backup " + r.backupId()));
-            if (r.backupAgeSeconds() != null) System.out.printf("  achieved RPO: backup was %.1f h old%n", r.backupAgeSeconds() / 3600);
+            if (r.backupAgeSeconds() != null) {
+                System.out.println(r.backupAgeSeconds() < 3600 ? String.format("  achieved RPO: the restored data was %.0f s behind", r.backupAgeSeconds())
+                        : String.format("  achieved RPO: backup was %.1f h old", r.backupAgeSeconds() / 3600));
+            }
             if (r.restoreSeconds() != null) System.out.printf("  achieved RTO: fresh server + restore in %.1f s%n", r.restoreSeconds());
             for (DrillRuns.Check c : r.checks()) System.out.println("  " + (c.ok() ? "ok   " : "FAIL ") + c.name() + ": " + c.detail());
         }
@@ -52,12 +55,16 @@ public final class DrillCommand implements Runnable {
     }
 
     @Command(name = "db", mixinStandardHelpOptions = true,
-            description = "Restore the newest backup (found in a backup store, not the catalog) into a fresh throwaway PostgreSQL and check it. Exit code 1 if it fails.")
+            description = "Restore the newest backup (found in a backup store, not the catalog) into a fresh throwaway PostgreSQL and check it; a "
+                    + "source with pitr is restored as it was a minute ago (base backup + WAL) and started. Exit code 1 if it fails.")
     static final class Db implements Callable<Integer> {
         @Mixin ConfigOptions options;
 
         @Option(names = "--source", paramLabel = "S", description = "Drill this backup source (default: drills.db.source, else the newest of any).")
         String source;
+
+        @Option(names = "--dumps", description = "For a source with pitr too: restore its newest dump or snapshot instead of a point in time.")
+        boolean dumps;
 
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
@@ -68,7 +75,7 @@ public final class DrillCommand implements Runnable {
             if (!config.drills().dbEnabled()) {
                 throw new ConfigException(config.source(), "drills.db.identity", "missing; the database drill needs the age key file that decrypts the backups");
             }
-            return withDrills(config, drills -> report(drills.database().run(source), json));
+            return withDrills(config, drills -> report(drills.database().run(source, dumps), json));
         }
     }
 

@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  * The database drill: take the newest backup from a backup store (its manifests, not Bunker's own
  * catalog: the drill must work as if the production database were gone), start a fresh throwaway
  * PostgreSQL 15 (initdb into a temp folder, a free port), restore into it, run the checks, tear it
- * down, and record the verdict with the achieved RPO (the backup's age) and RTO (start + restore).
+ * down, and record the verdict with the achieved RPO (the backup's age) and RTO (start + restore). A source with
+ * point-in-time recovery gets {@link PitrDrill} instead.
  */
 public final class DatabaseDrill {
     private final BunkerConfig config;
@@ -43,6 +44,18 @@ public final class DatabaseDrill {
         this.stores = stores;
         this.runs = runs;
         this.clock = clock;
+    }
+
+    /**
+     * Drills {@code source} (null: drills.db.source, else the first source with pitr, else the newest backup of any): the
+     * point-in-time drill for a source with pitr unless {@code dumpsOnly}, else the newest dump or snapshot.
+     */
+    public DrillRuns.Run run(String source, boolean dumpsOnly) throws Exception {
+        String name = source != null ? source : config.drills().source();
+        BunkerConfig.BackupSource s = name != null ? config.backups().sources().get(name)
+                : config.backups().sources().values().stream().filter(b -> b.pitr() != null).findFirst().orElse(null);
+        if (!dumpsOnly && s != null && s.pitr() != null) return new PitrDrill(config, stores, runs, clock).run(s);
+        return run(name);
     }
 
     public DrillRuns.Run run(String source) throws Exception {

@@ -41,7 +41,7 @@ public final class PointInTimeRestore {
      * target in the stored WAL, and how many segments were written.
      */
     public record Result(String baseBackup, Path dataDirectory, Instant target, String recoveryTarget, Instant lastCommitAt, String lastCommitLsn,
-                         int segments, String store, double seconds, Timings timings) {}
+                         int segments, String store, double seconds, Timings timings, int majorVersion) {}
 
     /** Where the time went: finding the base and the chunks, WAL download into segments, pg_waldump, the base backup, the WAL moved in. */
     public record Timings(double listSeconds, double walSeconds, double waldumpSeconds, double baseDownloadSeconds, double baseExtractSeconds,
@@ -111,7 +111,7 @@ public final class PointInTimeRestore {
             Timings timings = new Timings(listSeconds, (t2 - t1) / 1e9, (t3 - t2) / 1e9, b.downloadSeconds(), b.extractSeconds(),
                     (System.nanoTime() - t4) / 1e9);
             return new Result(base.id(), b.dataDirectory(), target, recoveryTarget, commits.lastBefore(), commits.lastBeforeLsn(), written,
-                    found.store(), (System.nanoTime() - t0) / 1e9, timings);
+                    found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
         } finally {
             deleteTree(work);
         }

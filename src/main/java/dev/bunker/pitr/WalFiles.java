@@ -128,14 +128,19 @@ final class WalFiles {
                 + c.start() + " may still be restorable from an older base backup's WAL only if they do not need this segment");
     }
 
+    /** The PostgreSQL major version that took the base backup. */
+    static int major(Manifest base) throws IOException {
+        Matcher major = MAJOR.matcher(base.serverVersion() == null ? "" : base.serverVersion());
+        if (!major.find()) throw new IOException("base backup " + base.id() + " does not say which PostgreSQL version took it");
+        return Integer.parseInt(major.group(1));
+    }
+
     /** The last commit (or abort) at or before the target, its LSN, and the time of the first after it (null: none in the WAL). */
     record Commits(Instant lastBefore, String lastBeforeLsn, Instant firstAfter) {}
 
     /** Reads the commit records of the segments in {@code dir} from {@code walStart} on, with pg_waldump of the backup's major version. */
     static Commits commits(Path dir, Manifest base, long walStart, Instant target, Path pgBin) throws IOException {
-        Matcher major = MAJOR.matcher(base.serverVersion() == null ? "" : base.serverVersion());
-        if (!major.find()) throw new IOException("base backup " + base.id() + " does not say which PostgreSQL version took it");
-        Path waldump = PgTools.find("pg_waldump", Integer.parseInt(major.group(1)), pgBin);
+        Path waldump = PgTools.find("pg_waldump", major(base), pgBin);
         long consistent = Wal.parseLsn(base.wal().end());
         Path errors = dir.resolveSibling("pg_waldump.err");
         ProcessBuilder pb = new ProcessBuilder(waldump.toString(), "-p", dir.toString(), "-t", Integer.toString(base.wal().timeline()),

@@ -72,7 +72,9 @@ class PointInTimeRestoreTest {
                         new Pitr("bunker_app", Duration.ofMillis(300)))),
                 BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
                 new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
-        BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
+        BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b).withDrills(new BunkerConfig.DrillsConfig(
+                Duration.ofDays(1), key, "app", "public.events.at", Duration.ofMinutes(10), List.of("(select count(*) from events) > 0"),
+                Duration.ofDays(1), 100), BunkerConfig.AlertsConfig.DEFAULTS);
         bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
         backups = Engine.backups(bunker);
         streams = new WalStreams(b, bunker.stores(), config.dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));
@@ -422,6 +424,42 @@ class PointInTimeRestoreTest {
         try (Engine engine = Engine.on(bunker)) {
             var db = engine.recovery().stream().filter(sc -> sc.name().startsWith("database lost")).findFirst().orElseThrow();
             assertThat(db.rpo()).startsWith("app: changes since").contains("the WAL stored last");
+        }
+    }
+
+    @Test
+    void theDailyDrillRestoresTheSourceAsItWasAMinuteAgoStartsItAndChecksIt() throws Exception {
+        DrillOf drill = new DrillOf();
+        var failed = drill.at(Instant.now().plusSeconds(60));
+        assertThat(failed.ok()).isFalse();
+        assertThat(failed.log()).contains("no base backup of source app");
+
+        backups.take().run("app", "base");
+        Instant writing;
+        try (Writer writer = new Writer()) {
+            Thread.sleep(1500);
+            writing = sourceNow();
+            Thread.sleep(1500);
+        }
+        awaitStored();
+        var run = drill.at(writing.plus(java.time.Duration.ofSeconds(60)));
+        assertThat(run.ok()).as(run.log()).isTrue();
+        assertThat(run.kind()).isEqualTo("db");
+        assertThat(run.log()).contains("point-in-time drill of app").contains("ok   freshness of public.events.at")
+                .contains("ok   sql: (select count(*) from events) > 0").contains("ok   replay and promote");
+        assertThat(run.backupAgeSeconds()).as("the achieved RPO: the restored data is about a minute behind").isBetween(59.0, 62.0);
+        try (var left = Files.list(bunker.config().dataDir().resolve("tmp"))) {
+            assertThat(left.toList()).as("the drill leaves nothing behind").isEmpty();
+        }
+    }
+
+    /** The database drill as serve runs it, on a clock set to when it should run. */
+    final class DrillOf {
+        dev.bunker.drill.DrillRuns.Run at(Instant when) throws Exception {
+            Clock clock = Clock.offset(Clock.systemUTC(), Duration.between(Instant.now(), when));
+            var drill = new dev.bunker.drill.DatabaseDrill(bunker.config(), bunker.stores(),
+                    new dev.bunker.drill.DrillRuns(bunker.database().dataSource()), clock);
+            return drill.run(null, false);
         }
     }
 }
