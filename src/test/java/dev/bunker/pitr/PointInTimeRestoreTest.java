@@ -462,4 +462,59 @@ class PointInTimeRestoreTest {
             return drill.run(null, false);
         }
     }
+
+    @Test
+    void aSourceThatRestartsMidStreamLosesNoWal() throws Exception {
+        // A source whose data directory survives a restart, on a fixed port, so the stream's URL stays right.
+        streams.close();
+        Path data = dir.resolve("source-data");
+        int port = source.getPort();
+        source.close();
+        source = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false).setPort(port).start();
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("create role streamer login replication");
+            s.execute("create table events (id bigserial primary key, note text not null, at timestamptz not null default clock_timestamp())");
+            s.execute("insert into events (note) select 'before ' || g from generate_series(1, 1000) g");
+        }
+        streams = new WalStreams(backups.config(), bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(),
+                new WalLedger(bunker.database().dataSource()));
+        streams.start();
+        Manifest base = backups.take().run("app", "base");
+        Writer writer = new Writer();
+        Thread.sleep(1000);
+        source.close(); // the writer fails, the stream loses its source mid-segment
+        writer.thread.join(10_000);
+        long written;
+        synchronized (writer.rows) {
+            written = writer.rows.size();
+        }
+        source = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false).setPort(port).start();
+        try (Writer more = new Writer()) {
+            Thread.sleep(1000);
+        }
+        awaitStored();
+        ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
+        WalArchive.Listed listed = WalArchive.list(bunker.store("vault"), "app", trust, null, null);
+        WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), base.wal().timeline(), listed.chunks().get(0).startLsn());
+        assertThat(cov.gap()).isNull();
+        assertThat(cov.reached()).isGreaterThanOrEqualTo(Wal.parseLsn(streams.status().get(0).durableLsn()));
+
+        Instant target = sourceNow();
+        long expected;
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from events")) {
+            rs.next();
+            expected = rs.getLong(1);
+        }
+        Thread.sleep(1200);
+        Path restored = dir.resolve("restored");
+        new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir())
+                .run("app", target, restored, AgeCrypto.readIdentities(key), l -> {});
+        try (EmbeddedPostgres pg = startOn(restored); Connection c = promoted(pg); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*), count(*) filter (where note = 'live') from events")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(expected);
+            assertThat(rs.getLong(2)).as("the rows written before the source stopped, and after").isGreaterThan(written);
+        }
+    }
 }
