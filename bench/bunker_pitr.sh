@@ -10,6 +10,7 @@
 #   bunker_pitr_restore_s     : marker row, T, delete the marker, wait until Bunker stored the delete; timed:
 #                               `bunker db restore --to-time T --target-dir` + start + replay until pg_is_in_recovery()
 #                               = false + marker found; compare with pitr_pgbackrest_restore_s. Row counts checked.
+#   bunker_pitr_wal_lag_light_p99_s: the same under a light load (pgbench -R 20 -c 2): chunks wait for flush-every
 # Env: PITR_LOAD_S (30), PITR_CLIENTS (8), PITR_FLUSH_EVERY (4s: the default).
 set -euo pipefail
 cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
@@ -83,6 +84,17 @@ kill "$SAMPLER_PID"; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
 echo "$out" | grep -E 'latency average|^tps' >&2
 fig bunker_pitr_pgbench_tps "$(echo "$out" | awk '/^tps = .*without initial connection/{printf "%.0f", $3}')" tx/s
 sort -g "$W/lag.txt" | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<NR*0.99) i++; if (i<1) i=1; printf "bunker_pitr_wal_lag_p99_s %.3f s\nbunker_pitr_wal_lag_max_s %.3f s\nbunker_pitr_wal_lag_samples %d samples\n", v[i], v[NR], NR}'
+
+# A light load (20 transactions a second): segments no longer fill, so each chunk waits for flush-every
+log "pgbench -R 20 -c 2 -T $PITR_LOAD_S (light load)"
+( while true; do
+    PQ -d postgres -tAc "select coalesce(extract(epoch from max(flush_lag)), 0) from pg_stat_replication where application_name = 'bunker wal bench'"
+    sleep 0.1
+  done > "$W/lag-light.txt" ) &
+SAMPLER_PID=$!
+pgbench -h "$PSOCK" -p "$PPORT" -U postgres -R 20 -c 2 -j 2 -T "$PITR_LOAD_S" bench >/dev/null 2>&1
+kill "$SAMPLER_PID"; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
+sort -g "$W/lag-light.txt" | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<NR*0.99) i++; if (i<1) i=1; printf "bunker_pitr_wal_lag_light_p99_s %.3f s\nbunker_pitr_wal_lag_light_max_s %.3f s\n", v[i], v[NR]}'
 
 stored() { # LSN: until Bunker's slot has moved past it (it moves only once the WAL is in every backup store)
   for _ in $(seq 3000); do
