@@ -3,10 +3,9 @@
 #   bunker_pitr_base_backup_s : `bunker db backup --kind base` (pg_basebackup -Ft -X fetch | zstd -3 | age into a local
 #                               locked store, fsynced, signed manifest), CLI wall time incl. JVM start; compare with
 #                               pitr_basebackup_zstd_age_s and pitr_pgbackrest_full_backup_s
-#   bunker_pitr_wal_lag_p99_s : while pgbench -c PITR_CLIENTS -j 2 -T PITR_LOAD_S runs, pg_stat_replication.flush_lag of
-#                               Bunker's walsender sampled every 0.1 s (NULL = caught up = 0), nearest-rank p99 (and max):
-#                               Bunker reports a position flushed only once it is in every backup store, so this is
-#                               "commit on the source to durable in the stores"; compare with pitr_receivewal_lag_p99_s
+#   bunker_pitr_wal_lag_p99_s : while pgbench -c PITR_CLIENTS -j 2 -T PITR_LOAD_S runs, commit-to-durable-in-every-store lag
+#                               per 0.1 s probe (see lag_during), nearest-rank p99 and max; compare with
+#                               pitr_receivewal_lag_p99_s (pg_receivewal flushes every write, so its flush_lag is the same)
 #   bunker_pitr_restore_s     : marker row, T, delete the marker, wait until Bunker stored the delete; timed:
 #                               `bunker db restore --to-time T --target-dir` + start + replay until pg_is_in_recovery()
 #                               = false + marker found; compare with pitr_pgbackrest_restore_s. Row counts checked.
@@ -73,28 +72,49 @@ t=$(timeit "$JAVA -jar $JAR db backup --config $W/bunker.yaml --data-dir $W/bunk
 fig bunker_pitr_base_backup_s "$t" s
 fig bunker_pitr_base_backup_MBps "$(mb "$(div "$CLB" "$t")")" MB/s
 
+# Commit-to-durable lag, measured per moment rather than per reply: every 0.1 s a probe notes the time t and the
+# source's WAL insert position L (every commit before t lies before L); every 0.05 s a sampler notes the slot's
+# restart_lsn, which moves only once Bunker has the WAL in every backup store. A probe's lag is the first sample time
+# with restart_lsn >= L, minus t. (pg_stat_replication.flush_lag, which the anchor samples, reports only the age of
+# the newest position confirmed, so it under-reports a client that confirms a chunk at a time.)
+lag_during() { # NAME PGBENCH-ARGS...: runs pgbench with the probe and sampler, prints NAME_p99_s / NAME_max_s
+  local name=$1; shift
+  ( while true; do PQ -d postgres -tAc "select extract(epoch from clock_timestamp()), pg_current_wal_insert_lsn()"; sleep 0.1; done ) > "$W/$name.probes" &
+  local probe=$!
+  ( while true; do PQ -d postgres -tAc "select extract(epoch from clock_timestamp()), restart_lsn from pg_replication_slots where slot_name = 'bunker_bench'"; sleep 0.05; done ) > "$W/$name.samples" &
+  local sampler=$!
+  local out
+  out=$(pgbench -h "$PSOCK" -p "$PPORT" -U postgres "$@" bench 2>&1) || { echo "$out" >&2; kill $probe $sampler; return 1; }
+  kill $probe; wait $probe 2>/dev/null || true
+  sleep 8   # flush-every and an upload: the last probes become durable
+  kill $sampler; wait $sampler 2>/dev/null || true
+  echo "$out" | grep -E 'latency average|^tps' >&2
+  echo "$out" | awk -v n="$name" '/^tps = .*without initial connection/{printf "%s_pgbench_tps %.0f tx/s\n", n, $3}'
+  $PY - "$W/$name.probes" "$W/$name.samples" "$name" <<'PYEOF'
+import sys
+def lsn(t):
+    hi, lo = t.split("/"); return (int(hi, 16) << 32) | int(lo, 16)
+def rows(f):
+    out = []
+    for line in open(f):
+        p = line.strip().split("|")
+        if len(p) == 2 and p[1]: out.append((float(p[0]), lsn(p[1])))
+    return out
+probes, samples, name = rows(sys.argv[1]), rows(sys.argv[2]), sys.argv[3]
+lags = []
+for t, l in probes:
+    k = next((s for s in samples if s[0] >= t and s[1] >= l), None)
+    if k: lags.append(k[0] - t)
+lags.sort()
+n = len(lags)
+p99 = lags[max(0, -(-n * 99 // 100) - 1)] if n else float("nan")
+print(f"{name}_p99_s {p99:.3f} s"); print(f"{name}_max_s {(lags[-1] if n else float('nan')):.3f} s"); print(f"{name}_probes {n} probes")
+PYEOF
+}
 log "pgbench -c $PITR_CLIENTS -j 2 -T $PITR_LOAD_S while Bunker streams the WAL"
-( while true; do
-    PQ -d postgres -tAc "select coalesce(extract(epoch from max(flush_lag)), 0) from pg_stat_replication where application_name = 'bunker wal bench'"
-    sleep 0.1
-  done > "$W/lag.txt" ) &
-SAMPLER_PID=$!
-out=$(pgbench -h "$PSOCK" -p "$PPORT" -U postgres -c "$PITR_CLIENTS" -j 2 -T "$PITR_LOAD_S" bench 2>&1) || { echo "$out" >&2; exit 1; }
-kill "$SAMPLER_PID"; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
-echo "$out" | grep -E 'latency average|^tps' >&2
-fig bunker_pitr_pgbench_tps "$(echo "$out" | awk '/^tps = .*without initial connection/{printf "%.0f", $3}')" tx/s
-sort -g "$W/lag.txt" | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<NR*0.99) i++; if (i<1) i=1; printf "bunker_pitr_wal_lag_p99_s %.3f s\nbunker_pitr_wal_lag_max_s %.3f s\nbunker_pitr_wal_lag_samples %d samples\n", v[i], v[NR], NR}'
-
-# A light load (20 transactions a second): segments no longer fill, so each chunk waits for flush-every
-log "pgbench -R 20 -c 2 -T $PITR_LOAD_S (light load)"
-( while true; do
-    PQ -d postgres -tAc "select coalesce(extract(epoch from max(flush_lag)), 0) from pg_stat_replication where application_name = 'bunker wal bench'"
-    sleep 0.1
-  done > "$W/lag-light.txt" ) &
-SAMPLER_PID=$!
-pgbench -h "$PSOCK" -p "$PPORT" -U postgres -R 20 -c 2 -j 2 -T "$PITR_LOAD_S" bench >/dev/null 2>&1
-kill "$SAMPLER_PID"; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
-sort -g "$W/lag-light.txt" | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<NR*0.99) i++; if (i<1) i=1; printf "bunker_pitr_wal_lag_light_p99_s %.3f s\nbunker_pitr_wal_lag_light_max_s %.3f s\n", v[i], v[NR]}'
+lag_during bunker_pitr_wal_lag -c "$PITR_CLIENTS" -j 2 -T "$PITR_LOAD_S"
+log "pgbench -R 20 -c 2 -T $PITR_LOAD_S (light load: segments no longer fill, chunks wait for flush-every)"
+lag_during bunker_pitr_wal_lag_light -R 20 -c 2 -j 2 -T "$PITR_LOAD_S"
 
 stored() { # LSN: until Bunker's slot has moved past it (it moves only once the WAL is in every backup store)
   for _ in $(seq 3000); do
