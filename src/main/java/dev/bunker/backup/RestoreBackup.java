@@ -225,8 +225,9 @@ public final class RestoreBackup {
             } catch (IOException e) {
                 deleteContents(targetDir);
                 if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e; // the wrong key: every copy says so
-                if (e.getMessage() != null && e.getMessage().contains("tar has an entry")) throw e; // what the backup holds, not a bad copy
-                problems.add(name + ": the copy is corrupt or truncated (" + e.getMessage() + ")");
+                // A refused tar entry may be one planted copy's (its SHA-256 is known only at the end): the next store may hold the real one.
+                problems.add(name + (e.getMessage() != null && e.getMessage().contains("tar has an entry") ? ": " + e.getMessage()
+                        : ": the copy is corrupt or truncated (" + e.getMessage() + ")"));
                 continue;
             }
             String actual = Sha256.hex(sha.digest());

@@ -69,18 +69,29 @@ public final class PointInTimeRestore {
         Manifest base = baseBefore(source, target);
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
         long walStart = Wal.parseLsn(base.wal().start());
-        Found found = chunksAfter(base, target, trust);
-        WalArchive.Coverage coverage = WalArchive.coverage(found.chunks(), base.wal().timeline(), found.segmentStart());
-        if (coverage.reached() < Wal.parseLsn(base.wal().end())) {
-            throw new PitrException("the stored WAL of " + source + " does not reach the end of base backup " + base.id() + " (" + base.wal().end()
-                    + "): " + (coverage.gap() != null ? coverage.gap() : "it stops at " + Wal.formatLsn(coverage.reached()))
-                    + "; nothing was restored. Restore that base backup alone with --backup " + base.id());
+        // Each backup store's WAL on its own (a store added later has less); the first that reaches the target is used.
+        Found found = null;
+        WalArchive.Coverage coverage = null;
+        List<String> short_ = new ArrayList<>();
+        boolean callersFault = true;
+        for (Found f : chunksAfter(base, target, trust)) {
+            WalArchive.Coverage c = WalArchive.coverage(f.chunks(), base.wal().timeline(), f.segmentStart());
+            Instant newest = latest(c.receivedUntil(), c.completeThrough());
+            if (c.reached() < Wal.parseLsn(base.wal().end())) {
+                short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " does not reach its end (" + base.wal().end() + "): "
+                        + (c.gap() != null ? c.gap() : "it stops at " + Wal.formatLsn(c.reached())));
+                callersFault = false;
+            } else if (newest == null || newest.isBefore(target)) {
+                short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " reaches only about " + newest
+                        + (c.gap() != null ? " (" + c.gap() + ")" : "") + ", restorable: " + base.finishedAt() + " to about " + newest);
+            } else {
+                found = f;
+                coverage = c;
+                break;
+            }
         }
-        Instant newest = latest(coverage.receivedUntil(), coverage.completeThrough());
-        if (newest == null || newest.isBefore(target)) {
-            throw new PitrException("the stored WAL of " + source + " after base backup " + base.id() + " reaches only about " + newest
-                    + (coverage.gap() != null ? " (" + coverage.gap() + ")" : "") + "; " + target + " is later. Restorable: " + base.finishedAt()
-                    + " to about " + newest + "; nothing was restored", true);
+        if (found == null) {
+            throw new PitrException(source + " cannot be restored to " + target + ": " + String.join("; ", short_) + "; nothing was restored", callersFault);
         }
         double listSeconds = (System.nanoTime() - t0) / 1e9;
         progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
@@ -94,6 +105,13 @@ public final class PointInTimeRestore {
             WalFiles.Commits commits = WalFiles.commits(segments, base, walStart, target, config.pgBin());
             long t3 = System.nanoTime();
             String recoveryTarget;
+            WalChunk last = coverage.chunks().get(coverage.chunks().size() - 1);
+            if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {
+                // Replaying all of it would stop where pg_waldump did, short of what was stored: a damaged record, not the end.
+                throw new PitrException("the stored WAL of " + source + " cannot be read past " + Wal.formatLsn(commits.stoppedAt()) + ", before its "
+                        + "end at " + Wal.formatLsn(coverage.reached()) + " (pg_waldump stops there); nothing was restored. Times before the last "
+                        + "commit it read (" + commits.lastBefore() + ") may restore");
+            }
             if (commits.firstAfter() != null) {
                 recoveryTarget = PG_TIME.format(target);
             } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target)) {
@@ -129,33 +147,35 @@ public final class PointInTimeRestore {
                 + "); the earliest time to restore to is " + oldest.finishedAt(), true);
     }
 
-    /** The trusted chunks from the base backup's first segment on, from the first backup store that lists any. */
+    /** The trusted chunks of one backup store from the base backup's first segment on. */
     private record Found(List<WalChunk> chunks, long segmentStart, String store) {}
 
-    private Found chunksAfter(Manifest base, Instant target, ManifestTrust trust) throws IOException {
+    /** Every backup store's chunks (those that have any); none at all is an error that says why. */
+    private List<Found> chunksAfter(Manifest base, Instant target, ManifestTrust trust) throws IOException {
         List<String> problems = new ArrayList<>();
+        List<Found> out = new ArrayList<>();
         for (String name : config.stores()) {
             Store store = stores.get(name);
             try {
-                WalArchive.Listed first = WalArchive.list(store, base.source(), trust, String.format("%08X", base.wal().timeline()), Instant.MIN);
-                if (first.chunks().isEmpty()) {
-                    problems.add(name + ": no WAL of " + base.source() + " on timeline " + base.wal().timeline()
-                            + (first.refused().isEmpty() ? "" : " (refused: " + first.refused().get(0) + ")"));
+                java.util.Optional<WalChunk> first = WalArchive.first(store, base.source(), trust, String.format("%08X", base.wal().timeline()));
+                if (first.isEmpty()) {
+                    problems.add(name + ": no trusted WAL of " + base.source() + " on timeline " + base.wal().timeline());
                     continue;
                 }
-                long segmentSize = first.chunks().get(0).segmentSize();
-                long walStart = Wal.parseLsn(base.wal().start());
-                String segment = Wal.segmentName(base.wal().timeline(), walStart, segmentSize);
-                WalArchive.Listed listed = WalArchive.list(store, base.source(), trust, segment, target.plus(ARRIVAL_SLACK));
-                List<WalChunk> chunks = new ArrayList<>(listed.chunks());
+                long segmentSize = first.get().segmentSize();
+                String segment = Wal.segmentName(base.wal().timeline(), Wal.parseLsn(base.wal().start()), segmentSize);
+                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), trust, segment, target.plus(ARRIVAL_SLACK)).chunks());
                 chunks.sort(Comparator.comparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
-                return new Found(chunks, Wal.segmentStart(segment, segmentSize), name);
+                out.add(new Found(chunks, Wal.segmentStart(segment, segmentSize), name));
             } catch (StoreException | IOException e) {
                 problems.add(name + ": unreadable (" + e.getMessage() + ")");
             }
         }
-        throw new PitrException("no stored WAL for base backup " + base.id() + " in " + config.stores() + ": " + String.join("; ", problems)
-                + "; is backups.sources." + base.source() + ".pitr set and serve running?");
+        if (out.isEmpty()) {
+            throw new PitrException("no stored WAL for base backup " + base.id() + " in " + config.stores() + ": " + String.join("; ", problems)
+                    + "; is backups.sources." + base.source() + ".pitr set and serve running?");
+        }
+        return out;
     }
 
     private static Instant latest(Instant a, Instant b) {
@@ -170,14 +190,18 @@ public final class PointInTimeRestore {
      * no one reads a half-recovered database (and the server may have fewer connections than the source had).
      */
     static void writeRecoveryConfig(Path dir, String recoveryTarget) throws IOException {
+        // Every target setting is written, empty where unused: the backup may carry an earlier restore's target.
         StringBuilder conf = new StringBuilder("\n# bunker db restore --to-time: replay the stored WAL in " + WAL_FOLDER + "/, then promote\n")
                 .append("restore_command = 'cp " + WAL_FOLDER + "/%f \"%p\"'\n")
+                .append("recovery_target = ''\nrecovery_target_name = ''\nrecovery_target_xid = ''\nrecovery_target_lsn = ''\n")
+                .append("recovery_target_time = '").append(recoveryTarget == null ? "" : recoveryTarget).append("'\n")
+                .append("recovery_target_inclusive = 'on'\nrecovery_target_timeline = 'current'\n")
                 .append("recovery_target_action = 'promote'\n")
                 .append("archive_mode = 'off'\n")
                 .append("hot_standby = 'off'\n");
-        if (recoveryTarget != null) conf.append("recovery_target_time = '").append(recoveryTarget).append("'\n");
         Files.writeString(dir.resolve("postgresql.auto.conf"), conf, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.SYNC);
-        Files.write(dir.resolve("recovery.signal"), new byte[0], StandardOpenOption.CREATE_NEW, StandardOpenOption.SYNC);
+        Files.write(dir.resolve("recovery.signal"), new byte[0], StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.SYNC);
     }
 
     private Path privateTempDir() throws IOException {
@@ -187,6 +211,7 @@ public final class PointInTimeRestore {
     }
 
     private static void moveInto(Path from, Path to) throws IOException {
+        deleteTree(to); // an earlier restore's WAL, carried by the base backup of a cluster that was once restored: never replayed
         Files.createDirectory(to, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try (var files = Files.list(from)) {
             for (Path f : files.sorted().toList()) {

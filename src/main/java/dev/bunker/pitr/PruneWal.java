@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Removes stored WAL that no kept base backup needs: the segments before the oldest base backup of a source in the catalog
@@ -24,8 +23,6 @@ import java.util.regex.Pattern;
  * again at the next run). Only keys of the WAL layout are touched, the metadata last (it is what lists a chunk).
  */
 public final class PruneWal {
-    private static final Pattern KEY = Pattern.compile("([0-9A-F]{24})\\.[0-9A-F]{8}-[0-9A-F]{8}(" + Pattern.quote(WalChunk.DATA_SUFFIX) + "|"
-            + Pattern.quote(WalChunk.META_SUFFIX) + ")");
 
     /** Per source: the first segment kept, and the chunks' keys removed and still locked. */
     public record Report(List<String> keptFrom, List<String> removed, List<String> lockedStill, List<String> failed) {}
@@ -98,7 +95,7 @@ public final class PruneWal {
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
-                Matcher m = KEY.matcher(o.key().substring(prefix.length()));
+                Matcher m = WalChunk.KEY.matcher(o.key().substring(prefix.length()));
                 if (!m.matches()) continue;
                 String segment = m.group(1);
                 int tl = Wal.timelineOf(segment);
@@ -106,7 +103,7 @@ public final class PruneWal {
                 if (firstKept == null) firstKept = firstSegmentKept(store, source, timeline, start);
                 if (firstKept == null) return List.of();
                 if (tl == timeline && segment.compareTo(firstKept) >= 0) continue;
-                (m.group(2).equals(WalChunk.DATA_SUFFIX) ? data : meta).add(o.key());
+                (m.group(4).equals(WalChunk.DATA_SUFFIX) ? data : meta).add(o.key());
             }
             after = page.nextStartAfter();
         } while (after != null);
@@ -117,7 +114,6 @@ public final class PruneWal {
 
     /** The name of the segment holding {@code start}, with the segment size a trusted chunk's metadata gives (null: none). */
     private String firstSegmentKept(Store store, String source, int timeline, long start) throws IOException {
-        List<WalChunk> first = WalArchive.list(store, source, trust, null, java.time.Instant.MIN).chunks();
-        return first.isEmpty() ? null : Wal.segmentName(timeline, start, first.get(0).segmentSize());
+        return WalArchive.first(store, source, trust, null).map(c -> Wal.segmentName(timeline, start, c.segmentSize())).orElse(null);
     }
 }

@@ -18,6 +18,24 @@ public final class WalArchive {
     /** The trusted chunks (in LSN order) and what was refused, with why. */
     public record Listed(List<WalChunk> chunks, List<String> refused) {}
 
+    /** The first trusted chunk of {@code source} in {@code store} from {@code fromSegment} on (null: from the start), if any. */
+    public static java.util.Optional<WalChunk> first(Store store, String source, ManifestTrust trust, String fromSegment) throws IOException {
+        String prefix = WalChunk.prefix(source);
+        String after = fromSegment == null ? null : prefix + fromSegment;
+        do {
+            ListPage page = store.list(prefix, after, 1000);
+            for (ObjectInfo o : page.objects()) {
+                if (!o.key().endsWith(WalChunk.META_SUFFIX)) continue;
+                try (InputStream in = store.get(o.key())) {
+                    WalChunk.Read r = WalChunk.read(o.key(), in.readNBytes(64 * 1024), trust);
+                    if (r.chunk() != null) return java.util.Optional.of(r.chunk());
+                }
+            }
+            after = page.nextStartAfter();
+        } while (after != null);
+        return java.util.Optional.empty();
+    }
+
     /**
      * Chunks of {@code source} in {@code store} from the segment {@code fromSegment} on (null: all of them), up to the first
      * chunk of WAL not listed before that was received after {@code enoughAfter} (null: to the end).
@@ -27,12 +45,23 @@ public final class WalArchive {
         List<String> refused = new ArrayList<>();
         String prefix = WalChunk.prefix(source);
         String after = fromSegment == null ? null : prefix + fromSegment; // every key of that segment sorts after its bare name
+        // Enough once a segment held a chunk of new WAL (not one stored again after a restart, which starts before what was
+        // already listed) that arrived after the time asked for; that segment is read to its end (a range stored again
+        // sorts before the longer original, so stopping inside the segment could miss the original).
         boolean enough = false;
+        boolean enoughAtSegmentEnd = false;
+        String segment = null;
         long reached = Long.MIN_VALUE;
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
                 if (!o.key().endsWith(WalChunk.META_SUFFIX)) continue;
+                String keySegment = o.key().substring(prefix.length(), Math.min(o.key().length(), prefix.length() + 24));
+                if (enoughAtSegmentEnd && !keySegment.equals(segment)) {
+                    enough = true;
+                    break;
+                }
+                segment = keySegment;
                 byte[] bytes;
                 try (InputStream in = store.get(o.key())) {
                     bytes = in.readNBytes(64 * 1024);
@@ -43,12 +72,7 @@ public final class WalArchive {
                     continue;
                 }
                 out.add(r.chunk());
-                // Enough once a chunk of new WAL (not one stored again after a restart, which starts before what was
-                // already listed) arrived after the time asked for.
-                if (enoughAfter != null && r.chunk().receivedAt().isAfter(enoughAfter) && r.chunk().startLsn() >= reached) {
-                    enough = true;
-                    break;
-                }
+                if (enoughAfter != null && r.chunk().receivedAt().isAfter(enoughAfter) && r.chunk().startLsn() >= reached) enoughAtSegmentEnd = true;
                 reached = Math.max(reached, r.chunk().endLsn());
             }
             after = page.nextStartAfter();

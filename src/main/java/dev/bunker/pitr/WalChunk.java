@@ -29,7 +29,10 @@ public record WalChunk(String source, int timeline, long segmentSize, String seg
     public static final String DATA_SUFFIX = ".zst.age";
     public static final String META_SUFFIX = ".json";
     private static final Pattern SOURCE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
-    private static final Pattern NAME = Pattern.compile("[0-9A-F]{24}\\.[0-9A-F]{8}-[0-9A-F]{8}");
+    private static final Pattern NAME = Pattern.compile("[0-9A-F]{24}\\.[0-9A-F]{8}-[0-9A-F]{8}\\.[0-9A-F]{11}");
+    /** A key of a chunk's data or metadata, after the source's prefix: segment, range and upload (what {@link #name} writes). */
+    static final Pattern KEY = Pattern.compile("([0-9A-F]{24})\\.([0-9A-F]{8})-([0-9A-F]{8})\\.[0-9A-F]{11}("
+            + Pattern.quote(DATA_SUFFIX) + "|" + Pattern.quote(META_SUFFIX) + ")");
     private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
@@ -55,11 +58,15 @@ public record WalChunk(String source, int timeline, long segmentSize, String seg
 
     @JsonIgnore public long endLsn() { return Wal.parseLsn(end); }
 
-    /** {@code SEGMENT.FROM-TO}: the segment file's name and the byte offsets within it. */
+    /**
+     * {@code SEGMENT.FROM-TO.UPLOAD}: the segment file's name, the byte offsets within it, and when this copy of the range
+     * arrived (epoch milliseconds): a range stored again (after a restart) gets keys of its own, since a locked key cannot
+     * be written twice.
+     */
     @JsonIgnore
     public String name() {
         long base = Wal.segmentStart(segment, segmentSize);
-        return String.format("%s.%08X-%08X", segment, startLsn() - base, endLsn() - base);
+        return String.format("%s.%08X-%08X.%011X", segment, startLsn() - base, endLsn() - base, receivedAt.toEpochMilli());
     }
 
     @JsonIgnore public String dataKey() { return prefix(source) + name() + DATA_SUFFIX; }
@@ -108,7 +115,8 @@ public record WalChunk(String source, int timeline, long segmentSize, String seg
             if (!Wal.segmentName(timeline, s, segmentSize).equals(segment) || (e > s && (e - 1) / segmentSize != s / segmentSize)) {
                 return "its range " + start + " to " + end + " is not within segment " + segment;
             }
-            if (!NAME.matcher(name()).matches()) return "its name " + name() + " is not SEGMENT.FROM-TO";
+            if (receivedAt == null) return "its metadata is incomplete";
+            if (!NAME.matcher(name()).matches()) return "its name " + name() + " is not SEGMENT.FROM-TO.UPLOAD";
         } catch (IllegalArgumentException ex) {
             return ex.getMessage();
         }

@@ -27,8 +27,12 @@ import java.util.regex.Pattern;
 
 /** Stored WAL made into segment files again, and what those files say about commit times. */
 final class WalFiles {
-    private static final Pattern COMMIT = Pattern.compile(
-            "lsn: ([0-9A-F]+/[0-9A-F]+),.*desc: (?:COMMIT|ABORT) (\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?) UTC");
+    /** A commit or abort record, also of a prepared transaction ("COMMIT_PREPARED 742: 2026-..."): recovery targets stop at all four. */
+    static final Pattern COMMIT = Pattern.compile(
+            "lsn: ([0-9A-F]+/[0-9A-F]+),.*desc: (?:COMMIT|ABORT)(?:_PREPARED \\d+:)? (\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?) UTC");
+    /** Where pg_waldump stopped: the last position its final error names, or the start of the segment it could not find. */
+    private static final Pattern STOPPED_AT = Pattern.compile("at ([0-9A-F]+/[0-9A-F]+)");
+    private static final Pattern MISSING_SEGMENT = Pattern.compile("could not find file \"([0-9A-F]{24})\"");
     private static final Pattern MAJOR = Pattern.compile("PostgreSQL (\\d+)");
 
     private WalFiles() {}
@@ -89,6 +93,11 @@ final class WalFiles {
             }
         } finally {
             pool.shutdownNow();
+            try {
+                pool.awaitTermination(60, TimeUnit.SECONDS); // nothing writes into the folder once the caller removes it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         return segments;
     }
@@ -128,6 +137,14 @@ final class WalFiles {
                 + c.start() + " may still be restorable from an older base backup's WAL only if they do not need this segment");
     }
 
+    /** The segment size of the files in {@code dir} (they are all one cluster's, of one size). */
+    private static long segmentSizeOf(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> Wal.isSegmentName(f.getFileName().toString())).findFirst().orElseThrow(
+                    () -> new IOException("no WAL segment in " + dir)).toFile().length();
+        }
+    }
+
     /** The PostgreSQL major version that took the base backup. */
     static int major(Manifest base) throws IOException {
         Matcher major = MAJOR.matcher(base.serverVersion() == null ? "" : base.serverVersion());
@@ -135,8 +152,11 @@ final class WalFiles {
         return Integer.parseInt(major.group(1));
     }
 
-    /** The last commit (or abort) at or before the target, its LSN, and the time of the first after it (null: none in the WAL). */
-    record Commits(Instant lastBefore, String lastBeforeLsn, Instant firstAfter) {}
+    /**
+     * The last commit (or abort) at or before the target, its LSN, the time and LSN of the first after it (null: none in the
+     * WAL), and where pg_waldump stopped reading (the end of the stored WAL, or a damaged record before it).
+     */
+    record Commits(Instant lastBefore, String lastBeforeLsn, Instant firstAfter, long firstAfterLsn, long stoppedAt) {}
 
     /** Reads the commit records of the segments in {@code dir} from {@code walStart} on, with pg_waldump of the backup's major version. */
     static Commits commits(Path dir, Manifest base, long walStart, Instant target, Path pgBin) throws IOException {
@@ -150,32 +170,35 @@ final class WalFiles {
         Instant lastBefore = null;
         String lastBeforeLsn = null;
         Instant firstAfter = null;
-        long records = 0;
+        long firstAfterLsn = -1;
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = out.readLine()) != null; ) {
                 Matcher m = COMMIT.matcher(line);
                 if (!m.find()) continue;
-                records++;
                 Instant at = Instant.parse(m.group(2) + "T" + m.group(3) + "Z");
                 if (!at.isAfter(target)) {
                     lastBefore = at;
                     lastBeforeLsn = m.group(1);
                 } else if (firstAfter == null && Wal.parseLsn(m.group(1)) >= consistent) {
                     firstAfter = at;
+                    firstAfterLsn = Wal.parseLsn(m.group(1));
                 }
             }
-        }
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) throw new IOException("pg_waldump did not exit after its output ended");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while reading the WAL with pg_waldump", e);
+        } finally {
+            p.destroyForcibly();
         }
+        // It always ends with an error: the zeros after the stored WAL, or the segment after the last one.
         String err = Files.exists(errors) ? Files.readString(errors).strip() : "";
-        // It always ends with an error at the end of the stored WAL (the zeros after it); only reading nothing is a failure.
-        if (records == 0 && !err.isEmpty() && !err.contains("invalid record length")) {
-            throw new IOException("pg_waldump could not read the stored WAL from " + Wal.formatLsn(walStart) + ": " + err);
-        }
-        return new Commits(lastBefore, lastBeforeLsn, firstAfter);
+        long stoppedAt = -1;
+        Matcher missing = MISSING_SEGMENT.matcher(err);
+        if (missing.find()) stoppedAt = Wal.segmentStart(missing.group(1), segmentSizeOf(dir));
+        Matcher at = STOPPED_AT.matcher(err);
+        while (at.find()) stoppedAt = Math.max(stoppedAt, Wal.parseLsn(at.group(1)));
+        if (stoppedAt < 0) throw new IOException("pg_waldump could not read the stored WAL from " + Wal.formatLsn(walStart) + ": " + err);
+        return new Commits(lastBefore, lastBeforeLsn, firstAfter, firstAfterLsn, stoppedAt);
     }
 }

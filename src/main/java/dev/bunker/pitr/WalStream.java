@@ -82,7 +82,10 @@ public final class WalStream implements Runnable {
             } catch (Exception e) {
                 if (stopping) break;
                 if (e.getMessage() != null && e.getMessage().contains("is active for PID")) {
-                    if (!status.snapshot().standby()) LOG.info("WAL of {}: another process streams it through slot {}; standing by", source.name(), source.pitr().slot());
+                    if (!status.snapshot().standby()) {
+                        LOG.info("WAL of {}: slot {} is in use (another process streams it, or the server has not yet noticed that this process's "
+                                + "last connection ended); trying again every 30 s", source.name(), source.pitr().slot());
+                    }
                     status.standby();
                     sleep(30_000);
                     continue;
@@ -167,7 +170,7 @@ public final class WalStream implements Runnable {
     private void flush(Session s) throws Exception {
         SegmentBuffer buffer = s.buffer();
         if (buffer.isEmpty()) return;
-        Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(buffer.end());
+        Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(buffer.end(), s.start().segmentSize());
         Instant receivedAt = clock.instant();
         WalChunk chunk = uploader.upload(source.name(), s.start().timeline(), s.start().segmentSize(), buffer.start(), buffer.bytes(),
                 buffer.length(), receivedAt, completeThrough);
@@ -183,7 +186,7 @@ public final class WalStream implements Runnable {
 
     private void markIfQuiet(Session s) throws Exception {
         long at = s.buffer().end();
-        Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(at);
+        Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(at, s.start().segmentSize());
         if (completeThrough == null) return; // it is writing: the chunks will say so
         Instant now = clock.instant();
         uploader.mark(source.name(), s.start().timeline(), s.start().segmentSize(), at, now, completeThrough);
@@ -195,12 +198,14 @@ public final class WalStream implements Runnable {
     private record SourceNow(Instant clock, long insertLsn, Long retainedBytes) {
         /**
          * The source's clock, if it had inserted no WAL past {@code end} (null if it had). A commit takes its timestamp just
-         * before inserting its record, so the answer is moved back 10 ms for one that was between the two.
+         * before inserting its record, so the answer is moved back 100 ms for one that was between the two.
          */
-        Instant nothingWrittenPast(long end) {
-            // At a page boundary the insert position points past the next page's header, which holds no record.
-            boolean caughtUp = end >= insertLsn || (end % 8192 == 0 && insertLsn - end <= 40);
-            return caughtUp ? clock.minusMillis(10) : null;
+        Instant nothingWrittenPast(long end, long segmentSize) {
+            // At a page boundary the insert position points just past the next page's header (long at a segment's start),
+            // which holds no record.
+            long header = end % segmentSize == 0 ? 40 : 24;
+            boolean caughtUp = end >= insertLsn || (end % 8192 == 0 && insertLsn - end == header);
+            return caughtUp ? clock.minusMillis(100) : null;
         }
     }
 
@@ -252,7 +257,13 @@ public final class WalStream implements Runnable {
                 ps.setString(1, slot);
                 ps.execute();
             }
-            LOG.info("created the physical replication slot {} on backup source {}", slot, source.name());
+            if (status.snapshot().chunks() > 0) {
+                LOG.warn("the replication slot {} of backup source {} was gone (dropped on the server?) and is created again: the WAL from {} to now "
+                        + "is lost to Bunker (a gap; `bunker db timeline --source {}` shows it); take a base backup", slot, source.name(),
+                        status.snapshot().durableLsn(), source.name());
+            } else {
+                LOG.info("created the physical replication slot {} on backup source {}", slot, source.name());
+            }
             restart = slotPosition(db, slot);
             if (restart == null) throw new SQLException("the replication slot " + slot + " was created but holds no WAL position");
         }

@@ -11,7 +11,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * What a source can be restored to: the runs of WAL without a gap in one store (read from the chunks' key names, which
@@ -19,7 +18,6 @@ import java.util.regex.Pattern;
  * times) and, per base backup, the window from its end to the end of the run that holds it.
  */
 public final class WalTimeline {
-    private static final Pattern KEY = Pattern.compile("([0-9A-F]{24})\\.([0-9A-F]{8})-([0-9A-F]{8})" + Pattern.quote(WalChunk.META_SUFFIX));
 
     /** A stretch of WAL with no gap: LSNs, and when its first and last chunks arrived. */
     public record Run(int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks) {}
@@ -33,9 +31,9 @@ public final class WalTimeline {
 
     public static Timeline of(Store store, String source, List<Manifest> bases, ManifestTrust trust) throws IOException {
         List<Run> runs = new ArrayList<>();
-        List<WalChunk> first = WalArchive.list(store, source, trust, null, Instant.MIN).chunks();
+        java.util.Optional<WalChunk> first = WalArchive.first(store, source, trust, null);
         if (first.isEmpty()) return new Timeline(source, store.name(), runs, windows(bases, runs, 0));
-        long segmentSize = first.get(0).segmentSize();
+        long segmentSize = first.get().segmentSize();
         String prefix = WalChunk.prefix(source);
         String after = null;
         int tl = -1;
@@ -47,8 +45,8 @@ public final class WalTimeline {
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
-                Matcher m = KEY.matcher(o.key().substring(prefix.length()));
-                if (!m.matches()) continue;
+                Matcher m = WalChunk.KEY.matcher(o.key().substring(prefix.length()));
+                if (!m.matches() || !m.group(4).equals(WalChunk.META_SUFFIX)) continue;
                 int t = Wal.timelineOf(m.group(1));
                 long base = Wal.segmentStart(m.group(1), segmentSize);
                 long s = base + Long.parseLong(m.group(2), 16);

@@ -239,7 +239,7 @@ class PointInTimeRestoreTest {
                 .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault())
                 .hasMessageContaining("before the oldest base backup").hasMessageContaining("earliest time to restore to");
         assertThatThrownBy(() -> pitr.run("app", Instant.now().plus(Duration.ofHours(1)), restored, AgeCrypto.readIdentities(key), l -> {}))
-                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault()).hasMessageContaining("Restorable:");
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault()).hasMessageContaining("restorable: ");
         assertThat(restored).doesNotExist();
     }
 

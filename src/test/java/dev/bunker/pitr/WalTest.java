@@ -39,8 +39,9 @@ class WalTest {
     @Test
     void chunkNamesHoldTheirSegmentAndRangeAndCoverageStopsAtAGap() {
         WalChunk c = chunk(0x3000000L, 0x3000148L, 0);
-        assertThat(c.name()).isEqualTo("000000010000000000000003.00000000-00000148");
-        assertThat(c.dataKey()).isEqualTo(".bunker/wal/app/000000010000000000000003.00000000-00000148.zst.age");
+        assertThat(c.name()).isEqualTo("000000010000000000000003.00000000-00000148." + String.format("%011X", c.receivedAt().toEpochMilli()));
+        assertThat(c.dataKey()).isEqualTo(".bunker/wal/app/" + c.name() + ".zst.age");
+        assertThat(WalChunk.KEY.matcher(c.name() + ".zst.age").matches()).isTrue();
         assertThat(c.layoutProblem()).isNull();
         assertThat(chunk(0x3FFFF00L, 0x4000100L, 0).layoutProblem()).contains("not within segment");
         List<WalChunk> chunks = List.of(chunk(0x3000000L, 0x3000148L, 0), chunk(0x3000000L, 0x3000100L, 5), chunk(0x3000148L, 0x3002000L, 1),
@@ -66,16 +67,61 @@ class WalTest {
         uploader.upload("app", 1, SEG, seg, bytes, 0x100, t0, null);
         uploader.upload("app", 1, SEG, seg + 0x100, bytes, 0x100, t0.plusSeconds(4), null);
         uploader.upload("app", 1, SEG, seg, bytes, 0x150, t0.plusSeconds(600), null);          // stored again after a restart
-        uploader.upload("app", 1, SEG, seg + 0x200, bytes, 0x100, t0.plusSeconds(604), null);  // new WAL
-        uploader.upload("app", 1, SEG, seg + 0x300, bytes, 0x100, t0.plusSeconds(608), null);
+        uploader.upload("app", 1, SEG, seg + 0x200, bytes, 0x100, t0.plusSeconds(604), null);  // new WAL, late enough
+        uploader.upload("app", 1, SEG, seg + SEG, bytes, 0x100, t0.plusSeconds(608), null);    // the next segment: not needed
         ManifestTrust trust = ManifestTrust.of(List.of(), dir);
         WalArchive.Listed listed = WalArchive.list(store, "app", trust, null, t0.plusSeconds(60));
-        assertThat(listed.chunks()).extracting(WalChunk::name).containsExactly("000000010000000000000003.00000000-00000100",
-                "000000010000000000000003.00000000-00000150", "000000010000000000000003.00000100-00000200",
-                "000000010000000000000003.00000200-00000300");
+        assertThat(listed.chunks()).extracting(ch -> ch.start() + "-" + ch.end())
+                .containsExactly("0/3000000-0/3000100", "0/3000000-0/3000150", "0/3000100-0/3000200", "0/3000200-0/3000300");
+        assertThat(WalArchive.first(store, "app", trust, null)).map(WalChunk::start).contains("0/3000000");
         WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), 1, seg);
         assertThat(cov.reached()).isEqualTo(seg + 0x300);
         assertThat(cov.gap()).isNull();
         store.close();
+    }
+
+    @Test
+    void aRangeStoredAgainAndRepeatedQuietMarkersGetKeysOfTheirOwnBesideLockedOnes() throws Exception {
+        Store store = new LocalStore("vault", dir.resolve("vault"), Clock.systemUTC());
+        BackupsConfig config = new BackupsConfig(List.of(AppDatabases.ageKey(dir.resolve("key.txt"))), List.of("vault"), Map.of(),
+                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false);
+        WalUploader uploader = new WalUploader(config, Map.of("vault", store), dir);
+        Instant t0 = Instant.now();
+        byte[] bytes = new byte[0x100];
+        WalChunk a = uploader.upload("app", 1, SEG, 0x3000000L, bytes, 0x100, t0, null);
+        WalChunk b = uploader.upload("app", 1, SEG, 0x3000000L, bytes, 0x100, t0.plusMillis(1), null); // after a restart
+        WalChunk m1 = uploader.mark("app", 1, SEG, 0x3000100L, t0.plusSeconds(30), t0.plusSeconds(30));
+        WalChunk m2 = uploader.mark("app", 1, SEG, 0x3000100L, t0.plusSeconds(60), t0.plusSeconds(60)); // still quiet
+        assertThat(List.of(a.dataKey(), b.dataKey(), m1.metaKey(), m2.metaKey())).doesNotHaveDuplicates();
+        assertThat(((dev.bunker.store.LockableStore) store).lockState(a.dataKey()).retainUntil()).isAfter(t0.plus(java.time.Duration.ofDays(13)));
+        WalArchive.Listed listed = WalArchive.list(store, "app", ManifestTrust.of(List.of(), dir), null, null);
+        assertThat(listed.refused()).isEmpty();
+        assertThat(WalArchive.coverage(listed.chunks(), 1, 0x3000000L).completeThrough()).isEqualTo(t0.plusSeconds(60));
+        store.close();
+    }
+
+    @Test
+    void commitsOfPreparedTransactionsCountAsCommits() {
+        for (String line : List.of(
+                "rmgr: Transaction len (rec/tot):     34/    34, tx:        735, lsn: 0/030176C8, prev 0/03017690, desc: COMMIT 2026-12-04 10:00:00.123456 UTC",
+                "rmgr: Transaction len (rec/tot):     58/    58, tx:          0, lsn: 0/03000148, prev 0/03000110, desc: COMMIT_PREPARED 742: 2026-12-04 10:00:00.5 UTC",
+                "rmgr: Transaction len (rec/tot):     34/    34, tx:        736, lsn: 0/03017700, prev 0/030176C8, desc: ABORT 2026-12-04 10:00:01.000001 UTC",
+                "rmgr: Transaction len (rec/tot):     58/    58, tx:          0, lsn: 0/03000190, prev 0/03000148, desc: ABORT_PREPARED 743: 2026-12-04 10:00:02 UTC")) {
+            assertThat(WalFiles.COMMIT.matcher(line).find()).as(line).isTrue();
+        }
+        assertThat(WalFiles.COMMIT.matcher("rmgr: Transaction ... lsn: 0/03000190, prev 0/03000148, desc: PREPARE gid 1: 2026-12-04 10:00:02 UTC").find()).isFalse();
+    }
+
+    @Test
+    void theRecoverySettingsReplaceAnEarlierRestoresTarget() throws Exception {
+        Path data = dir.resolve("data");
+        java.nio.file.Files.createDirectories(data);
+        java.nio.file.Files.writeString(data.resolve("postgresql.auto.conf"), "recovery_target_time = '2020-01-01 00:00:00+00'\n");
+        PointInTimeRestore.writeRecoveryConfig(data, null);
+        String conf = java.nio.file.Files.readString(data.resolve("postgresql.auto.conf"));
+        assertThat(conf.substring(conf.lastIndexOf("recovery_target_time ="))).startsWith("recovery_target_time = ''");
+        assertThat(conf).contains("recovery_target_lsn = ''", "recovery_target_xid = ''", "recovery_target_name = ''", "recovery_target_action = 'promote'",
+                "archive_mode = 'off'");
+        assertThat(data.resolve("recovery.signal")).exists();
     }
 }
