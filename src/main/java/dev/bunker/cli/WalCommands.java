@@ -62,8 +62,8 @@ final class WalCommands {
         System.out.printf("restored %s to %s into %s: base backup %s (from store '%s') and %d WAL segment(s), %.1f s%n", source, target,
                 targetDir, r.baseBackup(), r.store(), r.segments(), r.seconds());
         PointInTimeRestore.Timings t = r.timings();
-        System.out.printf("  find %.1f s, WAL download %.1f s, pg_waldump %.1f s, base download %.1f s, base extract %.1f s, WAL into place %.1f s%n",
-                t.listSeconds(), t.walSeconds(), t.waldumpSeconds(), t.baseDownloadSeconds(), t.baseExtractSeconds(), t.walMoveSeconds());
+        System.out.printf("  find %.1f s, WAL download %.1f s, pg_waldump %.1f s, base backup download and extract %.1f s, WAL into place %.1f s%n",
+                t.listSeconds(), t.walSeconds(), t.waldumpSeconds(), t.baseDownloadSeconds() + t.baseExtractSeconds(), t.walMoveSeconds());
         System.out.println(r.recoveryTarget() != null
                 ? "the server replays to " + r.recoveryTarget() + ": the last transaction it keeps committed at " + r.lastCommitAt() + " (" + r.lastCommitLsn() + ")"
                 : "no transaction committed after " + r.lastCommitAt() + " up to the target: the server replays all of the stored WAL");
