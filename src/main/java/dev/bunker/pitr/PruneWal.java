@@ -57,9 +57,7 @@ public final class PruneWal {
             for (String name : config.stores()) {
                 Store store = stores.get(name);
                 if (store == null) continue;
-                String cutoff = null;
                 for (String key : keysBefore(store, source, oldest.wal().timeline(), start)) {
-                    if (cutoff == null) cutoff = key;
                     if (dryRun) {
                         removed.add(name + ":" + key);
                         continue;
@@ -92,21 +90,24 @@ public final class PruneWal {
         List<String> meta = new ArrayList<>();
         String after = null;
         String firstKept = null;
+        boolean past = false;
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
                 Matcher m = WalChunk.KEY.matcher(o.key().substring(prefix.length()));
                 if (!m.matches()) continue;
                 String segment = m.group(1);
-                int tl = Wal.timelineOf(segment);
-                if (tl > timeline) continue;
                 if (firstKept == null) firstKept = firstSegmentKept(store, source, timeline, start);
                 if (firstKept == null) return List.of();
-                if (tl == timeline && segment.compareTo(firstKept) >= 0) continue;
+                // Keys sort by timeline, then segment: from the first kept segment on, nothing more is before it.
+                if (Wal.timelineOf(segment) > timeline || segment.compareTo(firstKept) >= 0) {
+                    past = true;
+                    break;
+                }
                 (m.group(4).equals(WalChunk.DATA_SUFFIX) ? data : meta).add(o.key());
             }
             after = page.nextStartAfter();
-        } while (after != null);
+        } while (after != null && !past);
         List<String> out = new ArrayList<>(data);
         out.addAll(meta);
         return out;
