@@ -1,7 +1,7 @@
 #!/bin/sh
 # A restore_command that rebuilds one WAL segment from the chunks Bunker stored, without Bunker:
 #   restore_command = '/srv/restore-wal.sh %f %p'
-# WAL: a copy of the store's .bunker/wal/SOURCE/ folder (aws s3 cp --recursive, rclone copy, or a local store's folder);
+# WAL: a copy of the store's .bunker/wal/SOURCE/SYSTEM-ID/ folder (aws s3 cp --recursive, rclone copy, or a local store's folder);
 # KEY: the age identity the backups are encrypted to. It trusts the files it is given: Bunker's own restore checks each
 # chunk's signed metadata and SHA-256, this script does not.
 set -eu

@@ -40,7 +40,7 @@ final class BaseBackups {
         if (!start.find() || !end.find()) {
             throw new IOException("pg_basebackup finished without saying where the backup starts and ends in the WAL: " + stderr.strip());
         }
-        return new Manifest.Wal(start.group(1), end.group(1), Integer.parseInt(start.group(2)));
+        return new Manifest.Wal(start.group(1), end.group(1), Integer.parseInt(start.group(2)), null);
     }
 
     /**

@@ -15,8 +15,11 @@ import java.util.Map;
 public record Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion,
                        String format, String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil,
                        Instant keepUntil, Map<String, Long> rowCounts, Wal wal) {
-    /** A base backup's place in the write-ahead log: where it starts and ends, and on which timeline (null for dumps). */
-    public record Wal(String start, String end, int timeline) {}
+    /**
+     * A base backup's place in the write-ahead log: where it starts and ends, on which timeline, and the cluster's system
+     * identifier, which names the folder of its streamed WAL (null for dumps).
+     */
+    public record Wal(String start, String end, int timeline, String systemId) {}
 
     /** A dump's manifest (no WAL position). */
     public Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion, String format,

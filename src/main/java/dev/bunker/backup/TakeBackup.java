@@ -94,10 +94,16 @@ public final class TakeBackup {
             List<String> targets = config.stores();
             if (kind.name().equals("base")) {
                 Path pgBasebackup = PgTools.find("pg_basebackup", major, config.pgBin());
+                String systemId;
+                try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select system_identifier::text from pg_control_system()")) {
+                    rs.next();
+                    systemId = rs.getString(1);
+                }
                 catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
                 ToolProcess base = BaseBackups.start(pgBasebackup, conn);
                 PutResult first = upload(base, dataKey, kind, lock, targets);
-                Manifest.Wal wal = BaseBackups.walPosition(base.stderrText());
+                Manifest.Wal found = BaseBackups.walPosition(base.stderrText());
+                Manifest.Wal wal = new Manifest.Wal(found.start(), found.end(), found.timeline(), systemId);
                 return publish(new Manifest(id, sourceName, kind.name(), started, clock.instant(), serverVersion,
                         "pg_basebackup -Ft -X fetch | zstd -" + kind.zstdLevel() + " | age (a tar of the data directory)", dataKey, first.size(),
                         first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), Map.of(), wal), signingKey, lock, targets);

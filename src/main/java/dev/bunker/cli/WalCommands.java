@@ -107,8 +107,8 @@ final class WalCommands {
                 String previous = null;
                 for (WalTimeline.Run r : t.runs()) {
                     if (previous != null) System.out.println("  GAP  " + previous + " .. " + r.from());
-                    System.out.printf("  timeline %d  %s .. %s  received %s .. %s  (%d objects)%n", r.timeline(), r.from(), r.to(), r.firstReceived(),
-                            r.lastReceived(), r.chunks());
+                    System.out.printf("  cluster %s timeline %d  %s .. %s  received %s .. %s  (%d objects)%n", r.systemId(), r.timeline(), r.from(), r.to(),
+                            r.firstReceived(), r.lastReceived(), r.chunks());
                     previous = r.to();
                 }
                 System.out.println("base backups and the times they restore to:" + (t.windows().isEmpty() ? " none (bunker db backup --kind base)" : ""));

@@ -67,6 +67,10 @@ public final class PointInTimeRestore {
             throw new PitrException(e.getMessage(), true);
         }
         Manifest base = baseBefore(source, target);
+        if (base.wal().systemId() == null) {
+            throw new PitrException("base backup " + base.id() + " does not record its cluster's system identifier (taken by an earlier build); "
+                    + "take a new one (bunker db backup --kind base --source " + source + ")");
+        }
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
         long walStart = Wal.parseLsn(base.wal().start());
         // Each backup store's WAL on its own (a store added later has less); the first that reaches the target is used.
@@ -157,14 +161,15 @@ public final class PointInTimeRestore {
         for (String name : config.stores()) {
             Store store = stores.get(name);
             try {
-                java.util.Optional<WalChunk> first = WalArchive.first(store, base.source(), trust, String.format("%08X", base.wal().timeline()));
+                String sys = base.wal().systemId();
+                java.util.Optional<WalChunk> first = WalArchive.first(store, base.source(), sys, trust, String.format("%08X", base.wal().timeline()));
                 if (first.isEmpty()) {
-                    problems.add(name + ": no trusted WAL of " + base.source() + " on timeline " + base.wal().timeline());
+                    problems.add(name + ": no trusted WAL of " + base.source() + " (cluster " + sys + ") on timeline " + base.wal().timeline());
                     continue;
                 }
                 long segmentSize = first.get().segmentSize();
                 String segment = Wal.segmentName(base.wal().timeline(), Wal.parseLsn(base.wal().start()), segmentSize);
-                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), trust, segment, target.plus(ARRIVAL_SLACK)).chunks());
+                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), sys, trust, segment, target.plus(ARRIVAL_SLACK)).chunks());
                 chunks.sort(Comparator.comparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
                 out.add(new Found(chunks, Wal.segmentStart(segment, segmentSize), name));
             } catch (StoreException | IOException e) {

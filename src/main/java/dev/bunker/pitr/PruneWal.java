@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 
 /**
- * Removes stored WAL that no kept base backup needs: the segments before the oldest base backup of a source in the catalog
+ * Removes stored WAL that no kept base backup needs: the segments (of its cluster) before the oldest base backup of a source in the catalog
  * (run after backup pruning, so that is the oldest one prune kept). Nothing goes while a source has no base backup (the
  * WAL may be all there is), and a locked chunk stays until its lock ends (the store refuses; it is reported and tried
  * again at the next run). Only keys of the WAL layout are touched, the metadata last (it is what lists a chunk).
@@ -57,7 +57,8 @@ public final class PruneWal {
             for (String name : config.stores()) {
                 Store store = stores.get(name);
                 if (store == null) continue;
-                for (String key : keysBefore(store, source, oldest.wal().timeline(), start)) {
+                if (oldest.wal().systemId() == null) continue; // taken by an earlier build: its WAL folder is not known, so nothing goes
+                for (String key : keysBefore(store, source, oldest.wal().systemId(), oldest.wal().timeline(), start)) {
                     if (dryRun) {
                         removed.add(name + ":" + key);
                         continue;
@@ -84,8 +85,8 @@ public final class PruneWal {
      * The keys of {@code source}'s chunks in segments before the one holding {@code start} (of its timeline or an older one),
      * each chunk's data before its metadata (a segment is before another when its name sorts before it on one timeline).
      */
-    private List<String> keysBefore(Store store, String source, int timeline, long start) throws IOException {
-        String prefix = WalChunk.prefix(source);
+    private List<String> keysBefore(Store store, String source, String systemId, int timeline, long start) throws IOException {
+        String prefix = WalChunk.prefix(source, systemId);
         List<String> data = new ArrayList<>();
         List<String> meta = new ArrayList<>();
         String after = null;
@@ -97,7 +98,7 @@ public final class PruneWal {
                 Matcher m = WalChunk.KEY.matcher(o.key().substring(prefix.length()));
                 if (!m.matches()) continue;
                 String segment = m.group(1);
-                if (firstKept == null) firstKept = firstSegmentKept(store, source, timeline, start);
+                if (firstKept == null) firstKept = firstSegmentKept(store, source, systemId, timeline, start);
                 if (firstKept == null) return List.of();
                 // Keys sort by timeline, then segment: from the first kept segment on, nothing more is before it.
                 if (Wal.timelineOf(segment) > timeline || segment.compareTo(firstKept) >= 0) {
@@ -114,7 +115,7 @@ public final class PruneWal {
     }
 
     /** The name of the segment holding {@code start}, with the segment size a trusted chunk's metadata gives (null: none). */
-    private String firstSegmentKept(Store store, String source, int timeline, long start) throws IOException {
-        return WalArchive.first(store, source, trust, null).map(c -> Wal.segmentName(timeline, start, c.segmentSize())).orElse(null);
+    private String firstSegmentKept(Store store, String source, String systemId, int timeline, long start) throws IOException {
+        return WalArchive.first(store, source, systemId, trust, null).map(c -> Wal.segmentName(timeline, start, c.segmentSize())).orElse(null);
     }
 }

@@ -18,9 +18,10 @@ public final class WalArchive {
     /** The trusted chunks (in LSN order) and what was refused, with why. */
     public record Listed(List<WalChunk> chunks, List<String> refused) {}
 
-    /** The first trusted chunk of {@code source} in {@code store} from {@code fromSegment} on (null: from the start), if any. */
-    public static java.util.Optional<WalChunk> first(Store store, String source, ManifestTrust trust, String fromSegment) throws IOException {
-        String prefix = WalChunk.prefix(source);
+    /** The first trusted chunk of a cluster of {@code source} in {@code store} from {@code fromSegment} on (null: from the start), if any. */
+    public static java.util.Optional<WalChunk> first(Store store, String source, String systemId, ManifestTrust trust, String fromSegment)
+            throws IOException {
+        String prefix = WalChunk.prefix(source, systemId);
         String after = fromSegment == null ? null : prefix + fromSegment;
         do {
             ListPage page = store.list(prefix, after, 1000);
@@ -37,13 +38,14 @@ public final class WalArchive {
     }
 
     /**
-     * Chunks of {@code source} in {@code store} from the segment {@code fromSegment} on (null: all of them), up to the first
+     * Chunks of the cluster {@code systemId} of {@code source} in {@code store} from the segment {@code fromSegment} on (null: all of them), up to the first
      * chunk of WAL not listed before that was received after {@code enoughAfter} (null: to the end).
      */
-    public static Listed list(Store store, String source, ManifestTrust trust, String fromSegment, Instant enoughAfter) throws IOException {
+    public static Listed list(Store store, String source, String systemId, ManifestTrust trust, String fromSegment, Instant enoughAfter)
+            throws IOException {
         List<WalChunk> out = new ArrayList<>();
         List<String> refused = new ArrayList<>();
-        String prefix = WalChunk.prefix(source);
+        String prefix = WalChunk.prefix(source, systemId);
         String after = fromSegment == null ? null : prefix + fromSegment; // every key of that segment sorts after its bare name
         // Enough once a segment held a chunk of new WAL (not one stored again after a restart, which starts before what was
         // already listed) that arrived after the time asked for; that segment is read to its end (a range stored again
@@ -53,22 +55,20 @@ public final class WalArchive {
         String segment = null;
         long reached = Long.MIN_VALUE;
         do {
-            ListPage page = store.list(prefix, after, 1000);
-            for (ObjectInfo o : page.objects()) {
-                if (!o.key().endsWith(WalChunk.META_SUFFIX)) continue;
-                String keySegment = o.key().substring(prefix.length(), Math.min(o.key().length(), prefix.length() + 24));
+            ListPage page = store.list(prefix, after, PAGE);
+            List<String> keys = page.objects().stream().map(ObjectInfo::key).filter(k -> k.endsWith(WalChunk.META_SUFFIX)).toList();
+            List<byte[]> metadata = readAll(store, keys);
+            for (int i = 0; i < keys.size(); i++) {
+                String key = keys.get(i);
+                String keySegment = key.substring(prefix.length(), Math.min(key.length(), prefix.length() + 24));
                 if (enoughAtSegmentEnd && !keySegment.equals(segment)) {
                     enough = true;
                     break;
                 }
                 segment = keySegment;
-                byte[] bytes;
-                try (InputStream in = store.get(o.key())) {
-                    bytes = in.readNBytes(64 * 1024);
-                }
-                WalChunk.Read r = WalChunk.read(o.key(), bytes, trust);
+                WalChunk.Read r = WalChunk.read(key, metadata.get(i), trust);
                 if (r.chunk() == null) {
-                    refused.add(store.name() + ":" + o.key() + ": " + r.problem());
+                    refused.add(store.name() + ":" + key + ": " + r.problem());
                     continue;
                 }
                 out.add(r.chunk());
@@ -79,6 +79,49 @@ public final class WalArchive {
         } while (after != null && !enough);
         out.sort(Comparator.comparingInt(WalChunk::timeline).thenComparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
         return new Listed(out, refused);
+    }
+
+    private static final int PAGE = 250;
+    private static final int READERS = 8;
+
+    /** The metadata objects of one page, read 8 at a time (a restore reads one per chunk: a day's WAL is thousands). */
+    private static List<byte[]> readAll(Store store, List<String> keys) throws IOException {
+        if (keys.size() <= 1) {
+            List<byte[]> out = new ArrayList<>();
+            for (String k : keys) out.add(readOne(store, k));
+            return out;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(READERS, keys.size()), r -> {
+            Thread t = new Thread(r, "wal-metadata");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<byte[]>> futures = new ArrayList<>();
+            for (String k : keys) futures.add(pool.submit(() -> readOne(store, k)));
+            List<byte[]> out = new ArrayList<>();
+            for (java.util.concurrent.Future<byte[]> f : futures) {
+                try {
+                    out.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) throw io;
+                    if (e.getCause() instanceof RuntimeException re) throw re;
+                    throw new IOException(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while reading WAL metadata");
+                }
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static byte[] readOne(Store store, String key) throws IOException {
+        try (InputStream in = store.get(key)) {
+            return in.readNBytes(64 * 1024);
+        }
     }
 
     /**

@@ -20,10 +20,12 @@ import java.util.regex.Pattern;
  * every byte of it (an upper bound of when its bytes were written: a stream catching up receives old WAL).
  * {@code completeThrough}: a time on the source's clock by which the source had written no WAL past {@code end}, so
  * every transaction committed by then is in this chunk or an earlier one (null: not known, as when the source wrote on).
- * A marker ({@code start == end}, no data) records only that, for a source that went quiet.
+ * A marker ({@code start == end}, no data) records only that, for a source that went quiet. {@code systemId}: the
+ * cluster's system identifier; each cluster's WAL has a folder of its own, so a source name given to a new cluster never
+ * mixes its WAL with the old one's.
  */
-public record WalChunk(String source, int timeline, long segmentSize, String segment, String start, String end, Instant receivedAt,
-                       long size, String sha256, Instant completeThrough) {
+public record WalChunk(String source, String systemId, int timeline, long segmentSize, String segment, String start, String end,
+                       Instant receivedAt, long size, String sha256, Instant completeThrough) {
     /** WAL lives beside the backups in Bunker's reserved key space, under a root of its own (listing backups never walks it). */
     public static final String ROOT = ObjectKeys.RESERVED_PREFIX + "wal/";
     public static final String DATA_SUFFIX = ".zst.age";
@@ -37,21 +39,27 @@ public record WalChunk(String source, int timeline, long segmentSize, String seg
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
     /** The chunk of {@code source}'s WAL from {@code start} to {@code end} (end exclusive, in the same segment). */
-    public static WalChunk of(String source, int timeline, long segmentSize, long start, long end, Instant receivedAt, long size, String sha256,
-                              Instant completeThrough) {
-        return new WalChunk(source, timeline, segmentSize, Wal.segmentName(timeline, start, segmentSize), Wal.formatLsn(start), Wal.formatLsn(end),
+    public static WalChunk of(String source, String systemId, int timeline, long segmentSize, long start, long end, Instant receivedAt, long size,
+                              String sha256, Instant completeThrough) {
+        return new WalChunk(source, systemId, timeline, segmentSize, Wal.segmentName(timeline, start, segmentSize), Wal.formatLsn(start), Wal.formatLsn(end),
                 receivedAt, size, sha256, completeThrough);
     }
 
     /** A marker: the source had written nothing past {@code at} by {@code completeThrough}. */
-    public static WalChunk marker(String source, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough) {
-        return of(source, timeline, segmentSize, at, at, receivedAt, 0, null, completeThrough);
+    public static WalChunk marker(String source, String systemId, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough) {
+        return of(source, systemId, timeline, segmentSize, at, at, receivedAt, 0, null, completeThrough);
     }
 
     @JsonIgnore public boolean isMarker() { return size == 0; }
 
+    /** Where every cluster's WAL of {@code source} lies. */
     public static String prefix(String source) {
         return ROOT + source + "/";
+    }
+
+    /** Where the WAL of the cluster {@code systemId} of {@code source} lies. */
+    public static String prefix(String source, String systemId) {
+        return prefix(source) + systemId + "/";
     }
 
     @JsonIgnore public long startLsn() { return Wal.parseLsn(start); }
@@ -69,9 +77,9 @@ public record WalChunk(String source, int timeline, long segmentSize, String seg
         return String.format("%s.%08X-%08X.%011X", segment, startLsn() - base, endLsn() - base, receivedAt.toEpochMilli());
     }
 
-    @JsonIgnore public String dataKey() { return prefix(source) + name() + DATA_SUFFIX; }
+    @JsonIgnore public String dataKey() { return prefix(source, systemId) + name() + DATA_SUFFIX; }
 
-    @JsonIgnore public String metaKey() { return prefix(source) + name() + META_SUFFIX; }
+    @JsonIgnore public String metaKey() { return prefix(source, systemId) + name() + META_SUFFIX; }
 
     /** The metadata object: the signature line of the JSON that follows it. */
     public byte[] signedMetadata(SigningKey key) throws IOException {
@@ -107,6 +115,7 @@ public record WalChunk(String source, int timeline, long segmentSize, String seg
     /** Null if the fields describe a chunk Bunker could have written (within one segment, keys of its own source), else why not. */
     String layoutProblem() {
         if (source == null || !SOURCE.matcher(source).matches()) return "its source \"" + source + "\" is not a source name";
+        if (systemId == null || !systemId.matches("[0-9]{1,20}")) return "its system identifier \"" + systemId + "\" is not one";
         if (segmentSize < (1 << 20) || segmentSize > (1L << 30) || Long.bitCount(segmentSize) != 1) return "its segment size " + segmentSize + " is not one PostgreSQL uses";
         try {
             long s = startLsn();

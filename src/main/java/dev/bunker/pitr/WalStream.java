@@ -100,7 +100,7 @@ public final class WalStream implements Runnable {
     }
 
     /** The position and layout of the source's WAL, and where the slot says streaming resumes. */
-    record Start(long lsn, int timeline, long segmentSize, Long retainedBytes) {}
+    record Start(long lsn, int timeline, long segmentSize, Long retainedBytes, String systemId) {}
 
     /** Connects, checks the role, creates the slot if it is missing, and streams until stopped or broken. */
     void streamOnce() throws Exception {
@@ -172,7 +172,7 @@ public final class WalStream implements Runnable {
         if (buffer.isEmpty()) return;
         Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(buffer.end(), s.start().segmentSize());
         Instant receivedAt = clock.instant();
-        WalChunk chunk = uploader.upload(source.name(), s.start().timeline(), s.start().segmentSize(), buffer.start(), buffer.bytes(),
+        WalChunk chunk = uploader.upload(source.name(), s.start().systemId(), s.start().timeline(), s.start().segmentSize(), buffer.start(), buffer.bytes(),
                 buffer.length(), receivedAt, completeThrough);
         long durable = buffer.end();
         Duration waited = Duration.ofNanos(buffer.oldestAgeNanos());
@@ -189,7 +189,7 @@ public final class WalStream implements Runnable {
         Instant completeThrough = sourceNow(s.db()).nothingWrittenPast(at, s.start().segmentSize());
         if (completeThrough == null) return; // it is writing: the chunks will say so
         Instant now = clock.instant();
-        uploader.mark(source.name(), s.start().timeline(), s.start().segmentSize(), at, now, completeThrough);
+        uploader.mark(source.name(), s.start().systemId(), s.start().timeline(), s.start().segmentSize(), at, now, completeThrough);
         status.quiet(now);
         reporter.report(status.snapshot());
     }
@@ -244,12 +244,14 @@ public final class WalStream implements Runnable {
         }
         long segmentSize;
         int timeline;
+        String systemId;
         try (Statement s = db.createStatement();
              ResultSet rs = s.executeQuery("select (select setting::bigint from pg_settings where name = 'wal_segment_size'), "
-                     + "pg_walfile_name(pg_current_wal_lsn()), pg_is_in_recovery()")) {
+                     + "pg_walfile_name(pg_current_wal_lsn()), (select system_identifier::text from pg_control_system())")) {
             rs.next();
             segmentSize = rs.getLong(1);
             timeline = Wal.timelineOf(rs.getString(2));
+            systemId = rs.getString(3);
         }
         Long restart = slotPosition(db, slot);
         if (restart == null) {
@@ -267,7 +269,7 @@ public final class WalStream implements Runnable {
             restart = slotPosition(db, slot);
             if (restart == null) throw new SQLException("the replication slot " + slot + " was created but holds no WAL position");
         }
-        return new Start(restart, timeline, segmentSize, sourceNow(db).retainedBytes());
+        return new Start(restart, timeline, segmentSize, sourceNow(db).retainedBytes(), systemId);
     }
 
     private Long slotPosition(Connection db, String slot) throws SQLException {

@@ -19,8 +19,8 @@ import java.util.regex.Matcher;
  */
 public final class WalTimeline {
 
-    /** A stretch of WAL with no gap: LSNs, and when its first and last chunks arrived. */
-    public record Run(int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks) {}
+    /** A stretch of one cluster's WAL with no gap: LSNs, and when its first and last chunks arrived. */
+    public record Run(String systemId, int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks) {}
 
     /** A base backup and the times it restores to (null when the WAL after it does not reach its end). */
     public record Window(String baseBackup, Instant from, Instant to, String problem) {}
@@ -31,11 +31,10 @@ public final class WalTimeline {
 
     public static Timeline of(Store store, String source, List<Manifest> bases, ManifestTrust trust) throws IOException {
         List<Run> runs = new ArrayList<>();
-        java.util.Optional<WalChunk> first = WalArchive.first(store, source, trust, null);
-        if (first.isEmpty()) return new Timeline(source, store.name(), runs, windows(bases, runs, 0));
-        long segmentSize = first.get().segmentSize();
+        java.util.Map<String, Long> segmentSizes = new java.util.HashMap<>(); // per cluster, from a trusted chunk (0: none)
         String prefix = WalChunk.prefix(source);
         String after = null;
+        String sys = null;
         int tl = -1;
         long from = -1;
         long to = -1;
@@ -45,16 +44,23 @@ public final class WalTimeline {
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
-                Matcher m = WalChunk.KEY.matcher(o.key().substring(prefix.length()));
+                String rest = o.key().substring(prefix.length());
+                int slash = rest.indexOf('/');
+                if (slash < 0) continue;
+                String keySys = rest.substring(0, slash);
+                Matcher m = WalChunk.KEY.matcher(rest.substring(slash + 1));
                 if (!m.matches() || !m.group(4).equals(WalChunk.META_SUFFIX)) continue;
+                long segmentSize = segmentSizes.computeIfAbsent(keySys, k -> segmentSize(store, source, k, trust));
+                if (segmentSize == 0) continue;
                 int t = Wal.timelineOf(m.group(1));
                 long base = Wal.segmentStart(m.group(1), segmentSize);
                 long s = base + Long.parseLong(m.group(2), 16);
                 long e = base + Long.parseLong(m.group(3), 16);
-                if (t == tl && s <= to) {
+                if (keySys.equals(sys) && t == tl && s <= to) {
                     to = Math.max(to, e);
                 } else {
-                    if (n > 0) runs.add(run(store, trust, tl, from, to, firstKey, lastKey, n));
+                    if (n > 0) runs.add(run(store, trust, sys, tl, from, to, firstKey, lastKey, n));
+                    sys = keySys;
                     tl = t;
                     from = s;
                     to = e;
@@ -66,27 +72,33 @@ public final class WalTimeline {
             }
             after = page.nextStartAfter();
         } while (after != null);
-        if (n > 0) runs.add(run(store, trust, tl, from, to, firstKey, lastKey, n));
-        return new Timeline(source, store.name(), runs, windows(bases, runs, segmentSize));
-    }
-
-    private static List<Window> windows(List<Manifest> bases, List<Run> runs, long segmentSize) {
+        if (n > 0) runs.add(run(store, trust, sys, tl, from, to, firstKey, lastKey, n));
         List<Window> windows = new ArrayList<>();
         for (Manifest b : bases) {
             if (b.wal() == null) continue;
             long start = Wal.parseLsn(b.wal().start());
             long end = Wal.parseLsn(b.wal().end());
-            Run holding = runs.stream().filter(r -> r.timeline() == b.wal().timeline() && Wal.parseLsn(r.from()) <= start - start % segmentSize
-                    && Wal.parseLsn(r.to()) >= end).findFirst().orElse(null);
-            windows.add(holding == null ? new Window(b.id(), null, null, "the stored WAL does not hold " + b.wal().start() + " to " + b.wal().end())
+            long segmentSize = b.wal().systemId() == null ? 0 : segmentSizes.getOrDefault(b.wal().systemId(), 0L);
+            Run holding = segmentSize == 0 ? null : runs.stream().filter(r -> r.systemId().equals(b.wal().systemId()) && r.timeline() == b.wal().timeline()
+                    && Wal.parseLsn(r.from()) <= start - start % segmentSize && Wal.parseLsn(r.to()) >= end).findFirst().orElse(null);
+            windows.add(holding == null ? new Window(b.id(), null, null, "the stored WAL does not hold " + b.wal().start() + " to " + b.wal().end()
+                    + (b.wal().systemId() == null ? "" : " of cluster " + b.wal().systemId()))
                     : new Window(b.id(), b.finishedAt(), holding.lastReceived(), null));
         }
-        return windows;
+        return new Timeline(source, store.name(), runs, windows);
     }
 
-    private static Run run(Store store, ManifestTrust trust, int timeline, long from, long to, String firstKey, String lastKey, long n)
-            throws IOException {
-        return new Run(timeline, Wal.formatLsn(from), Wal.formatLsn(to), receivedAt(store, firstKey, trust), receivedAt(store, lastKey, trust), n);
+    private static long segmentSize(Store store, String source, String systemId, ManifestTrust trust) {
+        try {
+            return WalArchive.first(store, source, systemId, trust, null).map(WalChunk::segmentSize).orElse(0L);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Run run(Store store, ManifestTrust trust, String systemId, int timeline, long from, long to, String firstKey, String lastKey,
+                           long n) throws IOException {
+        return new Run(systemId, timeline, Wal.formatLsn(from), Wal.formatLsn(to), receivedAt(store, firstKey, trust), receivedAt(store, lastKey, trust), n);
     }
 
     private static Instant receivedAt(Store store, String metaKey, ManifestTrust trust) throws IOException {

@@ -33,7 +33,7 @@ public final class WalUploader {
         this.signingKey = SigningKey.loadOrCreate(dataDir);
     }
 
-    public WalChunk upload(String source, int timeline, long segmentSize, long start, byte[] bytes, int length, Instant receivedAt,
+    public WalChunk upload(String source, String systemId, int timeline, long segmentSize, long start, byte[] bytes, int length, Instant receivedAt,
                            Instant completeThrough) throws IOException {
         ByteArrayOutputStream encrypted = new ByteArrayOutputStream(Math.max(4096, length / 4));
         try (OutputStream out = new ZstdOutputStream(AgeCrypto.encrypting(encrypted, config.recipients()), config.base().zstdLevel())) {
@@ -41,7 +41,7 @@ public final class WalUploader {
         }
         byte[] data = encrypted.toByteArray();
         String sha256 = Sha256.hexOf(data);
-        WalChunk chunk = WalChunk.of(source, timeline, segmentSize, start, start + length, receivedAt, data.length, sha256, completeThrough);
+        WalChunk chunk = WalChunk.of(source, systemId, timeline, segmentSize, start, start + length, receivedAt, data.length, sha256, completeThrough);
         LockState lock = lockFor(receivedAt);
         for (String name : config.stores()) {
             PutResult r = stores.get(name).put(chunk.dataKey(), new ByteArrayInputStream(data), new PutOptions(data.length, lock).withSha256(sha256));
@@ -52,8 +52,9 @@ public final class WalUploader {
     }
 
     /** Records that the source had written nothing past {@code at} by {@code completeThrough} (a source gone quiet). */
-    public WalChunk mark(String source, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough) throws IOException {
-        WalChunk marker = WalChunk.marker(source, timeline, segmentSize, at, receivedAt, completeThrough);
+    public WalChunk mark(String source, String systemId, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough)
+            throws IOException {
+        WalChunk marker = WalChunk.marker(source, systemId, timeline, segmentSize, at, receivedAt, completeThrough);
         publish(marker, lockFor(receivedAt));
         return marker;
     }

@@ -122,6 +122,15 @@ class PointInTimeRestoreTest {
         }
     }
 
+    /** The source cluster's system identifier: its WAL's folder in the stores. */
+    String systemId() throws Exception {
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select system_identifier::text from pg_control_system()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     Instant sourceNow() throws Exception {
         try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("select clock_timestamp()")) {
@@ -264,14 +273,14 @@ class PointInTimeRestoreTest {
         commitAfterTarget();
         ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
         for (String store : List.of("vault", "shelter")) {
-            WalArchive.Listed listed = WalArchive.list(bunker.store(store), "app", trust, null, null);
+            WalArchive.Listed listed = WalArchive.list(bunker.store(store), "app", systemId(), trust, null, null);
             assertThat(listed.refused()).isEmpty();
             WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), base.wal().timeline(), listed.chunks().get(0).startLsn());
             assertThat(cov.gap()).as(store).isNull();
             assertThat(cov.reached()).as(store).isGreaterThanOrEqualTo(Wal.parseLsn(streams.status().get(0).durableLsn()));
         }
         // Locked like a base backup: no one deletes a chunk early.
-        WalChunk any = WalArchive.list(bunker.store("vault"), "app", trust, null, null).chunks().get(0);
+        WalChunk any = WalArchive.list(bunker.store("vault"), "app", systemId(), trust, null, null).chunks().get(0);
         assertThat(((LockableStore) bunker.store("vault")).lockState(any.dataKey()).retainUntil()).isAfter(Instant.now().plus(Duration.ofDays(13)));
         assertThatThrownBy(() -> dev.bunker.store.GuardedStore.withDeletionPermit("test", () -> {
             bunker.store("vault").delete(any.dataKey());
@@ -298,15 +307,17 @@ class PointInTimeRestoreTest {
 
     @Test
     void aCorruptChunkStopsTheRestoreWithItsSegmentsName() throws Exception {
-        backups.take().run("app", "base");
+        Manifest base = backups.take().run("app", "base");
         try (Writer writer = new Writer()) {
             Thread.sleep(1500);
         }
         awaitStored();
         Instant target = sourceNow();
-        Thread.sleep(1200);
+        commitAfterTarget();
         ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
-        WalChunk victim = WalArchive.list(bunker.store("vault"), "app", trust, null, null).chunks().get(1);
+        List<WalChunk> chunks = WalArchive.list(bunker.store("vault"), "app", systemId(), trust, null, null).chunks();
+        // one the restore needs: after the base backup's start
+        WalChunk victim = chunks.stream().filter(c -> c.endLsn() > Wal.parseLsn(base.wal().start())).findFirst().orElseThrow();
         for (String store : List.of("vault", "shelter")) {
             Path file = ((LocalStore) faulty.get(store).real()).pathOf(victim.dataKey());
             byte[] bytes = Files.readAllBytes(file);
@@ -316,7 +327,7 @@ class PointInTimeRestoreTest {
         }
         PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
         Path restored = dir.resolve("restored");
-        assertThatThrownBy(() -> pitr.run("app", target, restored, AgeCrypto.readIdentities(key), l -> {}))
+        assertThatThrownBy(() -> pitr.run("app", target, restored, AgeCrypto.readIdentities(key), l -> {})).as("target %s, chunks %s", target, chunks)
                 .isInstanceOf(PitrException.class).hasMessageContaining(victim.segment()).hasMessageContaining("corrupt in every backup store");
         assertThat(restored).doesNotExist();
     }
@@ -331,19 +342,19 @@ class PointInTimeRestoreTest {
         Instant target = sourceNow();
         commitAfterTarget();
         ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
-        List<WalChunk> real = WalArchive.list(bunker.store("vault"), "app", trust, null, null).chunks();
+        List<WalChunk> real = WalArchive.list(bunker.store("vault"), "app", systemId(), trust, null, null).chunks();
         WalChunk last = real.get(real.size() - 1);
 
         // Someone who can write to the stores (not to this machine) plants WAL that continues the real stream, signed by another key.
         WalUploader intruder = new WalUploader(backups.config(), bunker.stores(), dir.resolve("intruder"));
         long next = last.endLsn();
-        intruder.upload("app", last.timeline(), last.segmentSize(), next, new byte[8192], 8192 - (int) (next % 8192), Instant.now(), null);
+        intruder.upload("app", last.systemId(), last.timeline(), last.segmentSize(), next, new byte[8192], 8192 - (int) (next % 8192), Instant.now(), null);
         // and moves a real chunk's metadata to another name
         byte[] meta = bunker.store("vault").get(real.get(0).metaKey()).readAllBytes();
-        String moved = WalChunk.prefix("app") + real.get(0).segment() + ".00000000-00000010" + WalChunk.META_SUFFIX;
+        String moved = WalChunk.prefix("app", last.systemId()) + real.get(0).segment() + ".00000000-00000010" + WalChunk.META_SUFFIX;
         bunker.store("vault").put(moved, new java.io.ByteArrayInputStream(meta), dev.bunker.store.PutOptions.ofSize(meta.length));
 
-        WalArchive.Listed listed = WalArchive.list(bunker.store("vault"), "app", trust, null, null);
+        WalArchive.Listed listed = WalArchive.list(bunker.store("vault"), "app", systemId(), trust, null, null);
         assertThat(listed.refused()).hasSize(2).anyMatch(r -> r.contains("not trusted here")).anyMatch(r -> r.contains("names itself"));
         assertThat(listed.chunks()).containsExactlyElementsOf(real);
 
@@ -372,7 +383,7 @@ class PointInTimeRestoreTest {
         synchronized (writer.rows) {
             liveBefore = writer.rows.values().stream().filter(at -> at.isBefore(target.minusMillis(100))).count();
         }
-        Path shelter = ((LocalStore) faulty.get("shelter").real()).pathOf(WalChunk.prefix("app") + "x").getParent();
+        Path shelter = ((LocalStore) faulty.get("shelter").real()).pathOf(WalChunk.prefix("app", systemId()) + "x").getParent();
         Path wal = dir.resolve("wal-copy");
         Files.createDirectories(wal);
         try (var files = Files.list(shelter)) {
@@ -508,7 +519,7 @@ class PointInTimeRestoreTest {
         }
         awaitStored();
         ManifestTrust trust = ManifestTrust.of(List.of(), bunker.config().dataDir());
-        WalArchive.Listed listed = WalArchive.list(bunker.store("vault"), "app", trust, null, null);
+        WalArchive.Listed listed = WalArchive.list(bunker.store("vault"), "app", systemId(), trust, null, null);
         WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), base.wal().timeline(), listed.chunks().get(0).startLsn());
         assertThat(cov.gap()).isNull();
         assertThat(cov.reached()).isGreaterThanOrEqualTo(Wal.parseLsn(streams.status().get(0).durableLsn()));

@@ -72,6 +72,12 @@ class WalStreamCrashTest {
                 s.execute("create table events (id bigserial primary key, at timestamptz not null default clock_timestamp())");
             }
             String recipient = AppDatabases.ageKey(dir.resolve("key.txt"));
+            String systemId;
+            try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select system_identifier::text from pg_control_system()")) {
+                rs.next();
+                systemId = rs.getString(1);
+            }
             Path configFile = ConfigFiles.write(dir, TestDatabase.fresh(), """
                     data-dir: %s
                     backups:
@@ -130,7 +136,7 @@ class WalStreamCrashTest {
                     }
                     ManifestTrust trust = ManifestTrust.of(List.of(), config.dataDir());
                     for (String store : List.of("vault", "shelter")) {
-                        WalArchive.Listed listed = WalArchive.list(bunker.store(store), "app", trust, null, null);
+                        WalArchive.Listed listed = WalArchive.list(bunker.store(store), "app", systemId, trust, null, null);
                         WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), 1, listed.chunks().get(0).startLsn());
                         assertThat(cov.gap()).as(store).isNull();
                         assertThat(cov.reached()).as(store).isGreaterThanOrEqualTo(end);

@@ -33,14 +33,14 @@ class WalTest {
     }
 
     static WalChunk chunk(long start, long end, int minute) {
-        return WalChunk.of("app", 1, SEG, start, end, Instant.parse("2026-12-04T10:00:00Z").plusSeconds(60L * minute), 100, "a".repeat(64), null);
+        return WalChunk.of("app", "7", 1, SEG, start, end, Instant.parse("2026-12-04T10:00:00Z").plusSeconds(60L * minute), 100, "a".repeat(64), null);
     }
 
     @Test
     void chunkNamesHoldTheirSegmentAndRangeAndCoverageStopsAtAGap() {
         WalChunk c = chunk(0x3000000L, 0x3000148L, 0);
         assertThat(c.name()).isEqualTo("000000010000000000000003.00000000-00000148." + String.format("%011X", c.receivedAt().toEpochMilli()));
-        assertThat(c.dataKey()).isEqualTo(".bunker/wal/app/" + c.name() + ".zst.age");
+        assertThat(c.dataKey()).isEqualTo(".bunker/wal/app/7/" + c.name() + ".zst.age");
         assertThat(WalChunk.KEY.matcher(c.name() + ".zst.age").matches()).isTrue();
         assertThat(c.layoutProblem()).isNull();
         assertThat(chunk(0x3FFFF00L, 0x4000100L, 0).layoutProblem()).contains("not within segment");
@@ -64,16 +64,16 @@ class WalTest {
         Instant t0 = Instant.parse("2026-12-04T10:00:00Z");
         long seg = 0x3000000L;
         byte[] bytes = new byte[0x300];
-        uploader.upload("app", 1, SEG, seg, bytes, 0x100, t0, null);
-        uploader.upload("app", 1, SEG, seg + 0x100, bytes, 0x100, t0.plusSeconds(4), null);
-        uploader.upload("app", 1, SEG, seg, bytes, 0x150, t0.plusSeconds(600), null);          // stored again after a restart
-        uploader.upload("app", 1, SEG, seg + 0x200, bytes, 0x100, t0.plusSeconds(604), null);  // new WAL, late enough
-        uploader.upload("app", 1, SEG, seg + SEG, bytes, 0x100, t0.plusSeconds(608), null);    // the next segment: not needed
+        uploader.upload("app", "7", 1, SEG, seg, bytes, 0x100, t0, null);
+        uploader.upload("app", "7", 1, SEG, seg + 0x100, bytes, 0x100, t0.plusSeconds(4), null);
+        uploader.upload("app", "7", 1, SEG, seg, bytes, 0x150, t0.plusSeconds(600), null);          // stored again after a restart
+        uploader.upload("app", "7", 1, SEG, seg + 0x200, bytes, 0x100, t0.plusSeconds(604), null);  // new WAL, late enough
+        uploader.upload("app", "7", 1, SEG, seg + SEG, bytes, 0x100, t0.plusSeconds(608), null);    // the next segment: not needed
         ManifestTrust trust = ManifestTrust.of(List.of(), dir);
-        WalArchive.Listed listed = WalArchive.list(store, "app", trust, null, t0.plusSeconds(60));
+        WalArchive.Listed listed = WalArchive.list(store, "app", "7", trust, null, t0.plusSeconds(60));
         assertThat(listed.chunks()).extracting(ch -> ch.start() + "-" + ch.end())
                 .containsExactly("0/3000000-0/3000100", "0/3000000-0/3000150", "0/3000100-0/3000200", "0/3000200-0/3000300");
-        assertThat(WalArchive.first(store, "app", trust, null)).map(WalChunk::start).contains("0/3000000");
+        assertThat(WalArchive.first(store, "app", "7", trust, null)).map(WalChunk::start).contains("0/3000000");
         WalArchive.Coverage cov = WalArchive.coverage(listed.chunks(), 1, seg);
         assertThat(cov.reached()).isEqualTo(seg + 0x300);
         assertThat(cov.gap()).isNull();
@@ -88,13 +88,13 @@ class WalTest {
         WalUploader uploader = new WalUploader(config, Map.of("vault", store), dir);
         Instant t0 = Instant.now();
         byte[] bytes = new byte[0x100];
-        WalChunk a = uploader.upload("app", 1, SEG, 0x3000000L, bytes, 0x100, t0, null);
-        WalChunk b = uploader.upload("app", 1, SEG, 0x3000000L, bytes, 0x100, t0.plusMillis(1), null); // after a restart
-        WalChunk m1 = uploader.mark("app", 1, SEG, 0x3000100L, t0.plusSeconds(30), t0.plusSeconds(30));
-        WalChunk m2 = uploader.mark("app", 1, SEG, 0x3000100L, t0.plusSeconds(60), t0.plusSeconds(60)); // still quiet
+        WalChunk a = uploader.upload("app", "7", 1, SEG, 0x3000000L, bytes, 0x100, t0, null);
+        WalChunk b = uploader.upload("app", "7", 1, SEG, 0x3000000L, bytes, 0x100, t0.plusMillis(1), null); // after a restart
+        WalChunk m1 = uploader.mark("app", "7", 1, SEG, 0x3000100L, t0.plusSeconds(30), t0.plusSeconds(30));
+        WalChunk m2 = uploader.mark("app", "7", 1, SEG, 0x3000100L, t0.plusSeconds(60), t0.plusSeconds(60)); // still quiet
         assertThat(List.of(a.dataKey(), b.dataKey(), m1.metaKey(), m2.metaKey())).doesNotHaveDuplicates();
         assertThat(((dev.bunker.store.LockableStore) store).lockState(a.dataKey()).retainUntil()).isAfter(t0.plus(java.time.Duration.ofDays(13)));
-        WalArchive.Listed listed = WalArchive.list(store, "app", ManifestTrust.of(List.of(), dir), null, null);
+        WalArchive.Listed listed = WalArchive.list(store, "app", "7", ManifestTrust.of(List.of(), dir), null, null);
         assertThat(listed.refused()).isEmpty();
         assertThat(WalArchive.coverage(listed.chunks(), 1, 0x3000000L).completeThrough()).isEqualTo(t0.plusSeconds(60));
         store.close();
