@@ -11,7 +11,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.sql.Connection;
@@ -42,7 +41,6 @@ public final class RestoreBackup {
     private final Map<String, Store> stores;
     private final BackupCatalog catalog;
     private final Path dataDir;
-    private final Path tmpRoot;
 
     /** {@code catalog} may be null (restore without Bunker's database); {@code dataDir} holds the temp files and this machine's signing key. */
     public RestoreBackup(BackupsConfig config, Map<String, Store> stores, BackupCatalog catalog, Path dataDir) {
@@ -50,7 +48,6 @@ public final class RestoreBackup {
         this.stores = stores;
         this.catalog = catalog;
         this.dataDir = dataDir;
-        this.tmpRoot = dataDir.resolve("tmp");
     }
 
     /**
@@ -179,8 +176,7 @@ public final class RestoreBackup {
 
     /** Runs {@code work} on a file in a folder of its own under {@code <data-dir>/tmp} (mode 0700), removed afterwards. */
     private <T> T inPrivateTempFile(String name, FileWork<T> work) throws IOException {
-        Files.createDirectories(tmpRoot);
-        Path dir = Files.createTempDirectory(tmpRoot, "restore-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path dir = TempFolders.createPrivate(dataDir, "restore-");
         Path file = dir.resolve(name);
         try {
             return work.run(file);

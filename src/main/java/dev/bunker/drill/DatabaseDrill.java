@@ -3,6 +3,7 @@ package dev.bunker.drill;
 import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Manifest;
 import dev.bunker.backup.RestoreBackup;
+import dev.bunker.backup.TempFolders;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.db.PasswordAuth;
@@ -21,10 +22,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The database drill: take the newest backup from a backup store (its manifests, not Bunker's own
@@ -94,7 +93,7 @@ public final class DatabaseDrill {
                 String url = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/drill";
                 if (checks.get(0).ok()) check(url, password, m, d, checks);
             } finally {
-                deleteTree(pgDir);
+                TempFolders.deleteTree(pgDir);
             }
         } catch (Exception e) {
             checks.add(new Check("find and open the backup", false, e.getMessage()));
@@ -147,13 +146,6 @@ public final class DatabaseDrill {
                     + "); the recovery-point objective is " + d.rpo().toHours() + " h");
         } catch (Exception e) {
             return new Check("freshness of " + d.freshnessColumn(), false, e.getMessage());
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Conninfo;
 import dev.bunker.backup.PgTools;
 import dev.bunker.backup.RestoreBackup;
+import dev.bunker.backup.TempFolders;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
@@ -20,7 +21,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -53,9 +53,7 @@ final class PitrDrill {
         Instant target = started.minus(BEHIND);
         List<Check> checks = new ArrayList<>();
         StringBuilder log = new StringBuilder("point-in-time drill of " + source.name() + ": restore to " + target + "\n");
-        Path tmp = config.dataDir().resolve("tmp");
-        Files.createDirectories(tmp);
-        Path work = Files.createTempDirectory(tmp, "drill-pitr-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path work = TempFolders.createPrivate(config.dataDir(), "drill-pitr-");
         String baseId = null;
         Double rpo = null;
         Double rto = null;
@@ -94,7 +92,7 @@ final class PitrDrill {
             checks.add(new Check("restore to a point in time and start", false, e.getMessage()));
         } finally {
             if (server != null) stop(server);
-            deleteTree(work);
+            TempFolders.deleteTree(work);
         }
         boolean ok = !checks.isEmpty() && checks.stream().allMatch(Check::ok);
         for (Check c : checks) log.append(c.ok() ? "ok   " : "FAIL ").append(c.name()).append(": ").append(c.detail()).append('\n');
@@ -184,13 +182,6 @@ final class PitrDrill {
             return text.length() > 1500 ? text.substring(text.length() - 1500) : text;
         } catch (IOException e) {
             return "(no log)";
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.bunker.pitr;
 import dev.bunker.backup.Manifest;
 import dev.bunker.backup.ManifestTrust;
 import dev.bunker.backup.RestoreBackup;
+import dev.bunker.backup.TempFolders;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
@@ -100,7 +101,7 @@ public final class PointInTimeRestore {
         double listSeconds = (System.nanoTime() - t0) / 1e9;
         progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
                 + Wal.formatLsn(coverage.reached()));
-        Path work = privateTempDir();
+        Path work = TempFolders.createPrivate(dataDir, "pitr-");
         try {
             Path segments = Files.createDirectory(work.resolve(WAL_FOLDER), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             long t1 = System.nanoTime();
@@ -135,7 +136,7 @@ public final class PointInTimeRestore {
             return new Result(base.id(), b.dataDirectory(), target, recoveryTarget, commits.lastBefore(), commits.lastBeforeLsn(), written,
                     found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
         } finally {
-            deleteTree(work);
+            TempFolders.deleteTree(work);
         }
     }
 
@@ -209,14 +210,8 @@ public final class PointInTimeRestore {
                 StandardOpenOption.SYNC);
     }
 
-    private Path privateTempDir() throws IOException {
-        Path tmp = dataDir.resolve("tmp");
-        Files.createDirectories(tmp);
-        return Files.createTempDirectory(tmp, "pitr-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    }
-
     private static void moveInto(Path from, Path to) throws IOException {
-        deleteTree(to); // an earlier restore's WAL, carried by the base backup of a cluster that was once restored: never replayed
+        TempFolders.deleteTree(to); // an earlier restore's WAL, carried by the base backup of a cluster that was once restored: never replayed
         Files.createDirectory(to, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try (var files = Files.list(from)) {
             for (Path f : files.sorted().toList()) {
@@ -236,13 +231,6 @@ public final class PointInTimeRestore {
         }
         try (var ch = java.nio.channels.FileChannel.open(to, StandardOpenOption.READ)) {
             ch.force(true);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }
