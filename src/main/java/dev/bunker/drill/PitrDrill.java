@@ -72,13 +72,13 @@ final class PitrDrill {
             privateAccess(r.dataDirectory());
             server = start(r, socket, work.resolve("server.log"));
             Psql psql = new Psql(PgTools.find("psql", r.majorVersion(), config.backups().pgBin()), socket);
-            String role = Conninfo.parse(source.url(), source.user(), null).user();
-            String recovered = awaitPromotion(psql, server, work.resolve("server.log"), role == null ? "postgres" : role);
+            Conninfo conn = Conninfo.parse(source.url(), source.user(), null);
+            String recovered = awaitPromotion(psql, server, work.resolve("server.log"), conn.user() == null ? "postgres" : conn.user());
             rto = (System.nanoTime() - t0) / 1e9;
             checks.add(new Check("replay and promote", true, String.format("the restored server replayed the WAL and promoted itself; restore + "
                     + "replay %.1f s", rto)));
             String superuser = psql.query(recovered, "postgres", "select rolname from pg_roles where oid = 10");
-            String database = Conninfo.parse(source.url(), null, null).database();
+            String database = conn.database();
             if (d.freshnessColumn() != null) checks.add(freshness(psql, superuser, database, d));
             for (String sql : d.checks()) {
                 try {

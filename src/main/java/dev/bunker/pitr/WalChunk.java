@@ -117,6 +117,7 @@ public record WalChunk(String source, String systemId, int timeline, long segmen
         if (source == null || !SOURCE.matcher(source).matches()) return "its source \"" + source + "\" is not a source name";
         if (systemId == null || !systemId.matches("[0-9]{1,20}")) return "its system identifier \"" + systemId + "\" is not one";
         if (segmentSize < (1 << 20) || segmentSize > (1L << 30) || Long.bitCount(segmentSize) != 1) return "its segment size " + segmentSize + " is not one PostgreSQL uses";
+        if (receivedAt == null || size < 0 || (size > 0 && (sha256 == null || !sha256.matches("[0-9a-f]{64}")))) return "its metadata is incomplete";
         try {
             long s = startLsn();
             long e = endLsn();
@@ -124,12 +125,10 @@ public record WalChunk(String source, String systemId, int timeline, long segmen
             if (!Wal.segmentName(timeline, s, segmentSize).equals(segment) || (e > s && (e - 1) / segmentSize != s / segmentSize)) {
                 return "its range " + start + " to " + end + " is not within segment " + segment;
             }
-            if (receivedAt == null) return "its metadata is incomplete";
             if (!NAME.matcher(name()).matches()) return "its name " + name() + " is not SEGMENT.FROM-TO.UPLOAD";
         } catch (IllegalArgumentException ex) {
             return ex.getMessage();
         }
-        if (receivedAt == null || size < 0 || (size > 0 && (sha256 == null || !sha256.matches("[0-9a-f]{64}")))) return "its metadata is incomplete";
         if (size == 0 && completeThrough == null) return "it is a marker that marks nothing";
         return null;
     }
