@@ -43,6 +43,14 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
         return new Backups(b.config().backups(), b.config().dataDir(), b.database().dataSource(), b.stores(), b.clock(), b.database()::selfBackupUrl);
     }
 
+    /** What stores the WAL segments pushed by archive_command (sources with pitr: {wal: archive}), if any source has it. */
+    public static java.util.Optional<dev.bunker.pitr.WalPush> walPush(Bunker b) throws java.io.IOException {
+        boolean any = b.config().backups().sources().values().stream().anyMatch(s -> s.pitr() != null && s.pitr().archive());
+        if (!any) return java.util.Optional.empty();
+        return java.util.Optional.of(new dev.bunker.pitr.WalPush(b.config().backups(),
+                new dev.bunker.pitr.WalUploader(b.config().backups(), b.stores(), b.config().dataDir()), new WalLedger(b.database().dataSource()), b.clock()));
+    }
+
     /** {@code serve}'s WAL streaming of the sources with point-in-time recovery (the signing key is created if there is none). */
     public static WalStreams walStreams(Bunker b) throws java.io.IOException {
         return new WalStreams(b.config().backups(), b.stores(), b.config().dataDir(), b.clock(), new WalLedger(b.database().dataSource()));

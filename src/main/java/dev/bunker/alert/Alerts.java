@@ -136,7 +136,8 @@ public final class Alerts implements AutoCloseable {
 
     /**
      * For each source with point-in-time recovery: WAL not stored for longer than {@code wal-lag-above} (the stream is down,
-     * stuck or behind; a quiet source is marked every 30 s, so quiet is not late), and a slot keeping more WAL on the source
+     * stuck or behind; a quiet source is marked every 30 s, so quiet is not late; with wal: archive, the server's own
+     * pg_stat_archiver tells a quiet server from a failing archive_command), and a slot keeping more WAL on the source
      * than {@code wal-retained-above} (its disk fills while Bunker cannot store).
      */
     private void walRules(Instant now, Map<String, String> out) throws SQLException {
@@ -150,7 +151,8 @@ public final class Alerts implements AutoCloseable {
                 out.put("wal-lag:" + source.name(), (r == null || r.durableAt() == null ? "no WAL of " + source.name() + " stored yet"
                         : "no WAL of " + source.name() + " stored since " + r.durableAt()) + " (threshold " + Durations.format(rules.walLagAbove()) + ")"
                         + (r != null && r.lastError() != null ? "; last error at " + r.errorAt() + ": " + r.lastError() : "")
-                        + "; is serve running? `bunker status` shows the stream");
+                        + (source.pitr().archive() ? "; is the server's archive_command (bin/bunker wal push) succeeding, and serve running? "
+                        + "`bunker status` shows what the server last said" : "; is serve running? `bunker status` shows the stream"));
             } else if (r != null && r.lagSeconds() != null && r.lagSeconds() > rules.walLagAbove().toSeconds()) {
                 out.put("wal-lag:" + source.name(), String.format("WAL of %s waited %.0f s to be stored (threshold %s)", source.name(), r.lagSeconds(),
                         Durations.format(rules.walLagAbove())));

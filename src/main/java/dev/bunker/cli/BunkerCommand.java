@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         description = "Keeps an app's files in several object stores, one of them locked, and proves its database backups restore.",
         subcommands = {ServeCommand.class, StatusCommand.class, ReconcileCommand.class, RetryCommand.class, TrashCommand.class,
                 PurgeCommand.class, DbCommand.class, DrillCommand.class, DrCommand.class, ConfigCommand.class,
-                StoresCommand.class, TokenCommand.class,
+                StoresCommand.class, TokenCommand.class, WalPushCommand.class,
                 CommandLine.HelpCommand.class})
 public final class BunkerCommand implements Runnable {
     /** Exit code for a bad configuration or bad command-line input. */

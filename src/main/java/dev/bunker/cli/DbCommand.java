@@ -135,8 +135,9 @@ public final class DbCommand implements Runnable {
                 description = "The backup id (see `db list`) or latest (the newest dump or snapshot; with --target-dir, the newest base backup).")
         String backup;
 
-        @Option(names = "--to-time", paramLabel = "TIME", description = "Restore --source as it was at this time (e.g. 2026-11-22T10:03:00Z): the newest "
-                + "base backup before it and the stored WAL up to it, into --target-dir (see `db timeline` for the times there are).")
+        @Option(names = "--to-time", paramLabel = "TIME|latest", description = "Restore --source as it was at this time (e.g. 2026-11-22T10:03:00Z): the newest "
+                + "base backup before it and the stored WAL up to it, into --target-dir (see `db timeline` for the times there are); latest: "
+                + "the newest base backup and all of the WAL stored after it.")
         String toTime;
 
         @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source; with --to-time: the source to restore.")
@@ -173,12 +174,13 @@ public final class DbCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
                         + "writes a data directory)");
             }
-            java.time.Instant time = toTime == null ? null : WalCommands.parseTime(spec.commandLine(), toTime);
+            boolean toLatest = toTime != null && toTime.trim().equalsIgnoreCase("latest");
+            java.time.Instant time = toTime == null || toLatest ? null : WalCommands.parseTime(spec.commandLine(), toTime);
             BunkerConfig config = requireBackups(options);
             List<String> identities = AgeCrypto.readIdentities(identity);
             Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
             try (Progress progress = new Progress()) {
-                if (time != null) {
+                if (toTime != null) {
                     WalCommands.source(spec.commandLine(), config, source);
                     return WalCommands.restoreToTime(config, stores, source, time, targetDir, identities, json, progress);
                 }

@@ -66,6 +66,8 @@ public final class ServeCommand implements Callable<Integer> {
                     + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
             api = new HttpApi(config.listen(), tokens, 200).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
                     .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()));
+            var walPush = Engine.walPush(bunker);
+            if (walPush.isPresent()) api.add(dev.bunker.web.WalRoutes.of(walPush.get()));
             api.start();
             engine.replication().workers().start();
             engine.replication().status().start(Duration.ofSeconds(5));
@@ -85,7 +87,10 @@ public final class ServeCommand implements Callable<Integer> {
                 wal.startPruning(new dev.bunker.pitr.PruneWal(config.backups(), bunker.stores(), engine.backups().catalog(),
                         dev.bunker.backup.ManifestTrust.of(config.backups().signers(), config.dataDir())), Duration.ofHours(1));
                 for (var s : config.backups().sources().values()) {
-                    if (s.pitr() != null) {
+                    if (s.pitr() != null && s.pitr().archive()) {
+                        System.err.println("bunker: WAL of " + s.name() + " taken from its archive_command at " + api.uri() + "/v1/wal/" + s.name()
+                                + "/ (bin/bunker wal push, with a wal-push token of " + s.name() + ") into " + config.backups().stores());
+                    } else if (s.pitr() != null) {
                         System.err.println("bunker: WAL of " + s.name() + " streamed through slot " + s.pitr().slot() + " to " + config.backups().stores()
                                 + ", stored at least every " + Durations.format(s.pitr().flushEvery()));
                     }

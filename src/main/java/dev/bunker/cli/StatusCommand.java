@@ -38,8 +38,10 @@ public final class StatusCommand implements Callable<Integer> {
             System.out.println("last backups: " + r.backups());
             System.out.println("last successful drills: " + r.drills());
             for (var w : r.wal()) {
-                System.out.printf("WAL of %s: %s, stored up to %s (received %s, waited %.1f s)%s%s%n", w.source(), w.streaming() ? "streaming" : "NOT streaming",
-                        w.durableLsn(), w.durableAt(), w.lagSeconds() == null ? 0.0 : w.lagSeconds(),
+                System.out.printf("WAL of %s: %s, stored up to %s (received %s, %s %.1f s)%s%s%n", w.source(),
+                        w.archive() ? "pushed by archive_command" : w.streaming() ? "streaming" : "NOT streaming", w.durableLsn(), w.durableAt(),
+                        w.archive() ? "stored in" : "waited",
+                        w.lagSeconds() == null ? 0.0 : w.lagSeconds(),
                         w.retainedBytes() == null ? "" : String.format(", slot %s keeps %.1f MB", w.slot(), w.retainedBytes() / 1e6),
                         w.lastError() == null ? "" : "; last error at " + w.errorAt() + ": " + w.lastError());
             }

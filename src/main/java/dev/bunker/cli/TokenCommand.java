@@ -22,18 +22,35 @@ public final class TokenCommand implements Runnable {
         String name;
 
         @Option(names = "--scope", required = true, paramLabel = "SCOPE",
-                description = "read (GET only), write (read + upload and trash) or admin (everything).")
-        TokenScope scope;
+                description = "read (GET only), write (read + upload and trash), admin (everything but pushing WAL) or wal-push "
+                        + "(only PUT /v1/wal/SOURCE/..., for a database server's archive_command; needs --source).")
+        String scopeName;
+
+        @Option(names = "--source", paramLabel = "SOURCE", description = "For --scope wal-push: the source whose WAL the token may push.")
+        String source;
 
         @Override
         public Integer call() {
+            TokenScope scope;
+            try {
+                scope = TokenScope.valueOf(scopeName.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                System.err.println("bunker token create: --scope " + scopeName + " is not a scope; expected read, write, admin or wal-push");
+                return 2;
+            }
+            if ((scope == TokenScope.WAL_PUSH) != (source != null)) {
+                System.err.println("bunker token create: " + (source == null ? "--scope wal-push needs --source SOURCE (the one source whose WAL it pushes)"
+                        : "--source applies to --scope wal-push only"));
+                return 2;
+            }
             String token = Tokens.newToken();
             System.out.println("token: " + token);
             System.out.println();
             System.out.println("Give the token to its user; put only this in bunker.yaml:");
             System.out.println("api:");
             System.out.println("  tokens:");
-            System.out.println("    " + name + ": {scope: " + scope.name().toLowerCase() + ", sha256: " + Tokens.hash(token) + "}");
+            System.out.println("    " + name + ": {scope: " + scope.label()
+                    + (source == null ? "" : ", source: " + source) + ", sha256: " + Tokens.hash(token) + "}");
             return 0;
         }
     }

@@ -59,13 +59,15 @@ final class WalCommands {
             System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
             return 0;
         }
-        System.out.printf("restored %s to %s into %s: base backup %s (from store '%s') and %d WAL segment(s), %.1f s%n", source, target,
+        System.out.printf("restored %s to %s into %s: base backup %s (from store '%s') and %d WAL segment(s), %.1f s%n", source,
+                target == null ? "the newest WAL stored" : target,
                 targetDir, r.baseBackup(), r.store(), r.segments(), r.seconds());
         PointInTimeRestore.Timings t = r.timings();
         System.out.printf("  find %.1f s, WAL download %.1f s, pg_waldump %.1f s, base backup download and extract %.1f s, WAL into place %.1f s%n",
                 t.listSeconds(), t.walSeconds(), t.waldumpSeconds(), t.baseDownloadSeconds() + t.baseExtractSeconds(), t.walMoveSeconds());
         System.out.println(r.recoveryTarget() != null
                 ? "the server replays to " + r.recoveryTarget() + ": the last transaction it keeps committed at " + r.lastCommitAt() + " (" + r.lastCommitLsn() + ")"
+                : target == null ? "the server replays all of the stored WAL: its last transaction committed at " + r.lastCommitAt()
                 : "no transaction committed after " + r.lastCommitAt() + " up to the target: the server replays all of the stored WAL");
         System.out.println("start it as the user that will own it: pg_ctl -D " + targetDir + " -o '-p PORT' -l restore.log start; it refuses "
                 + "connections while it replays, then promotes itself (its log says \"database system is ready to accept connections\"); the WAL it "

@@ -158,16 +158,25 @@ public record BunkerConfig(
     /**
      * Point-in-time recovery of a source: {@code serve} streams its WAL through the physical replication slot {@code slot}
      * into the backup stores, a chunk at least every {@code flushEvery}, and takes a base backup every {@code baseEvery};
-     * the chunks are locked and kept as base backups are.
+     * the chunks are locked and kept as base backups are. With {@code archive}, the source's archive_command pushes each
+     * finished segment to {@code serve} instead ({@code slot} and {@code flushEvery} are then null).
      */
-    public record Pitr(String slot, Duration flushEvery, Duration baseEvery) {
+    public record Pitr(String slot, Duration flushEvery, Duration baseEvery, boolean archive) {
         public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(4);
         public static final Duration DEFAULT_BASE_EVERY = Duration.ofDays(1);
 
-        /** With a base backup every day. */
+        /** Streamed, with a base backup every day. */
         public Pitr(String slot, Duration flushEvery) {
-            this(slot, flushEvery, DEFAULT_BASE_EVERY);
+            this(slot, flushEvery, DEFAULT_BASE_EVERY, false);
         }
+
+        /** Pushed by the source's archive_command. */
+        public static Pitr archived(Duration baseEvery) {
+            return new Pitr(null, null, baseEvery, true);
+        }
+
+        /** Whether {@code serve} streams this source's WAL through a slot. */
+        public boolean streamed() { return !archive; }
 
         public static String defaultSlot(String source) {
             return "bunker_" + source.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
@@ -212,12 +221,26 @@ public record BunkerConfig(
     /** API tokens by name; only SHA-256 hashes of the tokens are configured. */
     public record ApiConfig(Map<String, TokenConfig> tokens) {}
 
-    public record TokenConfig(String name, TokenScope scope, String sha256) {}
+    /** {@code source}: for a wal-push token, the one source whose WAL it may push (null for the other scopes). */
+    public record TokenConfig(String name, TokenScope scope, String sha256, String source) {
+        public TokenConfig(String name, TokenScope scope, String sha256) {
+            this(name, scope, sha256, null);
+        }
+    }
 
-    /** What an API token may do; each scope includes the ones before it. */
+    /**
+     * What an API token may do: read, write and admin each include the ones before; wal-push stands apart (a database
+     * server's archive_command holds it, so it may push WAL of one source and do nothing else, and no other token pushes WAL).
+     */
     public enum TokenScope {
-        READ, WRITE, ADMIN;
+        READ, WRITE, ADMIN, WAL_PUSH;
 
-        public boolean allows(TokenScope needed) { return ordinal() >= needed.ordinal(); }
+        public boolean allows(TokenScope needed) {
+            if (this == WAL_PUSH || needed == WAL_PUSH) return this == needed;
+            return ordinal() >= needed.ordinal();
+        }
+
+        /** As the config and the CLI write it: read, write, admin, wal-push. */
+        public String label() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
     }
 }

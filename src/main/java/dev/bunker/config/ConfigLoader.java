@@ -103,9 +103,9 @@ public final class ConfigLoader {
         DatabaseConfig database = database(top.section("database"));
         Map<String, StoreConfig> stores = stores(top, dataDir);
         ReplicationConfig replication = replication(top.section("replication"), stores);
-        ApiConfig api = api(top.section("api"));
         LifecycleConfig lifecycle = lifecycle(top.section("lifecycle"));
         BackupsConfig backups = JobSections.backups(top.section("backups"), stores);
+        ApiConfig api = api(top.section("api"), backups);
         DrillsConfig drills = JobSections.drills(top.section("drills"), backups);
         AlertsConfig alerts = JobSections.alerts(top.section("alerts"));
         top.rejectUnknownKeys();
@@ -306,16 +306,27 @@ public final class ConfigLoader {
         return new LifecycleConfig(trash, cleanupAfter, brake, every);
     }
 
-    private static ApiConfig api(ConfigNode n) {
+    private static ApiConfig api(ConfigNode n, BackupsConfig backups) {
         Map<String, TokenConfig> tokens = new LinkedHashMap<>();
         for (Map.Entry<String, ConfigNode> e : n.sections("tokens").entrySet()) {
             ConfigNode t = e.getValue();
             TokenScope scope = t.choice("scope", TokenScope.class, null);
-            if (scope == null) throw t.failAt("scope", "missing; expected read, write or admin");
+            if (scope == null) throw t.failAt("scope", "missing; expected read, write, admin or wal-push");
             String hash = t.requiredString("sha256", "the SHA-256 of the token in hex, as printed by `bunker token create`").toLowerCase();
             if (!HEX64.matcher(hash).matches()) throw t.failAt("sha256", "expected 64 hex digits, as printed by `bunker token create` (the token itself never goes in the file)");
+            String source = t.string("source", null);
+            if (scope == TokenScope.WAL_PUSH) {
+                if (source == null) throw t.failAt("source", "missing; a wal-push token pushes the WAL of one source: name it (source: app)");
+                BunkerConfig.BackupSource s = backups.sources().get(source);
+                if (s == null || s.pitr() == null || !s.pitr().archive()) {
+                    throw t.failAt("source", "\"" + source + "\" is not a source with pitr: {wal: archive} under backups.sources; a wal-push token "
+                            + "serves only such a source" + (backups.sources().isEmpty() ? "" : " (sources: " + backups.sources().keySet() + ")"));
+                }
+            } else if (source != null) {
+                throw t.failAt("source", "applies to scope wal-push only (a " + scope.label() + " token is not tied to a source)");
+            }
             t.rejectUnknownKeys();
-            tokens.put(e.getKey(), new TokenConfig(e.getKey(), scope, hash));
+            tokens.put(e.getKey(), new TokenConfig(e.getKey(), scope, hash, source));
         }
         n.rejectUnknownKeys();
         return new ApiConfig(tokens);

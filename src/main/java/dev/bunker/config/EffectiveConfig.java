@@ -97,6 +97,15 @@ public final class EffectiveConfig {
             sn.put("url", Redact.databaseUrl(s.url()));
             if (s.user() != null) sn.put("user", s.user());
             if (s.password() != null) sn.put("password", MASK);
+            if (s.pitr() != null) {
+                ObjectNode pn = sn.putObject("pitr");
+                pn.put("wal", s.pitr().archive() ? "archive" : "stream");
+                if (s.pitr().streamed()) {
+                    pn.put("slot", s.pitr().slot());
+                    pn.put("flush-every", Durations.format(s.pitr().flushEvery()));
+                }
+                pn.put("base-every", Durations.format(s.pitr().baseEvery()));
+            }
         }
         for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot()}) {
             ObjectNode kn = bk.putObject(k.name());
@@ -124,7 +133,11 @@ public final class EffectiveConfig {
         al.put("store-unhealthy-for", Durations.format(c.alerts().storeUnhealthyFor()));
         al.put("every", Durations.format(c.alerts().every()));
         ObjectNode api = root.putObject("api").putObject("tokens");
-        c.api().tokens().values().forEach(t -> api.putObject(t.name()).put("scope", t.scope().name().toLowerCase()).put("sha256", t.sha256()));
+        c.api().tokens().values().forEach(t -> {
+            var o = api.putObject(t.name()).put("scope", t.scope().label());
+            if (t.source() != null) o.put("source", t.source());
+            o.put("sha256", t.sha256());
+        });
         return root;
     }
 

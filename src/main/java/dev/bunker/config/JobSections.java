@@ -78,15 +78,28 @@ final class JobSections {
 
     private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
 
-    /** {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app, base-every: 1d}}; absent: no WAL streaming. */
+    /**
+     * {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app, base-every: 1d}} or {@code pitr: {wal: archive, base-every: 1d}};
+     * absent: no point-in-time recovery.
+     */
     static Pitr pitr(String source, ConfigNode n) {
         if (!n.isPresent()) return null;
         String wal = n.string("wal", "stream");
-        if (wal.equals("archive")) {
-            throw n.failAt("wal", "archive (an archive_command that pushes segments) is not built yet; use wal: stream, which needs a role with "
-                    + "REPLICATION and a replication line in the server's pg_hba.conf");
+        if (!wal.equals("stream") && !wal.equals("archive")) {
+            throw n.failAt("wal", "\"" + wal + "\" is not a WAL mode; expected stream (serve streams it through a replication slot) or archive "
+                    + "(the server's archive_command pushes each segment to serve)");
         }
-        if (!wal.equals("stream")) throw n.failAt("wal", "\"" + wal + "\" is not a WAL mode; expected stream");
+        if (wal.equals("archive")) {
+            for (String streamOnly : List.of("slot", "flush-every")) {
+                if (n.string(streamOnly, null) != null) {
+                    throw n.failAt(streamOnly, "applies to wal: stream only; with wal: archive the server sends each finished segment (set "
+                            + "archive_timeout on the server to bound how long a segment stays open)");
+                }
+            }
+            Duration baseEvery = baseEvery(n);
+            n.rejectUnknownKeys();
+            return Pitr.archived(baseEvery);
+        }
         Duration flushEvery = n.duration("flush-every", Pitr.DEFAULT_FLUSH_EVERY);
         if (flushEvery.compareTo(Duration.ofMillis(200)) < 0 || flushEvery.compareTo(Duration.ofMinutes(10)) > 0) {
             throw n.failAt("flush-every", Durations.format(flushEvery) + " is out of range; expected 200ms to 10m (the most WAL a lost source loses)");
@@ -95,12 +108,17 @@ final class JobSections {
         if (!SLOT.matcher(slot).matches()) {
             throw n.failAt("slot", "\"" + slot + "\" is not a replication slot name; expected lower-case letters, digits and _ (at most 63)");
         }
+        Duration baseEvery = baseEvery(n);
+        n.rejectUnknownKeys();
+        return new Pitr(slot, flushEvery, baseEvery, false);
+    }
+
+    private static Duration baseEvery(ConfigNode n) {
         Duration baseEvery = n.duration("base-every", Pitr.DEFAULT_BASE_EVERY);
         if (baseEvery.compareTo(Duration.ofHours(1)) < 0) {
             throw n.failAt("base-every", Durations.format(baseEvery) + " is too often; expected at least 1h (a base backup copies the whole cluster)");
         }
-        n.rejectUnknownKeys();
-        return new Pitr(slot, flushEvery, baseEvery);
+        return baseEvery;
     }
 
     static BackupKind kind(ConfigNode n, BackupKind d) {

@@ -50,9 +50,12 @@ final class PitrDrill {
     DrillRuns.Run run(BackupSource source) throws Exception {
         DrillsConfig d = config.drills();
         Instant started = clock.instant();
-        Instant target = started.minus(BEHIND);
+        // Streamed WAL reaches a minute ago; pushed WAL (wal: archive) only to the last segment the server finished, so
+        // that drill restores all of it and the RPO shows how far behind that is.
+        Instant target = source.pitr().archive() ? null : started.minus(BEHIND);
+        String targetName = target == null ? "the newest WAL stored" : target.toString();
         List<Check> checks = new ArrayList<>();
-        StringBuilder log = new StringBuilder("point-in-time drill of " + source.name() + ": restore to " + target + "\n");
+        StringBuilder log = new StringBuilder("point-in-time drill of " + source.name() + ": restore to " + targetName + "\n");
         Path work = TempFolders.createPrivate(config.dataDir(), "drill-pitr-");
         String baseId = null;
         Double rpo = null;
@@ -64,9 +67,9 @@ final class PitrDrill {
             PointInTimeRestore.Result r = new PointInTimeRestore(config.backups(), stores, restore, config.dataDir())
                     .run(source.name(), target, work.resolve("data"), AgeCrypto.readIdentities(d.identity()), line -> {});
             baseId = r.baseBackup();
-            Instant restoredTo = r.lastCommitAt() != null ? r.lastCommitAt() : target;
-            rpo = Duration.between(restoredTo, started).toMillis() / 1000.0;
-            checks.add(new Check("restore to " + target, true, String.format("base backup %s and %d WAL segment(s) from store '%s' in %.1f s; "
+            Instant restoredTo = r.lastCommitAt() != null ? r.lastCommitAt() : target; // null: no commit since the base backup, RPO not measured
+            if (restoredTo != null) rpo = Duration.between(restoredTo, started).toMillis() / 1000.0;
+            checks.add(new Check("restore to " + targetName, true, String.format("base backup %s and %d WAL segment(s) from store '%s' in %.1f s; "
                     + "the last transaction kept committed at %s", r.baseBackup(), r.segments(), r.store(), r.seconds(), r.lastCommitAt())));
             Path socket = Files.createDirectory(work.resolve("socket"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             privateAccess(r.dataDirectory());

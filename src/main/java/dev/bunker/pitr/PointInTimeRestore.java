@@ -60,8 +60,10 @@ public final class PointInTimeRestore {
         this.dataDir = dataDir;
     }
 
+    /** Restores {@code source} as it was at {@code target}, or (null) as far as its stored WAL reaches: the newest state Bunker holds. */
     public Result run(String source, Instant target, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
         long t0 = System.nanoTime();
+        boolean latest = target == null;
         try {
             RestoreBackup.requireNewOrEmpty(dir);
         } catch (IOException e) {
@@ -74,7 +76,8 @@ public final class PointInTimeRestore {
         }
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
         long walStart = Wal.parseLsn(base.wal().start());
-        // Each backup store's WAL on its own (a store added later has less); the first that reaches the target is used.
+        // Each backup store's WAL on its own (a store added later has less): to a time, the first that reaches it; to the
+        // latest, the one that reaches furthest.
         Found found = null;
         WalArchive.Coverage coverage = null;
         List<String> short_ = new ArrayList<>();
@@ -86,6 +89,11 @@ public final class PointInTimeRestore {
                 short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " does not reach its end (" + base.wal().end() + "): "
                         + (c.gap() != null ? c.gap() : "it stops at " + Wal.formatLsn(c.reached())));
                 callersFault = false;
+            } else if (latest) {
+                if (coverage == null || c.reached() > coverage.reached()) {
+                    found = f;
+                    coverage = c;
+                }
             } else if (newest == null || newest.isBefore(target)) {
                 short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " reaches only about " + newest
                         + (c.gap() != null ? " (" + c.gap() + ")" : "") + ", restorable: " + base.finishedAt() + " to about " + newest);
@@ -96,7 +104,8 @@ public final class PointInTimeRestore {
             }
         }
         if (found == null) {
-            throw new PitrException(source + " cannot be restored to " + target + ": " + String.join("; ", short_) + "; nothing was restored", callersFault);
+            throw new PitrException(source + " cannot be restored to " + (latest ? "its latest state" : target) + ": " + String.join("; ", short_)
+                    + "; nothing was restored", callersFault);
         }
         double listSeconds = (System.nanoTime() - t0) / 1e9;
         progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
@@ -107,7 +116,7 @@ public final class PointInTimeRestore {
             long t1 = System.nanoTime();
             int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
             long t2 = System.nanoTime();
-            WalFiles.Commits commits = WalFiles.commits(segments, base, walStart, target, config.pgBin());
+            WalFiles.Commits commits = WalFiles.commits(segments, base, walStart, latest ? Instant.MAX : target, config.pgBin());
             long t3 = System.nanoTime();
             String recoveryTarget;
             WalChunk last = coverage.chunks().get(coverage.chunks().size() - 1);
@@ -117,7 +126,9 @@ public final class PointInTimeRestore {
                         + "end at " + Wal.formatLsn(coverage.reached()) + " (pg_waldump stops there); nothing was restored. Times before the last "
                         + "commit it read (" + commits.lastBefore() + ") may restore");
             }
-            if (commits.firstAfter() != null) {
+            if (latest) {
+                recoveryTarget = null; // all of the stored WAL
+            } else if (commits.firstAfter() != null) {
                 recoveryTarget = PG_TIME.format(target);
             } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target)) {
                 recoveryTarget = null; // nothing committed between the last commit and the target: all of the WAL is the state at the target
@@ -140,12 +151,14 @@ public final class PointInTimeRestore {
         }
     }
 
+    /** The newest base backup finished by {@code target} (null: the newest of all). */
     private Manifest baseBefore(String source, Instant target) throws IOException {
         List<Manifest> bases = restore.bases(source).stream().filter(m -> m.wal() != null).toList();
         if (bases.isEmpty()) {
             throw new PitrException("no base backup of source " + source + " in the catalog or the stores " + config.stores() + "; take one with "
                     + "`bunker db backup --kind base --source " + source + "` (point-in-time restores start from one)");
         }
+        if (target == null) return bases.get(0);
         for (Manifest m : bases) if (!m.finishedAt().isAfter(target)) return m;
         Manifest oldest = bases.get(bases.size() - 1);
         throw new PitrException(target + " is before the oldest base backup of " + source + " (" + oldest.id() + ", finished " + oldest.finishedAt()
@@ -155,7 +168,7 @@ public final class PointInTimeRestore {
     /** The trusted chunks of one backup store from the base backup's first segment on. */
     private record Found(List<WalChunk> chunks, long segmentStart, String store) {}
 
-    /** Every backup store's chunks (those that have any); none at all is an error that says why. */
+    /** Every backup store's chunks (those that have any) to what a restore to {@code target} needs (null: all); none at all is an error that says why. */
     private List<Found> chunksAfter(Manifest base, Instant target, ManifestTrust trust) throws IOException {
         List<String> problems = new ArrayList<>();
         List<Found> out = new ArrayList<>();
@@ -170,7 +183,8 @@ public final class PointInTimeRestore {
                 }
                 long segmentSize = first.get().segmentSize();
                 String segment = Wal.segmentName(base.wal().timeline(), Wal.parseLsn(base.wal().start()), segmentSize);
-                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), sys, trust, segment, target.plus(ARRIVAL_SLACK)).chunks());
+                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), sys, trust, segment,
+                        target == null ? null : target.plus(ARRIVAL_SLACK)).chunks());
                 chunks.sort(Comparator.comparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
                 out.add(new Found(chunks, Wal.segmentStart(segment, segmentSize), name));
             } catch (StoreException | IOException e) {

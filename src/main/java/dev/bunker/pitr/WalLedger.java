@@ -14,20 +14,35 @@ import javax.sql.DataSource;
 /** The {@code wal_streams} table: each source's streaming as its streaming process last reported it. */
 public final class WalLedger {
     static final String RECORD = """
-            insert into wal_streams (source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            on conflict (source) do update set slot = excluded.slot, streaming = excluded.streaming, durable_lsn = excluded.durable_lsn,
+            insert into wal_streams (source, mode, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at)
+            values (?, 'stream', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (source) do update set mode = 'stream', slot = excluded.slot, streaming = excluded.streaming, durable_lsn = excluded.durable_lsn,
                 durable_at = excluded.durable_at, lag_seconds = excluded.lag_seconds, retained_bytes = excluded.retained_bytes,
                 last_error = excluded.last_error, error_at = excluded.error_at, updated_at = excluded.updated_at
             """;
+    /** A segment pushed by the source's archive_command: stored up to {@code durable_lsn}, received at {@code durable_at}. */
+    static final String PUSHED = """
+            insert into wal_streams (source, mode, slot, streaming, durable_lsn, durable_at, lag_seconds, updated_at)
+            values (?, 'archive', null, false, ?, ?, ?, ?)
+            on conflict (source) do update set mode = 'archive', slot = null, streaming = false, durable_lsn = excluded.durable_lsn,
+                durable_at = greatest(wal_streams.durable_at, excluded.durable_at), lag_seconds = excluded.lag_seconds, retained_bytes = null, updated_at = excluded.updated_at
+            """;
+    /** What the server of a source with wal: archive said of its archiving; durable_at only moves forward. */
+    static final String ARCHIVE_CHECK = """
+            insert into wal_streams (source, mode, slot, streaming, durable_at, last_error, error_at, updated_at)
+            values (?, 'archive', null, false, ?, ?, ?, ?)
+            on conflict (source) do update set mode = 'archive', slot = null, streaming = false,
+                durable_at = greatest(wal_streams.durable_at, excluded.durable_at), last_error = excluded.last_error,
+                error_at = excluded.error_at, updated_at = excluded.updated_at
+            """;
     static final String ALL = """
-            select source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at
+            select source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at, mode
               from wal_streams order by source
             """;
 
-    /** One source's row. */
+    /** One source's row; {@code archive}: its WAL is pushed by the server's archive_command (no slot, no stream). */
     public record Row(String source, String slot, boolean streaming, String durableLsn, Instant durableAt, Double lagSeconds, Long retainedBytes,
-                      String lastError, Instant errorAt, Instant updatedAt) {}
+                      String lastError, Instant errorAt, Instant updatedAt, boolean archive) {}
 
     private final DataSource db;
 
@@ -42,12 +57,24 @@ public final class WalLedger {
         }
     }
 
+    void recordPush(String source, String durableLsn, Instant receivedAt, double seconds, Instant now) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            Sql.update(c, PUSHED, source, durableLsn, Timestamp.from(receivedAt), seconds, Timestamp.from(now));
+        }
+    }
+
+    void recordArchiveCheck(String source, Instant storedThrough, String problem, Instant problemAt, Instant now) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            Sql.update(c, ARCHIVE_CHECK, source, ts(storedThrough), problem, ts(problemAt), Timestamp.from(now));
+        }
+    }
+
     public List<Row> list() throws SQLException {
         List<Row> out = new ArrayList<>();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), instant(rs, 5),
-                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), instant(rs, 9), instant(rs, 10)));
+                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), instant(rs, 9), instant(rs, 10), "archive".equals(rs.getString(11))));
             }
         }
         return out;

@@ -31,7 +31,7 @@ public final class WalSlots {
             while (rs.next()) {
                 String name = rs.getString(1);
                 out.add(new Slot(source.name(), name, rs.getBoolean(2), rs.getString(3), (Long) rs.getObject(4),
-                        source.pitr() != null && source.pitr().slot().equals(name)));
+                        source.pitr() != null && name.equals(source.pitr().slot())));
             }
         }
         return out;
@@ -39,7 +39,7 @@ public final class WalSlots {
 
     /** Drops a slot Bunker no longer uses; refuses the one the config streams through, one in use and one not Bunker's. */
     public static void drop(BackupSource source, String slot) throws SQLException {
-        if (source.pitr() != null && source.pitr().slot().equals(slot)) {
+        if (source.pitr() != null && slot.equals(source.pitr().slot())) {
             throw new IllegalArgumentException("slot " + slot + " is the one backups.sources." + source.name() + ".pitr streams through; "
                     + "remove pitr from that source (and restart serve) before dropping it");
         }

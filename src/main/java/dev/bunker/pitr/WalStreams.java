@@ -13,18 +13,28 @@ import java.sql.SQLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@code serve}'s WAL streaming: one {@link WalStream} on a thread of its own per source with {@code pitr}. */
+/**
+ * {@code serve}'s WAL: one {@link WalStream} on a thread of its own per source with {@code wal: stream}, and a
+ * {@link WalArchiveWatch} every 30 s per source with {@code wal: archive} (whose segments arrive by {@link WalPush}).
+ */
 public final class WalStreams implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalStreams.class);
     private final List<WalStream> streams = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final List<WalArchiveWatch> watches = new ArrayList<>();
     private java.util.concurrent.ScheduledExecutorService pruning;
+    private java.util.concurrent.ScheduledExecutorService watching;
+    static final java.time.Duration WATCH_EVERY = java.time.Duration.ofSeconds(30);
 
     /** {@code ledger}: where each stream's status is recorded for other processes (null: nowhere). */
     public WalStreams(BackupsConfig config, Map<String, Store> stores, Path dataDir, Clock clock, WalLedger ledger) throws IOException {
         WalUploader uploader = null;
         for (BackupSource s : config.sources().values()) {
             if (s.pitr() == null) continue;
+            if (s.pitr().archive()) {
+                if (ledger != null) watches.add(new WalArchiveWatch(s, ledger, clock));
+                continue;
+            }
             if (uploader == null) uploader = new WalUploader(config, stores, dataDir);
             streams.add(new WalStream(s, config, uploader, clock, status -> {
                 if (ledger == null) return;
@@ -38,7 +48,7 @@ public final class WalStreams implements AutoCloseable {
     }
 
     public boolean enabled() {
-        return !streams.isEmpty();
+        return !streams.isEmpty() || !watches.isEmpty();
     }
 
     public void start() {
@@ -47,6 +57,17 @@ public final class WalStreams implements AutoCloseable {
             t.setDaemon(true);
             t.start();
             threads.add(t);
+        }
+        if (!watches.isEmpty()) {
+            watching = dev.bunker.Periodic.start("wal-archive-watch", java.time.Duration.ofSeconds(1), WATCH_EVERY, LOG, () -> {
+                for (WalArchiveWatch w : watches) {
+                    try {
+                        w.check();
+                    } catch (SQLException e) {
+                        LOG.debug("could not record the archiving state: {}", e.getMessage());
+                    }
+                }
+            });
         }
     }
 
@@ -100,6 +121,7 @@ public final class WalStreams implements AutoCloseable {
     @Override
     public void close() {
         if (pruning != null) pruning.shutdownNow();
+        if (watching != null) watching.shutdownNow();
         streams.forEach(WalStream::stop);
         for (Thread t : threads) {
             try {

@@ -67,6 +67,9 @@ public final class Call {
         return out;
     }
 
+    /** The token the call came with (null on public routes). */
+    public TokenConfig caller() { return caller; }
+
     /** The token's name for audit records, or "anonymous" on public routes. */
     public String callerName() { return caller == null ? "anonymous" : caller.name(); }
 

@@ -3,6 +3,7 @@ package dev.bunker.web;
 import dev.bunker.json.Json;
 import dev.bunker.db.DatabaseUnavailableException;
 import dev.bunker.lifecycle.LifecycleException;
+import dev.bunker.pitr.PitrException;
 import dev.bunker.replication.Ingest;
 import dev.bunker.store.InvalidKeyException;
 import dev.bunker.store.ObjectLockedException;
@@ -53,6 +54,7 @@ final class ErrorReplies {
         if (e instanceof BadRequestException || e instanceof InvalidKeyException) return 400;
         if (e instanceof Ingest.Rejected r) return r.reason() == Ingest.Rejected.Reason.INVALID ? 400 : 409;
         if (e instanceof LifecycleException l) return l.reason() == LifecycleException.Reason.NO_SUCH_OBJECT ? 404 : 409;
+        if (e instanceof PitrException p) return p.callersFault() ? 400 : 500;
         if (e instanceof ObjectNotFoundException) return 404;
         if (e instanceof ObjectLockedException) return 409;
         if (databaseFailure(e)) return 503;

@@ -153,8 +153,8 @@ public final class HttpApi implements AutoCloseable {
             caller = token.get();
             if (!caller.scope().allows(route.scope())) {
                 Call call = new Call(request, response, callback, match, caller);
-                call.errorQuietly(403, "token '" + caller.name() + "' has scope " + caller.scope().name().toLowerCase()
-                        + "; " + method + " " + path + " needs " + route.scope().name().toLowerCase());
+                call.errorQuietly(403, "token '" + caller.name() + "' has scope " + caller.scope().label()
+                        + "; " + method + " " + path + " needs " + route.scope().label());
                 return call;
             }
         }

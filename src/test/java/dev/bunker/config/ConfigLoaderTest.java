@@ -204,8 +204,11 @@ class ConfigLoaderTest {
                 .isEqualTo(new BunkerConfig.Pitr("bunker_app_1", Duration.ofSeconds(4)));
         assertThat(load(FULL + backups.replace("PITR", ", pitr: {wal: stream, flush-every: 1s, slot: mine}")).backups().sources().get("App-1").pitr())
                 .isEqualTo(new BunkerConfig.Pitr("mine", Duration.ofSeconds(1)));
-        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {wal: archive}")).getMessage())
-                .contains("backups.sources.App-1.pitr.wal: archive").contains("not built yet");
+        assertThat(load(FULL + backups.replace("PITR", ", pitr: {wal: archive, base-every: 6h}")).backups().sources().get("App-1").pitr())
+                .isEqualTo(BunkerConfig.Pitr.archived(Duration.ofHours(6)));
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {wal: archive, slot: mine}")).getMessage())
+                .contains("backups.sources.App-1.pitr.slot: applies to wal: stream only");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {wal: ship}")).getMessage()).contains("pitr.wal").contains("expected stream");
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {flush-every: 50ms}")).getMessage()).contains("pitr.flush-every");
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {slot: \"Bad-Slot\"}")).getMessage()).contains("pitr.slot").contains("Bad-Slot");
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {every: 1d}")).getMessage()).contains("pitr.every");
@@ -213,6 +216,24 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {base-every: 10m}")).getMessage()).contains("pitr.base-every");
         assertThat(fails(FULL + backups.replace("postgresql://backup@127.0.0.1:5432/app", "self").replace("PITR", ", pitr: {}")).getMessage())
                 .contains("pitr").contains("embedded database is not supported");
+    }
+
+    @Test
+    void aWalPushTokenServesOneSourceWithArchivedWal() throws IOException {
+        String hash = "a".repeat(64);
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
+                + "sources: {app: {url: \"postgresql://backup@127.0.0.1:5432/app\", pitr: {wal: archive}}, "
+                + "streamed: {url: \"postgresql://backup@127.0.0.1:5432/s\", pitr: {}}}}\n";
+        BunkerConfig c = load(FULL + backups + "api: {tokens: {pg: {scope: wal-push, source: app, sha256: " + hash + "}}}\n");
+        assertThat(c.api().tokens().get("pg")).isEqualTo(new BunkerConfig.TokenConfig("pg", BunkerConfig.TokenScope.WAL_PUSH, hash, "app"));
+        assertThat(fails(FULL + backups + "api: {tokens: {pg: {scope: wal-push, sha256: " + hash + "}}}\n").getMessage())
+                .contains("api.tokens.pg.source: missing");
+        assertThat(fails(FULL + backups + "api: {tokens: {pg: {scope: wal-push, source: streamed, sha256: " + hash + "}}}\n").getMessage())
+                .contains("api.tokens.pg.source").contains("not a source with pitr: {wal: archive}");
+        assertThat(fails(FULL + backups + "api: {tokens: {ops: {scope: admin, source: app, sha256: " + hash + "}}}\n").getMessage())
+                .contains("api.tokens.ops.source: applies to scope wal-push only");
+        assertThat(BunkerConfig.TokenScope.ADMIN.allows(BunkerConfig.TokenScope.WAL_PUSH)).as("admin does not push WAL").isFalse();
+        assertThat(BunkerConfig.TokenScope.WAL_PUSH.allows(BunkerConfig.TokenScope.READ)).as("a wal-push token reads nothing").isFalse();
     }
 
     @Test

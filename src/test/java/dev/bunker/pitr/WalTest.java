@@ -32,6 +32,27 @@ class WalTest {
         assertThatThrownBy(() -> Wal.segmentStart("../../etc/passwd", SEG)).hasMessageContaining("not a WAL segment name");
     }
 
+    @Test
+    void theServersArchiverStateTellsQuietFromFailing() {
+        Instant now = Instant.parse("2026-12-04T10:00:00Z");
+        long seg5 = 5 * SEG;
+        // Caught up right after a switch: nothing waits anywhere.
+        WalArchiveWatch.State quiet = WalArchiveWatch.judge("000000010000000000000004", now.minusSeconds(300), null, null, 0, seg5, 1, SEG, 60, "on", now);
+        assertThat(quiet).isEqualTo(new WalArchiveWatch.State(true, now, null));
+        // Caught up with WAL in the open segment: it is at most archive_timeout old.
+        assertThat(WalArchiveWatch.judge("000000010000000000000004", now, null, null, 0, seg5 + 8192, 1, SEG, 60, "on", now))
+                .isEqualTo(new WalArchiveWatch.State(true, now.minusSeconds(60), null));
+        // A finished segment not archived: nothing new is known to be stored.
+        assertThat(WalArchiveWatch.judge("000000010000000000000003", now, null, null, 0, seg5 + 8192, 1, SEG, 60, "on", now).storedThrough()).isNull();
+        WalArchiveWatch.State failing = WalArchiveWatch.judge("000000010000000000000003", now.minusSeconds(90), "000000010000000000000004",
+                now.minusSeconds(5), 7, seg5 + 100, 1, SEG, 60, "on", now);
+        assertThat(failing.caughtUp()).isFalse();
+        assertThat(failing.problem()).contains("archive_command is failing: 7 failure(s)").contains("000000010000000000000004");
+        assertThat(WalArchiveWatch.judge("000000010000000000000004", now, null, null, 0, seg5 + 8192, 1, SEG, 0, "on", now))
+                .matches(s -> s.storedThrough() == null && s.problem().contains("archive_timeout is 0"));
+        assertThat(WalArchiveWatch.judge(null, null, null, null, 0, seg5, 1, SEG, 60, "off", now).problem()).contains("archive_mode is off");
+    }
+
     static WalChunk chunk(long start, long end, int minute) {
         return WalChunk.of("app", "7", 1, SEG, start, end, Instant.parse("2026-12-04T10:00:00Z").plusSeconds(60L * minute), 100, "a".repeat(64), null);
     }

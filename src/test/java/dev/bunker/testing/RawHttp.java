@@ -29,9 +29,13 @@ public final class RawHttp {
             s.connect(new InetSocketAddress(server.getHost(), server.getPort()), 5_000);
             s.setSoTimeout(30_000);
             s.getOutputStream().write((requestHead + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            if (body != null) s.getOutputStream().write(body);
-            s.getOutputStream().flush();
-            if (closeOutputAfterBody) s.shutdownOutput();
+            try {
+                if (body != null) s.getOutputStream().write(body);
+                s.getOutputStream().flush();
+                if (closeOutputAfterBody) s.shutdownOutput();
+            } catch (java.net.SocketException e) {
+                // The server answered and closed before taking the whole body (a refusal that need not read it): read the answer.
+            }
             return read(s.getInputStream());
         }
     }

@@ -1,0 +1,134 @@
+package dev.bunker.pitr;
+
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code wal: archive}: a finished WAL segment pushed by the source's archive_command ({@code bin/bunker wal push}), checked
+ * to be the segment its name says (its first page's long header gives timeline, address, cluster and segment size) and
+ * stored as one chunk in every backup store, as a streamed chunk would be. The push is answered only once the chunk's
+ * metadata is in every store, so PostgreSQL recycles the segment only after that.
+ */
+public final class WalPush {
+    private static final Logger LOG = LoggerFactory.getLogger(WalPush.class);
+    /** The largest segment taken: a push is held in memory (PostgreSQL's default is 16 MiB, some services use 64 MiB). */
+    public static final long MAX_SEGMENT_BYTES = 64L << 20;
+    /** Pushes stored at once by this process; PostgreSQL's archiver sends one segment at a time per server. */
+    static final int CONCURRENT = 2;
+    private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
+    private static final int XLP_LONG_HEADER = 0x0002;
+    private static final int LONG_HEADER_BYTES = 40;
+
+    private final BackupsConfig config;
+    private final WalUploader uploader;
+    private final WalLedger ledger;
+    private final Clock clock;
+    private final Semaphore slots = new Semaphore(CONCURRENT);
+
+    public WalPush(BackupsConfig config, WalUploader uploader, WalLedger ledger, Clock clock) {
+        this.config = config;
+        this.uploader = uploader;
+        this.ledger = ledger;
+        this.clock = clock;
+    }
+
+    /** What was stored: the chunk and how long storing it took. */
+    public record Pushed(WalChunk chunk, double seconds) {}
+
+    /**
+     * Stores the segment {@code file} of {@code source} read from {@code body} ({@code length} bytes). Refuses (a
+     * {@link PitrException} that is the caller's fault, before anything is stored) a source that does not take pushes, a
+     * name that is not a segment's, a length that is not a segment size, and bytes that are not that segment.
+     */
+    public Pushed push(String source, String file, InputStream body, long length) throws IOException {
+        BackupSource s = config.sources().get(source);
+        if (s == null || s.pitr() == null || !s.pitr().archive()) {
+            throw new PitrException("source \"" + source + "\" does not take WAL pushes; configure backups.sources." + source
+                    + ".pitr: {wal: archive}", true);
+        }
+        if (!SEGMENT.matcher(file).matches()) {
+            throw new PitrException("\"" + file + "\" is not a WAL segment's name (24 hex digits); bin/bunker wal push sends only segments "
+                    + "(history and backup-label files are not kept)", true);
+        }
+        if (length < 0) throw new PitrException("send the segment with a Content-Length (curl -T does)", true);
+        if (length < (1 << 20) || length > (1L << 30) || Long.bitCount(length) != 1) {
+            throw new PitrException("a WAL segment is a power of two from 1 MiB to 1 GiB; " + file + " has " + length + " bytes", true);
+        }
+        if (length > MAX_SEGMENT_BYTES) {
+            throw new PitrException("segments of " + (length >> 20) + " MiB are larger than wal push takes (" + (MAX_SEGMENT_BYTES >> 20)
+                    + " MiB); use wal: stream for this server", true);
+        }
+        try {
+            if (!slots.tryAcquire(60, TimeUnit.SECONDS)) throw new IOException("busy: " + CONCURRENT + " pushes are being stored; retry");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting to store " + file);
+        }
+        try {
+            byte[] bytes = body.readNBytes((int) length);
+            if (bytes.length != length) throw new PitrException(file + ": the body ended after " + bytes.length + " of " + length + " bytes", true);
+            Header h = header(file, bytes);
+            Instant received = clock.instant();
+            long t0 = System.nanoTime();
+            WalChunk chunk = uploader.upload(source, h.systemId(), h.timeline(), length, h.segmentStart(), bytes, bytes.length, received, null);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            LOG.info("WAL segment {} of {} stored in {} s", file, source, String.format("%.3f", seconds));
+            record(source, chunk, received, seconds);
+            return new Pushed(chunk, seconds);
+        } finally {
+            slots.release();
+        }
+    }
+
+    /** What a segment's first page says of it. */
+    record Header(int timeline, long segmentStart, String systemId) {}
+
+    /** The long header of the segment's first page, checked against its name and length. */
+    static Header header(String file, byte[] bytes) throws PitrException {
+        if (bytes.length < LONG_HEADER_BYTES) throw new PitrException(file + " is too short to be a WAL segment", true);
+        ByteBuffer b = ByteBuffer.wrap(bytes, 0, LONG_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        int info = Short.toUnsignedInt(b.getShort(2));
+        int timeline = b.getInt(4);
+        long pageAddress = b.getLong(8);
+        long systemId = b.getLong(24);
+        long segmentSize = Integer.toUnsignedLong(b.getInt(32));
+        int blockSize = b.getInt(36);
+        if ((info & XLP_LONG_HEADER) == 0 || timeline <= 0 || pageAddress < 0 || blockSize < 1024 || blockSize > 65536 || Integer.bitCount(blockSize) != 1) {
+            throw new PitrException(file + " does not start with a WAL segment's header; nothing was stored", true);
+        }
+        if (segmentSize != bytes.length) {
+            throw new PitrException(file + " says its segments are " + segmentSize + " bytes but " + bytes.length + " were sent; nothing was stored", true);
+        }
+        String named;
+        try {
+            named = Wal.segmentName(timeline, pageAddress, segmentSize);
+        } catch (IllegalArgumentException e) {
+            throw new PitrException(file + " has a header that names no segment (" + e.getMessage() + "); nothing was stored", true);
+        }
+        if (!named.equals(file) || pageAddress % segmentSize != 0) {
+            throw new PitrException("the bytes sent as " + file + " are segment " + named + "; nothing was stored", true);
+        }
+        return new Header(timeline, pageAddress, Long.toUnsignedString(systemId));
+    }
+
+    private void record(String source, WalChunk chunk, Instant received, double seconds) {
+        if (ledger == null) return;
+        try {
+            ledger.recordPush(source, chunk.end(), received, seconds, clock.instant());
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("could not record the WAL push of {}: {}", source, e.getMessage());
+        }
+    }
+}
