@@ -215,11 +215,11 @@ public final class RestoreBackup {
                  InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress)) {
                 files = extract(AgeCrypto.decrypting(counted, identities), targetDir);
             } catch (StoreException e) {
-                deleteContents(targetDir);
+                TempFolders.empty(targetDir);
                 problems.add(name + ": " + e.getMessage());
                 continue;
             } catch (IOException e) {
-                deleteContents(targetDir);
+                TempFolders.empty(targetDir);
                 if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e; // the wrong key: every copy says so
                 // A refused tar entry may be one planted copy's (its SHA-256 is known only at the end): the next store may hold the real one.
                 problems.add(name + (e.getMessage() != null && e.getMessage().contains("tar has an entry") ? ": " + e.getMessage()
@@ -228,7 +228,7 @@ public final class RestoreBackup {
             }
             String actual = Sha256.hex(sha.digest());
             if (!actual.equals(m.sha256()) || read[0] != m.size()) {
-                deleteContents(targetDir);
+                TempFolders.empty(targetDir);
                 problems.add(name + ": the copy has SHA-256 " + actual + " (" + read[0] + " bytes), the manifest says " + m.sha256() + " ("
                         + m.size() + " bytes)");
                 continue;
@@ -261,13 +261,6 @@ public final class RestoreBackup {
     /** Refuses a target directory that exists and holds anything (a base or point-in-time restore writes only into an empty one). */
     public static void requireNewOrEmpty(Path dir) throws IOException {
         BaseBackups.requireNewOrEmpty(dir);
-    }
-
-    private static void deleteContents(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) return;
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) if (!p.equals(dir)) Files.delete(p);
-        }
     }
 
     /**

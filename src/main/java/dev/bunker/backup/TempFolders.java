@@ -17,6 +17,14 @@ public final class TempFolders {
         return Files.createTempDirectory(tmp, prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
 
+    /** Removes everything in {@code dir}, keeping the folder itself; nothing if it does not exist. */
+    public static void empty(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) if (!p.equals(dir)) Files.deleteIfExists(p);
+        }
+    }
+
     /** Removes {@code dir} and everything in it; nothing if it does not exist. */
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) return;

@@ -75,7 +75,6 @@ public final class PointInTimeRestore {
                     + "take a new one (bunker db backup --kind base --source " + source + ")");
         }
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
-        long walStart = Wal.parseLsn(base.wal().start());
         // Each backup store's WAL on its own (a store added later has less): to a time, the first that reaches it; to the
         // latest, the one that reaches furthest.
         Found found = null;
@@ -111,43 +110,121 @@ public final class PointInTimeRestore {
         progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
                 + Wal.formatLsn(coverage.reached()));
         Path work = TempFolders.createPrivate(dataDir, "pitr-");
+        boolean existed = Files.exists(dir);
+        Consumer<String> shared = line -> {
+            synchronized (progress) {
+                progress.accept(line);
+            }
+        };
+        // The WAL (download, then pg_waldump) and the base backup (download and extract) on two threads: neither needs the
+        // other, and pg_waldump is the longer part. What pg_waldump finds may still refuse the restore: the directory is
+        // then emptied again, so a refused restore leaves nothing behind.
+        java.util.concurrent.ExecutorService walThread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "pitr-wal");
+            t.setDaemon(true);
+            return t;
+        });
         try {
             Path segments = Files.createDirectory(work.resolve(WAL_FOLDER), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            long t1 = System.nanoTime();
-            int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
-            long t2 = System.nanoTime();
-            WalFiles.Commits commits = WalFiles.commits(segments, base, walStart, latest ? Instant.MAX : target, config.pgBin());
-            long t3 = System.nanoTime();
-            String recoveryTarget;
-            WalChunk last = coverage.chunks().get(coverage.chunks().size() - 1);
-            if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {
-                // Replaying all of it would stop where pg_waldump did, short of what was stored: a damaged record, not the end.
-                throw new PitrException("the stored WAL of " + source + " cannot be read past " + Wal.formatLsn(commits.stoppedAt()) + ", before its "
-                        + "end at " + Wal.formatLsn(coverage.reached()) + " (pg_waldump stops there); nothing was restored. Times before the last "
-                        + "commit it read (" + commits.lastBefore() + ") may restore");
+            WalArchive.Coverage cov = coverage;
+            java.util.concurrent.Future<WalSide> walSide = walThread.submit(() -> walSide(source, base, target, cov, segments, identities, shared));
+            RestoreBackup.BaseResult b;
+            WalSide w;
+            try {
+                b = restore.runBase(base, dir, identities, shared);
+                w = walSide.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                undo(dir, existed);
+                if (e.getCause() instanceof IOException io) throw io;
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                throw new IOException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                undo(dir, existed);
+                throw new java.io.InterruptedIOException("interrupted while restoring");
+            } catch (IOException | RuntimeException e) {
+                walSide.cancel(true);
+                undo(dir, existed);
+                throw e;
             }
-            if (latest) {
-                recoveryTarget = null; // all of the stored WAL
-            } else if (commits.firstAfter() != null) {
-                recoveryTarget = PG_TIME.format(target);
-            } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target)) {
-                recoveryTarget = null; // nothing committed between the last commit and the target: all of the WAL is the state at the target
-            } else {
-                throw new PitrException("the stored WAL of " + source + " has no commit after " + target + " and is not known to be complete up to "
-                        + "it (the newest commit in it is at " + commits.lastBefore() + (coverage.completeThrough() == null ? ""
-                        : ", complete up to " + coverage.completeThrough()) + "); restore to an earlier time, or wait for the stream to "
-                        + "store more (a quiet source is marked every " + WalStream.QUIET_MARK_EVERY.toSeconds() + " s); nothing was restored", true);
-            }
-            RestoreBackup.BaseResult b = restore.runBase(base, dir, identities, progress);
             long t4 = System.nanoTime();
             moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
-            writeRecoveryConfig(b.dataDirectory(), recoveryTarget);
-            Timings timings = new Timings(listSeconds, (t2 - t1) / 1e9, (t3 - t2) / 1e9, b.downloadSeconds(), b.extractSeconds(),
+            writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget());
+            Timings timings = new Timings(listSeconds, w.walSeconds(), w.waldumpSeconds(), b.downloadSeconds(), b.extractSeconds(),
                     (System.nanoTime() - t4) / 1e9);
-            return new Result(base.id(), b.dataDirectory(), target, recoveryTarget, commits.lastBefore(), commits.lastBeforeLsn(), written,
-                    found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
+            return new Result(base.id(), b.dataDirectory(), target, w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),
+                    w.segments(), found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
         } finally {
+            walThread.shutdownNow();
+            try {
+                walThread.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES); // pg_waldump ends by itself; then the work folder can go
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             TempFolders.deleteTree(work);
+        }
+    }
+
+    /** The WAL's half of a restore: segments written, their commits, the recovery target chosen (null: replay all), the time each step took. */
+    private record WalSide(int segments, WalFiles.Commits commits, String recoveryTarget, double walSeconds, double waldumpSeconds) {}
+
+    private WalSide walSide(String source, Manifest base, Instant target, WalArchive.Coverage coverage, Path segments, List<String> identities,
+                            Consumer<String> progress) throws IOException {
+        long t1 = System.nanoTime();
+        int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
+        long t2 = System.nanoTime();
+        WalChunk last = coverage.chunks().get(coverage.chunks().size() - 1);
+        long walStart = Wal.parseLsn(base.wal().start());
+        long scanFrom = Math.max(walStart, scanFrom(coverage.chunks(), target));
+        Instant until = target == null ? Instant.MAX : target;
+        WalFiles.Commits commits = WalFiles.commits(segments, base, scanFrom, until, config.pgBin());
+        if (commits.lastBefore() == null && scanFrom > walStart) {
+            commits = WalFiles.commits(segments, base, walStart, until, config.pgBin()); // the newest commit before the target lies further back
+        }
+        long t3 = System.nanoTime();
+        if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {
+            // Replaying all of it would stop where pg_waldump did, short of what was stored: a damaged record, not the end.
+            throw new PitrException("the stored WAL of " + source + " cannot be read past " + Wal.formatLsn(commits.stoppedAt()) + ", before its "
+                    + "end at " + Wal.formatLsn(coverage.reached()) + " (pg_waldump stops there); nothing was restored. Times before the last "
+                    + "commit it read (" + commits.lastBefore() + ") may restore");
+        }
+        String recoveryTarget;
+        if (target == null) {
+            recoveryTarget = null; // all of the stored WAL
+        } else if (commits.firstAfter() != null) {
+            recoveryTarget = PG_TIME.format(target);
+        } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target)) {
+            recoveryTarget = null; // nothing committed between the last commit and the target: all of the WAL is the state at the target
+        } else {
+            throw new PitrException("the stored WAL of " + source + " has no commit after " + target + " and is not known to be complete up to "
+                    + "it (the newest commit in it is at " + commits.lastBefore() + (coverage.completeThrough() == null ? ""
+                    : ", complete up to " + coverage.completeThrough()) + "); restore to an earlier time, or wait for the stream to "
+                    + "store more (a quiet source is marked every " + WalStream.QUIET_MARK_EVERY.toSeconds() + " s); nothing was restored", true);
+        }
+        return new WalSide(written, commits, recoveryTarget, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+    }
+
+    /**
+     * Where pg_waldump starts: at the first segment with WAL received after {@code target} less {@link #ARRIVAL_SLACK}
+     * (bytes arrive after they were written, so earlier chunks hold only commits before the target: a restore to a time
+     * in a day of WAL reads its last minutes, not the day), or at the last segment when nothing arrived since (the newest
+     * commits are there; to the latest state, too).
+     */
+    static long scanFrom(List<WalChunk> chunks, Instant target) {
+        WalChunk last = chunks.get(chunks.size() - 1);
+        if (target != null) {
+            Instant before = target.minus(ARRIVAL_SLACK);
+            for (WalChunk c : chunks) if (!c.receivedAt().isBefore(before)) return Wal.segmentStart(c.segment(), c.segmentSize());
+        }
+        return Wal.segmentStart(last.segment(), last.segmentSize());
+    }
+
+    /** A refused restore leaves the directory as it found it: empty, or absent. */
+    private static void undo(Path dir, boolean existed) throws IOException {
+        if (existed) {
+            TempFolders.empty(dir);
+        } else {
+            TempFolders.deleteTree(dir);
         }
     }
 

@@ -213,6 +213,7 @@ class WalArchiveModeTest {
         backups.take().run("app", "base");
         sql("insert into events (note) select 'pushed ' || g from generate_series(1, 300) g");
         Instant lastCommit = Instant.parse(query("select to_char(max(at) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from events"));
+        Instant afterLastCommit = Instant.parse(query("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
         String last = switchWal();
         awaitArchived(last);
 
@@ -221,6 +222,16 @@ class WalArchiveModeTest {
         assertThat(run.ok()).as(run.log()).isTrue();
         assertThat(run.log()).contains("restore to the newest WAL stored");
         assertThat(run.backupAgeSeconds()).as("how far the restored copy is behind the drill's start").isPositive().isLessThan(120.0);
+
+        // After the last pushed commit, nothing says the WAL is complete (the open segment is the server's): refused once
+        // pg_waldump has read the commits, and the empty directory given stays empty though the base backup was being
+        // extracted into it meanwhile.
+        Path late = Files.createDirectory(dir.resolve("late"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> restoreTo(afterLastCommit, late)).isInstanceOf(PitrException.class)
+                .hasMessageContaining("has no commit after").hasMessageContaining("nothing was restored");
+        try (var left = Files.list(late)) {
+            assertThat(left.toList()).isEmpty();
+        }
 
         Path restored = dir.resolve("latest");
         PointInTimeRestore.Result r = restoreTo(null, restored);
