@@ -53,6 +53,14 @@ final class BaseBackups {
         Path root = dir.toRealPath();
         long files = 0;
         List<Path> folders = new ArrayList<>(List.of(root));
+        // Each file is synced by a pool while the next ones are written (a cluster is a thousand files: syncing each in
+        // turn kept the extraction waiting on the disk); the extraction counts as done once every sync has returned.
+        java.util.concurrent.ExecutorService syncs = java.util.concurrent.Executors.newFixedThreadPool(SYNC_THREADS, r -> {
+            Thread t = new Thread(r, "restore-fsync");
+            t.setDaemon(true);
+            return t;
+        });
+        List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
         try (TarArchiveInputStream in = new TarArchiveInputStream(new BufferedInputStream(tar, 1 << 16))) {
             for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
                 Path target = root.resolve(e.getName()).normalize();
@@ -68,14 +76,22 @@ final class BaseBackups {
                             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                          OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
                         in.transferTo(out);
-                        ch.force(true);
                     }
+                    pending.add(syncs.submit(() -> {
+                        try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE)) {
+                            ch.force(true);
+                        }
+                        return null;
+                    }));
                     files++;
                 } else {
                     throw new IOException("the backup's tar has an entry that is not a file or folder (a link or device): " + e.getName()
                             + "; base backups of clusters with tablespaces are not supported");
                 }
             }
+            for (java.util.concurrent.Future<?> f : pending) awaitSync(f);
+        } finally {
+            syncs.shutdownNow();
         }
         for (Path f : folders) {
             try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) { // the folder's entries, durable like the files
@@ -83,6 +99,19 @@ final class BaseBackups {
             }
         }
         return files;
+    }
+
+    private static final int SYNC_THREADS = 4;
+
+    private static void awaitSync(java.util.concurrent.Future<?> f) throws IOException {
+        try {
+            f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException("could not sync a restored file: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while syncing the restored files");
+        }
     }
 
     /** Refuses a target directory that exists and holds anything. */
