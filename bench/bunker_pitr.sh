@@ -135,7 +135,7 @@ stored "$(PQ -d postgres -tAc "select pg_current_wal_flush_lsn()")"
 log "target time $T (marker $MK, counts accounts/history/mixed/marker = $SRC_COUNTS)"
 
 t0=$(now)
-B db restore --source bench --to-time "$T" --identity "$PERF/age.key" --target-dir "$RD" >&2
+B db restore --source bench --to-time "$T" --identity "$PERF/age.key" --target-dir "$RD" --no-start >&2
 tc=$(since "$t0")
 chown -R postgres:postgres "$RD"; rm -f "$RD/postmaster.pid"
 pg_conf "$RD" "$RPORT" "$RSOCK"

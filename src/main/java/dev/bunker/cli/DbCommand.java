@@ -140,6 +140,12 @@ public final class DbCommand implements Runnable {
                 + "the newest base backup and all of the WAL stored after it.")
         String toTime;
 
+        @Option(names = "--no-start", description = "With --to-time: leave the restored directory ready to start instead of starting it.")
+        boolean noStart;
+
+        @Option(names = "--port", paramLabel = "PORT", description = "With --to-time: the port the restored server listens on, on 127.0.0.1 (default: a free one).")
+        int port;
+
         @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source; with --to-time: the source to restore.")
         String source;
 
@@ -170,6 +176,10 @@ public final class DbCommand implements Runnable {
             if ((backup == null) == (toTime == null)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "give one of --backup ID|latest or --to-time TIME");
             }
+            if ((noStart || port != 0) && toTime == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to --to-time only");
+            }
+            if (port < 0 || port > 65535) throw new CommandLine.ParameterException(spec.commandLine(), "--port " + port + " is not a port");
             if (toTime != null && (source == null || targetDir == null)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
                         + "writes a data directory)");
@@ -182,7 +192,7 @@ public final class DbCommand implements Runnable {
             try (Progress progress = new Progress()) {
                 if (toTime != null) {
                     WalCommands.source(spec.commandLine(), config, source);
-                    return WalCommands.restoreToTime(config, stores, source, time, targetDir, identities, json, progress);
+                    return WalCommands.restoreToTime(config, stores, source, time, targetDir, identities, json, progress, !noStart, port);
                 }
                 RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
                 Manifest m = restore.find(backup, source, targetDir != null);

@@ -6,6 +6,7 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.json.Json;
 import dev.bunker.pitr.PointInTimeRestore;
+import dev.bunker.pitr.RestoredServer;
 import dev.bunker.pitr.WalSlots;
 import dev.bunker.pitr.WalTimeline;
 import dev.bunker.store.Store;
@@ -49,14 +50,24 @@ final class WalCommands {
         return s;
     }
 
+    /** {@code start}: start the restored server on 127.0.0.1:{@code port} (0: a free one) and wait for its promotion; else leave it ready. */
     static int restoreToTime(BunkerConfig config, Map<String, Store> stores, String source, Instant target, Path targetDir, List<String> identities,
-                             boolean json, Progress progress) throws Exception {
+                             boolean json, Progress progress, boolean start, int port) throws Exception {
         RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
         PointInTimeRestore.Result r = new PointInTimeRestore(config.backups(), stores, restore, config.dataDir())
                 .run(source, target, targetDir, identities, progress);
+        RestoredServer.Started server = null;
+        if (start) {
+            Path postgres = dev.bunker.backup.PgTools.find("postgres", r.majorVersion(), config.backups().pgBin());
+            progress.accept("starting PostgreSQL " + r.majorVersion() + " on the restored directory: it replays the WAL, then promotes itself");
+            server = RestoredServer.startForUse(postgres, r.dataDirectory(), port, progress);
+        }
         progress.close();
         if (json) {
-            System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+            Map<String, Object> out = new java.util.LinkedHashMap<>();
+            out.put("restore", r);
+            if (server != null) out.put("server", server);
+            System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(out));
             return 0;
         }
         System.out.printf("restored %s to %s into %s: base backup %s (from store '%s') and %d WAL segment(s), %.1f s%n", source,
@@ -69,9 +80,19 @@ final class WalCommands {
                 ? "the server replays to " + r.recoveryTarget() + ": the last transaction it keeps committed at " + r.lastCommitAt() + " (" + r.lastCommitLsn() + ")"
                 : target == null ? "the server replays all of the stored WAL: its last transaction committed at " + r.lastCommitAt()
                 : "no transaction committed after " + r.lastCommitAt() + " up to the target: the server replays all of the stored WAL");
-        System.out.println("start it as the user that will own it: pg_ctl -D " + targetDir + " -o '-p PORT' -l restore.log start; it refuses "
-                + "connections while it replays, then promotes itself (its log says \"database system is ready to accept connections\"); the WAL it "
-                + "replays is in " + targetDir.resolve(PointInTimeRestore.WAL_FOLDER) + " (remove it once it runs)");
+        if (server == null) {
+            System.out.println("start it as the user that will own it: pg_ctl -D " + targetDir + " -o '-p PORT' -l restore.log start; it refuses "
+                    + "connections while it replays, then promotes itself (its log says \"database system is ready to accept connections\"); the WAL it "
+                    + "replays is in " + targetDir.resolve(PointInTimeRestore.WAL_FOLDER) + " (remove it once it runs)");
+            return 0;
+        }
+        System.out.printf("the restored server replayed the WAL and promoted itself in %.1f s; it recovered %s%n", server.seconds(),
+                server.lastTransactionAt() == null ? "(its log names no transaction)" : server.lastTransactionAt());
+        System.out.printf("it runs as pid %d on 127.0.0.1:%d (log %s): connect with the source's roles and passwords as of that time, e.g. "
+                + "psql -h 127.0.0.1 -p %d -U ROLE DATABASE; stop it with kill -INT %d%s; %s can go once you keep the server%n", server.pid(),
+                server.port(), server.log(), server.port(), server.pid(), RestoredServer.runningAsRoot()
+                        ? " (started as root, it runs in a user namespace: for real use, stop it, chown -R postgres the directory and start it with pg_ctl)" : "",
+                targetDir.resolve(PointInTimeRestore.WAL_FOLDER));
         return 0;
     }
 

@@ -10,8 +10,8 @@ import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.drill.DrillRuns.Check;
 import dev.bunker.pitr.PointInTimeRestore;
+import dev.bunker.pitr.RestoredServer;
 import dev.bunker.store.Store;
-import io.zonky.test.db.postgres.util.LinuxUtils;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -114,14 +114,19 @@ final class PitrDrill {
 
     private Process start(PointInTimeRestore.Result r, Path socket, Path serverLog) throws IOException {
         Path postgres = PgTools.find("postgres", r.majorVersion(), config.backups().pgBin());
-        List<String> cmd = new ArrayList<>();
-        // PostgreSQL refuses to run as root: as root it runs in a user namespace, as the drills' other servers do.
-        if (LinuxUtils.isUnshareAvailable()) cmd.addAll(List.of("unshare", "-U"));
-        cmd.addAll(List.of(postgres.toString(), "-D", r.dataDirectory().toString(), "-c", "listen_addresses=", "-c", "unix_socket_directories=" + socket,
-                "-c", "port=5432", "-c", "logging_collector=off", "-c", "hba_file=" + r.dataDirectory().resolve("pg_hba.conf"),
-                "-c", "ident_file=" + r.dataDirectory().resolve("pg_ident.conf"), "-c", "config_file=" + r.dataDirectory().resolve("postgresql.conf"),
-                "-c", "ssl=off", "-c", "shared_preload_libraries="));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(serverLog.toFile()).start();
+        Path dir = r.dataDirectory();
+        Map<String, String> settings = new java.util.LinkedHashMap<>();
+        settings.put("listen_addresses", "");
+        settings.put("unix_socket_directories", socket.toString());
+        settings.put("port", "5432");
+        settings.put("logging_collector", "off");
+        settings.put("hba_file", dir.resolve("pg_hba.conf").toString());
+        settings.put("ident_file", dir.resolve("pg_ident.conf").toString());
+        settings.put("config_file", dir.resolve("postgresql.conf").toString());
+        settings.put("ssl", "off");
+        settings.put("shared_preload_libraries", "");
+        return new ProcessBuilder(RestoredServer.command(postgres, dir, settings, false)).redirectErrorStream(true).redirectOutput(serverLog.toFile())
+                .start();
     }
 
     /** Waits until the server accepts a connection and is out of recovery; returns a role that logged in. */

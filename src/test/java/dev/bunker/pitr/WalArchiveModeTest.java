@@ -237,7 +237,19 @@ class WalArchiveModeTest {
         PointInTimeRestore.Result r = restoreTo(null, restored);
         assertThat(r.recoveryTarget()).as("all of the stored WAL is replayed").isNull();
         assertThat(r.lastCommitAt()).isAfterOrEqualTo(lastCommit.minusMillis(1));
-        assertThat(count(restored, "note like 'pushed %'")).isEqualTo(300);
+        // What db restore does without --no-start: the server started on a free port, waited for, and left running.
+        RestoredServer.Started server = RestoredServer.startForUse(dev.bunker.backup.PgTools.find("postgres", r.majorVersion(), null), restored, 0,
+                l -> {});
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/postgres", "postgres", "");
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select pg_is_in_recovery(), count(*) from events where note like 'pushed %'")) {
+            rs.next();
+            assertThat(rs.getBoolean(1)).as("promoted").isFalse();
+            assertThat(rs.getLong(2)).isEqualTo(300);
+        } finally {
+            ProcessHandle.of(server.pid()).ifPresent(ProcessHandle::destroy);
+            ProcessHandle.of(server.pid()).ifPresent(h -> h.onExit().orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).join());
+        }
+        assertThat(server.lastTransactionAt()).startsWith("through the transaction committed at " + r.lastCommitAt().toString().substring(0, 10));
     }
 
     @Test
