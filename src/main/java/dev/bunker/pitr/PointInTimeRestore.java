@@ -178,8 +178,10 @@ public final class PointInTimeRestore {
         long scanFrom = Math.max(walStart, scanFrom(coverage.chunks(), target));
         Instant until = target == null ? Instant.MAX : target;
         WalFiles.Commits commits = WalFiles.commits(segments, base, scanFrom, until, config.pgBin());
-        if (commits.lastBefore() == null && scanFrom > walStart) {
-            commits = WalFiles.commits(segments, base, walStart, until, config.pgBin()); // the newest commit before the target lies further back
+        // Read from the base backup's start after all when the newest commit before the target lies further back, or when
+        // the WAL read has no commit after the target: replaying all of it is then decided on all of it, never on a part.
+        if (scanFrom > walStart && (commits.lastBefore() == null || (target != null && commits.firstAfter() == null))) {
+            commits = WalFiles.commits(segments, base, walStart, until, config.pgBin());
         }
         long t3 = System.nanoTime();
         if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {
@@ -204,16 +206,20 @@ public final class PointInTimeRestore {
         return new WalSide(written, commits, recoveryTarget, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
     }
 
+    /** How much earlier than the target pg_waldump starts reading: bytes arrive after they were written, clocks differ a little. */
+    static final Duration SCAN_SLACK = Duration.ofSeconds(5);
+
     /**
-     * Where pg_waldump starts: at the first segment with WAL received after {@code target} less {@link #ARRIVAL_SLACK}
-     * (bytes arrive after they were written, so earlier chunks hold only commits before the target: a restore to a time
-     * in a day of WAL reads its last minutes, not the day), or at the last segment when nothing arrived since (the newest
-     * commits are there; to the latest state, too).
+     * Where pg_waldump starts: at the first segment with WAL received after {@code target} less {@link #SCAN_SLACK} (earlier
+     * chunks hold only commits before the target, and it stops at the first commit after it: a restore to a time in a day
+     * of WAL reads seconds of it, not the day), or at the last segment when nothing arrived since (the newest commits are
+     * there; to the latest state, too). What it finds there decides the target; a restore that would replay all of the WAL
+     * reads all of it first (see {@link #walSide}).
      */
     static long scanFrom(List<WalChunk> chunks, Instant target) {
         WalChunk last = chunks.get(chunks.size() - 1);
         if (target != null) {
-            Instant before = target.minus(ARRIVAL_SLACK);
+            Instant before = target.minus(SCAN_SLACK);
             for (WalChunk c : chunks) if (!c.receivedAt().isBefore(before)) return Wal.segmentStart(c.segment(), c.segmentSize());
         }
         return Wal.segmentStart(last.segment(), last.segmentSize());

@@ -154,7 +154,8 @@ final class WalFiles {
 
     /**
      * The last commit (or abort) at or before the target, its LSN, the time and LSN of the first after it (null: none in the
-     * WAL), and where pg_waldump stopped reading (the end of the stored WAL, or a damaged record before it).
+     * WAL), and where pg_waldump stopped reading (the end of the stored WAL, or a damaged record before it; the first commit
+     * after the target when there is one, since reading stops there).
      */
     record Commits(Instant lastBefore, String lastBeforeLsn, Instant firstAfter, long firstAfterLsn, long stoppedAt) {}
 
@@ -182,8 +183,10 @@ final class WalFiles {
                 } else if (firstAfter == null && Wal.parseLsn(m.group(1)) >= consistent) {
                     firstAfter = at;
                     firstAfterLsn = Wal.parseLsn(m.group(1));
+                    break; // the recovery target is decided: the rest of the WAL need not be read
                 }
             }
+            if (firstAfter != null) return new Commits(lastBefore, lastBeforeLsn, firstAfter, firstAfterLsn, firstAfterLsn);
             if (!p.waitFor(60, TimeUnit.SECONDS)) throw new IOException("pg_waldump did not exit after its output ended");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -58,9 +58,9 @@ class WalTest {
         List<WalChunk> chunks = List.of(chunk(SEG, SEG + 100, 0), chunk(2 * SEG, 2 * SEG + 100, 5), chunk(3 * SEG, 3 * SEG + 100, 10),
                 chunk(4 * SEG + 50, 4 * SEG + 100, 15));
         Instant t0 = Instant.parse("2026-12-04T10:00:00Z");
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(9 * 60 + 30))).as("a minute's slack before the target").isEqualTo(3 * SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(10 * 60 + 59))).isEqualTo(3 * SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(11 * 60 + 1))).isEqualTo(4 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(9 * 60 + 30))).isEqualTo(3 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(10 * 60 + 4))).as("a few seconds' slack before the target").isEqualTo(3 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(10 * 60 + 6))).isEqualTo(4 * SEG);
         assertThat(PointInTimeRestore.scanFrom(chunks, t0.minusSeconds(600))).isEqualTo(SEG);
         assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(3600))).as("nothing arrived since: the last segment").isEqualTo(4 * SEG);
         assertThat(PointInTimeRestore.scanFrom(chunks, null)).as("the latest state").isEqualTo(4 * SEG);
