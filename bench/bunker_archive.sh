@@ -12,39 +12,11 @@
 #                                compare with pitr_pgbackrest_restore_s
 # Env: PITR_LOAD_S (30), PITR_CLIENTS (8).
 set -euo pipefail
-cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
+cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh; source ./pitr_common.sh
 PITR_LOAD_S=${PITR_LOAD_S:-30}; PITR_CLIENTS=${PITR_CLIENTS:-8}
-W=$PERF/bunker-archive
-PD=$W/data; PPORT=$((PGPORT+6)); PSOCK=$W/sock
-RD=$W/restore; RPORT=$((PGPORT+7)); RSOCK=$W/rsock
-PQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$PSOCK" -p "$PPORT" -U postgres "$@"; }
-RQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$RSOCK" -p "$RPORT" -U postgres "$@"; }
-B() { "$JAVA" -jar "$JAR" "$@" --config "$W/bunker.yaml" --data-dir "$W/bunker"; }
-
-ensure_bench_db
-[ -f "$PERF/age.key" ] || age-keygen -o "$PERF/age.key" 2>/dev/null
-R=$(age-keygen -y "$PERF/age.key")
-cleanup() {
-  local rc=$?
-  kill "${SAMPLER_PID:-}" 2>/dev/null || true
-  stop_serve
-  if [ "$rc" != 0 ] && [ -d "$W" ]; then log "FAILED (rc $rc); log tails:"; tail -n 25 "$W"/*.log "$W"/bunker/serve.log >&2 2>/dev/null || true; fi
-  pg_stop "$RD"; pg_stop "$PD"; rm -rf "$W"
-  pg_main_down_if_mine
-}
-if [ -d "$W" ]; then pg_stop "$RD"; pg_stop "$PD"; rm -rf "$W"; fi
-trap cleanup EXIT
-install -d -o postgres -g postgres -m 755 "$W" "$PSOCK" "$RSOCK"
-
-log "cloning the main cluster into $PD (pg_basebackup -X stream, untimed)"
-as_pg pg_basebackup -h "$PGSOCK" -p "$PGPORT" -U postgres -D "$PD" -X stream -c fast
-pg_conf "$PD" "$PPORT" "$PSOCK"
+pitr_setup bunker-archive 6
 # archive_command is set once serve listens (a reload reads it); archive_mode needs the start.
-printf "listen_addresses = '127.0.0.1'\nwal_level = replica\narchive_mode = on\narchive_timeout = 60s\n" >> "$PD/postgresql.conf"
-as_pg pg_ctl -D "$PD" -l "$W/data.log" -w -t 300 start >/dev/null
-for db in $(PQ -d postgres -tAc "select datname from pg_database where datname not in ('bench','postgres','template0','template1')"); do
-  PQ -d postgres -c "drop database \"$db\""
-done
+pitr_clone "archive_mode = on\narchive_timeout = 60s\n"
 PQ -d postgres -c "create role bunker_base login replication" >&2
 
 PUSH_TOKEN=$("$JAVA" -jar "$JAR" token create pg-bench --scope wal-push --source bench | awk '/^token:/{print $2}')
@@ -116,34 +88,5 @@ if t:
     print(f"bunker_archive_push_p50_s {t[(len(t) - 1) // 2]:.3f} s"); print(f"bunker_archive_push_max_s {t[-1]:.3f} s")
 PYEOF
 
-MK="marker-$(date +%s)-$$"
-Q_COUNTS="select (select count(*) from pgbench_accounts) || '/' || (select count(*) from pgbench_history) || '/' ||
-          (select count(*) from mixed) || '/' || (select count(*) from pitr_marker)"
-PQ -d bench -c "create table if not exists pitr_marker (id text primary key, at timestamptz not null default clock_timestamp())" \
-            -c "insert into pitr_marker (id) values ('$MK')"
-wait_archived "$(switch_wal)"
-SRC_COUNTS=$(PQ -d bench -tAc "$Q_COUNTS")
-T=$(PQ -d postgres -tAc "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || 'Z'")
-PQ -d bench -c "delete from pitr_marker where id = '$MK'"
-wait_archived "$(switch_wal)"
-log "target time $T (marker $MK, counts accounts/history/mixed/marker = $SRC_COUNTS)"
-
-t0=$(now)
-B db restore --source bench --to-time "$T" --identity "$PERF/age.key" --target-dir "$RD" --no-start >&2
-tc=$(since "$t0")
-chown -R postgres:postgres "$RD"; rm -f "$RD/postmaster.pid"
-pg_conf "$RD" "$RPORT" "$RSOCK"
-printf "listen_addresses = ''\narchive_mode = off\n" >> "$RD/postgresql.conf"
-as_pg pg_ctl -D "$RD" -l "$W/restore.log" -w -t 600 start >/dev/null
-for i in $(seq 6000); do
-  [ "$(RQ -d postgres -tAc "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-  [ "$i" = 6000 ] && { log "restored cluster still in recovery after 600 s"; exit 1; }
-  sleep 0.1
-done
-[ "$(RQ -d bench -tAc "select count(*) from pitr_marker where id = '$MK'")" = 1 ] || { log "VERIFY FAILED: marker missing"; exit 1; }
-tr=$(since "$t0")
-fig bunker_archive_restore_cmd_s "$tc" s
-fig bunker_archive_restore_s "$tr" s
-GOT=$(RQ -d bench -tAc "$Q_COUNTS")
-[ "$GOT" = "$SRC_COUNTS" ] || { log "VERIFY FAILED: restored counts $GOT, source at T $SRC_COUNTS"; exit 1; }
-fig bunker_archive_restore_verified 1 bool
+archived_now() { wait_archived "$(switch_wal)"; }
+pitr_restore_drill bunker_archive archived_now

@@ -12,38 +12,10 @@
 #   bunker_pitr_wal_lag_light_p99_s: the same under a light load (pgbench -R 20 -c 2): chunks wait for flush-every
 # Env: PITR_LOAD_S (30), PITR_CLIENTS (8), PITR_FLUSH_EVERY (4s: the default).
 set -euo pipefail
-cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
+cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh; source ./pitr_common.sh
 PITR_LOAD_S=${PITR_LOAD_S:-30}; PITR_CLIENTS=${PITR_CLIENTS:-8}; PITR_FLUSH_EVERY=${PITR_FLUSH_EVERY:-4s}
-W=$PERF/bunker-pitr
-PD=$W/data; PPORT=$((PGPORT+4)); PSOCK=$W/sock
-RD=$W/restore; RPORT=$((PGPORT+5)); RSOCK=$W/rsock
-PQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$PSOCK" -p "$PPORT" -U postgres "$@"; }
-RQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$RSOCK" -p "$RPORT" -U postgres "$@"; }
-B() { "$JAVA" -jar "$JAR" "$@" --config "$W/bunker.yaml" --data-dir "$W/bunker"; }
-
-ensure_bench_db
-[ -f "$PERF/age.key" ] || age-keygen -o "$PERF/age.key" 2>/dev/null
-R=$(age-keygen -y "$PERF/age.key")
-cleanup() {
-  local rc=$?
-  kill "${SAMPLER_PID:-}" 2>/dev/null || true
-  stop_serve
-  if [ "$rc" != 0 ] && [ -d "$W" ]; then log "FAILED (rc $rc); log tails:"; tail -n 25 "$W"/*.log "$W"/bunker/serve.log >&2 2>/dev/null || true; fi
-  pg_stop "$RD"; pg_stop "$PD"; rm -rf "$W"
-  pg_main_down_if_mine
-}
-if [ -d "$W" ]; then pg_stop "$RD"; pg_stop "$PD"; rm -rf "$W"; fi
-trap cleanup EXIT
-install -d -o postgres -g postgres -m 755 "$W" "$PSOCK" "$RSOCK"
-
-log "cloning the main cluster into $PD (pg_basebackup -X stream, untimed)"
-as_pg pg_basebackup -h "$PGSOCK" -p "$PGPORT" -U postgres -D "$PD" -X stream -c fast
-pg_conf "$PD" "$PPORT" "$PSOCK"
-printf "listen_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 10\narchive_mode = off\n" >> "$PD/postgresql.conf"
-as_pg pg_ctl -D "$PD" -l "$W/data.log" -w -t 300 start >/dev/null
-for db in $(PQ -d postgres -tAc "select datname from pg_database where datname not in ('bench','postgres','template0','template1')"); do
-  PQ -d postgres -c "drop database \"$db\""
-done
+pitr_setup bunker-pitr 4
+pitr_clone "max_wal_senders = 10\narchive_mode = off\n"
 PQ -d postgres -c "create role bunker_wal login replication" >&2
 CLB=$(PQ -d postgres -tAc "select sum(pg_database_size(oid)) from pg_database")
 fig bunker_pitr_cluster_MB "$(mb "$CLB")" MB
@@ -116,40 +88,12 @@ lag_during bunker_pitr_wal_lag -c "$PITR_CLIENTS" -j 2 -T "$PITR_LOAD_S"
 log "pgbench -R 20 -c 2 -T $PITR_LOAD_S (light load: segments no longer fill, chunks wait for flush-every)"
 lag_during bunker_pitr_wal_lag_light -R 20 -c 2 -j 2 -T "$PITR_LOAD_S"
 
-stored() { # LSN: until Bunker's slot has moved past it (it moves only once the WAL is in every backup store)
+stored() { # until Bunker's slot has moved past the source's WAL flushed now (it moves only once the WAL is in every backup store)
+  local lsn; lsn=$(PQ -d postgres -tAc "select pg_current_wal_flush_lsn()")
   for _ in $(seq 3000); do
-    [ "$(PQ -d postgres -tAc "select restart_lsn >= '$1' from pg_replication_slots where slot_name = 'bunker_bench'")" = t ] && return 0
+    [ "$(PQ -d postgres -tAc "select restart_lsn >= '$lsn' from pg_replication_slots where slot_name = 'bunker_bench'")" = t ] && return 0
     sleep 0.1
   done
-  log "Bunker did not store WAL up to $1 in 300 s"; return 1
+  log "Bunker did not store WAL up to $lsn in 300 s"; return 1
 }
-MK="marker-$(date +%s)-$$"
-Q_COUNTS="select (select count(*) from pgbench_accounts) || '/' || (select count(*) from pgbench_history) || '/' ||
-          (select count(*) from mixed) || '/' || (select count(*) from pitr_marker)"
-PQ -d bench -c "create table if not exists pitr_marker (id text primary key, at timestamptz not null default clock_timestamp())" \
-            -c "insert into pitr_marker (id) values ('$MK')"
-SRC_COUNTS=$(PQ -d bench -tAc "$Q_COUNTS")
-T=$(PQ -d postgres -tAc "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || 'Z'")
-PQ -d bench -c "delete from pitr_marker where id = '$MK'"
-stored "$(PQ -d postgres -tAc "select pg_current_wal_flush_lsn()")"
-log "target time $T (marker $MK, counts accounts/history/mixed/marker = $SRC_COUNTS)"
-
-t0=$(now)
-B db restore --source bench --to-time "$T" --identity "$PERF/age.key" --target-dir "$RD" --no-start >&2
-tc=$(since "$t0")
-chown -R postgres:postgres "$RD"; rm -f "$RD/postmaster.pid"
-pg_conf "$RD" "$RPORT" "$RSOCK"
-echo "listen_addresses = ''" >> "$RD/postgresql.conf"
-as_pg pg_ctl -D "$RD" -l "$W/restore.log" -w -t 600 start >/dev/null
-for i in $(seq 6000); do
-  [ "$(RQ -d postgres -tAc "select pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-  [ "$i" = 6000 ] && { log "restored cluster still in recovery after 600 s"; exit 1; }
-  sleep 0.1
-done
-[ "$(RQ -d bench -tAc "select count(*) from pitr_marker where id = '$MK'")" = 1 ] || { log "VERIFY FAILED: marker missing"; exit 1; }
-tr=$(since "$t0")
-fig bunker_pitr_restore_cmd_s "$tc" s
-fig bunker_pitr_restore_s "$tr" s
-GOT=$(RQ -d bench -tAc "$Q_COUNTS")
-[ "$GOT" = "$SRC_COUNTS" ] || { log "VERIFY FAILED: restored counts $GOT, source at T $SRC_COUNTS"; exit 1; }
-fig bunker_pitr_restore_verified 1 bool
+pitr_restore_drill bunker_pitr stored

@@ -12,7 +12,7 @@ for tool in rclone fio hyperfine age zstd; do command -v $tool >/dev/null || mis
 [ -z "${missing:-}" ] || { echo "install first: apt-get install -y${missing} restic pgbackrest" >&2; exit 2; }
 work=${BENCH_DIR:-/tmp/bunker-bench}
 rm -rf "$work"; mkdir -p "$work"; cp -r "$anchors"/. "$work/"; chmod -R u+w "$work"
-cp "$here"/common.sh "$here"/bunker_*.sh "$work/"
+cp "$here"/common.sh "$here"/pitr_common.sh "$here"/bunker_*.sh "$work/"
 (cd "$BUNKER_HOME" && mvn -B -q -DskipTests package >&2)
 rm -f "$BUNKER_HOME/target/bench-classpath.txt"
 SCRIPTS=${*:-"copy_anchor bunker_copy queue_limit bunker_queue"} RUNS=${RUNS:-3} exec "$work/run_all.sh"

@@ -177,18 +177,18 @@ public final class PointInTimeRestore {
         long walStart = Wal.parseLsn(base.wal().start());
         long scanFrom = Math.max(walStart, scanFrom(coverage.chunks(), target));
         Instant until = target == null ? Instant.MAX : target;
-        WalFiles.Commits commits = WalFiles.commits(segments, base, scanFrom, until, config.pgBin());
+        WalFiles.Commits commits = WalFiles.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
         // The newest commit before the target lies further back: start earlier, twice as far each time (each read stops at
         // the first commit after the target, so it costs what lies between).
         long span = last.segmentSize();
         while (commits.lastBefore() == null && scanFrom > walStart) {
             scanFrom = Math.max(walStart, scanFrom - span);
             span *= 2;
-            commits = WalFiles.commits(segments, base, scanFrom, until, config.pgBin());
+            commits = WalFiles.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
         }
         // No commit after the target in what was read: replaying all of the WAL is decided on all of it, never on a part.
         if (target != null && commits.firstAfter() == null && scanFrom > walStart) {
-            commits = WalFiles.commits(segments, base, walStart, until, config.pgBin());
+            commits = WalFiles.commits(segments, base, walStart, coverage.reached(), until, config.pgBin());
         }
         long t3 = System.nanoTime();
         if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {

@@ -159,13 +159,17 @@ final class WalFiles {
      */
     record Commits(Instant lastBefore, String lastBeforeLsn, Instant firstAfter, long firstAfterLsn, long stoppedAt) {}
 
-    /** Reads the commit records of the segments in {@code dir} from {@code walStart} on, with pg_waldump of the backup's major version. */
-    static Commits commits(Path dir, Manifest base, long walStart, Instant target, Path pgBin) throws IOException {
+    /**
+     * Reads the commit records of the segments in {@code dir} from {@code walStart} to {@code walEnd} (where the stored WAL
+     * ends: without it pg_waldump, finding no segment after the last, waits 5 s for one to appear), with pg_waldump of
+     * the backup's major version.
+     */
+    static Commits commits(Path dir, Manifest base, long walStart, long walEnd, Instant target, Path pgBin) throws IOException {
         Path waldump = PgTools.find("pg_waldump", major(base), pgBin);
         long consistent = Wal.parseLsn(base.wal().end());
         Path errors = dir.resolveSibling("pg_waldump.err");
         ProcessBuilder pb = new ProcessBuilder(waldump.toString(), "-p", dir.toString(), "-t", Integer.toString(base.wal().timeline()),
-                "-s", Wal.formatLsn(walStart), "-r", "Transaction").redirectError(errors.toFile());
+                "-s", Wal.formatLsn(walStart), "-e", Wal.formatLsn(walEnd), "-r", "Transaction").redirectError(errors.toFile());
         pb.environment().put("TZ", "UTC");
         Process p = pb.start();
         Instant lastBefore = null;
@@ -188,13 +192,14 @@ final class WalFiles {
             }
             if (firstAfter != null) return new Commits(lastBefore, lastBeforeLsn, firstAfter, firstAfterLsn, firstAfterLsn);
             if (!p.waitFor(60, TimeUnit.SECONDS)) throw new IOException("pg_waldump did not exit after its output ended");
+            if (p.exitValue() == 0) return new Commits(lastBefore, lastBeforeLsn, null, -1, walEnd); // read to the end of the stored WAL
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while reading the WAL with pg_waldump", e);
         } finally {
             p.destroyForcibly();
         }
-        // It always ends with an error: the zeros after the stored WAL, or the segment after the last one.
+        // Short of the end: a damaged record, or the zeros after the stored WAL when a chunk ends before walEnd says.
         String err = Files.exists(errors) ? Files.readString(errors).strip() : "";
         long stoppedAt = -1;
         Matcher missing = MISSING_SEGMENT.matcher(err);

@@ -60,11 +60,7 @@ class PointInTimeRestoreTest {
     @BeforeEach
     void setUp() throws Exception {
         source = EmbeddedPostgres.builder().start();
-        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
-            s.execute("create role streamer login replication");
-            s.execute("create table events (id bigserial primary key, note text not null, at timestamptz not null default clock_timestamp())");
-            s.execute("insert into events (note) select 'before ' || g from generate_series(1, 1000) g");
-        }
+        createEvents(source);
         key = dir.resolve("key.txt");
         String recipient = AppDatabases.ageKey(key);
         BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault", "shelter"),
@@ -119,6 +115,15 @@ class PointInTimeRestoreTest {
         public void close() throws InterruptedException {
             stop.set(true);
             thread.join(10_000);
+        }
+    }
+
+    /** The source's role with only REPLICATION ({@code streamer}) and its {@code events} table with 1,000 rows noted "before N". */
+    static void createEvents(EmbeddedPostgres source) throws java.sql.SQLException {
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("create role streamer login replication");
+            s.execute("create table events (id bigserial primary key, note text not null, at timestamptz not null default clock_timestamp())");
+            s.execute("insert into events (note) select 'before ' || g from generate_series(1, 1000) g");
         }
     }
 
@@ -496,11 +501,7 @@ class PointInTimeRestoreTest {
         int port = source.getPort();
         source.close();
         source = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false).setPort(port).start();
-        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
-            s.execute("create role streamer login replication");
-            s.execute("create table events (id bigserial primary key, note text not null, at timestamptz not null default clock_timestamp())");
-            s.execute("insert into events (note) select 'before ' || g from generate_series(1, 1000) g");
-        }
+        createEvents(source);
         streams = new WalStreams(backups.config(), bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(),
                 new WalLedger(bunker.database().dataSource()));
         streams.start();

@@ -72,11 +72,7 @@ class WalArchiveModeTest {
     @BeforeEach
     void setUp() throws Exception {
         source = EmbeddedPostgres.builder().setServerConfig("archive_mode", "on").setServerConfig("archive_timeout", "60").start();
-        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
-            s.execute("create role streamer login replication");
-            s.execute("create table events (id bigserial primary key, note text not null, at timestamptz not null default clock_timestamp())");
-            s.execute("insert into events (note) select 'before ' || g from generate_series(1, 1000) g");
-        }
+        PointInTimeRestoreTest.createEvents(source);
         key = dir.resolve("key.txt");
         String recipient = AppDatabases.ageKey(key);
         String url = "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres";
