@@ -16,7 +16,8 @@ pitr_setup() {
 }
 PQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$PSOCK" -p "$PPORT" -U postgres "$@"; }
 RQ() { psql -X -q -v ON_ERROR_STOP=1 -h "$RSOCK" -p "$RPORT" -U postgres "$@"; }
-B() { "$JAVA" -jar "$JAR" "$@" --config "$W/bunker.yaml" --data-dir "$W/bunker"; }
+# The CLI as users run it: bin/bunker (its heap bound and class-data-sharing archive per command)
+B() { "$BUNKER_HOME/bin/bunker" "$@" --config "$W/bunker.yaml" --data-dir "$W/bunker"; }
 pitr_cleanup() {
   local rc=$?
   kill "${SAMPLER_PID:-}" 2>/dev/null || true
@@ -57,6 +58,7 @@ pitr_restore_drill() {
   log "target time $t (marker $mk, counts accounts/history/mixed/marker = $src_counts)"
 
   local t0 tc tr got
+  B db list >/dev/null   # untimed: writes bin/bunker's class-data archive for `db` commands if none is there yet
   t0=$(now)
   B db restore --source bench --to-time "$t" --identity "$PERF/age.key" --target-dir "$RD" --no-start >&2
   tc=$(since "$t0")
