@@ -137,7 +137,8 @@ public final class Alerts implements AutoCloseable {
     /**
      * For each source with point-in-time recovery: WAL not stored for longer than {@code wal-lag-above} (the stream is down,
      * stuck or behind; a quiet source is marked every 30 s, so quiet is not late; with wal: archive, the server's own
-     * pg_stat_archiver tells a quiet server from a failing archive_command), and a slot keeping more WAL on the source
+     * pg_stat_archiver tells a quiet server from a failing archive_command), WAL never stored (a gap) with no base backup
+     * taken since, and a slot keeping more WAL on the source
      * than {@code wal-retained-above} (its disk fills while Bunker cannot store).
      */
     private void walRules(Instant now, Map<String, String> out) throws SQLException {
@@ -156,6 +157,14 @@ public final class Alerts implements AutoCloseable {
             } else if (r != null && r.lagSeconds() != null && r.lagSeconds() > rules.walLagAbove().toSeconds()) {
                 out.put("wal-lag:" + source.name(), String.format("WAL of %s waited %.0f s to be stored (threshold %s)", source.name(), r.lagSeconds(),
                         Durations.format(rules.walLagAbove())));
+            }
+            if (r != null && r.gapAt() != null) {
+                Instant base = backups.lastBackups().getOrDefault(source.name(), Map.of()).get("base");
+                if (base == null || base.isBefore(r.gapAt())) {
+                    out.put("wal-gap:" + source.name(), "the WAL of " + source.name() + " from " + r.gapFrom() + " to " + r.gapTo() + " was never stored "
+                            + "(found " + r.gapAt() + ": its replication slot was made again); no restore crosses it, and times after it need a "
+                            + "base backup taken after it: bunker db backup --kind base --source " + source.name());
+                }
             }
             if (r != null && r.retainedBytes() != null && r.retainedBytes() > rules.walRetainedAbove()) {
                 out.put("wal-retained:" + source.name(), String.format("replication slot %s keeps %.1f GB of WAL on %s (threshold %.1f GB): Bunker is "

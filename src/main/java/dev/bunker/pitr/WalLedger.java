@@ -14,9 +14,10 @@ import javax.sql.DataSource;
 /** The {@code wal_streams} table: each source's streaming as its streaming process last reported it. */
 public final class WalLedger {
     static final String RECORD = """
-            insert into wal_streams (source, mode, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at)
-            values (?, 'stream', ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            on conflict (source) do update set mode = 'stream', slot = excluded.slot, streaming = excluded.streaming, durable_lsn = excluded.durable_lsn,
+            insert into wal_streams (source, mode, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at,
+                                     system_id)
+            values (?, 'stream', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (source) do update set mode = 'stream', slot = excluded.slot, system_id = coalesce(excluded.system_id, wal_streams.system_id), streaming = excluded.streaming, durable_lsn = excluded.durable_lsn,
                 durable_at = excluded.durable_at, lag_seconds = excluded.lag_seconds, retained_bytes = excluded.retained_bytes,
                 last_error = excluded.last_error, error_at = excluded.error_at, updated_at = excluded.updated_at
             """;
@@ -35,14 +36,22 @@ public final class WalLedger {
                 durable_at = greatest(wal_streams.durable_at, excluded.durable_at), last_error = excluded.last_error,
                 error_at = excluded.error_at, updated_at = excluded.updated_at
             """;
+    /** A gap: the stream resumed at {@code gap_to}, past {@code gap_from} where the stored WAL ended. */
+    static final String GAP = "update wal_streams set gap_from = ?, gap_to = ?, gap_at = ? where source = ?";
     static final String ALL = """
-            select source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at, mode
+            select source, slot, streaming, durable_lsn, durable_at, lag_seconds, retained_bytes, last_error, error_at, updated_at, mode,
+                   system_id, gap_from, gap_to, gap_at
               from wal_streams order by source
             """;
 
-    /** One source's row; {@code archive}: its WAL is pushed by the server's archive_command (no slot, no stream). */
+    /**
+     * One source's row; {@code archive}: its WAL is pushed by the server's archive_command (no slot, no stream);
+     * {@code systemId}: the cluster the stored WAL is of; {@code gapFrom} to {@code gapTo}: WAL never stored (null: none),
+     * found at {@code gapAt}.
+     */
     public record Row(String source, String slot, boolean streaming, String durableLsn, Instant durableAt, Double lagSeconds, Long retainedBytes,
-                      String lastError, Instant errorAt, Instant updatedAt, boolean archive) {}
+                      String lastError, Instant errorAt, Instant updatedAt, boolean archive, String systemId, String gapFrom, String gapTo,
+                      Instant gapAt) {}
 
     private final DataSource db;
 
@@ -53,7 +62,19 @@ public final class WalLedger {
     void record(WalStatus.Snapshot s, Instant now) throws SQLException {
         try (Connection c = db.getConnection()) {
             Sql.update(c, RECORD, s.source(), s.slot(), s.streaming(), s.durableLsn(), ts(s.durableAt()), s.lagSeconds(), s.retainedBytes(),
-                    s.lastError(), ts(s.lastErrorAt()), Timestamp.from(now));
+                    s.lastError(), ts(s.lastErrorAt()), Timestamp.from(now), s.systemId());
+        }
+    }
+
+    /** The row of {@code source}, if any process recorded one. */
+    public Row row(String source) throws SQLException {
+        for (Row r : list()) if (r.source().equals(source)) return r;
+        return null;
+    }
+
+    void recordGap(String source, String from, String to, Instant at) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            Sql.update(c, GAP, from, to, Timestamp.from(at), source);
         }
     }
 
@@ -74,7 +95,8 @@ public final class WalLedger {
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), instant(rs, 5),
-                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), instant(rs, 9), instant(rs, 10), "archive".equals(rs.getString(11))));
+                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), instant(rs, 9), instant(rs, 10), "archive".equals(rs.getString(11)),
+                        rs.getString(12), rs.getString(13), rs.getString(14), instant(rs, 15)));
             }
         }
         return out;

@@ -11,7 +11,7 @@ import java.time.Instant;
 public final class WalStatus {
     /** A copy of the status at one moment. */
     public record Snapshot(String source, String slot, boolean streaming, boolean standby, String durableLsn, Instant durableAt, double lagSeconds,
-                           Long retainedBytes, long chunks, long bytes, String lastError, Instant lastErrorAt) {}
+                           Long retainedBytes, long chunks, long bytes, String lastError, Instant lastErrorAt, String systemId) {}
 
     private final String source;
     private final String slot;
@@ -25,13 +25,19 @@ public final class WalStatus {
     private long bytes;
     private String lastError;
     private Instant lastErrorAt;
+    private String systemId;
 
     WalStatus(String source, String slot) {
         this.source = source;
         this.slot = slot;
     }
 
-    synchronized void streaming(String from, Instant at, Long retained) {
+    synchronized void streaming(String from, Instant at, Long retained, String cluster) {
+        if (!cluster.equals(systemId)) {
+            durableLsn = null; // another cluster's positions say nothing of this one's
+            durableAt = null;
+        }
+        systemId = cluster;
         streaming = true;
         standby = false;
         retainedBytes = retained;
@@ -68,6 +74,7 @@ public final class WalStatus {
     }
 
     public synchronized Snapshot snapshot() {
-        return new Snapshot(source, slot, streaming, standby, durableLsn, durableAt, lagSeconds, retainedBytes, chunks, bytes, lastError, lastErrorAt);
+        return new Snapshot(source, slot, streaming, standby, durableLsn, durableAt, lagSeconds, retainedBytes, chunks, bytes, lastError, lastErrorAt,
+                systemId);
     }
 }

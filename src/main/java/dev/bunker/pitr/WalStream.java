@@ -45,6 +45,14 @@ public final class WalStream implements Runnable {
     @FunctionalInterface
     public interface Reporter {
         void report(WalStatus.Snapshot status);
+
+        /** Where the stored WAL of {@code source} ended, as any process last recorded it (null: not known). */
+        default WalLedger.Row previous(String source) {
+            return null;
+        }
+
+        /** The stream resumes at {@code to}, past {@code from} where the stored WAL ended: that WAL is lost to Bunker. */
+        default void gap(String source, String from, String to, Instant at) {}
     }
 
     public WalStream(BackupSource source, BackupsConfig config, WalUploader uploader, Clock clock, Reporter reporter) {
@@ -115,7 +123,8 @@ public final class WalStream implements Runnable {
             PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(source.pitr().slot()).withStartPosition(LogSequenceNumber.valueOf(from))
                     .withStatusInterval(10, TimeUnit.SECONDS).start();
-            status.streaming(Wal.formatLsn(from), clock.instant(), start.retainedBytes());
+            checkGap(start, from);
+            status.streaming(Wal.formatLsn(from), clock.instant(), start.retainedBytes(), start.systemId());
             reporter.report(status.snapshot());
             LOG.info("streaming WAL of {} from {} on timeline {} through slot {}", source.name(), Wal.formatLsn(from), start.timeline(),
                     source.pitr().slot());
@@ -125,6 +134,27 @@ public final class WalStream implements Runnable {
             flush(session); // a clean stop leaves nothing behind that a restart would have to fetch again
             stream.close();
         }
+    }
+
+    /**
+     * A stream that resumes past where the stored WAL of the same cluster ended (its slot was dropped, or lost WAL to
+     * max_slot_wal_keep_size, and was made again) leaves WAL no restore can cross: said in the log and recorded for the
+     * wal-gap alert.
+     */
+    private void checkGap(Start start, long from) {
+        String stored = status.snapshot().durableLsn();
+        String cluster = status.snapshot().systemId();
+        if (stored == null) {
+            WalLedger.Row before = reporter.previous(source.name());
+            if (before == null || before.archive()) return;
+            stored = before.durableLsn();
+            cluster = before.systemId();
+        }
+        if (stored == null || !start.systemId().equals(cluster) || from <= Wal.parseLsn(stored)) return;
+        LOG.warn("WAL of {} resumes at {} but the stored WAL ends at {} (the slot {} was made again): that WAL is lost to Bunker and no restore "
+                + "crosses it; times after it restore from a base backup taken after it (bunker db backup --kind base --source {})", source.name(),
+                Wal.formatLsn(from), stored, source.pitr().slot(), source.name());
+        reporter.gap(source.name(), stored, Wal.formatLsn(from), clock.instant());
     }
 
     /** One connection's streaming: the stream, a plain connection to ask the source where its WAL ends, and what is not yet stored. */
@@ -259,13 +289,7 @@ public final class WalStream implements Runnable {
                 ps.setString(1, slot);
                 ps.execute();
             }
-            if (status.snapshot().chunks() > 0) {
-                LOG.warn("the replication slot {} of backup source {} was gone (dropped on the server?) and is created again: the WAL from {} to now "
-                        + "is lost to Bunker (a gap; `bunker db timeline --source {}` shows it); take a base backup", slot, source.name(),
-                        status.snapshot().durableLsn(), source.name());
-            } else {
-                LOG.info("created the physical replication slot {} on backup source {}", slot, source.name());
-            }
+            LOG.info("created the physical replication slot {} on backup source {}", slot, source.name());
             restart = slotPosition(db, slot);
             if (restart == null) throw new SQLException("the replication slot " + slot + " was created but holds no WAL position");
         }

@@ -36,14 +36,38 @@ public final class WalStreams implements AutoCloseable {
                 continue;
             }
             if (uploader == null) uploader = new WalUploader(config, stores, dataDir);
-            streams.add(new WalStream(s, config, uploader, clock, status -> {
-                if (ledger == null) return;
-                try {
-                    ledger.record(status, clock.instant());
-                } catch (SQLException | RuntimeException e) {
-                    LOG.debug("could not record the WAL status of {}: {}", status.source(), e.getMessage());
-                }
-            }));
+            streams.add(new WalStream(s, config, uploader, clock, ledger == null ? status -> {} : new LedgerReporter(ledger, clock)));
+        }
+    }
+
+    /** Records each stream's status and gaps in the ledger, and reads where the stored WAL ended (failures are logged, not thrown). */
+    private record LedgerReporter(WalLedger ledger, Clock clock) implements WalStream.Reporter {
+        @Override
+        public void report(WalStatus.Snapshot status) {
+            try {
+                ledger.record(status, clock.instant());
+            } catch (SQLException | RuntimeException e) {
+                LOG.debug("could not record the WAL status of {}: {}", status.source(), e.getMessage());
+            }
+        }
+
+        @Override
+        public WalLedger.Row previous(String source) {
+            try {
+                return ledger.row(source);
+            } catch (SQLException | RuntimeException e) {
+                LOG.debug("could not read the WAL status of {}: {}", source, e.getMessage());
+                return null;
+            }
+        }
+
+        @Override
+        public void gap(String source, String from, String to, java.time.Instant at) {
+            try {
+                ledger.recordGap(source, from, to, at);
+            } catch (SQLException | RuntimeException e) {
+                LOG.warn("could not record the WAL gap of {} ({} to {}): {}", source, from, to, e.getMessage());
+            }
         }
     }
 

@@ -28,21 +28,22 @@ class MigrationsTest {
     }
 
     @Test
-    void aSchemaBehindTheNewestIsMigratedAndOneAtItIsLeftAlone() throws Exception {
+    void aSchemaBehindTheNewestIsMigratedOnOpen() throws Exception {
         var config = TestDatabase.fresh();
-        try (Database db = Database.open(config, dir)) {
-            assertThat(Database.atLatest(db.dataSource())).isTrue();
-            try (Connection c = db.connection(); Statement s = c.createStatement()) {
-                // As if the newest migration had not run: its column gone, its history row too.
-                s.execute("alter table wal_streams drop column mode");
-                s.execute("delete from flyway_schema_history where version = '" + Database.LATEST_MIGRATION + "'");
-            }
-            assertThat(Database.atLatest(db.dataSource())).isFalse();
+        try (var ds = new com.zaxxer.hikari.HikariDataSource()) {
+            ds.setJdbcUrl(config.url());
+            if (config.user() != null) ds.setUsername(config.user());
+            ds.addDataSourceProperty("currentSchema", Database.SCHEMA);
+            // An older Bunker's schema: every migration but the newest.
+            org.flywaydb.core.Flyway.configure().dataSource(ds).schemas(Database.SCHEMA).createSchemas(true).locations("classpath:db/migration")
+                    .target(org.flywaydb.core.api.MigrationVersion.fromVersion(Integer.toString(Database.LATEST_MIGRATION - 1))).load().migrate();
+            assertThat(Database.atLatest(ds)).isFalse();
         }
         try (Database db = Database.open(config, dir); Connection c = db.connection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("select count(*) from information_schema.columns where table_name = 'wal_streams' and column_name = 'mode'")) {
+             ResultSet rs = s.executeQuery("select max(version::int) from flyway_schema_history where success")) {
             rs.next();
-            assertThat(rs.getInt(1)).as("the missing migration ran on open").isEqualTo(1);
+            assertThat(rs.getInt(1)).as("the newest migration ran on open").isEqualTo(Database.LATEST_MIGRATION);
+            assertThat(Database.atLatest(db.dataSource())).isTrue();
         }
     }
 }

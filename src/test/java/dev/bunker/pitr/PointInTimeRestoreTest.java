@@ -168,6 +168,9 @@ class PointInTimeRestoreTest {
     void commitAfterTarget() throws Exception {
         Thread.sleep(20);
         try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            // The embedded server commits asynchronously (synchronous_commit = off): this commit waits for its flush, so the
+            // flush position awaitStored waits for includes it (under load the WAL writer can lag by more than its 200 ms).
+            s.execute("set synchronous_commit = on");
             s.execute("insert into events (note) values ('after target')");
         }
         awaitStored();
@@ -480,6 +483,48 @@ class PointInTimeRestoreTest {
         assertThat(run.backupAgeSeconds()).as("the achieved RPO: the restored data is about a minute behind").isBetween(59.0, 62.0);
         try (var left = Files.list(bunker.config().dataDir().resolve("tmp"))) {
             assertThat(left.toList()).as("the drill leaves nothing behind").isEmpty();
+        }
+    }
+
+    @Test
+    void aSlotMadeAgainIsAGapThatAlertsUntilABaseBackupIsTakenAfterIt() throws Exception {
+        backups.take().run("app", "base");
+        try (Writer writer = new Writer()) {
+            Thread.sleep(800);
+        }
+        awaitStored();
+        streams.close(); // serve down (it stores what it holds first); meanwhile someone drops Bunker's slot and the source writes on
+        WalLedger ledger = new WalLedger(bunker.database().dataSource());
+        String storedEnd = ledger.row("app").durableLsn();
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("select pg_drop_replication_slot('bunker_app')");
+            s.execute("insert into events (note) values ('never stored')");
+            s.execute("select pg_switch_wal()");
+            s.execute("insert into events (note) values ('never stored either')");
+            s.execute("select pg_switch_wal()");
+            s.execute("checkpoint"); // a slot made now reserves WAL from this checkpoint on: what came before is gone for Bunker
+        }
+        streams = new WalStreams(backups.config(), bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(), ledger);
+        streams.start();
+        awaitStored();
+        WalLedger.Row row = ledger.row("app");
+        assertThat(row.gapFrom()).as("where the stored WAL ended").isEqualTo(storedEnd);
+        assertThat(Wal.parseLsn(row.gapTo())).isGreaterThan(Wal.parseLsn(storedEnd));
+
+        dev.bunker.Engine engine = Engine.on(bunker);
+        try {
+            engine.alerts().evaluate();
+            assertThat(engine.alerts().list()).filteredOn(a -> a.name().equals("wal-gap:app")).singleElement().satisfies(a -> {
+                assertThat(a.firing()).isTrue();
+                assertThat(a.message()).contains(storedEnd).contains("bunker db backup --kind base --source app");
+            });
+            Thread.sleep(20);
+            backups.take().run("app", "base");
+            engine.alerts().evaluate();
+            assertThat(engine.alerts().list()).filteredOn(a -> a.name().equals("wal-gap:app")).singleElement()
+                    .satisfies(a -> assertThat(a.firing()).as("a base backup after the gap: later times restore again").isFalse());
+        } finally {
+            engine.close();
         }
     }
 
