@@ -44,6 +44,10 @@ public final class StatusCommand implements Callable<Integer> {
                         w.lagSeconds() == null ? 0.0 : w.lagSeconds(),
                         w.retainedBytes() == null ? "" : String.format(", slot %s keeps %.1f MB", w.slot(), w.retainedBytes() / 1e6),
                         w.lastError() == null ? "" : "; last error at " + w.errorAt() + ": " + w.lastError());
+                if (w.gapAt() != null) {
+                    System.out.printf("  GAP: the WAL of %s from %s to %s was never stored (found %s); a base backup taken after it makes later "
+                            + "times restorable%n", w.source(), w.gapFrom(), w.gapTo(), w.gapAt());
+                }
             }
             System.out.println("alerts firing: " + (r.alertsFiring().isEmpty() ? "none" : ""));
             r.alertsFiring().forEach(a -> System.out.println("  " + a));
