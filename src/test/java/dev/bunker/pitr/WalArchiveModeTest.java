@@ -340,7 +340,7 @@ class WalArchiveModeTest {
         Files.write(segmentFile, real);
         Script looseRun = script(loose, segmentFile);
         assertThat(looseRun.exit()).isEqualTo(2);
-        assertThat(looseRun.stderr()).contains("can be read by other users");
+        assertThat(looseRun.stderr()).contains("is open to its group or other users");
         Path wrong = dir.resolve("wrong.token");
         Files.createFile(wrong, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(wrong, Tokens.newToken());
