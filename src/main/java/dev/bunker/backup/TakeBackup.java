@@ -80,7 +80,7 @@ public final class TakeBackup {
         String dataKey = plan.dataKey();
         SigningKey signingKey = SigningKey.loadOrCreate(dataDir); // a damaged key stops the backup before anything is written
 
-        try (Connection db = connect(conn, "backup source '" + sourceName + "'", "check backups.sources." + sourceName + " (url, user, password)")) {
+        try (Connection db = connectToSource(conn, sourceName)) {
             checkRole(db, conn, sourceName, kind.name().equals("base"));
             int major;
             String serverVersion;
@@ -161,6 +161,11 @@ public final class TakeBackup {
                 throw new IOException("the copy of " + key + " in store '" + to + "' has SHA-256 " + r.sha256() + ", expected " + expected.sha256());
             }
         }
+    }
+
+    /** Connects to the backup source {@code sourceName} (dumps, base backups, WAL streaming and watching, slots). */
+    public static Connection connectToSource(Conninfo conn, String sourceName) throws SQLException {
+        return connect(conn, "backup source '" + sourceName + "'", "check backups.sources." + sourceName + " (url, user, password)");
     }
 
     public static Connection connect(Conninfo conn, String what, String fix) throws SQLException {

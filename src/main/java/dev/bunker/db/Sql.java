@@ -39,6 +39,12 @@ public final class Sql {
         return out;
     }
 
+    /** A timestamp column as an Instant (null stays null). */
+    public static java.time.Instant instant(ResultSet rs, int column) throws SQLException {
+        java.sql.Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+
     /** The first column of a query's single row, as a long (0 when it has no row or the value is null). */
     public static long longValue(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {

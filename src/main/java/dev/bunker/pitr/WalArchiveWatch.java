@@ -3,11 +3,11 @@ package dev.bunker.pitr;
 import dev.bunker.backup.Conninfo;
 import dev.bunker.backup.TakeBackup;
 import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.db.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
 
@@ -45,11 +45,10 @@ public final class WalArchiveWatch {
     public State check() throws SQLException {
         Instant now = clock.instant();
         State s;
-        try (Connection c = TakeBackup.connect(Conninfo.parse(source.url(), source.user(), source.password()), "backup source '" + source.name() + "'",
-                "check backups.sources." + source.name() + " (url, user, password)");
+        try (Connection c = TakeBackup.connectToSource(Conninfo.parse(source.url(), source.user(), source.password()), source.name());
              PreparedStatement ps = c.prepareStatement(READ); ResultSet rs = ps.executeQuery()) {
             rs.next();
-            s = judge(rs.getString(1), instant(rs, 2), rs.getString(3), instant(rs, 4), rs.getLong(5), Wal.parseLsn(rs.getString(6)),
+            s = judge(rs.getString(1), Sql.instant(rs, 2), rs.getString(3), Sql.instant(rs, 4), rs.getLong(5), Wal.parseLsn(rs.getString(6)),
                     Wal.timelineOf(rs.getString(7)), rs.getLong(8), rs.getInt(9), rs.getString(10), now);
         } catch (SQLException e) {
             s = new State(false, null, e.getMessage());
@@ -82,10 +81,5 @@ public final class WalArchiveWatch {
             through = now.minusSeconds(archiveTimeoutSeconds);
         }
         return new State(caughtUp, through, problem);
-    }
-
-    private static Instant instant(ResultSet rs, int col) throws SQLException {
-        Timestamp t = rs.getTimestamp(col);
-        return t == null ? null : t.toInstant();
     }
 }

@@ -94,9 +94,9 @@ public final class WalLedger {
         List<Row> out = new ArrayList<>();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ALL); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                out.add(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), instant(rs, 5),
-                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), instant(rs, 9), instant(rs, 10), "archive".equals(rs.getString(11)),
-                        rs.getString(12), rs.getString(13), rs.getString(14), instant(rs, 15)));
+                out.add(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), Sql.instant(rs, 5),
+                        (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), Sql.instant(rs, 9), Sql.instant(rs, 10), "archive".equals(rs.getString(11)),
+                        rs.getString(12), rs.getString(13), rs.getString(14), Sql.instant(rs, 15)));
             }
         }
         return out;
@@ -104,10 +104,5 @@ public final class WalLedger {
 
     private static Timestamp ts(Instant i) {
         return i == null ? null : Timestamp.from(i);
-    }
-
-    private static Instant instant(ResultSet rs, int col) throws SQLException {
-        Timestamp t = rs.getTimestamp(col);
-        return t == null ? null : t.toInstant();
     }
 }

@@ -53,7 +53,6 @@ public final class WalSlots {
     }
 
     private static Connection connect(BackupSource source) throws SQLException {
-        return TakeBackup.connect(Conninfo.parse(source.url(), source.user(), source.password()), "backup source '" + source.name() + "'",
-                "check backups.sources." + source.name() + " (url, user, password)");
+        return TakeBackup.connectToSource(Conninfo.parse(source.url(), source.user(), source.password()), source.name());
     }
 }

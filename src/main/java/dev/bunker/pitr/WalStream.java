@@ -113,8 +113,7 @@ public final class WalStream implements Runnable {
     /** Connects, checks the role, creates the slot if it is missing, and streams until stopped or broken. */
     void streamOnce() throws Exception {
         Conninfo conn = Conninfo.parse(source.url(), source.user(), source.password());
-        try (Connection db = dev.bunker.backup.TakeBackup.connect(conn, "backup source '" + source.name() + "'",
-                "check backups.sources." + source.name() + " (url, user, password)");
+        try (Connection db = dev.bunker.backup.TakeBackup.connectToSource(conn, source.name());
              Connection replication = replicationConnection(conn)) {
             Start start = prepare(db);
             // From the segment's first byte, as pg_receivewal does: every stored segment then starts with its own header, and
