@@ -115,16 +115,10 @@ final class PitrDrill {
     private Process start(PointInTimeRestore.Result r, Path socket, Path serverLog) throws IOException {
         Path postgres = PgTools.find("postgres", r.majorVersion(), config.backups().pgBin());
         Path dir = r.dataDirectory();
-        Map<String, String> settings = new java.util.LinkedHashMap<>();
+        Map<String, String> settings = RestoredServer.baseSettings(dir);
         settings.put("listen_addresses", "");
         settings.put("unix_socket_directories", socket.toString());
         settings.put("port", "5432");
-        settings.put("logging_collector", "off");
-        settings.put("hba_file", dir.resolve("pg_hba.conf").toString());
-        settings.put("ident_file", dir.resolve("pg_ident.conf").toString());
-        settings.put("config_file", dir.resolve("postgresql.conf").toString());
-        settings.put("ssl", "off");
-        settings.put("shared_preload_libraries", "");
         return new ProcessBuilder(RestoredServer.command(postgres, dir, settings, false)).redirectErrorStream(true).redirectOutput(serverLog.toFile())
                 .start();
     }
@@ -186,8 +180,7 @@ final class PitrDrill {
 
     private static String tail(Path log) {
         try {
-            String text = Files.readString(log);
-            return text.length() > 1500 ? text.substring(text.length() - 1500) : text;
+            return RestoredServer.tail(Files.readString(log));
         } catch (IOException e) {
             return "(no log)";
         }

@@ -47,6 +47,22 @@ public final class RestoredServer {
         return cmd;
     }
 
+    /**
+     * What every restored server runs with, whatever it listens on: the configuration files of its own directory, no
+     * logging collector (its output goes to one log file), and {@code ssl} and {@code shared_preload_libraries} off, since
+     * the source's certificates and libraries need not be on this machine.
+     */
+    public static Map<String, String> baseSettings(Path dataDir) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("logging_collector", "off");
+        settings.put("config_file", dataDir.resolve("postgresql.conf").toString());
+        settings.put("hba_file", dataDir.resolve("pg_hba.conf").toString());
+        settings.put("ident_file", dataDir.resolve("pg_ident.conf").toString());
+        settings.put("ssl", "off");
+        settings.put("shared_preload_libraries", "");
+        return settings;
+    }
+
     public static boolean runningAsRoot() throws IOException {
         return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;
     }
@@ -63,16 +79,10 @@ public final class RestoredServer {
         writeIfMissing(dataDir.resolve("pg_ident.conf"), "");
         writeIfMissing(dataDir.resolve("postgresql.conf"), "# written by bunker db restore (the backup had none)\n");
         int chosen = port != 0 ? port : freePort();
-        Map<String, String> settings = new LinkedHashMap<>();
+        Map<String, String> settings = baseSettings(dataDir);
         settings.put("listen_addresses", "127.0.0.1");
         settings.put("port", Integer.toString(chosen));
         settings.put("unix_socket_directories", "");
-        settings.put("logging_collector", "off");
-        settings.put("config_file", dataDir.resolve("postgresql.conf").toString());
-        settings.put("hba_file", dataDir.resolve("pg_hba.conf").toString());
-        settings.put("ident_file", dataDir.resolve("pg_ident.conf").toString());
-        settings.put("ssl", "off"); // the source's certificates are not in the backup
-        settings.put("shared_preload_libraries", ""); // nor need its libraries be installed here
         Path log = dataDir.resolve("bunker_restore.log");
         Process server = new ProcessBuilder(command(postgres, dataDir, settings, true)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long nextReport = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -116,7 +126,8 @@ public final class RestoredServer {
         }
     }
 
-    static String tail(String text) {
+    /** The end of a server's log, for an error message. */
+    public static String tail(String text) {
         return text.length() > 1500 ? text.substring(text.length() - 1500) : text;
     }
 }
