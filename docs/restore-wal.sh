@@ -9,6 +9,9 @@ WAL=${BUNKER_WAL:-/srv/bunker-wal/app}
 KEY=${BUNKER_KEY:-/srv/backup-key.txt}
 SEGMENT_SIZE=${BUNKER_SEGMENT_SIZE:-16M}
 ls "$WAL/$1".*.zst.age >/dev/null 2>&1 || exit 1  # not stored (PostgreSQL also asks for files past the end)
+case $1 in *.history)                              # a timeline's history (after a promotion): one whole file
+  for f in "$WAL/$1".*.zst.age; do age -d -i "$KEY" "$f" | zstd -dq > "$2"; exit 0; done ;;
+esac
 for chunk in "$WAL/$1".*.zst.age; do               # in offset order; overlapping chunks hold the same bytes
   offset=${chunk##*/"$1".}; offset=${offset%%-*}
   age -d -i "$KEY" "$chunk" | zstd -dq | dd of="$2" bs=64k oflag=seek_bytes seek=$((0x$offset)) conv=notrunc status=none

@@ -127,12 +127,17 @@ final class WalCommands {
                     return 0;
                 }
                 System.out.println("WAL of " + source + " in store '" + storeName + "':" + (t.runs().isEmpty() ? " none" : ""));
-                String previous = null;
+                WalTimeline.Run previous = null;
                 for (WalTimeline.Run r : t.runs()) {
-                    if (previous != null) System.out.println("  GAP  " + previous + " .. " + r.from());
+                    boolean sameLine = previous != null && previous.systemId().equals(r.systemId()) && previous.timeline() == r.timeline();
+                    if (sameLine) System.out.println("  GAP  " + previous.to() + " .. " + r.from());
+                    if (!sameLine && r.timeline() > 1) {
+                        System.out.println(r.branchedFrom() != null ? "  timeline " + r.timeline() + " branched from timeline " + r.branchedFrom()
+                                : "  timeline " + r.timeline() + ": its history file is not stored; restores do not follow it");
+                    }
                     System.out.printf("  cluster %s timeline %d  %s .. %s  received %s .. %s  (%d objects)%n", r.systemId(), r.timeline(), r.from(), r.to(),
                             r.firstReceived(), r.lastReceived(), r.chunks());
-                    previous = r.to();
+                    previous = r;
                 }
                 System.out.println("base backups and the times they restore to:" + (t.windows().isEmpty() ? " none (bunker db backup --kind base)" : ""));
                 for (WalTimeline.Window w : t.windows()) {

@@ -81,8 +81,10 @@ public final class PointInTimeRestore {
         WalArchive.Coverage coverage = null;
         List<String> short_ = new ArrayList<>();
         boolean callersFault = true;
+        RestoreRoute route = null;
         for (Found f : chunksAfter(base, target, trust)) {
-            WalArchive.Coverage c = WalArchive.coverage(f.chunks(), base.wal().timeline(), f.segmentStart());
+            RestoreRoute r = RestoreRoute.of(stores.get(f.store()), base, f.chunks(), f.segmentStart(), f.segmentSize(), trust, progress);
+            WalArchive.Coverage c = WalArchive.coverage(f.chunks(), r.legs());
             Instant newest = latest(c.receivedUntil(), c.completeThrough());
             if (c.reached() < Wal.parseLsn(base.wal().end())) {
                 short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " does not reach its end (" + base.wal().end() + "): "
@@ -92,6 +94,7 @@ public final class PointInTimeRestore {
                 if (coverage == null || c.reached() > coverage.reached()) {
                     found = f;
                     coverage = c;
+                    route = r;
                 }
             } else if (newest == null || newest.isBefore(target)) {
                 short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " reaches only about " + newest
@@ -99,6 +102,7 @@ public final class PointInTimeRestore {
             } else {
                 found = f;
                 coverage = c;
+                route = r;
                 break;
             }
         }
@@ -108,7 +112,8 @@ public final class PointInTimeRestore {
         }
         double listSeconds = (System.nanoTime() - t0) / 1e9;
         progress.accept("base backup " + base.id() + ", WAL " + coverage.chunks().size() + " chunk(s) from " + found.store() + " to "
-                + Wal.formatLsn(coverage.reached()));
+                + Wal.formatLsn(coverage.reached()) + (route.history() == null ? "" : " on timeline " + route.timeline() + " (following "
+                + route.history().name().substring(0, TimelineHistory.fileName(0).length()) + ")"));
         Path work = TempFolders.createPrivate(dataDir, "pitr-");
         boolean existed = Files.exists(dir);
         Consumer<String> shared = line -> {
@@ -127,7 +132,8 @@ public final class PointInTimeRestore {
         try {
             Path segments = Files.createDirectory(work.resolve(WAL_FOLDER), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             WalArchive.Coverage cov = coverage;
-            java.util.concurrent.Future<WalSide> walSide = walThread.submit(() -> walSide(source, base, target, cov, segments, identities, shared));
+            RestoreRoute way = route;
+            java.util.concurrent.Future<WalSide> walSide = walThread.submit(() -> walSide(source, base, target, cov, way, segments, identities, shared));
             RestoreBackup.BaseResult b;
             WalSide w;
             try {
@@ -149,7 +155,7 @@ public final class PointInTimeRestore {
             }
             long t4 = System.nanoTime();
             moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
-            writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget());
+            writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget(), route.history() == null ? null : route.timeline());
             Timings timings = new Timings(listSeconds, w.walSeconds(), w.waldumpSeconds(), b.downloadSeconds(), b.extractSeconds(),
                     (System.nanoTime() - t4) / 1e9);
             return new Result(base.id(), b.dataDirectory(), target, w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),
@@ -168,27 +174,31 @@ public final class PointInTimeRestore {
     /** The WAL's half of a restore: segments written, their commits, the recovery target chosen (null: replay all), the time each step took. */
     private record WalSide(int segments, WalFiles.Commits commits, String recoveryTarget, double walSeconds, double waldumpSeconds) {}
 
-    private WalSide walSide(String source, Manifest base, Instant target, WalArchive.Coverage coverage, Path segments, List<String> identities,
-                            Consumer<String> progress) throws IOException {
+    private WalSide walSide(String source, Manifest base, Instant target, WalArchive.Coverage coverage, RestoreRoute route, Path segments,
+                            List<String> identities, Consumer<String> progress) throws IOException {
         long t1 = System.nanoTime();
         int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
+        if (route.history() != null) {
+            // PostgreSQL asks for the history of the timeline it follows through the restore_command, as for the segments.
+            Files.writeString(segments.resolve(TimelineHistory.fileName(route.timeline())), route.history().content(), StandardOpenOption.CREATE_NEW);
+        }
         long t2 = System.nanoTime();
         WalChunk last = coverage.chunks().get(coverage.chunks().size() - 1);
         long walStart = Wal.parseLsn(base.wal().start());
         long scanFrom = Math.max(walStart, scanFrom(coverage.chunks(), target));
         Instant until = target == null ? Instant.MAX : target;
-        WalFiles.Commits commits = WalFiles.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
+        WalFiles.Commits commits = route.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
         // The newest commit before the target lies further back: start earlier, twice as far each time (each read stops at
         // the first commit after the target, so it costs what lies between).
         long span = last.segmentSize();
         while (commits.lastBefore() == null && scanFrom > walStart) {
             scanFrom = Math.max(walStart, scanFrom - span);
             span *= 2;
-            commits = WalFiles.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
+            commits = route.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
         }
         // No commit after the target in what was read: replaying all of the WAL is decided on all of it, never on a part.
         if (target != null && commits.firstAfter() == null && scanFrom > walStart) {
-            commits = WalFiles.commits(segments, base, walStart, coverage.reached(), until, config.pgBin());
+            commits = route.commits(segments, base, walStart, coverage.reached(), until, config.pgBin());
         }
         long t3 = System.nanoTime();
         if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {
@@ -256,7 +266,7 @@ public final class PointInTimeRestore {
     }
 
     /** The trusted chunks of one backup store from the base backup's first segment on. */
-    private record Found(List<WalChunk> chunks, long segmentStart, String store) {}
+    private record Found(List<WalChunk> chunks, long segmentStart, long segmentSize, String store) {}
 
     /** Every backup store's chunks (those that have any) to what a restore to {@code target} needs (null: all); none at all is an error that says why. */
     private List<Found> chunksAfter(Manifest base, Instant target, ManifestTrust trust) throws IOException {
@@ -276,7 +286,7 @@ public final class PointInTimeRestore {
                 List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), sys, trust, segment,
                         target == null ? null : target.plus(ARRIVAL_SLACK)).chunks());
                 chunks.sort(Comparator.comparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
-                out.add(new Found(chunks, Wal.segmentStart(segment, segmentSize), name));
+                out.add(new Found(chunks, Wal.segmentStart(segment, segmentSize), segmentSize, name));
             } catch (StoreException | IOException e) {
                 problems.add(name + ": unreadable (" + e.getMessage() + ")");
             }
@@ -299,13 +309,13 @@ public final class PointInTimeRestore {
      * promotes; archive_mode off, so a restored copy never pushes WAL into the production archive; hot_standby off, so
      * no one reads a half-recovered database (and the server may have fewer connections than the source had).
      */
-    static void writeRecoveryConfig(Path dir, String recoveryTarget) throws IOException {
+    static void writeRecoveryConfig(Path dir, String recoveryTarget, Integer timeline) throws IOException {
         // Every target setting is written, empty where unused: the backup may carry an earlier restore's target.
         StringBuilder conf = new StringBuilder("\n# bunker db restore --to-time: replay the stored WAL in " + WAL_FOLDER + "/, then promote\n")
                 .append("restore_command = 'cp " + WAL_FOLDER + "/%f \"%p\"'\n")
                 .append("recovery_target = ''\nrecovery_target_name = ''\nrecovery_target_xid = ''\nrecovery_target_lsn = ''\n")
                 .append("recovery_target_time = '").append(recoveryTarget == null ? "" : recoveryTarget).append("'\n")
-                .append("recovery_target_inclusive = 'on'\nrecovery_target_timeline = 'current'\n")
+                .append("recovery_target_inclusive = 'on'\nrecovery_target_timeline = '").append(timeline == null ? "current" : timeline.toString()).append("'\n")
                 .append("recovery_target_action = 'promote'\n")
                 .append("archive_mode = 'off'\n")
                 .append("hot_standby = 'off'\n");

@@ -26,7 +26,7 @@ public final class WalArchive {
         do {
             ListPage page = store.list(prefix, after, 1000);
             for (ObjectInfo o : page.objects()) {
-                if (!o.key().endsWith(WalChunk.META_SUFFIX)) continue;
+                if (!o.key().endsWith(WalChunk.META_SUFFIX) || HistoryFile.isKey(o.key().substring(prefix.length()))) continue;
                 try (InputStream in = store.get(o.key())) {
                     WalChunk.Read r = WalChunk.read(o.key(), in.readNBytes(64 * 1024), trust);
                     if (r.chunk() != null) return java.util.Optional.of(r.chunk());
@@ -54,12 +54,14 @@ public final class WalArchive {
         boolean enoughAtSegmentEnd = false;
         String segment = null;
         long reached = Long.MIN_VALUE;
+        int timeline = -1;
         do {
             ListPage page = store.list(prefix, after, PAGE);
             List<String> keys = page.objects().stream().map(ObjectInfo::key).filter(k -> k.endsWith(WalChunk.META_SUFFIX)).toList();
             List<byte[]> metadata = readAll(store, keys);
             for (int i = 0; i < keys.size(); i++) {
                 String key = keys.get(i);
+                if (HistoryFile.isKey(key.substring(prefix.length()))) continue; // a timeline's history, read on its own
                 String keySegment = key.substring(prefix.length(), Math.min(key.length(), prefix.length() + 24));
                 if (enoughAtSegmentEnd && !keySegment.equals(segment)) {
                     enough = true;
@@ -72,6 +74,8 @@ public final class WalArchive {
                     continue;
                 }
                 out.add(r.chunk());
+                if (r.chunk().timeline() != timeline) reached = Long.MIN_VALUE; // a newer timeline's WAL is new, though it starts further back
+                timeline = r.chunk().timeline();
                 if (enoughAfter != null && r.chunk().receivedAt().isAfter(enoughAfter) && r.chunk().startLsn() >= reached) enoughAtSegmentEnd = true;
                 reached = Math.max(reached, r.chunk().endLsn());
             }
@@ -132,24 +136,43 @@ public final class WalArchive {
     public record Coverage(long from, long reached, Instant receivedUntil, Instant completeThrough, List<WalChunk> chunks, String gap) {}
 
     public static Coverage coverage(List<WalChunk> chunks, int timeline, long from) {
+        return coverage(chunks, List.of(new TimelineHistory.Leg(timeline, from, Long.MAX_VALUE)));
+    }
+
+    /**
+     * How far the chunks reach along a path of timelines (see {@link TimelineHistory#legsFrom}): each stretch must reach
+     * where the next begins. Only the last stretch's markers count ({@code completeThrough}): an older timeline's say
+     * nothing of the newer one's WAL.
+     */
+    public static Coverage coverage(List<WalChunk> chunks, List<TimelineHistory.Leg> legs) {
+        long from = legs.get(0).from();
         long reached = from;
         Instant until = null;
         Instant complete = null;
         List<WalChunk> used = new ArrayList<>();
         String gap = null;
-        for (WalChunk c : chunks) {
-            if (c.timeline() != timeline) continue;
-            if (c.startLsn() > reached) {
-                gap = "no WAL from " + Wal.formatLsn(reached) + " to " + c.start() + " (the next chunk is " + c.name() + ")";
-                break;
+        for (int i = 0; i < legs.size() && gap == null; i++) {
+            TimelineHistory.Leg leg = legs.get(i);
+            boolean last = i == legs.size() - 1;
+            for (WalChunk c : chunks) {
+                if (c.timeline() != leg.timeline() || c.startLsn() >= leg.to() || c.endLsn() < leg.from()) continue;
+                if (c.startLsn() > reached) {
+                    gap = "no WAL from " + Wal.formatLsn(reached) + " to " + c.start() + (legs.size() > 1 ? " on timeline " + leg.timeline() : "")
+                            + " (the next chunk is " + c.name() + ")";
+                    break;
+                }
+                if (last && c.completeThrough() != null && c.endLsn() >= from && (complete == null || c.completeThrough().isAfter(complete))) {
+                    complete = c.completeThrough();
+                }
+                if (c.isMarker() || c.endLsn() <= reached) continue;
+                used.add(c);
+                reached = c.endLsn();
+                until = until == null || c.receivedAt().isAfter(until) ? c.receivedAt() : until;
             }
-            if (c.completeThrough() != null && c.endLsn() >= from && (complete == null || c.completeThrough().isAfter(complete))) {
-                complete = c.completeThrough();
+            if (gap == null && !last && reached < leg.to()) {
+                gap = "the WAL of timeline " + leg.timeline() + " stops at " + Wal.formatLsn(reached) + ", before " + Wal.formatLsn(leg.to())
+                        + " where timeline " + legs.get(i + 1).timeline() + "'s files begin";
             }
-            if (c.isMarker() || c.endLsn() <= reached) continue;
-            used.add(c);
-            reached = c.endLsn();
-            until = until == null || c.receivedAt().isAfter(until) ? c.receivedAt() : until;
         }
         return new Coverage(from, reached, until, complete, used, gap);
     }

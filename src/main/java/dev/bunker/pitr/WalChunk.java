@@ -1,15 +1,11 @@
 package dev.bunker.pitr;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.bunker.backup.ManifestTrust;
 import dev.bunker.backup.SigningKey;
 import dev.bunker.store.ObjectKeys;
 import java.io.IOException;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.regex.Pattern;
 
 /**
@@ -35,8 +31,6 @@ public record WalChunk(String source, String systemId, int timeline, long segmen
     /** A key of a chunk's data or metadata, after the source's prefix: segment, range and upload (what {@link #name} writes). */
     static final Pattern KEY = Pattern.compile("([0-9A-F]{24})\\.([0-9A-F]{8})-([0-9A-F]{8})\\.[0-9A-F]{11}("
             + Pattern.quote(DATA_SUFFIX) + "|" + Pattern.quote(META_SUFFIX) + ")");
-    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
     /** The chunk of {@code source}'s WAL from {@code start} to {@code end} (end exclusive, in the same segment). */
     public static WalChunk of(String source, String systemId, int timeline, long segmentSize, long start, long end, Instant receivedAt, long size,
@@ -83,29 +77,16 @@ public record WalChunk(String source, String systemId, int timeline, long segmen
 
     /** The metadata object: the signature line of the JSON that follows it. */
     public byte[] signedMetadata(SigningKey key) throws IOException {
-        byte[] json = JSON.writeValueAsBytes(this);
-        byte[] signature = key.sign(json);
-        byte[] out = Arrays.copyOf(signature, signature.length + json.length);
-        System.arraycopy(json, 0, out, signature.length, json.length);
-        return out;
+        return SignedJson.sign(this, key);
     }
 
     /** What a metadata object says, once its signature and layout are checked: a chunk, or why it is not trusted. */
     public record Read(WalChunk chunk, String problem) {}
 
     public static Read read(String metaKey, byte[] metadata, ManifestTrust trust) {
-        int nl = indexOf(metadata, (byte) '\n');
-        if (nl < 0) return new Read(null, "not a WAL chunk's metadata (no signature line)");
-        byte[] signature = Arrays.copyOfRange(metadata, 0, nl + 1);
-        byte[] json = Arrays.copyOfRange(metadata, nl + 1, metadata.length);
-        String problem = trust.signatureProblem(json, signature);
-        if (problem != null) return new Read(null, problem);
-        WalChunk c;
-        try {
-            c = JSON.readValue(json, WalChunk.class);
-        } catch (IOException e) {
-            return new Read(null, "its metadata cannot be read: " + e.getMessage());
-        }
+        SignedJson.Opened<WalChunk> opened = SignedJson.open(metadata, trust, WalChunk.class, "a WAL chunk's metadata");
+        if (opened.value() == null) return new Read(null, opened.problem());
+        WalChunk c = opened.value();
         String layout = c.layoutProblem();
         if (layout != null) return new Read(null, layout);
         if (!metaKey.equals(c.metaKey())) return new Read(null, "it lies at " + metaKey + " but names itself " + c.metaKey());
@@ -131,11 +112,6 @@ public record WalChunk(String source, String systemId, int timeline, long segmen
         }
         if (size == 0 && completeThrough == null) return "it is a marker that marks nothing";
         return null;
-    }
-
-    private static int indexOf(byte[] bytes, byte b) {
-        for (int i = 0; i < bytes.length; i++) if (bytes[i] == b) return i;
-        return -1;
     }
 
     @Override

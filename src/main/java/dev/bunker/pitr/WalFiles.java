@@ -164,11 +164,11 @@ final class WalFiles {
      * ends: without it pg_waldump, finding no segment after the last, waits 5 s for one to appear), with pg_waldump of
      * the backup's major version.
      */
-    static Commits commits(Path dir, Manifest base, long walStart, long walEnd, Instant target, Path pgBin) throws IOException {
+    static Commits commits(Path dir, Manifest base, int timeline, long walStart, long walEnd, Instant target, Path pgBin) throws IOException {
         Path waldump = PgTools.find("pg_waldump", major(base), pgBin);
         long consistent = Wal.parseLsn(base.wal().end());
         Path errors = dir.resolveSibling("pg_waldump.err");
-        ProcessBuilder pb = new ProcessBuilder(waldump.toString(), "-p", dir.toString(), "-t", Integer.toString(base.wal().timeline()),
+        ProcessBuilder pb = new ProcessBuilder(waldump.toString(), "-p", dir.toString(), "-t", Integer.toString(timeline),
                 "-s", Wal.formatLsn(walStart), "-e", Wal.formatLsn(walEnd), "-r", "Transaction").redirectError(errors.toFile());
         pb.environment().put("TZ", "UTC");
         Process p = pb.start();

@@ -45,7 +45,7 @@ public final class WalPush {
     }
 
     /** What was stored: the chunk and how long storing it took. */
-    public record Pushed(WalChunk chunk, double seconds) {}
+    public record Pushed(WalChunk chunk, HistoryFile history, double seconds) {}
 
     /**
      * Stores the segment {@code file} of {@code source} read from {@code body} ({@code length} bytes). Refuses (a
@@ -58,9 +58,10 @@ public final class WalPush {
             throw new PitrException("source \"" + source + "\" does not take WAL pushes; configure backups.sources." + source
                     + ".pitr: {wal: archive}", true);
         }
+        if (TimelineHistory.isFileName(file)) return pushHistory(s, file, body, length);
         if (!SEGMENT.matcher(file).matches()) {
-            throw new PitrException("\"" + file + "\" is not a WAL segment's name (24 hex digits); bin/bunker wal push sends only segments "
-                    + "(history and backup-label files are not kept)", true);
+            throw new PitrException("\"" + file + "\" is not a WAL segment's name (24 hex digits) or a timeline history's (00000002.history); "
+                    + "bin/bunker wal push sends only those (backup-label and partial files are not kept)", true);
         }
         if (length < 0) throw new PitrException("send the segment with a Content-Length (curl -T does)", true);
         if (length < (1 << 20) || length > (1L << 30) || Long.bitCount(length) != 1) {
@@ -86,9 +87,49 @@ public final class WalPush {
             double seconds = (System.nanoTime() - t0) / 1e9;
             LOG.info("WAL segment {} of {} stored in {} s", file, source, String.format("%.3f", seconds));
             record(source, chunk, received, seconds);
-            return new Pushed(chunk, seconds);
+            return new Pushed(chunk, null, seconds);
         } finally {
             slots.release();
+        }
+    }
+
+    /**
+     * A timeline's history file, which a promoted server archives before its new timeline's segments: checked to be one, and
+     * stored beside the WAL of the cluster the source's server is (history files do not name it, so the server is asked).
+     */
+    private Pushed pushHistory(BackupSource s, String file, InputStream body, long length) throws IOException {
+        if (length < 0 || length > TimelineHistory.MAX_BYTES) {
+            throw new PitrException("a timeline history file is at most " + (TimelineHistory.MAX_BYTES >> 10) + " KiB with a Content-Length; " + file
+                    + " has " + length + " bytes; nothing was stored", true);
+        }
+        byte[] bytes = body.readNBytes((int) length);
+        if (bytes.length != length) throw new PitrException(file + ": the body ended after " + bytes.length + " of " + length + " bytes", true);
+        String content;
+        try {
+            content = java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new PitrException(file + " is not text, as history files are; nothing was stored", true);
+        }
+        int timeline = Integer.parseInt(file.substring(0, 8), 16);
+        TimelineHistory.parse(timeline, content);
+        String systemId = systemIdOf(s);
+        Instant received = clock.instant();
+        long t0 = System.nanoTime();
+        HistoryFile history = uploader.uploadHistory(s.name(), systemId, timeline, content, received);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        LOG.info("timeline history {} of {} (cluster {}) stored in {} s", file, s.name(), systemId, String.format("%.3f", seconds));
+        return new Pushed(null, history, seconds);
+    }
+
+    private static String systemIdOf(BackupSource s) throws IOException {
+        try (java.sql.Connection c = dev.bunker.backup.TakeBackup.connectToSource(dev.bunker.backup.Conninfo.parse(s.url(), s.user(), s.password()), s.name());
+             java.sql.Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw new IOException("could not ask backup source '" + s.name() + "' which cluster it is (to store its timeline history): " + e.getMessage()
+                    + "; PostgreSQL will push it again", e);
         }
     }
 
@@ -111,16 +152,20 @@ public final class WalPush {
         if (segmentSize != bytes.length) {
             throw new PitrException(file + " says its segments are " + segmentSize + " bytes but " + bytes.length + " were sent; nothing was stored", true);
         }
+        // A new timeline's first segment begins with a copy of the old timeline's bytes, first page header included: its
+        // header may name an older timeline than the file.
+        int fileTimeline = Wal.timelineOf(file);
         String named;
         try {
-            named = Wal.segmentName(timeline, pageAddress, segmentSize);
+            named = Wal.segmentName(fileTimeline, pageAddress, segmentSize);
         } catch (IllegalArgumentException e) {
             throw new PitrException(file + " has a header that names no segment (" + e.getMessage() + "); nothing was stored", true);
         }
-        if (!named.equals(file) || pageAddress % segmentSize != 0) {
-            throw new PitrException("the bytes sent as " + file + " are segment " + named + "; nothing was stored", true);
+        if (!named.equals(file) || pageAddress % segmentSize != 0 || timeline > fileTimeline) {
+            throw new PitrException("the bytes sent as " + file + " are segment " + Wal.segmentName(timeline, pageAddress, segmentSize)
+                    + "; nothing was stored", true);
         }
-        return new Header(timeline, pageAddress, Long.toUnsignedString(systemId));
+        return new Header(fileTimeline, pageAddress, Long.toUnsignedString(systemId));
     }
 
     private void record(String source, WalChunk chunk, Instant received, double seconds) {

@@ -119,9 +119,19 @@ public final class WalStream implements Runnable {
             // From the segment's first byte, as pg_receivewal does: every stored segment then starts with its own header, and
             // the server still has it (a slot keeps whole segments).
             long from = start.lsn() - start.lsn() % start.segmentSize();
-            PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
-                    .withSlotName(source.pitr().slot()).withStartPosition(LogSequenceNumber.valueOf(from))
-                    .withStatusInterval(10, TimeUnit.SECONDS).start();
+            long slotFrom = from;
+            if (start.timeline() > 1) from = onTimeline(replication, start, from);
+            PGReplicationStream stream;
+            try {
+                stream = startStream(replication, from);
+            } catch (SQLException e) {
+                if (from >= slotFrom || e.getMessage() == null || !e.getMessage().contains("has already been removed")) throw e;
+                LOG.warn("WAL of {}: the server no longer has timeline {}'s first segment ({}); streaming from the slot's position {}", source.name(),
+                        start.timeline(), e.getMessage(), Wal.formatLsn(slotFrom));
+                switchSegmentGone = start.systemId() + "/" + start.timeline();
+                from = slotFrom;
+                stream = startStream(replication, from);
+            }
             checkGap(start, from);
             status.streaming(Wal.formatLsn(from), clock.instant(), start.retainedBytes(), start.systemId());
             reporter.report(status.snapshot());
@@ -133,6 +143,41 @@ public final class WalStream implements Runnable {
             flush(session); // a clean stop leaves nothing behind that a restart would have to fetch again
             stream.close();
         }
+    }
+
+    private PGReplicationStream startStream(Connection replication, long from) throws SQLException {
+        return replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
+                .withSlotName(source.pitr().slot()).withStartPosition(LogSequenceNumber.valueOf(from))
+                .withStatusInterval(10, TimeUnit.SECONDS).start();
+    }
+
+    /** The cluster and timeline whose first segment the server no longer had (this process then streams from the slot). */
+    private volatile String switchSegmentGone;
+
+    /**
+     * On a timeline after the first (the source was promoted, or is a restored copy): stores the timeline's history file, so
+     * a restore can follow the switch, and says where streaming starts. The segment holding the switch point is the new
+     * timeline's first file (it begins with a copy of the old timeline's bytes); until it is stored whole, streaming starts
+     * there, even before the slot's position (a slot made on a newly promoted server reserves WAL only from its last
+     * checkpoint). Positions before it exist on this timeline in no file.
+     */
+    private long onTimeline(Connection replication, Start start, long from) throws Exception {
+        String content;
+        try (Statement s = replication.createStatement(); ResultSet rs = s.executeQuery("TIMELINE_HISTORY " + start.timeline())) {
+            if (!rs.next()) throw new SQLException("backup source '" + source.name() + "' returned no history of timeline " + start.timeline());
+            content = rs.getString(2);
+        }
+        TimelineHistory history = TimelineHistory.parse(start.timeline(), content);
+        if (!uploader.hasHistory(source.name(), start.systemId(), start.timeline())) {
+            uploader.uploadHistory(source.name(), start.systemId(), start.timeline(), content, clock.instant());
+            LOG.info("WAL of {} is on timeline {} (switched from {} at {}): its history file is stored", source.name(), start.timeline(),
+                    history.switches().get(history.switches().size() - 1).parent(), Wal.formatLsn(history.switches().get(history.switches().size() - 1).at()));
+        }
+        long switchAt = history.switches().get(history.switches().size() - 1).at();
+        long first = switchAt - switchAt % start.segmentSize();
+        if (from < first) return first;
+        if (from == first || (start.systemId() + "/" + start.timeline()).equals(switchSegmentGone)) return from;
+        return uploader.hasSegmentFromItsStart(source.name(), start.systemId(), start.timeline(), first, start.segmentSize()) ? from : first;
     }
 
     /**

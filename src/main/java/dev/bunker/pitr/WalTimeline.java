@@ -19,8 +19,13 @@ import java.util.regex.Matcher;
  */
 public final class WalTimeline {
 
-    /** A stretch of one cluster's WAL with no gap: LSNs, and when its first and last chunks arrived. */
-    public record Run(String systemId, int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks) {}
+    /**
+     * A stretch of one cluster's WAL with no gap: LSNs, and when its first and last chunks arrived. {@code branchedFrom}: for
+     * a timeline after the first, the timeline it left and where, as its stored history says ("1 at 0/5004D68"; null: no
+     * history stored, so restores do not follow it).
+     */
+    public record Run(String systemId, int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks,
+                      String branchedFrom) {}
 
     /** A base backup and the times it restores to (null when the WAL after it does not reach its end). */
     public record Window(String baseBackup, Instant from, Instant to, String problem) {}
@@ -73,6 +78,17 @@ public final class WalTimeline {
             after = page.nextStartAfter();
         } while (after != null);
         if (n > 0) runs.add(run(store, trust, sys, tl, from, to, firstKey, lastKey, n));
+        java.util.Map<String, TimelineHistory> histories = new java.util.HashMap<>();
+        for (int i = 0; i < runs.size(); i++) {
+            Run r = runs.get(i);
+            if (r.timeline() < 2) continue;
+            var h = HistoryFile.find(store, source, r.systemId(), r.timeline(), trust);
+            if (h.isEmpty()) continue;
+            TimelineHistory.Switch last = h.get().history().switches().get(h.get().history().switches().size() - 1);
+            histories.put(r.systemId() + "/" + r.timeline(), h.get().history());
+            runs.set(i, new Run(r.systemId(), r.timeline(), r.from(), r.to(), r.firstReceived(), r.lastReceived(), r.chunks(),
+                    last.parent() + " at " + Wal.formatLsn(last.at())));
+        }
         List<Window> windows = new ArrayList<>();
         for (Manifest b : bases) {
             if (b.wal() == null) continue;
@@ -81,11 +97,35 @@ public final class WalTimeline {
             long segmentSize = b.wal().systemId() == null ? 0 : segmentSizes.getOrDefault(b.wal().systemId(), 0L);
             Run holding = segmentSize == 0 ? null : runs.stream().filter(r -> r.systemId().equals(b.wal().systemId()) && r.timeline() == b.wal().timeline()
                     && Wal.parseLsn(r.from()) <= start - start % segmentSize && Wal.parseLsn(r.to()) >= end).findFirst().orElse(null);
+            Run followed = holding == null ? null : followed(runs, histories, b, start - start % segmentSize, segmentSize);
             windows.add(holding == null ? new Window(b.id(), null, null, "the stored WAL does not hold " + b.wal().start() + " to " + b.wal().end()
                     + (b.wal().systemId() == null ? "" : " of cluster " + b.wal().systemId()))
-                    : new Window(b.id(), b.finishedAt(), holding.lastReceived(), null));
+                    : new Window(b.id(), b.finishedAt(), (followed != null ? followed : holding).lastReceived(), null));
         }
         return new Timeline(source, store.name(), runs, windows);
+    }
+
+    /** The last run of the newest timeline a restore from {@code b} follows (as {@link RestoreRoute} does), when every stretch of the way is stored. */
+    private static Run followed(List<Run> runs, java.util.Map<String, TimelineHistory> histories, Manifest b, long from, long segmentSize) {
+        Run best = null;
+        for (Run r : runs) {
+            TimelineHistory h = histories.get(r.systemId() + "/" + r.timeline());
+            if (!r.systemId().equals(b.wal().systemId()) || h == null || h.leaves(b.wal().timeline()) < Wal.parseLsn(b.wal().end())) continue;
+            if (best != null && best.timeline() >= r.timeline()) continue;
+            boolean covered = true;
+            Run last = null;
+            for (TimelineHistory.Leg leg : h.legsFrom(b.wal().timeline(), from, segmentSize)) {
+                if (leg.from() >= leg.to()) continue;
+                last = runs.stream().filter(x -> x.systemId().equals(r.systemId()) && x.timeline() == leg.timeline() && Wal.parseLsn(x.from()) <= leg.from()
+                        && (leg.to() == Long.MAX_VALUE || Wal.parseLsn(x.to()) >= leg.to())).findFirst().orElse(null);
+                if (last == null) {
+                    covered = false;
+                    break;
+                }
+            }
+            if (covered) best = last;
+        }
+        return best;
     }
 
     private static long segmentSize(Store store, String source, String systemId, ManifestTrust trust) {
@@ -98,7 +138,8 @@ public final class WalTimeline {
 
     private static Run run(Store store, ManifestTrust trust, String systemId, int timeline, long from, long to, String firstKey, String lastKey,
                            long n) throws IOException {
-        return new Run(systemId, timeline, Wal.formatLsn(from), Wal.formatLsn(to), receivedAt(store, firstKey, trust), receivedAt(store, lastKey, trust), n);
+        return new Run(systemId, timeline, Wal.formatLsn(from), Wal.formatLsn(to), receivedAt(store, firstKey, trust), receivedAt(store, lastKey, trust), n,
+                null);
     }
 
     private static Instant receivedAt(Store store, String metaKey, ManifestTrust trust) throws IOException {

@@ -26,11 +26,13 @@ public final class WalUploader {
     private final BackupsConfig config;
     private final Map<String, Store> stores;
     private final SigningKey signingKey;
+    private final dev.bunker.backup.ManifestTrust trust;
 
     public WalUploader(BackupsConfig config, Map<String, Store> stores, Path dataDir) throws IOException {
         this.config = config;
         this.stores = stores;
         this.signingKey = SigningKey.loadOrCreate(dataDir);
+        this.trust = dev.bunker.backup.ManifestTrust.of(config.signers(), dataDir);
     }
 
     public WalChunk upload(String source, String systemId, int timeline, long segmentSize, long start, byte[] bytes, int length, Instant receivedAt,
@@ -57,6 +59,45 @@ public final class WalUploader {
         WalChunk marker = WalChunk.marker(source, systemId, timeline, segmentSize, at, receivedAt, completeThrough);
         publish(marker, lockFor(receivedAt));
         return marker;
+    }
+
+    /**
+     * Stores the history file of {@code timeline} (checked to be one first) in every backup store: its data object, then
+     * its signed metadata, locked as WAL is.
+     */
+    public HistoryFile uploadHistory(String source, String systemId, int timeline, String content, Instant receivedAt) throws IOException {
+        TimelineHistory.parse(timeline, content);
+        HistoryFile history = new HistoryFile(source, systemId, timeline, receivedAt, content);
+        ByteArrayOutputStream encrypted = new ByteArrayOutputStream();
+        try (OutputStream out = new ZstdOutputStream(AgeCrypto.encrypting(encrypted, config.recipients()), config.base().zstdLevel())) {
+            out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        byte[] data = encrypted.toByteArray();
+        String sha256 = Sha256.hexOf(data);
+        LockState lock = lockFor(receivedAt);
+        for (String name : config.stores()) {
+            stores.get(name).put(history.dataKey(), new ByteArrayInputStream(data), new PutOptions(data.length, lock).withSha256(sha256));
+        }
+        byte[] meta = SignedJson.sign(history, signingKey);
+        for (String name : config.stores()) {
+            stores.get(name).put(history.metaKey(), new ByteArrayInputStream(meta), new PutOptions(meta.length, lock));
+        }
+        return history;
+    }
+
+    /** Whether every backup store has a trusted history of {@code timeline} of the cluster (a stream start stores one if not). */
+    public boolean hasHistory(String source, String systemId, int timeline) throws IOException {
+        for (String name : config.stores()) {
+            if (HistoryFile.find(stores.get(name), source, systemId, timeline, trust).isEmpty()) return false;
+        }
+        return true;
+    }
+
+    /** Whether the first backup store has a trusted chunk of the segment starting at {@code segmentStart} from its first byte. */
+    public boolean hasSegmentFromItsStart(String source, String systemId, int timeline, long segmentStart, long segmentSize) throws IOException {
+        String segment = Wal.segmentName(timeline, segmentStart, segmentSize);
+        return WalArchive.first(stores.get(config.stores().get(0)), source, systemId, trust, segment)
+                .filter(c -> c.segment().equals(segment) && c.startLsn() == segmentStart).isPresent();
     }
 
     private LockState lockFor(Instant receivedAt) {

@@ -23,9 +23,14 @@ public final class WalRoutes {
             WalPush.Pushed p = push.push(source, call.param("file"), call.body(), call.contentLength());
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("source", source);
-            body.put("segment", p.chunk().segment());
-            body.put("systemId", p.chunk().systemId());
-            body.put("storedBytes", p.chunk().size());
+            if (p.history() != null) {
+                body.put("history", call.param("file"));
+                body.put("systemId", p.history().systemId());
+            } else {
+                body.put("segment", p.chunk().segment());
+                body.put("systemId", p.chunk().systemId());
+                body.put("storedBytes", p.chunk().size());
+            }
             body.put("seconds", p.seconds());
             call.json(201, body);
         }));

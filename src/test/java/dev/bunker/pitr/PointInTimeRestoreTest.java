@@ -391,28 +391,8 @@ class PointInTimeRestoreTest {
         synchronized (writer.rows) {
             liveBefore = writer.rows.values().stream().filter(at -> at.isBefore(target.minusMillis(100))).count();
         }
-        Path shelter = ((LocalStore) faulty.get("shelter").real()).pathOf(WalChunk.prefix("app", systemId()) + "x").getParent();
-        Path wal = dir.resolve("wal-copy");
-        Files.createDirectories(wal);
-        try (var files = Files.list(shelter)) {
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(WalChunk.DATA_SUFFIX)).toList()) {
-                Files.copy(f, wal.resolve(f.getFileName()));
-            }
-        }
         Path restored = dir.resolve("by-hand");
-        Files.createDirectories(restored);
-        Path data = ((LocalStore) faulty.get("shelter").real()).pathOf(base.dataKey());
-        Path script = Path.of("docs/restore-wal.sh").toAbsolutePath();
-        String pgTime = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'").withZone(java.time.ZoneOffset.UTC).format(target);
-        String recipe = "age -d -i \"$KEY\" < \"$1\" | zstd -d | tar --no-same-owner -x -C \"$2\" && chmod 700 \"$2\" && touch \"$2/recovery.signal\" && "
-                + "printf \"%s\\n\" \"restore_command = 'BUNKER_WAL=$3 BUNKER_KEY=$KEY $4 %f %p'\" \"recovery_target_time = '$5'\" "
-                + "\"recovery_target_action = 'promote'\" \"hot_standby = off\" >> \"$2/postgresql.auto.conf\"";
-        ProcessBuilder pb = new ProcessBuilder("sh", "-c", recipe, "sh", data.toString(), restored.toString(), wal.toString(), script.toString(), pgTime)
-                .redirectErrorStream(true);
-        pb.environment().put("KEY", key.toString());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(out).isZero();
+        String pgTime = byHand((LocalStore) faulty.get("shelter").real(), base, restored, key, target);
         try (EmbeddedPostgres pg = startOn(restored); Connection c = promoted(pg); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("select count(*) filter (where note like 'before %'), count(*) filter (where at > '" + pgTime + "'), "
                      + "count(*) filter (where note = 'live' and at < timestamptz '" + pgTime + "' - interval '100 milliseconds') from events")) {
@@ -421,6 +401,34 @@ class PointInTimeRestoreTest {
             assertThat(rs.getLong(2)).as("nothing after the target").isZero();
             assertThat(rs.getLong(3)).as("every row committed before the target").isEqualTo(liveBefore).isPositive();
         }
+    }
+
+    /**
+     * The README's recipe, into {@code restored}: the cluster's WAL folder copied out of a local store, the base backup
+     * through age, zstd and tar, docs/restore-wal.sh as the restore_command. Returns the recovery target as written.
+     */
+    static String byHand(LocalStore store, Manifest base, Path restored, Path key, Instant target) throws Exception {
+        Path folder = store.pathOf(WalChunk.prefix("app", base.wal().systemId()) + "x").getParent();
+        Path wal = restored.resolveSibling(restored.getFileName() + "-wal");
+        Files.createDirectories(wal);
+        try (var files = Files.list(folder)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(WalChunk.DATA_SUFFIX)).toList()) {
+                Files.copy(f, wal.resolve(f.getFileName()));
+            }
+        }
+        Files.createDirectories(restored);
+        Path script = Path.of("docs/restore-wal.sh").toAbsolutePath();
+        String pgTime = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'").withZone(java.time.ZoneOffset.UTC).format(target);
+        String recipe = "age -d -i \"$KEY\" < \"$1\" | zstd -d | tar --no-same-owner -x -C \"$2\" && chmod 700 \"$2\" && touch \"$2/recovery.signal\" && "
+                + "printf \"%s\\n\" \"restore_command = 'BUNKER_WAL=$3 BUNKER_KEY=$KEY $4 %f %p'\" \"recovery_target_time = '$5'\" "
+                + "\"recovery_target_action = 'promote'\" \"hot_standby = off\" >> \"$2/postgresql.auto.conf\"";
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", recipe, "sh", store.pathOf(base.dataKey()).toString(), restored.toString(), wal.toString(),
+                script.toString(), pgTime).redirectErrorStream(true);
+        pb.environment().put("KEY", key.toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        return pgTime;
     }
 
     @Test

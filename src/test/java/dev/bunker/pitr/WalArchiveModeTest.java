@@ -299,6 +299,36 @@ class WalArchiveModeTest {
     }
 
     @Test
+    void aPromotedStandbyPushesItsTimelineAndARestoreCrossesTheSwitch() throws Exception {
+        backups.take().run("app", "base");
+        sql("insert into events (note) select 'old timeline' from generate_series(1, 300)");
+        Path standbyDir = dir.resolve("standby");
+        Map<String, String> archiving = Map.of("archive_mode", "on", "archive_timeout", "60"); // archive_command came with the copy
+        EmbeddedPostgres standby = TimelineSwitchTest.startStandby(source, standbyDir, archiving);
+        awaitArchived(switchWal());
+        TimelineSwitchTest.awaitReplayed(source, standby);
+        int port = source.getPort();
+        source.close(); // failover: the standby takes the address and a new timeline; it pushes 00000002.history first
+        source = TimelineSwitchTest.takeOver(standby, standbyDir, port, archiving);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (walKeys("shelter").stream().noneMatch(k -> k.contains("/00000002.history.") && k.endsWith(".json")) && System.nanoTime() < deadline) Thread.sleep(100);
+
+        sql("insert into events (note) select 'new timeline' from generate_series(1, 150)");
+        Thread.sleep(1000);
+        Instant target = Instant.parse(query("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
+        Thread.sleep(1000);
+        sql("delete from events where note like 'before %'");
+        String last = switchWal();
+        assertThat(last).startsWith("00000002");
+        awaitArchived(last);
+
+        Path restored = dir.resolve("restored");
+        PointInTimeRestore.Result r = restoreTo(target, restored);
+        assertThat(r.recoveryTarget()).isNotNull();
+        assertThat(count(restored, "note like 'before %' or note in ('old timeline', 'new timeline')")).isEqualTo(1000 + 300 + 150);
+    }
+
+    @Test
     void pushesWithoutTheRightTokenOrWithOtherBytesStoreNothing() throws Exception {
         sql("insert into events (note) values ('x')");
         String segment = switchWal();
@@ -323,6 +353,11 @@ class WalArchiveModeTest {
         assertThat(noise.text()).contains("does not start with a WAL segment's header");
         assertThat(put("app", segment + ".history", "1\t0/3000000\tno recovery target\n".getBytes(StandardCharsets.UTF_8), pushToken).text())
                 .contains("is not a WAL segment's name");
+        assertThat(put("app", "00000001.history", "1\t0/3000000\tx\n".getBytes(StandardCharsets.UTF_8), pushToken).status()).isEqualTo(400);
+        assertThat(put("app", "00000002.history", "2\t0/3000000\tits own parent\n".getBytes(StandardCharsets.UTF_8), pushToken).text())
+                .contains("PARENT-TIMELINE SWITCH-LSN REASON", "timelines must rise");
+        assertThat(put("app", "00000002.history", new byte[] {(byte) 0xff, '\n'}, pushToken).text()).contains("is not text");
+        assertThat(put("app", "00000002.history", new byte[100 << 10], pushToken).text()).contains("at most 64 KiB");
         assertThat(put("app", "..%2F..%2Fescape", real, pushToken).status()).isEqualTo(400);
         assertThat(put("app", segment, java.util.Arrays.copyOf(real, 3 << 20), pushToken).text()).contains("power of two");
         RawHttp.Reply huge = RawHttp.send(api.uri(), "PUT /v1/wal/app/" + segment + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"

@@ -151,11 +151,57 @@ class WalTest {
         Path data = dir.resolve("data");
         java.nio.file.Files.createDirectories(data);
         java.nio.file.Files.writeString(data.resolve("postgresql.auto.conf"), "recovery_target_time = '2020-01-01 00:00:00+00'\n");
-        PointInTimeRestore.writeRecoveryConfig(data, null);
+        PointInTimeRestore.writeRecoveryConfig(data, null, null);
         String conf = java.nio.file.Files.readString(data.resolve("postgresql.auto.conf"));
         assertThat(conf.substring(conf.lastIndexOf("recovery_target_time ="))).startsWith("recovery_target_time = ''");
         assertThat(conf).contains("recovery_target_lsn = ''", "recovery_target_xid = ''", "recovery_target_name = ''", "recovery_target_action = 'promote'",
-                "archive_mode = 'off'");
+                "archive_mode = 'off'", "recovery_target_timeline = 'current'");
         assertThat(data.resolve("recovery.signal")).exists();
+        PointInTimeRestore.writeRecoveryConfig(data, null, 3);
+        conf = java.nio.file.Files.readString(data.resolve("postgresql.auto.conf"));
+        assertThat(conf.substring(conf.lastIndexOf("recovery_target_timeline ="))).startsWith("recovery_target_timeline = '3'");
+    }
+
+    @Test
+    void aHistoryFileGivesThePathFromAnyAncestorInStretchesThatMeetAtSegmentStarts() throws Exception {
+        long seg = 16L << 20;
+        TimelineHistory h = TimelineHistory.parse(3, "1\t0/30178F8\tno recovery target specified\n\n2\t0/5000000\tbefore 2026-12-04 10:00:00+00\n");
+        assertThat(h.switches()).containsExactly(new TimelineHistory.Switch(1, 0x30178F8L), new TimelineHistory.Switch(2, 0x5000000L));
+        assertThat(h.leaves(1)).isEqualTo(0x30178F8L);
+        assertThat(h.leaves(3)).isEqualTo(Long.MAX_VALUE);
+        assertThat(h.leaves(4)).isEqualTo(-1);
+        assertThat(h.legsFrom(1, 0x2000000L, seg)).containsExactly(new TimelineHistory.Leg(1, 0x2000000L, 0x3000000L),
+                new TimelineHistory.Leg(2, 0x3000000L, 0x5000000L), new TimelineHistory.Leg(3, 0x5000000L, Long.MAX_VALUE));
+        // A base backup in the switch segment: its WAL is all in the newer timeline's file.
+        assertThat(h.legsFrom(1, 0x3000000L, seg).get(0)).isEqualTo(new TimelineHistory.Leg(1, 0x3000000L, 0x3000000L));
+        assertThat(h.legsFrom(4, 0, seg)).isEmpty();
+        for (String bad : List.of("", "# only a comment\n", "1 0/3000000 x\n1 0/4000000 y\n", "3 0/3000000 x\n", "1 nowhere\n", "2 0/5 x\n1 0/6 y\n",
+                "1\n", "1 0/5000000 a\n2 0/4000000 b\n")) {
+            assertThatThrownBy(() -> TimelineHistory.parse(3, bad)).as(bad).isInstanceOf(PitrException.class)
+                    .satisfies(e -> assertThat(((PitrException) e).callersFault()).isTrue());
+        }
+        assertThat(TimelineHistory.isFileName("00000002.history")).isTrue();
+        assertThat(TimelineHistory.isFileName("00000001.history")).isFalse();
+        assertThat(TimelineHistory.isFileName("0000000g.history")).isFalse();
+        assertThat(TimelineHistory.isFileName("../00000002.history")).isFalse();
+    }
+
+    @Test
+    void coverageAlongAPathUsesEachTimelinesFilesOnlyUpToWhereTheNextBegins() {
+        long seg = 16L << 20;
+        Instant t = Instant.parse("2026-12-04T10:00:00Z");
+        // Timeline 1 holds segments 2 and 3 (3 past the switch: the old primary wrote on); timeline 2 begins with segment 3.
+        WalChunk a = WalChunk.of("app", "7", 1, seg, 0x2000000L, 0x3000000L, t, 10, "0".repeat(64), null);
+        WalChunk b = WalChunk.of("app", "7", 1, seg, 0x3000000L, 0x3800000L, t.plusSeconds(1), 10, "0".repeat(64), t.plusSeconds(9));
+        WalChunk c = WalChunk.of("app", "7", 2, seg, 0x3000000L, 0x3400000L, t.plusSeconds(2), 10, "0".repeat(64), null);
+        List<TimelineHistory.Leg> legs = List.of(new TimelineHistory.Leg(1, 0x2000000L, 0x3000000L), new TimelineHistory.Leg(2, 0x3000000L, Long.MAX_VALUE));
+        WalArchive.Coverage cov = WalArchive.coverage(List.of(a, b, c), legs);
+        assertThat(cov.chunks()).containsExactly(a, c);
+        assertThat(cov.reached()).isEqualTo(0x3400000L);
+        assertThat(cov.gap()).isNull();
+        assertThat(cov.completeThrough()).as("the old timeline's marker says nothing of the new one").isNull();
+        // Without timeline 1's last segment before the switch, the path has a gap where the new timeline's files begin.
+        WalChunk half = WalChunk.of("app", "7", 1, seg, 0x2000000L, 0x2800000L, t, 10, "0".repeat(64), null);
+        assertThat(WalArchive.coverage(List.of(half, b, c), legs).gap()).contains("timeline 1 stops at 0/2800000", "timeline 2's files begin");
     }
 }
