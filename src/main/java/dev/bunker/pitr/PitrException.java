@@ -7,7 +7,7 @@ import java.io.IOException;
  * restorable window, a target directory in use: the caller's to correct), otherwise the stored WAL or backups are not
  * enough (a gap, a corrupt chunk).
  */
-public final class PitrException extends IOException {
+public class PitrException extends IOException {
     private final boolean callersFault;
 
     PitrException(String message, boolean callersFault) {
@@ -20,4 +20,12 @@ public final class PitrException extends IOException {
     }
 
     public boolean callersFault() { return callersFault; }
+
+    /** Not now: what was asked may succeed when tried again (a push while others are being stored, a source that did not answer). */
+    public static final class Unavailable extends PitrException {
+        Unavailable(String message, Throwable cause) {
+            super(message, false);
+            if (cause != null) initCause(cause);
+        }
+    }
 }

@@ -72,7 +72,9 @@ public final class WalPush {
                     + " MiB); use wal: stream for this server", true);
         }
         try {
-            if (!slots.tryAcquire(60, TimeUnit.SECONDS)) throw new IOException("busy: " + CONCURRENT + " pushes are being stored; retry");
+            if (!slots.tryAcquire(60, TimeUnit.SECONDS)) {
+                throw new PitrException.Unavailable("busy: " + CONCURRENT + " pushes were being stored for a minute; PostgreSQL will push " + file + " again", null);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while waiting to store " + file);
@@ -128,8 +130,8 @@ public final class WalPush {
             rs.next();
             return rs.getString(1);
         } catch (SQLException e) {
-            throw new IOException("could not ask backup source '" + s.name() + "' which cluster it is (to store its timeline history): " + e.getMessage()
-                    + "; PostgreSQL will push it again", e);
+            throw new PitrException.Unavailable("could not ask backup source '" + s.name() + "' which cluster it is (to store its timeline history): "
+                    + e.getMessage() + "; PostgreSQL will push it again", null); // the source's failure, not Bunker's database's: no SQLException cause
         }
     }
 

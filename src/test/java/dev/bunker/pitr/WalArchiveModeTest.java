@@ -305,10 +305,14 @@ class WalArchiveModeTest {
         Path standbyDir = dir.resolve("standby");
         Map<String, String> archiving = Map.of("archive_mode", "on", "archive_timeout", "60"); // archive_command came with the copy
         EmbeddedPostgres standby = TimelineSwitchTest.startStandby(source, standbyDir, archiving);
+        sql("insert into events (note) values ('last on the old primary')"); // a switch needs WAL written since the last one
         awaitArchived(switchWal());
         TimelineSwitchTest.awaitReplayed(source, standby);
         int port = source.getPort();
         source.close(); // failover: the standby takes the address and a new timeline; it pushes 00000002.history first
+        RawHttp.Reply noServer = put("app", "00000002.history", "1\t0/3000000\tx\n".getBytes(StandardCharsets.UTF_8), pushToken);
+        assertThat(noServer.status()).as("no server to say which cluster it is: try again").isEqualTo(503);
+        assertThat(noServer.text()).contains("could not ask backup source 'app' which cluster it is");
         source = TimelineSwitchTest.takeOver(standby, standbyDir, port, archiving);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (walKeys("shelter").stream().noneMatch(k -> k.contains("/00000002.history.") && k.endsWith(".json")) && System.nanoTime() < deadline) Thread.sleep(100);
