@@ -220,6 +220,7 @@ public final class RestoreBackup {
                 continue;
             } catch (IOException e) {
                 TempFolders.empty(targetDir);
+                if (e instanceof java.io.InterruptedIOException) throw e; // stopped, not a bad copy: no other store is tried
                 if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e; // the wrong key: every copy says so
                 // A refused tar entry may be one planted copy's (its SHA-256 is known only at the end): the next store may hold the real one.
                 problems.add(name + (e.getMessage() != null && e.getMessage().contains("tar has an entry") ? ": " + e.getMessage()
@@ -338,6 +339,8 @@ public final class RestoreBackup {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            // A point-in-time restore stops the base download when its WAL turns out unusable: no need to read the rest.
+            if (Thread.currentThread().isInterrupted()) throw new java.io.InterruptedIOException("the restore was stopped");
             int n = super.read(b, off, len);
             if (n > 0) {
                 long before = count[0];

@@ -122,10 +122,11 @@ public final class PointInTimeRestore {
             }
         };
         // The WAL (download, then pg_waldump) and the base backup (download and extract) on two threads: neither needs the
-        // other, and pg_waldump is the longer part. What pg_waldump finds may still refuse the restore: the directory is
-        // then emptied again, so a refused restore leaves nothing behind.
-        java.util.concurrent.ExecutorService walThread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "pitr-wal");
+        // other, and pg_waldump is the longer part. The first to fail stops the other (a corrupt chunk or a gap found in the
+        // WAL stops the base download, which may take hours, at once); the directory is then emptied again, so a refused
+        // restore leaves nothing behind.
+        java.util.concurrent.ExecutorService halves = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "pitr-restore");
             t.setDaemon(true);
             return t;
         });
@@ -133,25 +134,33 @@ public final class PointInTimeRestore {
             Path segments = Files.createDirectory(work.resolve(WAL_FOLDER), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             WalArchive.Coverage cov = coverage;
             RestoreRoute way = route;
-            java.util.concurrent.Future<WalSide> walSide = walThread.submit(() -> walSide(source, base, target, cov, way, segments, identities, shared));
+            var done = new java.util.concurrent.ExecutorCompletionService<Object>(halves);
+            java.util.concurrent.Future<Object> walSide = done.submit(() -> walSide(source, base, target, cov, way, segments, identities, shared));
+            java.util.concurrent.Future<Object> baseSide = done.submit(() -> restore.runBase(base, dir, identities, shared));
             RestoreBackup.BaseResult b;
             WalSide w;
             try {
-                b = restore.runBase(base, dir, identities, shared);
-                w = walSide.get();
-            } catch (java.util.concurrent.ExecutionException e) {
+                done.take().get(); // the first to end: throws if it failed
+                done.take().get();
+                b = (RestoreBackup.BaseResult) baseSide.get();
+                w = (WalSide) walSide.get();
+            } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+                walSide.cancel(true);
+                baseSide.cancel(true);
+                halves.shutdownNow();
+                try {
+                    halves.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES); // the base thread writes into the directory until it stops
+                } catch (InterruptedException again) {
+                    Thread.currentThread().interrupt();
+                }
                 undo(dir, existed);
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while restoring");
+                }
                 if (e.getCause() instanceof IOException io) throw io;
                 if (e.getCause() instanceof RuntimeException re) throw re;
                 throw new IOException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                undo(dir, existed);
-                throw new java.io.InterruptedIOException("interrupted while restoring");
-            } catch (IOException | RuntimeException e) {
-                walSide.cancel(true);
-                undo(dir, existed);
-                throw e;
             }
             long t4 = System.nanoTime();
             moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
@@ -161,9 +170,9 @@ public final class PointInTimeRestore {
             return new Result(base.id(), b.dataDirectory(), target, w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),
                     w.segments(), found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
         } finally {
-            walThread.shutdownNow();
+            halves.shutdownNow();
             try {
-                walThread.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES); // pg_waldump ends by itself; then the work folder can go
+                halves.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES); // pg_waldump ends by itself; then the work folder can go
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

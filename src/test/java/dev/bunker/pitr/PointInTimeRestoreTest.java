@@ -333,10 +333,17 @@ class PointInTimeRestoreTest {
             file.toFile().setWritable(true);
             Files.write(file, bytes);
         }
+        // The base backup downloads slowly (a minute or more): the bad WAL is reported without waiting for it.
+        for (String store : List.of("vault", "shelter")) {
+            faulty.get(store).getDelayMillisPerMiB = 60_000;
+            faulty.get(store).slowGetsOf = base.dataKey();
+        }
         PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
         Path restored = dir.resolve("restored");
+        long t0 = System.nanoTime();
         assertThatThrownBy(() -> pitr.run("app", target, restored, AgeCrypto.readIdentities(key), l -> {})).as("target %s, chunks %s", target, chunks)
                 .isInstanceOf(PitrException.class).hasMessageContaining(victim.segment()).hasMessageContaining("corrupt in every backup store");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("the base download stopped when the WAL failed").isLessThan(Duration.ofSeconds(30));
         assertThat(restored).doesNotExist();
     }
 

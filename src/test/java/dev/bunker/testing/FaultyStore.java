@@ -27,6 +27,9 @@ public final class FaultyStore implements LockableStore {
     /** Flips a bit of the stored object right after a successful put (silent corruption only a read-back finds). */
     public volatile boolean corruptAfterWrite;
     public volatile long putDelayMillisPerMiB;
+    /** Reads of keys starting with {@code slowGetsOf} run at one MiB per {@code getDelayMillisPerMiB}. */
+    public volatile String slowGetsOf;
+    public volatile long getDelayMillisPerMiB;
     public volatile boolean failDeletes;
     /** When set, puts wait for it to open before writing anything (a worker or upload that stalls). */
     public volatile java.util.concurrent.CountDownLatch putGate;
@@ -72,24 +75,7 @@ public final class FaultyStore implements LockableStore {
                 return n;
             }
         };
-        if (putDelayMillisPerMiB > 0) in = new FilterInputStream(in) {
-            long sinceSleep;
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                int n = super.read(b, off, Math.min(len, 64 * 1024));
-                if (n > 0 && (sinceSleep += n) >= 64 * 1024) {
-                    sinceSleep = 0;
-                    try {
-                        Thread.sleep(Math.max(1, putDelayMillisPerMiB / 16));
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new java.io.InterruptedIOException();
-                    }
-                }
-                return n;
-            }
-        };
+        if (putDelayMillisPerMiB > 0) in = slowed(in, putDelayMillisPerMiB);
         PutResult result = real.put(key, in, options);
         if (corruptAfterWrite && real instanceof dev.bunker.store.LocalStore local) {
             try {
@@ -127,6 +113,28 @@ public final class FaultyStore implements LockableStore {
         return real.checksWritesInTransit();
     }
 
+    /** {@code in}, read at one MiB per {@code millisPerMiB} (a slow link); an interrupted reader stops. */
+    private static InputStream slowed(InputStream in, long millisPerMiB) {
+        return new FilterInputStream(in) {
+            long sinceSleep;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, Math.min(len, 64 * 1024));
+                if (n > 0 && (sinceSleep += n) >= 64 * 1024) {
+                    sinceSleep = 0;
+                    try {
+                        Thread.sleep(Math.max(1, millisPerMiB / 16));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException();
+                    }
+                }
+                return n;
+            }
+        };
+    }
+
     @Override
     public InputStream get(String key) {
         return get(key, null);
@@ -139,6 +147,8 @@ public final class FaultyStore implements LockableStore {
             throw new dev.bunker.store.ObjectArchivedException(name(), key, "unable to read '" + key + "' in store '" + name()
                     + "': the object is archived in a cold storage class and must be restored first (injected)", null);
         }
+        String slow = slowGetsOf;
+        if (slow != null && key.startsWith(slow)) return slowed(real.get(key, versionId), getDelayMillisPerMiB);
         return real.get(key, versionId);
     }
 
