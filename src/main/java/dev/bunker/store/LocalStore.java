@@ -48,7 +48,7 @@ public final class LocalStore implements LockableStore {
         this.name = name;
         this.objects = root.resolve("objects");
         this.listing = new LocalListing(objects);
-        this.tmp = root.resolve("tmp");
+        this.tmp = root.resolve("tmp").resolve(PROCESS_FOLDER);
         this.clock = clock;
         this.files = new DurableFiles(name, root);
         for (int i = 0; i < stripes.length; i++) stripes[i] = new ReentrantLock();
@@ -88,13 +88,14 @@ public final class LocalStore implements LockableStore {
         return o.result();
     }
 
-    /** Writes the bytes to a temp file under {@code tmp/}, unsynced and invisible, hashing them on the way. */
+    /** Writes the bytes to a temp file under this process's {@code tmp/} folder, unsynced and invisible, hashing them on the way. */
     @Override
     public Staged stage(String key, InputStream data, PutOptions options, boolean asNewVersion) {
         Path target = pathOf(key);
         Path temp = tmp.resolve(UUID.randomUUID() + ".part");
         boolean staged = false;
         try {
+            Files.createDirectories(tmp); // removed by hand while this process ran: made again, not a failed put
             MessageDigest digest = Sha256.newDigest();
             long written = files.writeUnsynced(temp, data, digest);
             String sha256 = Sha256.hex(digest.digest());
@@ -348,13 +349,55 @@ public final class LocalStore implements LockableStore {
         return new ObjectNotFoundException(name, key, "object " + ObjectKeys.quote(key) + " does not exist in store '" + name + "'");
     }
 
-    /** Temp files are only ever half-written objects of a put that died; nothing refers to them. */
+    /**
+     * Each process stages its writes in a folder of its own, {@code tmp/PID-START/}: the CLI and serve share a store's
+     * folder, and a process that starts must not remove the writes another one has in flight (it did: any command run
+     * beside serve broke serve's puts under way).
+     */
+    static final String PROCESS_FOLDER = processFolder(ProcessHandle.current());
+
+    private static String processFolder(ProcessHandle p) {
+        return p.pid() + "-" + p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+    }
+
+    /**
+     * Temp files are only ever half-written objects of a put that died; nothing refers to them. Removed: the folders of
+     * processes that are gone (a pid alive again is another process if it started at another time), and loose files an
+     * earlier version of Bunker left directly in {@code tmp/} once they are an hour old.
+     */
     private void removeLeftoverTempFiles() {
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
-            for (Path p : ds) deleteQuietly(p);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp.getParent())) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    if (!name.equals(PROCESS_FOLDER) && !alive(name)) deleteFolderQuietly(p);
+                } else if (Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofHours(1)))) {
+                    deleteQuietly(p);
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Whether {@code folder} ({@code PID-START}) is a live process's. */
+    private static boolean alive(String folder) {
+        int dash = folder.indexOf('-');
+        try {
+            long pid = Long.parseLong(folder.substring(0, Math.max(0, dash)));
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(LocalStore::processFolder).filter(folder::equals).isPresent();
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static void deleteFolderQuietly(Path folder) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(folder)) {
+            for (Path p : ds) deleteQuietly(p);
+        } catch (IOException ignored) {
+            // best effort, as for files
+        }
+        deleteQuietly(folder);
     }
 
     static void deleteQuietly(Path p) {

@@ -120,7 +120,7 @@ class GroupCommitCrashTest {
             }
             for (String store : List.of("vault", "shelter")) {
                 new LocalStore(store, dir.resolve(store), Clock.systemUTC()); // opening a store removes the killed process's staged files
-                try (Stream<Path> temps = Files.list(dir.resolve(store).resolve("tmp"))) {
+                try (Stream<Path> temps = Files.walk(dir.resolve(store).resolve("tmp")).filter(Files::isRegularFile)) {
                     assertThat(temps.toList()).as("staged files left in " + store).isEmpty();
                 }
             }

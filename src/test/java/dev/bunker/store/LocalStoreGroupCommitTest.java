@@ -39,7 +39,7 @@ class LocalStoreGroupCommitTest {
     }
 
     private long tempFiles() throws IOException {
-        try (Stream<Path> tmp = Files.list(dir.resolve("tmp"))) {
+        try (Stream<Path> tmp = Files.walk(dir.resolve("tmp")).filter(Files::isRegularFile)) {
             return tmp.count();
         }
     }

@@ -36,7 +36,7 @@ class LocalStoreTest extends LockableStoreContract {
 
     @Override
     protected int unfinishedUploads() {
-        try (Stream<Path> tmp = Files.list(dir.resolve("tmp"))) {
+        try (Stream<Path> tmp = Files.walk(dir.resolve("tmp")).filter(Files::isRegularFile)) {
             return (int) tmp.count();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
@@ -159,7 +159,7 @@ class LocalStoreTest extends LockableStoreContract {
     void objectsSitAtTheirKeyPathAndNoTempFilesRemain() throws IOException {
         put("photos/a.jpg", new byte[] {1});
         assertThat(dir.resolve("objects/photos/a.jpg")).hasBinaryContent(new byte[] {1});
-        try (Stream<Path> tmp = Files.list(dir.resolve("tmp"))) {
+        try (Stream<Path> tmp = Files.walk(dir.resolve("tmp")).filter(Files::isRegularFile)) {
             assertThat(tmp).isEmpty();
         }
     }
@@ -176,9 +176,17 @@ class LocalStoreTest extends LockableStoreContract {
 
     @Test
     void leftoverTempFilesFromACrashAreRemovedOnOpen() throws IOException {
-        Files.writeString(dir.resolve("tmp/dead.part"), "half an object");
+        // A process that is gone (no such pid; this pid but another start), and a loose file an earlier version left an hour ago.
+        Path gone = Files.createDirectories(dir.resolve("tmp/4194305-1"));
+        Files.writeString(gone.resolve("dead.part"), "half an object");
+        Path reused = Files.createDirectories(dir.resolve("tmp/" + ProcessHandle.current().pid() + "-1"));
+        Path loose = Files.writeString(dir.resolve("tmp/old.part"), "half an object");
+        Files.setLastModifiedTime(loose, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(7200)));
         new LocalStore("local", dir, clock);
-        assertThat(dir.resolve("tmp/dead.part")).doesNotExist();
+        assertThat(gone).doesNotExist();
+        assertThat(reused).doesNotExist();
+        assertThat(loose).doesNotExist();
+        assertThat(dir.resolve("tmp/" + LocalStore.PROCESS_FOLDER)).as("this process's own").isDirectory();
     }
 
     @Test
