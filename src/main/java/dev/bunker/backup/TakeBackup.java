@@ -132,7 +132,7 @@ public final class TakeBackup {
     private PutResult upload(ToolProcess tool, String dataKey, BackupKind kind, LockState lock, List<String> targets) throws IOException {
         PutResult first;
         try (InputStream encrypted = new TransformingInputStream(tool.stdout(),
-                sink -> new ZstdOutputStream(AgeCrypto.encrypting(sink, config.recipients()), kind.zstdLevel()),
+                sink -> new ZstdOutputStream(AgeCrypto.encrypting(sink, config.recipients()), kind.zstdLevel()).setWorkers(kind.zstdWorkers()),
                 tool::checkSuccess)) {
             first = stores.get(targets.get(0)).put(dataKey, encrypted, new PutOptions(-1, lock));
         } finally {

@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
  * PostgreSQL runs it for every segment); reaching this class means the jar was started directly.
  */
 @Command(name = "wal", mixinStandardHelpOptions = true,
-        description = "wal push --url URL --source S --token-file F %p: PostgreSQL's archive_command for a source with pitr: {wal: archive}; "
+        description = "wal push --url URL --source S --token-file F %%p: PostgreSQL's archive_command for a source with pitr: {wal: archive}; "
                 + "sends the segment to serve and succeeds once it is in every backup store. Run through bin/bunker (or bin/bunker-wal-push "
                 + "copied to the database host): it starts no JVM.")
 public final class WalPushCommand implements Callable<Integer> {

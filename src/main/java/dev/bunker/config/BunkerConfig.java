@@ -184,7 +184,17 @@ public record BunkerConfig(
     }
 
     /** One kind of backup: how often, how long it is kept, its COMPLIANCE lock (null: none) and zstd level. */
-    public record BackupKind(String name, Duration every, Duration keep, Duration lock, int zstdLevel) {}
+    /**
+     * {@code zstdWorkers}: threads zstd compresses on beside the one that reads the tool's output and encrypts (0: that
+     * one thread does it all, as {@code | zstd |} in a shell pipeline does not: there the stages run side by side).
+     */
+    public record BackupKind(String name, Duration every, Duration keep, Duration lock, int zstdLevel, int zstdWorkers) {
+        public static final int DEFAULT_ZSTD_WORKERS = 1;
+
+        public BackupKind(String name, Duration every, Duration keep, Duration lock, int zstdLevel) {
+            this(name, every, keep, lock, zstdLevel, DEFAULT_ZSTD_WORKERS);
+        }
+    }
 
     /**
      * Restore drills: the database drill restores the newest backup into a throwaway server and checks

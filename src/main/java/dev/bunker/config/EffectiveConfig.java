@@ -113,6 +113,7 @@ public final class EffectiveConfig {
             kn.put("keep", Durations.format(k.keep()));
             kn.put("lock", k.lock() == null ? "none" : Durations.format(k.lock()));
             kn.put("zstd-level", k.zstdLevel());
+            kn.put("zstd-workers", k.zstdWorkers());
         }
         if (b.pgBin() != null) bk.put("pg-bin", b.pgBin().toString());
         ObjectNode dr = root.putObject("drills");

@@ -127,13 +127,14 @@ final class JobSections {
         Duration lock = n.duration("lock", d.lock());
         if (lock != null && lock.isZero()) lock = null;
         int zstd = n.integer("zstd-level", d.zstdLevel(), 1, 19);
+        int workers = n.integer("zstd-workers", d.zstdWorkers(), 0, 16);
         if (every.isZero()) throw n.failAt("every", "must be longer than 0s");
         if (lock != null && keep.compareTo(lock) < 0) {
             throw n.failAt("keep", Durations.format(keep) + " is shorter than the lock (" + Durations.format(lock)
                     + "); a locked backup cannot be removed before its lock ends, so keep at least as long");
         }
         n.rejectUnknownKeys();
-        return new BackupKind(d.name(), every, keep, lock, zstd);
+        return new BackupKind(d.name(), every, keep, lock, zstd, workers);
     }
 
     private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*");

@@ -45,6 +45,14 @@ class CliTest {
             assertThat(r.out()).as(String.join(" ", cmd)).contains("Usage: bunker " + cmd[0]);
         }
         assertThat(run("serve", "--help").out()).contains("--config", "--data-dir", "--listen");
+        // Each command builds only its own subcommand; help and unknown names still see them all.
+        Result none = run();
+        assertThat(none.out()).contains("serve", "db", "wal", "help", "--token-file F %p");
+        assertThat(none.err()).doesNotContain("picocli WARN");
+        assertThat(run("help", "db").out()).contains("Usage: bunker db", "restore", "timeline");
+        Result unknown = run("nosuch");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("Unmatched argument at index 0: 'nosuch'").doesNotContain("picocli WARN");
     }
 
     @Test

@@ -193,6 +193,10 @@ class ConfigLoaderTest {
                 .isEqualTo(new BunkerConfig.BackupKind("base", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(20), 3));
         assertThat(fails(FULL + backups + ", base: {every: 1d}}\n").getMessage()).contains("backups.base.every: base backups are taken on demand");
         assertThat(fails(FULL + backups + ", base: {keep: 1d, lock: 2d}}\n").getMessage()).contains("backups.base.keep");
+        assertThat(load(FULL + backups + "}\n").backups().base().zstdWorkers()).isEqualTo(1);
+        assertThat(load(FULL + backups + ", base: {zstd-workers: 0}, dump: {zstd-workers: 4}}\n").backups())
+                .satisfies(b -> assertThat(b.base().zstdWorkers()).isZero()).satisfies(b -> assertThat(b.dump().zstdWorkers()).isEqualTo(4));
+        assertThat(fails(FULL + backups + ", base: {zstd-workers: 17}}\n").getMessage()).contains("backups.base.zstd-workers");
     }
 
     @Test
