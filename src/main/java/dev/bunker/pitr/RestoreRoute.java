@@ -37,7 +37,15 @@ record RestoreRoute(List<TimelineHistory.Leg> legs, HistoryFile history) {
             }
             long leaves = h.get().history().leaves(own);
             if (leaves < Wal.parseLsn(base.wal().end())) continue; // another branch: it left this timeline before the backup was consistent
-            return new RestoreRoute(h.get().history().legsFrom(own, from, segmentSize), h.get().file());
+            List<TimelineHistory.Leg> legs = h.get().history().legsFrom(own, from, segmentSize);
+            WalArchive.Coverage joined = WalArchive.coverage(chunks, legs);
+            if (joined.reached() <= legs.get(legs.size() - 1).from()) {
+                // The way there has a gap (the new timeline's first segment was never stored): the base backup's own
+                // timeline still restores what it holds.
+                notes.accept("store '" + store.name() + "': timeline " + timeline + " is not followed: " + joined.gap());
+                continue;
+            }
+            return new RestoreRoute(legs, h.get().file());
         }
         return new RestoreRoute(List.of(new TimelineHistory.Leg(own, from, Long.MAX_VALUE)), null);
     }
