@@ -57,6 +57,11 @@ public record TimelineHistory(int timeline, List<Switch> switches) {
         return new TimelineHistory(timeline, List.copyOf(switches));
     }
 
+    /** The switch into this timeline: from its parent, where. */
+    public Switch last() {
+        return switches.get(switches.size() - 1);
+    }
+
     /** Where the path to this timeline left {@code ancestor} (-1: not an ancestor; Long.MAX_VALUE: this timeline itself). */
     public long leaves(int ancestor) {
         if (ancestor == timeline) return Long.MAX_VALUE;

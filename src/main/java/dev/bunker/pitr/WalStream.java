@@ -171,9 +171,9 @@ public final class WalStream implements Runnable {
         if (!uploader.hasHistory(source.name(), start.systemId(), start.timeline())) {
             uploader.uploadHistory(source.name(), start.systemId(), start.timeline(), content, clock.instant());
             LOG.info("WAL of {} is on timeline {} (switched from {} at {}): its history file is stored", source.name(), start.timeline(),
-                    history.switches().get(history.switches().size() - 1).parent(), Wal.formatLsn(history.switches().get(history.switches().size() - 1).at()));
+                    history.last().parent(), Wal.formatLsn(history.last().at()));
         }
-        long switchAt = history.switches().get(history.switches().size() - 1).at();
+        long switchAt = history.last().at();
         long first = switchAt - switchAt % start.segmentSize();
         if (from < first) return first;
         if (from == first || (start.systemId() + "/" + start.timeline()).equals(switchSegmentGone)) return from;

@@ -84,7 +84,7 @@ public final class WalTimeline {
             if (r.timeline() < 2) continue;
             var h = HistoryFile.find(store, source, r.systemId(), r.timeline(), trust);
             if (h.isEmpty()) continue;
-            TimelineHistory.Switch last = h.get().history().switches().get(h.get().history().switches().size() - 1);
+            TimelineHistory.Switch last = h.get().history().last();
             histories.put(r.systemId() + "/" + r.timeline(), h.get().history());
             runs.set(i, new Run(r.systemId(), r.timeline(), r.from(), r.to(), r.firstReceived(), r.lastReceived(), r.chunks(),
                     last.parent() + " at " + Wal.formatLsn(last.at())));

@@ -2,7 +2,6 @@ package dev.bunker.store;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -48,7 +47,7 @@ public final class LocalStore implements LockableStore {
         this.name = name;
         this.objects = root.resolve("objects");
         this.listing = new LocalListing(objects);
-        this.tmp = root.resolve("tmp").resolve(PROCESS_FOLDER);
+        this.tmp = root.resolve("tmp").resolve(LocalTemp.PROCESS_FOLDER);
         this.clock = clock;
         this.files = new DurableFiles(name, root);
         for (int i = 0; i < stripes.length; i++) stripes[i] = new ReentrantLock();
@@ -61,7 +60,7 @@ public final class LocalStore implements LockableStore {
         } catch (IOException e) {
             throw new StoreUnavailableException(name, null, "unable to create store folder " + root + ": " + e, e);
         }
-        removeLeftoverTempFiles();
+        LocalTemp.removeLeftovers(tmp.getParent());
     }
 
     @Override
@@ -347,57 +346,6 @@ public final class LocalStore implements LockableStore {
 
     private ObjectNotFoundException notFound(String key) {
         return new ObjectNotFoundException(name, key, "object " + ObjectKeys.quote(key) + " does not exist in store '" + name + "'");
-    }
-
-    /**
-     * Each process stages its writes in a folder of its own, {@code tmp/PID-START/}: the CLI and serve share a store's
-     * folder, and a process that starts must not remove the writes another one has in flight (it did: any command run
-     * beside serve broke serve's puts under way).
-     */
-    static final String PROCESS_FOLDER = processFolder(ProcessHandle.current());
-
-    private static String processFolder(ProcessHandle p) {
-        return p.pid() + "-" + p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
-    }
-
-    /**
-     * Temp files are only ever half-written objects of a put that died; nothing refers to them. Removed: the folders of
-     * processes that are gone (a pid alive again is another process if it started at another time), and loose files an
-     * earlier version of Bunker left directly in {@code tmp/} once they are an hour old.
-     */
-    private void removeLeftoverTempFiles() {
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp.getParent())) {
-            for (Path p : ds) {
-                String name = p.getFileName().toString();
-                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    if (!name.equals(PROCESS_FOLDER) && !alive(name)) deleteFolderQuietly(p);
-                } else if (Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofHours(1)))) {
-                    deleteQuietly(p);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** Whether {@code folder} ({@code PID-START}) is a live process's. */
-    private static boolean alive(String folder) {
-        int dash = folder.indexOf('-');
-        try {
-            long pid = Long.parseLong(folder.substring(0, Math.max(0, dash)));
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(LocalStore::processFolder).filter(folder::equals).isPresent();
-        } catch (NumberFormatException e) {
-            return false;
-        }
-    }
-
-    private static void deleteFolderQuietly(Path folder) {
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(folder)) {
-            for (Path p : ds) deleteQuietly(p);
-        } catch (IOException ignored) {
-            // best effort, as for files
-        }
-        deleteQuietly(folder);
     }
 
     static void deleteQuietly(Path p) {

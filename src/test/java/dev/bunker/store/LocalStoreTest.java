@@ -186,7 +186,7 @@ class LocalStoreTest extends LockableStoreContract {
         assertThat(gone).doesNotExist();
         assertThat(reused).doesNotExist();
         assertThat(loose).doesNotExist();
-        assertThat(dir.resolve("tmp/" + LocalStore.PROCESS_FOLDER)).as("this process's own").isDirectory();
+        assertThat(dir.resolve("tmp/" + LocalTemp.PROCESS_FOLDER)).as("this process's own").isDirectory();
     }
 
     @Test
