@@ -3,7 +3,6 @@ package dev.bunker.backup;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +60,7 @@ final class BaseBackups {
             return t;
         });
         List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
+        byte[] buffer = new byte[1 << 20];
         try (TarArchiveInputStream in = new TarArchiveInputStream(new BufferedInputStream(tar, 1 << 16))) {
             for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
                 Path target = root.resolve(e.getName()).normalize();
@@ -73,9 +73,13 @@ final class BaseBackups {
                 } else if (e.isFile()) {
                     Files.createDirectories(target.getParent(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
                     try (FileChannel ch = FileChannel.open(target, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                         OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
-                        in.transferTo(out);
+                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                        // 1 MiB at a time: each read is one call into zstd's decompressor (transferTo's 16 KiB made it 64)
+                        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(buffer);
+                        for (int n; (n = in.read(buffer)) > 0; ) {
+                            bb.clear().limit(n);
+                            while (bb.hasRemaining()) ch.write(bb);
+                        }
                     }
                     pending.add(syncs.submit(() -> {
                         try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE)) {

@@ -121,9 +121,13 @@ final class WalFiles {
                 continue;
             }
             try (InputStream plain = new ZstdInputStream(AgeCrypto.decrypting(new ByteArrayInputStream(data), identities))) {
-                byte[] bytes = plain.readNBytes(length + 1);
-                if (bytes.length != length) {
-                    problems.add(name + ": it decrypts to " + bytes.length + " bytes, not the " + length + " of its range");
+                // Read straight into the range's array, a large piece at a time (readNBytes reads 16 KiB pieces and joins them).
+                byte[] bytes = new byte[length];
+                int got = 0;
+                for (int n; got < length && (n = plain.read(bytes, got, length - got)) > 0; ) got += n;
+                boolean more = got == length && plain.read() >= 0;
+                if (got != length || more) {
+                    problems.add(name + ": it decrypts to " + (more ? "more than" : got) + " bytes, not the " + length + " of its range");
                     continue;
                 }
                 return bytes;
