@@ -146,13 +146,18 @@ class PointInTimeRestoreTest {
 
     /** Waits until the stream has stored everything the source has written so far. */
     void awaitStored() throws Exception {
+        awaitStored(source, streams);
+    }
+
+    /** Waits until {@code streams} (of one source) has stored everything {@code source} has written so far. */
+    static void awaitStored(EmbeddedPostgres source, WalStreams streams) throws Exception {
         long target;
         try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("select pg_current_wal_flush_lsn()")) {
             rs.next();
             target = Wal.parseLsn(rs.getString(1));
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
             String durable = streams.status().get(0).durableLsn();
             if (durable != null && Wal.parseLsn(durable) >= target) return;

@@ -220,13 +220,6 @@ class TimelineSwitchTest {
     }
 
     void awaitStored(EmbeddedPostgres source) throws Exception {
-        long target = lsn(source, "pg_current_wal_flush_lsn()");
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            String durable = streams.status().get(0).durableLsn();
-            if (durable != null && Wal.parseLsn(durable) >= target) return;
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the stream did not store WAL up to " + Wal.formatLsn(target) + ": " + streams.status());
+        PointInTimeRestoreTest.awaitStored(source, streams);
     }
 }
