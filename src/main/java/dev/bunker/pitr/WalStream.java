@@ -125,10 +125,7 @@ public final class WalStream implements Runnable {
             try {
                 stream = startStream(replication, from);
             } catch (SQLException e) {
-                if (from >= slotFrom || e.getMessage() == null || !e.getMessage().contains("has already been removed")) throw e;
-                LOG.warn("WAL of {}: the server no longer has timeline {}'s first segment ({}); streaming from the slot's position {}", source.name(),
-                        start.timeline(), e.getMessage(), Wal.formatLsn(slotFrom));
-                switchSegmentGone = start.systemId() + "/" + start.timeline();
+                if (!segmentGone(e, start, from, slotFrom)) throw e;
                 from = slotFrom;
                 stream = startStream(replication, from);
             }
@@ -138,7 +135,12 @@ public final class WalStream implements Runnable {
             LOG.info("streaming WAL of {} from {} on timeline {} through slot {}", source.name(), Wal.formatLsn(from), start.timeline(),
                     source.pitr().slot());
             Session session = new Session(stream, db, start, new SegmentBuffer(start.segmentSize(), from));
-            pump(session);
+            try {
+                pump(session);
+            } catch (SQLException e) {
+                segmentGone(e, start, from, slotFrom); // the server says so once streaming began: the next attempt starts at the slot
+                throw e;
+            }
             if (abandoned) return;
             flush(session); // a clean stop leaves nothing behind that a restart would have to fetch again
             stream.close();
@@ -153,6 +155,18 @@ public final class WalStream implements Runnable {
 
     /** The cluster and timeline whose first segment the server no longer had (this process then streams from the slot). */
     private volatile String switchSegmentGone;
+
+    /**
+     * Whether {@code e} says the server no longer has the segment a stream started before the slot's position asked for
+     * (walsender reports it once streaming began, or at the start); if so, this process streams from the slot from now on.
+     */
+    private boolean segmentGone(SQLException e, Start start, long from, long slotFrom) {
+        if (from >= slotFrom || e.getMessage() == null || !e.getMessage().contains("has already been removed")) return false;
+        LOG.warn("WAL of {}: the server no longer has timeline {}'s first segment ({}); streaming from the slot's position {}", source.name(),
+                start.timeline(), e.getMessage(), Wal.formatLsn(slotFrom));
+        switchSegmentGone = start.systemId() + "/" + start.timeline();
+        return true;
+    }
 
     /**
      * On a timeline after the first (the source was promoted, or is a restored copy): stores the timeline's history file, so

@@ -19,8 +19,19 @@ final class LocalTemp {
 
     private LocalTemp() {}
 
+    /**
+     * {@code PID-START}: START is when the process started in clock ticks since boot (/proc/PID/stat), which a clock
+     * step does not move (the JDK's start instant adds a boot time each JVM reads once, from the wall clock); where there
+     * is no /proc, the JDK's start instant.
+     */
     private static String processFolder(ProcessHandle p) {
-        return p.pid() + "-" + p.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return p.pid() + "-" + Long.parseLong(fields[19]); // field 22 of the line; the fields after the name start at 3
+        } catch (IOException | RuntimeException e) {
+            return p.pid() + "-" + p.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+        }
     }
 
     /**
@@ -32,10 +43,14 @@ final class LocalTemp {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    if (!name.equals(PROCESS_FOLDER) && !alive(name)) deleteFolder(p);
-                } else if (Files.getLastModifiedTime(p).toInstant().isBefore(Instant.now().minus(Duration.ofHours(1)))) {
-                    LocalStore.deleteQuietly(p);
+                try {
+                    if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                        if (!name.equals(PROCESS_FOLDER) && !alive(name)) deleteFolder(p);
+                    } else if (Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(Instant.now().minus(Duration.ofHours(1)))) {
+                        LocalStore.deleteQuietly(p);
+                    }
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // another process opening the store at the same time removed it first
                 }
             }
         } catch (IOException e) {

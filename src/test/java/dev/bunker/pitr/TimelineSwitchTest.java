@@ -57,23 +57,76 @@ class TimelineSwitchTest {
         if (primary != null) primary.close();
     }
 
+    BackupsConfig backupsConfig;
+    BunkerConfig config;
+
+    /** Bunker streaming the source on {@code port} into two locked local stores (the streams started). */
+    WalLedger openBunker(int port) throws Exception {
+        key = dir.resolve("key.txt");
+        backupsConfig = new BackupsConfig(List.of(AppDatabases.ageKey(key)), List.of("vault", "shelter"),
+                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "streamer", null,
+                        new Pitr("bunker_app", Duration.ofMillis(300)))),
+                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
+                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(backupsConfig);
+        bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
+        backups = Engine.backups(bunker);
+        WalLedger ledger = new WalLedger(bunker.database().dataSource());
+        streams = new WalStreams(backupsConfig, bunker.stores(), config.dataDir(), Clock.systemUTC(), ledger);
+        streams.start();
+        return ledger;
+    }
+
+    /**
+     * serve down through a failover, and back only once the new server has recycled its first segment: it cannot start at
+     * the switch, so it streams from its new slot and records the gap (before, it retried the gone segment for ever).
+     */
+    @Test
+    void aNewTimelineWhoseFirstSegmentIsGoneIsStreamedFromTheSlotAndTheGapRecorded() throws Exception {
+        primary = EmbeddedPostgres.builder().start();
+        int port = primary.getPort();
+        PointInTimeRestoreTest.createEvents(primary);
+        WalLedger ledger = openBunker(port);
+        backups.take().run("app", "base");
+        Path standbyDir = dir.resolve("standby");
+        standby = startStandby(primary, standbyDir, Map.of());
+        awaitStored(primary);
+        streams.close();
+        awaitReplayed(primary, standby);
+        primary.close();
+        primary = null;
+        standby = takeOver(standby, standbyDir, port, Map.of("wal_keep_size", "0", "min_wal_size", "32MB", "max_wal_size", "64MB"));
+        String first;
+        try (Connection c = standby.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            first = walFile(s);
+            for (int i = 0; i < 6; i++) {
+                s.execute("insert into events (note) select 'filler' from generate_series(1, 20000)");
+                s.execute("select pg_switch_wal()");
+                s.execute("checkpoint");
+            }
+        }
+        assertThat(standbyDir.resolve("pg_wal").resolve(first)).as("the new timeline's first segment, recycled").doesNotExist();
+
+        streams = new WalStreams(backupsConfig, bunker.stores(), config.dataDir(), Clock.systemUTC(), ledger);
+        streams.start();
+        insert(standby, "after serve came back", 10);
+        awaitStored(standby);
+        assertThat(ledger.row("app").gapFrom()).as("the WAL between the switch and the new slot is a gap").isNotNull();
+    }
+
+    private static String walFile(Statement s) throws Exception {
+        try (ResultSet rs = s.executeQuery("select pg_walfile_name(pg_current_wal_lsn())")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     @Test
     void aRestoreFollowsTheSourceAcrossAFailoverToANewTimeline() throws Exception {
         primary = EmbeddedPostgres.builder().start();
         int port = primary.getPort();
         PointInTimeRestoreTest.createEvents(primary);
-        key = dir.resolve("key.txt");
-        BackupsConfig b = new BackupsConfig(List.of(AppDatabases.ageKey(key)), List.of("vault", "shelter"),
-                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "streamer", null,
-                        new Pitr("bunker_app", Duration.ofMillis(300)))),
-                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
-                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
-        BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
-        bunker = Bunker.open(config, Clock.systemUTC(), FaultyStore.into(faulty));
-        backups = Engine.backups(bunker);
-        WalLedger ledger = new WalLedger(bunker.database().dataSource());
-        streams = new WalStreams(b, bunker.stores(), config.dataDir(), Clock.systemUTC(), ledger);
-        streams.start();
+        WalLedger ledger = openBunker(port);
         Manifest base = backups.take().run("app", "base");
         insert(primary, "on the old timeline", 200);
 
