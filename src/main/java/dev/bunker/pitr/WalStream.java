@@ -38,6 +38,7 @@ public final class WalStream implements Runnable {
     private final Clock clock;
     private final WalStatus status;
     private final Reporter reporter;
+    private final NewTimeline newTimeline;
     private volatile boolean stopping;
     private volatile boolean abandoned;
 
@@ -62,6 +63,7 @@ public final class WalStream implements Runnable {
         this.uploader = uploader;
         this.clock = clock;
         this.status = new WalStatus(source.name(), source.pitr().slot());
+        this.newTimeline = new NewTimeline(source.name(), uploader, clock);
     }
 
     public WalStatus status() { return status; }
@@ -120,15 +122,8 @@ public final class WalStream implements Runnable {
             // the server still has it (a slot keeps whole segments).
             long from = start.lsn() - start.lsn() % start.segmentSize();
             long slotFrom = from;
-            if (start.timeline() > 1) from = onTimeline(replication, start, from);
-            PGReplicationStream stream;
-            try {
-                stream = startStream(replication, from);
-            } catch (SQLException e) {
-                if (!segmentGone(e, start, from, slotFrom)) throw e;
-                from = slotFrom;
-                stream = startStream(replication, from);
-            }
+            if (start.timeline() > 1) from = newTimeline.from(replication, start, from);
+            PGReplicationStream stream = startStream(replication, from);
             checkGap(start, from);
             status.streaming(Wal.formatLsn(from), clock.instant(), start.retainedBytes(), start.systemId());
             reporter.report(status.snapshot());
@@ -138,7 +133,7 @@ public final class WalStream implements Runnable {
             try {
                 pump(session);
             } catch (SQLException e) {
-                segmentGone(e, start, from, slotFrom); // the server says so once streaming began: the next attempt starts at the slot
+                newTimeline.failed(e, start, from, slotFrom); // walsender says a segment is gone once streaming began, not at the start
                 throw e;
             }
             if (abandoned) return;
@@ -151,47 +146,6 @@ public final class WalStream implements Runnable {
         return replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                 .withSlotName(source.pitr().slot()).withStartPosition(LogSequenceNumber.valueOf(from))
                 .withStatusInterval(10, TimeUnit.SECONDS).start();
-    }
-
-    /** The cluster and timeline whose first segment the server no longer had (this process then streams from the slot). */
-    private volatile String switchSegmentGone;
-
-    /**
-     * Whether {@code e} says the server no longer has the segment a stream started before the slot's position asked for
-     * (walsender reports it once streaming began, or at the start); if so, this process streams from the slot from now on.
-     */
-    private boolean segmentGone(SQLException e, Start start, long from, long slotFrom) {
-        if (from >= slotFrom || e.getMessage() == null || !e.getMessage().contains("has already been removed")) return false;
-        LOG.warn("WAL of {}: the server no longer has timeline {}'s first segment ({}); streaming from the slot's position {}", source.name(),
-                start.timeline(), e.getMessage(), Wal.formatLsn(slotFrom));
-        switchSegmentGone = start.systemId() + "/" + start.timeline();
-        return true;
-    }
-
-    /**
-     * On a timeline after the first (the source was promoted, or is a restored copy): stores the timeline's history file, so
-     * a restore can follow the switch, and says where streaming starts. The segment holding the switch point is the new
-     * timeline's first file (it begins with a copy of the old timeline's bytes); until it is stored whole, streaming starts
-     * there, even before the slot's position (a slot made on a newly promoted server reserves WAL only from its last
-     * checkpoint). Positions before it exist on this timeline in no file.
-     */
-    private long onTimeline(Connection replication, Start start, long from) throws Exception {
-        String content;
-        try (Statement s = replication.createStatement(); ResultSet rs = s.executeQuery("TIMELINE_HISTORY " + start.timeline())) {
-            if (!rs.next()) throw new SQLException("backup source '" + source.name() + "' returned no history of timeline " + start.timeline());
-            content = rs.getString(2);
-        }
-        TimelineHistory history = TimelineHistory.parse(start.timeline(), content);
-        if (!uploader.hasHistory(source.name(), start.systemId(), start.timeline())) {
-            uploader.uploadHistory(source.name(), start.systemId(), start.timeline(), content, clock.instant());
-            LOG.info("WAL of {} is on timeline {} (switched from {} at {}): its history file is stored", source.name(), start.timeline(),
-                    history.last().parent(), Wal.formatLsn(history.last().at()));
-        }
-        long switchAt = history.last().at();
-        long first = switchAt - switchAt % start.segmentSize();
-        if (from < first) return first;
-        if (from == first || (start.systemId() + "/" + start.timeline()).equals(switchSegmentGone)) return from;
-        return uploader.hasSegmentFromItsStart(source.name(), start.systemId(), start.timeline(), first, start.segmentSize()) ? from : first;
     }
 
     /**
