@@ -94,11 +94,7 @@ public final class TakeBackup {
             List<String> targets = config.stores();
             if (kind.name().equals("base")) {
                 Path pgBasebackup = PgTools.find("pg_basebackup", major, config.pgBin());
-                String systemId;
-                try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select system_identifier::text from pg_control_system()")) {
-                    rs.next();
-                    systemId = rs.getString(1);
-                }
+                String systemId = systemIdentifier(db);
                 catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
                 ToolProcess base = BaseBackups.start(pgBasebackup, conn);
                 PutResult first = upload(base, dataKey, kind, lock, targets);
@@ -160,6 +156,14 @@ public final class TakeBackup {
             if (!r.sha256().equals(expected.sha256())) {
                 throw new IOException("the copy of " + key + " in store '" + to + "' has SHA-256 " + r.sha256() + ", expected " + expected.sha256());
             }
+        }
+    }
+
+    /** The cluster's system identifier (it names the WAL's folder, and base backups record it). */
+    public static String systemIdentifier(Connection db) throws SQLException {
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("select system_identifier::text from pg_control_system()")) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 

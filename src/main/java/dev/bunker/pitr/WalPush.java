@@ -124,11 +124,8 @@ public final class WalPush {
     }
 
     private static String systemIdOf(BackupSource s) throws IOException {
-        try (java.sql.Connection c = dev.bunker.backup.TakeBackup.connectToSource(dev.bunker.backup.Conninfo.parse(s.url(), s.user(), s.password()), s.name());
-             java.sql.Statement st = c.createStatement();
-             java.sql.ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {
-            rs.next();
-            return rs.getString(1);
+        try (java.sql.Connection c = dev.bunker.backup.TakeBackup.connectToSource(dev.bunker.backup.Conninfo.parse(s.url(), s.user(), s.password()), s.name())) {
+            return dev.bunker.backup.TakeBackup.systemIdentifier(c);
         } catch (SQLException e) {
             throw new PitrException.Unavailable("could not ask backup source '" + s.name() + "' which cluster it is (to store its timeline history): "
                     + e.getMessage() + "; PostgreSQL will push it again", null); // the source's failure, not Bunker's database's: no SQLException cause

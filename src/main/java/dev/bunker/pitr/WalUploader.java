@@ -37,19 +37,12 @@ public final class WalUploader {
 
     public WalChunk upload(String source, String systemId, int timeline, long segmentSize, long start, byte[] bytes, int length, Instant receivedAt,
                            Instant completeThrough) throws IOException {
-        ByteArrayOutputStream encrypted = new ByteArrayOutputStream(Math.max(4096, length / 4));
-        try (OutputStream out = new ZstdOutputStream(AgeCrypto.encrypting(encrypted, config.recipients()), config.base().zstdLevel())) {
-            out.write(bytes, 0, length);
-        }
-        byte[] data = encrypted.toByteArray();
+        byte[] data = encrypt(bytes, length);
         String sha256 = Sha256.hexOf(data);
         WalChunk chunk = WalChunk.of(source, systemId, timeline, segmentSize, start, start + length, receivedAt, data.length, sha256, completeThrough);
         LockState lock = lockFor(receivedAt);
-        for (String name : config.stores()) {
-            PutResult r = stores.get(name).put(chunk.dataKey(), new ByteArrayInputStream(data), new PutOptions(data.length, lock).withSha256(sha256));
-            if (!r.sha256().equals(sha256)) throw new IOException("store '" + name + "' kept WAL chunk " + chunk.name() + " with SHA-256 " + r.sha256());
-        }
-        publish(chunk, lock);
+        putData(chunk.dataKey(), data, sha256, lock, "WAL chunk " + chunk.name());
+        putMetadata(chunk.metaKey(), chunk.signedMetadata(signingKey), lock);
         return chunk;
     }
 
@@ -57,7 +50,7 @@ public final class WalUploader {
     public WalChunk mark(String source, String systemId, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough)
             throws IOException {
         WalChunk marker = WalChunk.marker(source, systemId, timeline, segmentSize, at, receivedAt, completeThrough);
-        publish(marker, lockFor(receivedAt));
+        putMetadata(marker.metaKey(), marker.signedMetadata(signingKey), lockFor(receivedAt));
         return marker;
     }
 
@@ -68,20 +61,11 @@ public final class WalUploader {
     public HistoryFile uploadHistory(String source, String systemId, int timeline, String content, Instant receivedAt) throws IOException {
         TimelineHistory.parse(timeline, content);
         HistoryFile history = new HistoryFile(source, systemId, timeline, receivedAt, content);
-        ByteArrayOutputStream encrypted = new ByteArrayOutputStream();
-        try (OutputStream out = new ZstdOutputStream(AgeCrypto.encrypting(encrypted, config.recipients()), config.base().zstdLevel())) {
-            out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        byte[] data = encrypted.toByteArray();
-        String sha256 = Sha256.hexOf(data);
+        byte[] text = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] data = encrypt(text, text.length);
         LockState lock = lockFor(receivedAt);
-        for (String name : config.stores()) {
-            stores.get(name).put(history.dataKey(), new ByteArrayInputStream(data), new PutOptions(data.length, lock).withSha256(sha256));
-        }
-        byte[] meta = SignedJson.sign(history, signingKey);
-        for (String name : config.stores()) {
-            stores.get(name).put(history.metaKey(), new ByteArrayInputStream(meta), new PutOptions(meta.length, lock));
-        }
+        putData(history.dataKey(), data, Sha256.hexOf(data), lock, "timeline history " + history.name());
+        putMetadata(history.metaKey(), SignedJson.sign(history, signingKey), lock);
         return history;
     }
 
@@ -104,10 +88,27 @@ public final class WalUploader {
         return config.base().lock() == null ? null : new LockState(receivedAt.plus(config.base().lock()).plusSeconds(1), false);
     }
 
-    private void publish(WalChunk chunk, LockState lock) throws IOException {
-        byte[] meta = chunk.signedMetadata(signingKey);
+    /** zstd, then age to the backup recipients, as every WAL object is kept. */
+    private byte[] encrypt(byte[] bytes, int length) throws IOException {
+        ByteArrayOutputStream encrypted = new ByteArrayOutputStream(Math.max(4096, length / 4));
+        try (OutputStream out = new ZstdOutputStream(AgeCrypto.encrypting(encrypted, config.recipients()), config.base().zstdLevel())) {
+            out.write(bytes, 0, length);
+        }
+        return encrypted.toByteArray();
+    }
+
+    /** The data object in every backup store, each checked to keep exactly these bytes. */
+    private void putData(String key, byte[] data, String sha256, LockState lock, String what) throws IOException {
         for (String name : config.stores()) {
-            stores.get(name).put(chunk.metaKey(), new ByteArrayInputStream(meta), new PutOptions(meta.length, lock));
+            PutResult r = stores.get(name).put(key, new ByteArrayInputStream(data), new PutOptions(data.length, lock).withSha256(sha256));
+            if (!r.sha256().equals(sha256)) throw new IOException("store '" + name + "' kept " + what + " with SHA-256 " + r.sha256());
+        }
+    }
+
+    /** The signed metadata in every backup store, after the data: only now does the object count. */
+    private void putMetadata(String key, byte[] meta, LockState lock) {
+        for (String name : config.stores()) {
+            stores.get(name).put(key, new ByteArrayInputStream(meta), new PutOptions(meta.length, lock));
         }
     }
 }
