@@ -1,5 +1,6 @@
 package dev.bunker.backup;
 
+import dev.bunker.tools.ToolProcess;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

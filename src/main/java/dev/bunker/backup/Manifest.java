@@ -14,7 +14,24 @@ import java.util.Map;
  */
 public record Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion,
                        String format, String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil,
-                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal) {
+                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal, String engine, Binlog binlog) {
+    /** {@code engine} of a MariaDB or MySQL source's dump (plain SQL from mariadb-dump); null for PostgreSQL. */
+    public static final String MARIADB = "mariadb";
+
+    /**
+     * Where a MariaDB dump's snapshot sits in the source's binary log (file and position, and the GTID position), for a
+     * replay of the log from there; null when the server's binary log was off.
+     */
+    public record Binlog(String file, long position, String gtid) {}
+
+    /** A PostgreSQL backup's manifest. */
+    public Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion, String format,
+                    String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil, Instant keepUntil,
+                    Map<String, Long> rowCounts, Wal wal) {
+        this(id, source, kind, startedAt, finishedAt, serverVersion, format, dataKey, size, sha256, recipients, retainUntil, keepUntil,
+                rowCounts, wal, null, null);
+    }
+
     /**
      * A base backup's place in the write-ahead log: where it starts and ends, on which timeline, and the cluster's system
      * identifier, which names the folder of its streamed WAL (null for dumps).
@@ -27,6 +44,12 @@ public record Manifest(String id, String source, String kind, Instant startedAt,
                     Map<String, Long> rowCounts) {
         this(id, source, kind, startedAt, finishedAt, serverVersion, format, dataKey, size, sha256, recipients, retainUntil, keepUntil,
                 rowCounts, null);
+    }
+
+    /** Whether this is a MariaDB or MySQL dump (restored with the mariadb client), not a PostgreSQL one. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isMariaDb() {
+        return MARIADB.equals(engine);
     }
 
     /** Whether this is a base backup (pg_basebackup, restored to a data directory) rather than a dump (pg_restore). */

@@ -1,7 +1,11 @@
 package dev.bunker.backup;
 
+import dev.bunker.tools.ToolProcess;
 import com.github.luben.zstd.ZstdInputStream;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.mariadb.MariaDbTarget;
+import dev.bunker.mariadb.MariaDbTools;
+import dev.bunker.mariadb.MariaDbUrl;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
@@ -25,7 +29,7 @@ import java.util.function.Consumer;
 
 /**
  * Restores a backup into a PostgreSQL database: download, verify SHA-256 and decrypt (one thread), decompress (another) to a
- * private temp file, then {@code pg_restore -j 2}. Refuses a target that already has tables unless
+ * private temp file, then {@code pg_restore -j 2} (a MariaDB dump: the {@code mariadb} client). Refuses a target that already has tables unless
  * asked to clean it. Works from the manifests in the stores alone when the catalog is gone.
  */
 public final class RestoreBackup {
@@ -130,6 +134,11 @@ public final class RestoreBackup {
             throw new IOException("backup " + m.id() + " is a base backup (a copy of the whole cluster's files), not a dump: restore it into a "
                     + "data directory with `bunker db restore --kind base --backup " + m.id() + " --target-dir DIR`");
         }
+        if (m.isMariaDb() != MariaDbUrl.matches(targetUrl)) {
+            throw new IOException("backup " + m.id() + " is a " + (m.isMariaDb() ? "MariaDB" : "PostgreSQL") + " dump; restore it into a "
+                    + (m.isMariaDb() ? "MariaDB or MySQL database (--target mariadb://USER@HOST:PORT/DB)" : "PostgreSQL database (--target postgresql://USER@HOST:PORT/DB)"));
+        }
+        if (m.isMariaDb()) return runMariaDb(m, targetUrl, identities, clean, progress);
         Conninfo given = Conninfo.parse(targetUrl, null, null);
         Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
         int major;
@@ -167,6 +176,24 @@ public final class RestoreBackup {
             restore.stdout().transferTo(OutputStream.nullOutputStream());
             restore.awaitSuccess();
             return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9, via);
+        });
+    }
+
+    /** A MariaDB dump: verified and decompressed into a private file first (nothing reaches the target before its SHA-256 matched), then loaded by the mariadb client. */
+    private Result runMariaDb(Manifest m, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress) throws IOException, SQLException {
+        MariaDbUrl given = MariaDbUrl.parse(targetUrl, null, null);
+        MariaDbUrl url = given.password() != null ? given : MariaDbUrl.parse(targetUrl, null, System.getenv("MYSQL_PWD"));
+        MariaDbTarget target = new MariaDbTarget(url);
+        String serverVersion = target.prepare(clean, progress);
+        MariaDbTools.Tool client = MariaDbTools.find(List.of("mariadb", "mysql"), serverVersion, config.mariaDbBin());
+        return inPrivateTempFile(m.id() + ".sql", dump -> {
+            long t0 = System.nanoTime();
+            String store = download(m, identities, dump, progress);
+            double downloadSeconds = (System.nanoTime() - t0) / 1e9;
+            progress.accept("restoring into " + url + " with " + client.path().getFileName() + " " + client.version());
+            long t1 = System.nanoTime();
+            target.load(client.path(), dump, progress);
+            return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9, "TCP");
         });
     }
 

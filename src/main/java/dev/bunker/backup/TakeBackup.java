@@ -1,9 +1,14 @@
 package dev.bunker.backup;
 
+import dev.bunker.tools.ToolProcess;
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.mariadb.DumpRowCounter;
+import dev.bunker.mariadb.MariaDbSource;
+import dev.bunker.mariadb.MariaDbTools;
+import dev.bunker.mariadb.MariaDbUrl;
 import dev.bunker.store.LockState;
 import dev.bunker.store.PutOptions;
 import dev.bunker.store.PutResult;
@@ -37,6 +42,7 @@ import java.util.Properties;
  * restore drill to compare. A failure anywhere leaves no manifest and no catalog row.
  */
 public final class TakeBackup {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TakeBackup.class);
     static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
     static final String TABLES = """
             select quote_ident(n.nspname) || '.' || quote_ident(c.relname)
@@ -72,6 +78,7 @@ public final class TakeBackup {
         BackupSource source = config.sources().get(sourceName);
         if (source == null) throw new IllegalArgumentException("no backup source \"" + sourceName + "\"; configured: " + config.sources().keySet());
         BackupKind kind = config.kind(kindName);
+        if (MariaDbUrl.matches(source.url())) return runMariaDb(source, kind);
         Conninfo conn = source.url().equals("self") ? Conninfo.parse(self.get(), null, null)
                 : Conninfo.parse(source.url(), source.user(), source.password());
         Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
@@ -124,10 +131,57 @@ public final class TakeBackup {
         }
     }
 
+    /**
+     * A MariaDB or MySQL source's dump: {@code mariadb-dump --single-transaction} streamed as the PostgreSQL dump is, its rows
+     * counted on the way through (the dump's own snapshot: see {@link DumpRowCounter}) and its binary log position kept.
+     */
+    private Manifest runMariaDb(BackupSource source, BackupKind kind) throws IOException, SQLException {
+        if (kind.name().equals("base")) {
+            throw new IOException("backup source '" + source.name() + "' is a MariaDB database: it has dumps and snapshots, not base backups "
+                    + "(those are PostgreSQL's pg_basebackup); use --kind dump");
+        }
+        MariaDbSource db = new MariaDbSource(MariaDbUrl.parse(source.url(), source.user(), source.password()), source.name());
+        Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+        Manifest.Planned plan = Manifest.Planned.of(source.name(), kind.name(), started);
+        SigningKey signingKey = SigningKey.loadOrCreate(dataDir);
+        MariaDbSource.Inspected server;
+        try {
+            server = db.inspect(config.allowSuperuser());
+        } catch (MariaDbSource.WriterException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        if (!server.nonTransactional().isEmpty()) {
+            LOG.warn("backup source '{}': tables {} have no transactions, so the dump cannot hold them still: rows written to them while it "
+                    + "runs may be half in it; convert them (ALTER TABLE t ENGINE=InnoDB) or keep writes off them during dumps",
+                    source.name(), server.nonTransactional());
+        }
+        MariaDbTools.Tool dumpTool = MariaDbTools.find(List.of("mariadb-dump", "mysqldump"), server.serverVersion(), config.mariaDbBin());
+        Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
+        LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+        List<String> targets = config.stores();
+        catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
+        ToolProcess dump = db.startDump(dumpTool.path(), server.binlog());
+        DumpRowCounter counted = new DumpRowCounter(dump.stdout());
+        PutResult first = upload(dump, counted, plan.dataKey(), kind, lock, targets);
+        if (!counted.completed()) throw new IOException("the dump of source '" + source.name() + "' has no \"-- Dump completed\" line at its end; nothing was kept");
+        DumpRowCounter.BinlogPosition at = counted.binlogPosition();
+        if (server.binlog() && at == null) throw new IOException("mariadb-dump recorded no binary log position although the log is on; nothing was kept");
+        Manifest.Binlog binlog = at == null ? null : new Manifest.Binlog(at.file(), at.position(), at.gtid());
+        return publish(new Manifest(plan.id(), source.name(), kind.name(), started, clock.instant(), server.serverVersion(),
+                "mariadb-dump " + dumpTool.version() + " --single-transaction | zstd -" + kind.zstdLevel() + " | age (plain SQL)", plan.dataKey(),
+                first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), counted.rowCounts(), null,
+                Manifest.MARIADB, binlog), signingKey, lock, targets);
+    }
+
     /** Streams the tool's output through zstd and age into the first backup store, then copies it to the others; the tool must succeed. */
     private PutResult upload(ToolProcess tool, String dataKey, BackupKind kind, LockState lock, List<String> targets) throws IOException {
+        return upload(tool, tool.stdout(), dataKey, kind, lock, targets);
+    }
+
+    /** As above, reading the tool's output through {@code output} (which may look at it on the way). */
+    private PutResult upload(ToolProcess tool, InputStream output, String dataKey, BackupKind kind, LockState lock, List<String> targets) throws IOException {
         PutResult first;
-        try (InputStream encrypted = new TransformingInputStream(tool.stdout(),
+        try (InputStream encrypted = new TransformingInputStream(output,
                 sink -> new ZstdOutputStream(AgeCrypto.encrypting(sink, config.recipients()), kind.zstdLevel()).setWorkers(kind.zstdWorkers()),
                 tool::checkSuccess)) {
             first = stores.get(targets.get(0)).put(dataKey, encrypted, new PutOptions(-1, lock));

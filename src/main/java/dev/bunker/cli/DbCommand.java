@@ -150,7 +150,8 @@ public final class DbCommand implements Runnable {
         String source;
 
         @Option(names = "--target", paramLabel = "URL",
-                description = "The database to restore a dump into, e.g. postgresql://postgres@127.0.0.1:5432/restored (password from PGPASSWORD).")
+                description = "The database to restore a dump into, e.g. postgresql://postgres@127.0.0.1:5432/restored (password from PGPASSWORD) "
+                        + "or, for a MariaDB source's dump, mariadb://root@127.0.0.1:3306/restored (password from MYSQL_PWD; created when missing).")
         String target;
 
         @Option(names = "--target-dir", paramLabel = "DIR",
@@ -184,6 +185,13 @@ public final class DbCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
                         + "writes a data directory)");
             }
+            if (target != null && dev.bunker.mariadb.MariaDbUrl.matches(target)) {
+                try {
+                    dev.bunker.mariadb.MariaDbUrl.parse(target, null, null);
+                } catch (IllegalArgumentException bad) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--target: " + bad.getMessage());
+                }
+            }
             boolean toLatest = toTime != null && toTime.trim().equalsIgnoreCase("latest");
             java.time.Instant time = toTime == null || toLatest ? null : WalCommands.parseTime(spec.commandLine(), toTime);
             BunkerConfig config = requireBackups(options);
@@ -214,8 +222,9 @@ public final class DbCommand implements Runnable {
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                 } else {
-                    System.out.printf("restored %s (from store '%s') into %s: download+decrypt %.1f s, pg_restore %.1f s over %s%n", m.id(), r.store(),
-                            target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), r.restoreSeconds(), r.via());
+                    System.out.printf("restored %s (from store '%s') into %s: download+decrypt %.1f s, %s %.1f s over %s%n", m.id(), r.store(),
+                            target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), m.isMariaDb() ? "mariadb" : "pg_restore",
+                            r.restoreSeconds(), r.via());
                 }
                 return 0;
             } finally {

@@ -111,13 +111,19 @@ public record BunkerConfig(
      */
     public record BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources,
                                 BackupKind dump, BackupKind snapshot, Path pgBin, boolean allowSuperuser,
-                                List<String> signers, int keepNewest, BackupKind base) {
+                                List<String> signers, int keepNewest, BackupKind base, Path mariaDbBin) {
         public static final int KEEP_NEWEST = 3;
         public static final BackupKind DEFAULT_BASE = new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3);
 
         public BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources, BackupKind dump,
                              BackupKind snapshot, Path pgBin, boolean allowSuperuser, List<String> signers, int keepNewest) {
             this(recipients, stores, sources, dump, snapshot, pgBin, allowSuperuser, signers, keepNewest, DEFAULT_BASE);
+        }
+
+        /** MariaDB's client tools found on the PATH. */
+        public BackupsConfig(List<String> recipients, List<String> stores, Map<String, BackupSource> sources, BackupKind dump,
+                             BackupKind snapshot, Path pgBin, boolean allowSuperuser, List<String> signers, int keepNewest, BackupKind base) {
+            this(recipients, stores, sources, dump, snapshot, pgBin, allowSuperuser, signers, keepNewest, base, null);
         }
         public static final BackupsConfig NONE = new BackupsConfig(List.of(), List.of(), Map.of(),
                 new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
@@ -148,7 +154,10 @@ public record BunkerConfig(
         }
     }
 
-    /** A PostgreSQL database to back up: a libpq or JDBC URL, the (read-only) role and its password. */
+    /**
+     * A database to back up: PostgreSQL (a libpq or JDBC URL) or MariaDB/MySQL ({@code mariadb://}, {@code mysql://}), the
+     * read-only role or user and its password.
+     */
     public record BackupSource(String name, String url, String user, String password, Pitr pitr) {
         public BackupSource(String name, String url, String user, String password) {
             this(name, url, user, password, null);

@@ -116,6 +116,7 @@ public final class EffectiveConfig {
             kn.put("zstd-workers", k.zstdWorkers());
         }
         if (b.pgBin() != null) bk.put("pg-bin", b.pgBin().toString());
+        if (b.mariaDbBin() != null) bk.put("mariadb-bin", b.mariaDbBin().toString());
         ObjectNode dr = root.putObject("drills");
         ObjectNode drdb = dr.putObject("db");
         drdb.put("every", Durations.format(c.drills().dbEvery()));

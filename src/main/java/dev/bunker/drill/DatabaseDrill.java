@@ -8,6 +8,7 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.db.PasswordAuth;
 import dev.bunker.drill.DrillRuns.Check;
+import dev.bunker.mariadb.MariaDbUrl;
 import dev.bunker.store.Store;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -29,8 +30,8 @@ import java.util.Map;
  * The database drill: take the newest backup from a backup store (its manifests, not Bunker's own
  * catalog: the drill must work as if the production database were gone), start a fresh throwaway
  * PostgreSQL 15 (initdb into a temp folder, a free port), restore into it, run the checks, tear it
- * down, and record the verdict with the achieved RPO (the backup's age) and RTO (start + restore). A source with
- * point-in-time recovery gets {@link PitrDrill} instead.
+ * down, and record the verdict with the achieved RPO (the backup's age) and RTO (start + restore). A MariaDB source's dump
+ * goes into a {@link ThrowawayMariaDb} instead; a source with point-in-time recovery gets {@link PitrDrill}.
  */
 public final class DatabaseDrill {
     private final BunkerConfig config;
@@ -71,6 +72,10 @@ public final class DatabaseDrill {
             m = restore.find("latest", source != null ? source : d.source());
             log.append("newest backup in the stores: ").append(m.id()).append(", finished ").append(m.finishedAt()).append('\n');
             List<String> identities = AgeCrypto.readIdentities(d.identity());
+            if (m.isMariaDb()) {
+                rto = restoreMariaDb(m, restore, identities, d, checks, log);
+                return record(started, m, rto, checks, log);
+            }
             Path pgDir = Files.createTempDirectory(tmp, "drill-pg-");
             long t0 = System.nanoTime();
             // The restored production data is readable only with this run's password, never by other local processes.
@@ -91,21 +96,61 @@ public final class DatabaseDrill {
                     checks.add(new Check("restore", false, e.getMessage()));
                 }
                 String url = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/drill";
-                if (checks.get(0).ok()) check(url, password, m, d, checks);
+                if (checks.get(0).ok()) {
+                    try (Connection c = DriverManager.getConnection(url, "postgres", password)) {
+                        check(c, false, m, d, checks);
+                    } catch (Exception e) {
+                        checks.add(new Check("connect to the restored database", false, e.getMessage()));
+                    }
+                }
             } finally {
                 TempFolders.deleteTree(pgDir);
             }
         } catch (Exception e) {
             checks.add(new Check("find and open the backup", false, e.getMessage()));
         }
+        return record(started, m, rto, checks, log);
+    }
+
+    private DrillRuns.Run record(Instant started, Manifest m, Double rto, List<Check> checks, StringBuilder log) throws java.sql.SQLException {
         boolean ok = !checks.isEmpty() && checks.stream().allMatch(Check::ok);
         for (Check c : checks) log.append(c.ok() ? "ok   " : "FAIL ").append(c.name()).append(": ").append(c.detail()).append('\n');
         Double rpo = m == null ? null : Duration.between(m.finishedAt(), started).toMillis() / 1000.0;
         return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, m == null ? null : m.id(), rpo, rto, checks, log.toString()));
     }
 
-    private void check(String url, String password, Manifest m, DrillsConfig d, List<Check> checks) {
-        try (Connection c = DriverManager.getConnection(url, "postgres", password); Statement s = c.createStatement()) {
+    /**
+     * A MariaDB dump: restored into a throwaway MariaDB server of the drill's own, into a database of the source's name (so the
+     * freshness column and the SQL checks name it as in production). Returns the RTO, null if the restore failed.
+     */
+    private Double restoreMariaDb(Manifest m, RestoreBackup restore, List<String> identities, DrillsConfig d, List<Check> checks, StringBuilder log)
+            throws IOException {
+        BunkerConfig.BackupSource source = config.backups().sources().get(m.source());
+        String dbName = source != null && MariaDbUrl.matches(source.url()) ? MariaDbUrl.parse(source.url(), null, null).database() : "drill";
+        long t0 = System.nanoTime();
+        Double rto = null;
+        try (ThrowawayMariaDb server = ThrowawayMariaDb.start(config.dataDir(), List.of())) {
+            log.append("throwaway MariaDB on port ").append(server.port()).append(" in ").append(server.folder()).append('\n');
+            try {
+                RestoreBackup.Result r = restore.run(m, server.restoreTarget(dbName), identities, false, line -> {});
+                rto = (System.nanoTime() - t0) / 1e9;
+                checks.add(new Check("restore", true, String.format("restored from store '%s' in %.1f s (download+decrypt %.1f s, mariadb %.1f s)",
+                        r.store(), rto, r.downloadSeconds(), r.restoreSeconds())));
+            } catch (Exception e) {
+                checks.add(new Check("restore", false, e.getMessage()));
+                return null;
+            }
+            try (Connection c = server.connect(dbName)) {
+                check(c, true, m, d, checks);
+            } catch (Exception e) {
+                checks.add(new Check("connect to the restored database", false, e.getMessage()));
+            }
+        }
+        return rto;
+    }
+
+    private void check(Connection c, boolean mariaDb, Manifest m, DrillsConfig d, List<Check> checks) throws java.sql.SQLException {
+        try (Statement s = c.createStatement()) {
             List<String> mismatches = new ArrayList<>();
             for (Map.Entry<String, Long> t : m.rowCounts().entrySet()) {
                 try (ResultSet rs = s.executeQuery("select count(*) from " + t.getKey())) { // names stored quoted by quote_ident
@@ -117,9 +162,9 @@ public final class DatabaseDrill {
             }
             checks.add(new Check("every table readable, row counts as recorded", mismatches.isEmpty(),
                     mismatches.isEmpty() ? m.rowCounts().size() + " tables match" : String.join("; ", mismatches)));
-            if (d.freshnessColumn() != null) checks.add(freshness(s, d));
+            if (d.freshnessColumn() != null) checks.add(freshness(s, d, mariaDb));
             for (String sql : d.checks()) {
-                try (ResultSet rs = s.executeQuery("select (" + sql + ")::boolean")) {
+                try (ResultSet rs = s.executeQuery(mariaDb ? "select (" + sql + ") is true" : "select (" + sql + ")::boolean")) {
                     rs.next();
                     boolean ok = rs.getBoolean(1);
                     checks.add(new Check("sql: " + sql, ok, ok ? "true" : "returned false"));
@@ -127,15 +172,14 @@ public final class DatabaseDrill {
                     checks.add(new Check("sql: " + sql, false, e.getMessage()));
                 }
             }
-        } catch (Exception e) {
-            checks.add(new Check("connect to the restored database", false, e.getMessage()));
         }
     }
 
     /** The newest row's time must be within the RPO of now: a backup of a database that stopped changing is a stale backup. */
-    private Check freshness(Statement s, DrillsConfig d) {
+    private Check freshness(Statement s, DrillsConfig d, boolean mariaDb) {
         String[] parts = d.freshnessColumn().split("\\.");
-        String sql = "select max(\"" + parts[2] + "\") from \"" + parts[0] + "\".\"" + parts[1] + "\"";
+        String q = mariaDb ? "`" : "\"";
+        String sql = "select max(" + q + parts[2] + q + ") from " + q + parts[0] + q + "." + q + parts[1] + q;
         try (ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             Timestamp newest = rs.getTimestamp(1);

@@ -1,4 +1,4 @@
-package dev.bunker.backup;
+package dev.bunker.tools;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,8 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** A pg_dump / pg_restore child process: its stderr is drained (so it never blocks) and kept for the error message. */
-final class ToolProcess {
+/**
+ * A child process of a database tool (pg_dump, pg_restore, mariadb-dump, mariadb): its stderr is drained (so it never blocks) and
+ * kept for the error message.
+ */
+public final class ToolProcess {
     private final String name;
     private final Process process;
     private final StringBuilder stderr = new StringBuilder();
@@ -31,24 +34,27 @@ final class ToolProcess {
         drain.start();
     }
 
-    /** Starts {@code command} with extra environment (PGPASSWORD: never on the command line). */
-    static ToolProcess start(String name, List<String> command, Map<String, String> env) throws IOException {
+    /** Starts {@code command} with extra environment (PGPASSWORD, MYSQL_PWD: a password never goes on the command line). */
+    public static ToolProcess start(String name, List<String> command, Map<String, String> env) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().putAll(env);
         return new ToolProcess(name, pb.start());
     }
 
-    InputStream stdout() { return process.getInputStream(); }
+    public InputStream stdout() { return process.getInputStream(); }
+
+    /** What the tool reads (the mariadb client's SQL); closing it ends the tool's input. */
+    public java.io.OutputStream stdin() { return process.getOutputStream(); }
 
     /** What the tool wrote to stderr (its last 4,000 characters); complete once {@link #checkSuccess} returned. */
-    String stderrText() {
+    public String stderrText() {
         synchronized (stderr) {
             return stderr.toString();
         }
     }
 
     /** Waits for the exit; throws with the tool's own error text if it failed. */
-    void checkSuccess() throws IOException {
+    public void checkSuccess() throws IOException {
         try {
             if (!process.waitFor(60, TimeUnit.SECONDS)) throw new IOException(name + " did not exit after its output ended");
             drain.join(5000);
@@ -66,7 +72,7 @@ final class ToolProcess {
     }
 
     /** Waits for the exit with no time limit (pg_restore of a large database takes long). */
-    void awaitSuccess() throws IOException {
+    public void awaitSuccess() throws IOException {
         try {
             process.waitFor();
         } catch (InterruptedException e) {
@@ -77,7 +83,7 @@ final class ToolProcess {
         checkSuccess();
     }
 
-    void destroy() {
+    public void destroy() {
         process.destroy();
     }
 }

@@ -1,0 +1,83 @@
+package dev.bunker.mariadb;
+
+import dev.bunker.tools.ToolProcess;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A MariaDB or MySQL database a dump is restored into: created when missing, refused when it already has tables (unless
+ * the caller cleans: the dump drops and recreates each of its own tables), and loaded with the {@code mariadb} client.
+ */
+public final class MariaDbTarget {
+    private final MariaDbUrl url;
+
+    public MariaDbTarget(MariaDbUrl url) {
+        this.url = url;
+    }
+
+    /** The server's version; creates the database when missing; refuses one with tables unless {@code clean}. */
+    public String prepare(boolean clean, Consumer<String> progress) throws SQLException, IOException {
+        String fix = "check --target (mariadb://USER@HOST:PORT/DB; password in MYSQL_PWD)";
+        try (Connection c = MariaDbSource.connect(url.withDatabase(null), "the restore target", fix); Statement s = c.createStatement()) {
+            String version;
+            try (ResultSet rs = s.executeQuery("select version()")) {
+                rs.next();
+                version = rs.getString(1);
+            }
+            long tables = -1;
+            try (PreparedStatement ps = c.prepareStatement("select (select count(*) from information_schema.schemata where schema_name = ?), "
+                    + "(select count(*) from information_schema.tables where table_schema = ?)")) {
+                ps.setString(1, url.database());
+                ps.setString(2, url.database());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) > 0) tables = rs.getLong(2);
+                }
+            }
+            if (tables < 0) {
+                s.execute("create database `" + url.database() + "`"); // the name is checked by MariaDbUrl: no backtick in it
+                progress.accept("created database " + url.database());
+            } else if (tables > 0 && !clean) {
+                throw new IOException("target database " + url + " is not empty (" + tables + " tables and views); restore into an empty "
+                        + "database, or pass --clean to drop and replace what the backup contains");
+            }
+            return version;
+        }
+    }
+
+    /** Feeds {@code dump} (plain SQL) to the {@code mariadb} client, reporting progress every 64 MiB; fails with the client's words. */
+    public void load(Path client, Path dump, Consumer<String> progress) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(client.toString(), "--no-defaults"));
+        cmd.addAll(url.toolArgs());
+        cmd.addAll(List.of("--batch", "--database=" + url.database()));
+        ToolProcess p = ToolProcess.start("mariadb", cmd, url.toolEnv());
+        long total = Files.size(dump);
+        long sent = 0;
+        try (InputStream in = Files.newInputStream(dump); OutputStream out = p.stdin()) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                out.write(buf, 0, n);
+                long before = sent;
+                sent += n;
+                if (before >> 26 != sent >> 26) progress.accept(String.format("loading: %.1f of %.1f MB", sent / 1e6, total / 1e6));
+            }
+        } catch (IOException e) {
+            p.awaitSuccess(); // a client that stopped reading has said why on stderr
+            throw e;
+        } finally {
+            p.stdout().transferTo(OutputStream.nullOutputStream());
+        }
+        p.awaitSuccess();
+    }
+}

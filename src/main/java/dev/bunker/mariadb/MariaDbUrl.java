@@ -1,0 +1,87 @@
+package dev.bunker.mariadb;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * A MariaDB or MySQL database as the tools ({@code mariadb-dump}, {@code mariadb}) and JDBC want it:
+ * {@code mariadb://USER@HOST:PORT/DB} (also {@code mysql://}, {@code jdbc:mariadb://}, {@code jdbc:mysql://}). One database: a
+ * backup holds its tables, views, routines, triggers and events, and restores into a database of any name. The password
+ * never goes on a command line: the tools get it in MYSQL_PWD.
+ */
+public record MariaDbUrl(String host, int port, String database, String user, String password) {
+    public static final int DEFAULT_PORT = 3306;
+
+    /** Whether {@code url} names a MariaDB or MySQL database rather than a PostgreSQL one. */
+    public static boolean matches(String url) {
+        String u = url.startsWith("jdbc:") ? url.substring(5) : url;
+        return u.startsWith("mariadb://") || u.startsWith("mysql://");
+    }
+
+    /** {@code user} and {@code password}, when given, win over the URL's. */
+    public static MariaDbUrl parse(String url, String user, String password) {
+        if (!matches(url)) throw new IllegalArgumentException("\"" + url + "\" is not a MariaDB URL; expected mariadb://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB");
+        String u = url.startsWith("jdbc:") ? url.substring(5) : url;
+        try {
+            URI uri = new URI(u);
+            String urlUser = null;
+            String urlPassword = null;
+            String userInfo = uri.getRawUserInfo();
+            if (userInfo != null) {
+                int colon = userInfo.indexOf(':');
+                urlUser = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+                urlPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
+            }
+            String path = uri.getPath();
+            if (path == null || path.length() <= 1 || path.indexOf('/', 1) >= 0) {
+                throw new IllegalArgumentException("\"" + redact(url) + "\" names no database; expected mariadb://USER@HOST:PORT/DB (one database per source)");
+            }
+            String db = path.substring(1);
+            if (db.length() > 64 || db.chars().anyMatch(c -> c == '`' || c == 0 || c == '\\' || c == '/' || c == '.')) {
+                throw new IllegalArgumentException("\"" + db + "\" is not a database name Bunker backs up (at most 64 characters, none of ` \\ / .)");
+            }
+            return new MariaDbUrl(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort(), db,
+                    user != null ? user : urlUser, password != null ? password : urlPassword);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("\"" + redact(url) + "\" is not a MariaDB URL: " + e.getReason());
+        }
+    }
+
+    private static String decode(String s) {
+        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    private static String redact(String url) {
+        return url.replaceFirst("(://[^:/@]*):[^@/]*@", "$1:***@");
+    }
+
+    /** The same server, another database (a restore's target, the drill's copy). */
+    public MariaDbUrl withDatabase(String db) {
+        return new MariaDbUrl(host, port, db, user, password);
+    }
+
+    public String jdbcUrl(String db) {
+        return "jdbc:mariadb://" + host + ":" + port + "/" + (db == null ? "" : db) + "?connectTimeout=10000";
+    }
+
+    /** How the command-line tools reach the server (over TCP, so "localhost" never silently means a local socket). */
+    public java.util.List<String> toolArgs() {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--host=" + host, "--port=" + port, "--protocol=TCP"));
+        if (user != null) args.add("--user=" + user);
+        return args;
+    }
+
+    /** The environment the tools read the password from. */
+    public Map<String, String> toolEnv() {
+        return password == null ? Map.of() : Map.of("MYSQL_PWD", password);
+    }
+
+    /** Safe to print. */
+    @Override
+    public String toString() {
+        return "mariadb://" + (user == null ? "" : user + "@") + host + ":" + port + "/" + (database == null ? "" : database);
+    }
+}
