@@ -182,7 +182,7 @@ final class WalCommands {
             List<WalSlots.Slot> slots = new ArrayList<>();
             for (BackupSource s : config.backups().sources().values()) {
                 if (source != null && !s.name().equals(source)) continue;
-                if (s.url().equals("self")) continue;
+                if (s.url().equals("self") || dev.bunker.mariadb.MariaDbUrl.matches(s.url())) continue; // no replication slots there
                 slots.addAll(WalSlots.list(s));
             }
             if (json) {

@@ -230,6 +230,17 @@ class MariaDbBackupTest {
     }
 
     @Test
+    void aUserThatCannotSeeTheRoutinesIsRefusedRatherThanDumpedWithoutThem() throws Exception {
+        try (Connection c = MariaDbFixture.admin(null); Statement s = c.createStatement()) {
+            s.execute("revoke select on mysql.proc from '" + source.user + "'@'127.0.0.1'");
+        }
+        assertThatThrownBy(() -> backups.take().run("shop", "dump"))
+                .hasMessageContaining("cannot see the database's stored procedures and functions, so its dumps would leave them out")
+                .hasMessageContaining("GRANT SELECT ON mysql.proc TO '" + source.user + "'@'BUNKER-HOST'");
+        assertThat(backups.catalog().list()).isEmpty();
+    }
+
+    @Test
     void aDumpThatFailsMidwayLeavesNoBackupAndSaysWhy() throws Exception {
         try (Connection c = source.admin(); Statement s = c.createStatement()) {
             // mariadb-dump writes the tables in name order: orders' rows are streamed before it reaches this broken view.

@@ -223,6 +223,25 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aMariaDbSourceIsAcceptedAndWhatItCannotDoIsRefused() throws IOException {
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
+                + "sources: {shop: {url: \"URL\", password: \"s3cret\"EXTRA}}MORE}\n";
+        for (String url : java.util.List.of("mariadb://backup@127.0.0.1:3306/shop", "mysql://backup@db/shop", "jdbc:mariadb://db:3307/shop")) {
+            assertThat(load(FULL + backups.replace("URL", url).replace("EXTRA", "").replace("MORE", "")).backups().sources().get("shop").url()).isEqualTo(url);
+        }
+        String ok = backups.replace("URL", "mariadb://backup@127.0.0.1:3306/shop");
+        assertThat(load(FULL + ok.replace("EXTRA", "").replace("MORE", ", mariadb-bin: /opt/mariadb/bin")).backups().mariaDbBin())
+                .isEqualTo(java.nio.file.Path.of("/opt/mariadb/bin"));
+        assertThat(fails(FULL + ok.replace("EXTRA", ", binlog: {stream: true}").replace("MORE", "")).getMessage())
+                .contains("backups.sources.shop.binlog").contains("not built yet");
+        assertThat(fails(FULL + ok.replace("EXTRA", ", pitr: {}").replace("MORE", "")).getMessage()).contains("backups.sources.shop.pitr");
+        assertThat(fails(FULL + backups.replace("URL", "mariadb://backup:pw@127.0.0.1:3306/").replace("EXTRA", "").replace("MORE", "")).getMessage())
+                .contains("backups.sources.shop.url").contains("names no database").doesNotContain(":pw@");
+        assertThat(fails(FULL + backups.replace("URL", "oracle://db/x").replace("EXTRA", "").replace("MORE", "")).getMessage())
+                .contains("is not a database URL").contains("mariadb://USER@HOST:PORT/DB");
+    }
+
+    @Test
     void aWalPushTokenServesOneSourceWithArchivedWal() throws IOException {
         String hash = "a".repeat(64);
         String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
