@@ -193,9 +193,10 @@ class MariaDbBackupTest {
             s.execute("create database " + target);
         }
         // README, "Restore by hand": no Bunker, no database of Bunker's, only the key.
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "set -o pipefail; age -d -i \"$KEY\" \"$FILE\" | zstd -d | mariadb --no-defaults -h 127.0.0.1 -u root \"$DB\"")
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "set -o pipefail; age -d -i \"$KEY\" \"$FILE\" | zstd -d | mariadb $LOGIN \"$DB\"")
                 .redirectErrorStream(true);
-        pb.environment().putAll(Map.of("KEY", key.toString(), "FILE", file.toString(), "DB", target));
+        pb.environment().putAll(Map.of("KEY", key.toString(), "FILE", file.toString(), "DB", target, "LOGIN", MariaDbFixture.clientArgs()));
+        pb.environment().putAll(MariaDbFixture.clientEnv());
         Process q = pb.start();
         String out = new String(q.getInputStream().readAllBytes());
         assertThat(q.waitFor(120, TimeUnit.SECONDS)).isTrue();

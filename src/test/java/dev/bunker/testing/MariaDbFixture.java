@@ -7,12 +7,14 @@ import java.sql.Statement;
 import java.util.UUID;
 
 /**
- * A database of its own on the machine's MariaDB (127.0.0.1:3306, root without a password, as on CI; MARIADB_TEST_URL
- * overrides as jdbc:mariadb://HOST:PORT/), with a backup user that only reads it, dropped on close.
+ * A database of its own on the machine's MariaDB (127.0.0.1:3306, root without a password, as on CI; MARIADB_TEST_URL as
+ * jdbc:mariadb://HOST:PORT/, MARIADB_TEST_USER and MARIADB_TEST_PASSWORD choose another), with a backup user that only reads
+ * it, dropped on close. Without such a server, the tests share one {@link ThrowawayMariaDb} of their own.
  */
 public final class MariaDbFixture implements AutoCloseable {
-    public static final String SERVER = System.getenv().getOrDefault("MARIADB_TEST_URL", "jdbc:mariadb://127.0.0.1:3306/");
-    public static final String ADMIN = System.getenv().getOrDefault("MARIADB_TEST_USER", "root");
+    private static final Server S = Server.find();
+    public static final String SERVER = S.url;
+    public static final String ADMIN = S.user;
 
     public final String database;
     public final String user;
@@ -39,7 +41,7 @@ public final class MariaDbFixture implements AutoCloseable {
 
     /** A root connection to {@code db} (null: none). */
     public static Connection admin(String db) throws SQLException {
-        return DriverManager.getConnection(SERVER + (db == null ? "" : db), ADMIN, System.getenv("MARIADB_TEST_PASSWORD"));
+        return DriverManager.getConnection(SERVER + (db == null ? "" : db), ADMIN, S.password);
     }
 
     public Connection admin() throws SQLException {
@@ -53,14 +55,51 @@ public final class MariaDbFixture implements AutoCloseable {
 
     /** A URL for a restore target on the same server as root (a database name of {@code db}). */
     public static String adminUrl(String db) {
-        String pw = System.getenv("MARIADB_TEST_PASSWORD");
+        String pw = S.password;
         return SERVER.replace("jdbc:mariadb://", "mariadb://" + ADMIN + (pw == null ? "" : ":" + pw) + "@") + db;
+    }
+
+    /** The admin's login as the mariadb client takes it ({@code -h HOST -P PORT -u USER}; the password goes in MYSQL_PWD: {@link #clientEnv}). */
+    public static String clientArgs() {
+        java.net.URI u = java.net.URI.create(SERVER.substring("jdbc:".length()));
+        return "--no-defaults --protocol=TCP -h " + u.getHost() + " -P " + (u.getPort() < 0 ? 3306 : u.getPort()) + " -u " + ADMIN;
+    }
+
+    public static java.util.Map<String, String> clientEnv() {
+        return S.password == null ? java.util.Map.of() : java.util.Map.of("MYSQL_PWD", S.password);
     }
 
     /** Drops a database made by a test (the restore targets). */
     public static void drop(String db) throws SQLException {
         try (Connection c = admin(null); Statement s = c.createStatement()) {
             s.execute("drop database if exists `" + db + "`");
+        }
+    }
+
+    private record Server(String url, String user, String password) {
+        static Server find() {
+            Server given = new Server(System.getenv().getOrDefault("MARIADB_TEST_URL", "jdbc:mariadb://127.0.0.1:3306/"),
+                    System.getenv().getOrDefault("MARIADB_TEST_USER", "root"), System.getenv("MARIADB_TEST_PASSWORD"));
+            try (Connection c = DriverManager.getConnection(given.url + "?connectTimeout=2000", given.user, given.password)) {
+                return given;
+            } catch (SQLException none) {
+                try {
+                    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("bunker-test-mariadb-");
+                    dev.bunker.drill.ThrowawayMariaDb own = dev.bunker.drill.ThrowawayMariaDb.start(dir, java.util.List.of());
+                    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                        try {
+                            own.close();
+                            dev.bunker.backup.TempFolders.deleteTree(dir);
+                        } catch (java.io.IOException ignored) {
+                            // the folder is in /tmp
+                        }
+                    }));
+                    dev.bunker.mariadb.MariaDbUrl u = own.url(null);
+                    return new Server("jdbc:mariadb://127.0.0.1:" + u.port() + "/", u.user(), u.password());
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException("no MariaDB at " + given.url + " (" + none.getMessage() + ") and none could be started: " + e.getMessage(), e);
+                }
+            }
         }
     }
 
