@@ -56,6 +56,12 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
         return new WalStreams(b.config().backups(), b.stores(), b.config().dataDir(), b.clock(), new WalLedger(b.database().dataSource()));
     }
 
+    /** {@code serve}'s binary log streaming of the MariaDB sources with {@code binlog}. */
+    public dev.bunker.binlog.BinlogStreams binlogStreams() throws java.io.IOException {
+        return new dev.bunker.binlog.BinlogStreams(bunker.config().backups(), bunker.stores(), bunker.config().dataDir(), bunker.clock(),
+                new WalLedger(bunker.database().dataSource()), backups.catalog());
+    }
+
     public static Drills drills(Bunker b, Replication replication) {
         return new Drills(b.config(), b.database().dataSource(), b.stores(), b.clock(), b.metrics(), replication);
     }

@@ -98,10 +98,19 @@ public final class RestoreBackup {
 
     /** Every trusted base backup of {@code source}, newest first: from the catalog, else from the first backup store that has any. */
     public List<Manifest> bases(String source) throws IOException {
+        return trusted(source, true);
+    }
+
+    /** Every trusted dump and snapshot of {@code source}, newest first, as {@link #bases} finds them. */
+    public List<Manifest> dumps(String source) throws IOException {
+        return trusted(source, false);
+    }
+
+    private List<Manifest> trusted(String source, boolean base) throws IOException {
         List<Manifest> out = new ArrayList<>();
         if (catalog != null) {
             try {
-                for (BackupCatalog.Entry e : catalog.list()) if (e.manifest().isBase() && e.manifest().source().equals(source)) out.add(e.manifest());
+                for (BackupCatalog.Entry e : catalog.list()) if (e.manifest().isBase() == base && e.manifest().source().equals(source)) out.add(e.manifest());
             } catch (SQLException e) {
                 // Bunker's own database may be the one lost: the stores have the manifests
             }
@@ -110,7 +119,7 @@ public final class RestoreBackup {
         for (String name : config.stores()) {
             if (!out.isEmpty()) break;
             try {
-                for (Manifest m : BackupCatalog.manifestsIn(stores.get(name), trust).trusted()) if (m.isBase() && m.source().equals(source)) out.add(m);
+                for (Manifest m : BackupCatalog.manifestsIn(stores.get(name), trust).trusted()) if (m.isBase() == base && m.source().equals(source)) out.add(m);
             } catch (StoreException | IOException e) {
                 // try the next store
             }

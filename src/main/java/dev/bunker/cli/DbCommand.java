@@ -181,9 +181,19 @@ public final class DbCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to --to-time only");
             }
             if (port < 0 || port > 65535) throw new CommandLine.ParameterException(spec.commandLine(), "--port " + port + " is not a port");
-            if (toTime != null && (source == null || targetDir == null)) {
+            BunkerConfig config = requireBackups(options);
+            boolean mariaDbSource = source != null && config.backups().sources().containsKey(source)
+                    && dev.bunker.mariadb.MariaDbUrl.matches(config.backups().sources().get(source).url());
+            if (toTime != null && mariaDbSource && target == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--to-time of a MariaDB source needs --target mariadb://USER@HOST:PORT/DB "
+                        + "(its dump is restored there, then its binary log replayed)");
+            }
+            if (toTime != null && !mariaDbSource && (source == null || targetDir == null)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
                         + "writes a data directory)");
+            }
+            if (toTime != null && mariaDbSource && (noStart || port != 0)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to PostgreSQL sources");
             }
             if (target != null && dev.bunker.mariadb.MariaDbUrl.matches(target)) {
                 try {
@@ -194,10 +204,26 @@ public final class DbCommand implements Runnable {
             }
             boolean toLatest = toTime != null && toTime.trim().equalsIgnoreCase("latest");
             java.time.Instant time = toTime == null || toLatest ? null : WalCommands.parseTime(spec.commandLine(), toTime);
-            BunkerConfig config = requireBackups(options);
             List<String> identities = AgeCrypto.readIdentities(identity);
             Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
             try (Progress progress = new Progress()) {
+                if (toTime != null && mariaDbSource) {
+                    if (toLatest) {
+                        throw new CommandLine.ParameterException(spec.commandLine(), "--to-time latest applies to PostgreSQL sources; give a time");
+                    }
+                    RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
+                    dev.bunker.binlog.BinlogRestore.Result r = new dev.bunker.binlog.BinlogRestore(config.backups(), stores, restore, config.dataDir())
+                            .run(source, time, target, identities, clean, progress);
+                    progress.close();
+                    if (json) {
+                        System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                    } else {
+                        System.out.printf("restored %s into %s, then replayed its binary log from %s byte %d through %d file(s) up to %s, in %.1f s%n",
+                                r.dump(), target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.fromFile(), r.fromPosition(), r.files().size(),
+                                time, r.seconds());
+                    }
+                    return 0;
+                }
                 if (toTime != null) {
                     WalCommands.source(spec.commandLine(), config, source);
                     return WalCommands.restoreToTime(config, stores, source, time, targetDir, identities, json, progress, !noStart, port);

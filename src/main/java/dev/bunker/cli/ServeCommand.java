@@ -50,6 +50,7 @@ public final class ServeCommand implements Callable<Integer> {
         NodeRegistry node = new NodeRegistry(bunker.database());
         Engine engine = Engine.on(bunker);
         dev.bunker.pitr.WalStreams wal = null;
+        dev.bunker.binlog.BinlogStreams binlogs = null;
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ", password in "
@@ -96,12 +97,23 @@ public final class ServeCommand implements Callable<Integer> {
                     }
                 }
             }
+            binlogs = engine.binlogStreams();
+            if (binlogs.enabled()) {
+                binlogs.start();
+                for (var s : config.backups().sources().values()) {
+                    if (s.binlog() != null) {
+                        System.err.println("bunker: binary log of " + s.name() + " streamed to " + config.backups().stores() + ", stored at least every "
+                                + Durations.format(s.binlog().flushEvery()));
+                    }
+                }
+            }
             node.register(Version.current(), api.uri().toString());
             timers = Periodic.start("heartbeat", Duration.ofSeconds(15), Duration.ofSeconds(15), LOG, node::heartbeat);
             System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
         } catch (RuntimeException | java.io.IOException e) {
             if (api != null) api.stop(0);
             if (wal != null) wal.close();
+            if (binlogs != null) binlogs.close();
             engine.close();
             bunker.close();
             throw e;
@@ -110,11 +122,13 @@ public final class ServeCommand implements Callable<Integer> {
         HttpApi running = api;
         ScheduledExecutorService heartbeats = timers;
         dev.bunker.pitr.WalStreams streams = wal;
+        dev.bunker.binlog.BinlogStreams binlogStreams = binlogs;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("bunker: stopping");
             if (heartbeats != null) heartbeats.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
             streams.close(); // each stream stores what it holds before its stores close
+            binlogStreams.close();
             engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease
             try {
                 node.deregister();

@@ -158,10 +158,24 @@ public record BunkerConfig(
      * A database to back up: PostgreSQL (a libpq or JDBC URL) or MariaDB/MySQL ({@code mariadb://}, {@code mysql://}), the
      * read-only role or user and its password.
      */
-    public record BackupSource(String name, String url, String user, String password, Pitr pitr) {
+    public record BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog) {
         public BackupSource(String name, String url, String user, String password) {
-            this(name, url, user, password, null);
+            this(name, url, user, password, null, null);
         }
+
+        public BackupSource(String name, String url, String user, String password, Pitr pitr) {
+            this(name, url, user, password, pitr, null);
+        }
+    }
+
+    /**
+     * Binary log archiving of a MariaDB or MySQL source: {@code serve} streams the server's binary logs into the backup
+     * stores, the file being written at least every {@code flushEvery}, for restores to a point in time after a dump;
+     * stored binary log older than {@code keep} that no kept dump needs is pruned.
+     */
+    public record Binlog(Duration flushEvery, Duration keep) {
+        public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(4);
+        public static final Duration DEFAULT_KEEP = Duration.ofDays(7);
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.bunker.config.BunkerConfig.AlertsConfig;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.Binlog;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.config.BunkerConfig.Pitr;
 import dev.bunker.mariadb.MariaDbUrl;
@@ -42,9 +43,8 @@ final class JobSections {
                 } catch (IllegalArgumentException bad) {
                     throw s.failAt("url", bad.getMessage());
                 }
-                if (s.section("pitr").isPresent() || s.section("binlog").isPresent()) {
-                    throw s.failAt(s.section("pitr").isPresent() ? "pitr" : "binlog", "point-in-time recovery of a MariaDB source (binary log "
-                            + "archiving) is not built yet; remove it: the source gets consistent dumps and snapshots, restores and drills");
+                if (s.section("pitr").isPresent()) {
+                    throw s.failAt("pitr", "applies to PostgreSQL sources; a MariaDB source's point-in-time recovery is binlog: {stream: true}");
                 }
             } else if (!url.equals("self") && !(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
                 throw s.failAt("url", "\"" + url + "\" is not a database URL; expected postgresql://USER@HOST:PORT/DB, jdbc:postgresql://HOST:PORT/DB, "
@@ -55,7 +55,11 @@ final class JobSections {
                 throw s.failAt("pitr", "point-in-time recovery of Bunker's own embedded database is not supported (its role has no REPLICATION); "
                         + "remove pitr, or give the url of an external database");
             }
-            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr));
+            ConfigNode binlogNode = s.section("binlog");
+            if (binlogNode.isPresent() && !mariaDb) {
+                throw s.failAt("binlog", "applies to MariaDB and MySQL sources; a PostgreSQL source's point-in-time recovery is pitr: {wal: stream}");
+            }
+            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr, binlog(binlogNode)));
             s.rejectUnknownKeys();
         }
         List<String> backupStores = n.strings("stores", List.of());
@@ -126,6 +130,20 @@ final class JobSections {
         Duration baseEvery = baseEvery(n);
         n.rejectUnknownKeys();
         return new Pitr(slot, flushEvery, baseEvery, false);
+    }
+
+    /** {@code binlog: {stream: true, flush-every: 4s, keep: 7d}}; absent or {@code stream: false}: no binary log archiving. */
+    static Binlog binlog(ConfigNode n) {
+        if (!n.isPresent()) return null;
+        boolean stream = n.bool("stream", true);
+        Duration flushEvery = n.duration("flush-every", Binlog.DEFAULT_FLUSH_EVERY);
+        if (flushEvery.compareTo(Duration.ofMillis(200)) < 0 || flushEvery.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw n.failAt("flush-every", Durations.format(flushEvery) + " is out of range; expected 200ms to 10m (the most binary log a lost source loses)");
+        }
+        Duration keep = n.duration("keep", Binlog.DEFAULT_KEEP);
+        if (keep.compareTo(Duration.ofHours(1)) < 0) throw n.failAt("keep", Durations.format(keep) + " is too short; expected at least 1h");
+        n.rejectUnknownKeys();
+        return stream ? new Binlog(flushEvery, keep) : null;
     }
 
     private static Duration baseEvery(ConfigNode n) {

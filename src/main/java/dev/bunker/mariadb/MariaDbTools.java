@@ -56,6 +56,20 @@ public final class MariaDbTools {
                 + (configured == null ? " or set backups.mariadb-bin to their folder" : " or fix backups.mariadb-bin (" + configured + ")"));
     }
 
+    /** A tool that reports no server version ({@code mariadb-binlog}): the first of {@code names} found. */
+    public static Tool findAny(List<String> names, Path configured) throws IOException {
+        for (String name : names) {
+            if (configured != null) {
+                if (Files.isExecutable(configured.resolve(name))) return new Tool(configured.resolve(name), "");
+                continue;
+            }
+            String path = System.getenv("PATH");
+            if (path != null) for (String dir : path.split(":")) if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) return new Tool(Path.of(dir, name), "");
+        }
+        throw new IOException(names.get(0) + " not found; install the server's client tools (Debian: apt-get install mariadb-client)"
+                + (configured == null ? " or set backups.mariadb-bin to their folder" : " or fix backups.mariadb-bin (" + configured + ")"));
+    }
+
     private static int[] parts(Matcher m) {
         if (!m.find()) return null;
         return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};

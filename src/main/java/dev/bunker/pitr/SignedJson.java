@@ -8,14 +8,14 @@ import dev.bunker.backup.SigningKey;
 import java.io.IOException;
 import java.util.Arrays;
 
-/** Metadata objects of stored WAL: a signature line, then the JSON it signs. */
-final class SignedJson {
+/** Metadata objects of stored WAL and binary logs: a signature line, then the JSON it signs. */
+public final class SignedJson {
     static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
     private SignedJson() {}
 
-    static byte[] sign(Object value, SigningKey key) throws IOException {
+    public static byte[] sign(Object value, SigningKey key) throws IOException {
         byte[] json = JSON.writeValueAsBytes(value);
         byte[] signature = key.sign(json);
         byte[] out = Arrays.copyOf(signature, signature.length + json.length);
@@ -24,9 +24,9 @@ final class SignedJson {
     }
 
     /** The value a metadata object holds once its signature is checked, or why it is not trusted. */
-    record Opened<T>(T value, String problem) {}
+    public record Opened<T>(T value, String problem) {}
 
-    static <T> Opened<T> open(byte[] metadata, ManifestTrust trust, Class<T> type, String what) {
+    public static <T> Opened<T> open(byte[] metadata, ManifestTrust trust, Class<T> type, String what) {
         int nl = indexOf(metadata, (byte) '\n');
         if (nl < 0) return new Opened<>(null, "not " + what + " (no signature line)");
         byte[] signature = Arrays.copyOfRange(metadata, 0, nl + 1);

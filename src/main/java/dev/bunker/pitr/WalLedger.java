@@ -36,6 +36,15 @@ public final class WalLedger {
                 durable_at = greatest(wal_streams.durable_at, excluded.durable_at), last_error = excluded.last_error,
                 error_at = excluded.error_at, updated_at = excluded.updated_at
             """;
+    /** A MariaDB source's binary log stream: stored through {@code durable_lsn} (FILE:POSITION), at {@code durable_at}. */
+    static final String BINLOG = """
+            insert into wal_streams (source, mode, slot, streaming, durable_lsn, durable_at, lag_seconds, last_error, error_at, updated_at)
+            values (?, 'binlog', null, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (source) do update set mode = 'binlog', slot = null, streaming = excluded.streaming,
+                durable_lsn = coalesce(excluded.durable_lsn, wal_streams.durable_lsn),
+                durable_at = greatest(wal_streams.durable_at, excluded.durable_at), lag_seconds = excluded.lag_seconds,
+                last_error = excluded.last_error, error_at = excluded.error_at, updated_at = excluded.updated_at
+            """;
     /** A gap: the stream resumed at {@code gap_to}, past {@code gap_from} where the stored WAL ended. */
     static final String GAP = "update wal_streams set gap_from = ?, gap_to = ?, gap_at = ? where source = ?";
     static final String ALL = """
@@ -72,7 +81,15 @@ public final class WalLedger {
         return null;
     }
 
-    void recordGap(String source, String from, String to, Instant at) throws SQLException {
+    /** What a binary log stream reports: streaming or not, stored through {@code position} at {@code durableAt}, its last error. */
+    public void recordBinlog(String source, boolean streaming, String position, Instant durableAt, Double lagSeconds, String error, Instant errorAt,
+                             Instant now) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            Sql.update(c, BINLOG, source, streaming, position, ts(durableAt), lagSeconds, error, ts(errorAt), Timestamp.from(now));
+        }
+    }
+
+    public void recordGap(String source, String from, String to, Instant at) throws SQLException {
         try (Connection c = db.getConnection()) {
             Sql.update(c, GAP, from, to, Timestamp.from(at), source);
         }

@@ -84,6 +84,21 @@ public final class WalUploader {
                 .filter(c -> c.segment().equals(segment) && c.startLsn() == segmentStart).isPresent();
     }
 
+    /** zstd and age, as every stored log is kept (for a MariaDB source's binary log too). */
+    public byte[] seal(byte[] bytes, int length) throws IOException {
+        return encrypt(bytes, length);
+    }
+
+    /** Sealed bytes in every backup store, each checked to keep exactly them. */
+    public void putSealed(String key, byte[] sealed, LockState lock, String what) throws IOException {
+        putData(key, sealed, Sha256.hexOf(sealed), lock, what);
+    }
+
+    /** Signed metadata in every backup store, after its data: only now does the object count. */
+    public void putSigned(String key, Object metadata, LockState lock) throws IOException {
+        putMetadata(key, SignedJson.sign(metadata, signingKey), lock);
+    }
+
     private LockState lockFor(Instant receivedAt) {
         return config.base().lock() == null ? null : new LockState(receivedAt.plus(config.base().lock()).plusSeconds(1), false);
     }

@@ -83,6 +83,11 @@ public final class ToolProcess {
         checkSuccess();
     }
 
+    /** Whether the tool still runs (a streaming tool such as mariadb-binlog --stop-never ends only when it fails). */
+    public boolean alive() {
+        return process.isAlive();
+    }
+
     public void destroy() {
         process.destroy();
     }

@@ -232,8 +232,16 @@ class ConfigLoaderTest {
         String ok = backups.replace("URL", "mariadb://backup@127.0.0.1:3306/shop");
         assertThat(load(FULL + ok.replace("EXTRA", "").replace("MORE", ", mariadb-bin: /opt/mariadb/bin")).backups().mariaDbBin())
                 .isEqualTo(java.nio.file.Path.of("/opt/mariadb/bin"));
-        assertThat(fails(FULL + ok.replace("EXTRA", ", binlog: {stream: true}").replace("MORE", "")).getMessage())
-                .contains("backups.sources.shop.binlog").contains("not built yet");
+        assertThat(load(FULL + ok.replace("EXTRA", ", binlog: {stream: true}").replace("MORE", "")).backups().sources().get("shop").binlog())
+                .isEqualTo(new BunkerConfig.Binlog(Duration.ofSeconds(4), Duration.ofDays(7)));
+        assertThat(load(FULL + ok.replace("EXTRA", ", binlog: {flush-every: 1s, keep: 3d}").replace("MORE", "")).backups().sources().get("shop").binlog())
+                .isEqualTo(new BunkerConfig.Binlog(Duration.ofSeconds(1), Duration.ofDays(3)));
+        assertThat(load(FULL + ok.replace("EXTRA", ", binlog: {stream: false}").replace("MORE", "")).backups().sources().get("shop").binlog()).isNull();
+        assertThat(fails(FULL + ok.replace("EXTRA", ", binlog: {flush-every: 1h}").replace("MORE", "")).getMessage()).contains("binlog.flush-every");
+        assertThat(fails(FULL + ok.replace("EXTRA", ", binlog: {keep: 10m}").replace("MORE", "")).getMessage()).contains("binlog.keep");
+        assertThat(fails(FULL + ok.replace("EXTRA", ", binlog: {slot: x}").replace("MORE", "")).getMessage()).contains("binlog.slot");
+        assertThat(fails(FULL + backups.replace("URL", "postgresql://b@h/app").replace("EXTRA", ", binlog: {}").replace("MORE", "")).getMessage())
+                .contains("binlog: applies to MariaDB");
         assertThat(fails(FULL + ok.replace("EXTRA", ", pitr: {}").replace("MORE", "")).getMessage()).contains("backups.sources.shop.pitr");
         assertThat(fails(FULL + backups.replace("URL", "mariadb://backup:pw@127.0.0.1:3306/").replace("EXTRA", "").replace("MORE", "")).getMessage())
                 .contains("backups.sources.shop.url").contains("names no database").doesNotContain(":pw@");

@@ -1,0 +1,190 @@
+package dev.bunker.binlog;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.ManifestTrust;
+import dev.bunker.backup.RestoreBackup;
+import dev.bunker.backup.TempFolders;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.mariadb.MariaDbTools;
+import dev.bunker.mariadb.MariaDbUrl;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.Store;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Restores a MariaDB source to a point in time: the newest dump finished by then (with its binary log position), then the
+ * stored binary log from that position up to the time, replayed with {@code mariadb-binlog --stop-datetime | mariadb}.
+ * Refused, before anything is written, when the stored log does not reach the time without a gap.
+ */
+public final class BinlogRestore {
+    private static final DateTimeFormatter STOP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+
+    /** The dump restored, the log replayed (from where, how many files) and the newest event time the stored log had. */
+    public record Result(String dump, String store, String fromFile, long fromPosition, List<String> files, Instant storedThrough, double seconds) {}
+
+    private final BackupsConfig config;
+    private final Map<String, Store> stores;
+    private final RestoreBackup restore;
+    private final Path dataDir;
+
+    public BinlogRestore(BackupsConfig config, Map<String, Store> stores, RestoreBackup restore, Path dataDir) {
+        this.config = config;
+        this.stores = stores;
+        this.restore = restore;
+        this.dataDir = dataDir;
+    }
+
+    /** {@code target}: binary log events with a timestamp before it are replayed (they carry whole seconds). */
+    public Result run(String sourceName, Instant target, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress)
+            throws Exception {
+        long t0 = System.nanoTime();
+        BackupSource source = config.sources().get(sourceName);
+        if (source == null || !MariaDbUrl.matches(source.url())) throw new IOException("\"" + sourceName + "\" is not a MariaDB source");
+        String sourceDb = MariaDbUrl.parse(source.url(), null, null).database();
+        MariaDbUrl to = MariaDbUrl.parse(targetUrl, null, null);
+        Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null && !m.finishedAt().isAfter(target))
+                .findFirst().orElseThrow(() -> new IOException("no dump of " + sourceName + " with a binary log position finished by " + target
+                        + "; the earliest time to restore to is the end of the first dump taken with the binary log on"));
+        Store first = stores.get(config.stores().get(0));
+        ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
+        List<BinlogChunk> chunks = BinlogArchive.list(first, sourceName, trust, dump.binlog().file()).chunks();
+        List<BinlogChunk> run = reaching(chunks, dump, target);
+        progress.accept("restoring dump " + dump.id() + ", then the binary log from " + dump.binlog().file() + " byte " + dump.binlog().position()
+                + " up to " + target);
+        RestoreBackup.Result restored = restore.run(dump, targetUrl, identities, clean, progress);
+        Path dir = TempFolders.createPrivate(dataDir, "binlog-");
+        try {
+            List<String> files = download(first, run, dir, identities, progress);
+            replay(dir, files, dump, target, sourceDb, to, progress);
+            Instant through = run.stream().map(BinlogChunk::lastEventAt).filter(java.util.Objects::nonNull).max(Instant::compareTo).orElse(null);
+            return new Result(dump.id(), restored.store(), dump.binlog().file(), dump.binlog().position(), files, through, (System.nanoTime() - t0) / 1e9);
+        } finally {
+            TempFolders.deleteTree(dir);
+        }
+    }
+
+    /**
+     * The chunks from byte 0 of the dump's file on, without a gap, up to the first one holding an event at or after
+     * {@code target}; refuses when they stop before the time (unless a marker says the server was quiet through it).
+     */
+    static List<BinlogChunk> reaching(List<BinlogChunk> chunks, Manifest dump, Instant target) throws IOException {
+        String file = dump.binlog().file();
+        long at = 0;
+        List<BinlogChunk> run = new ArrayList<>();
+        Instant newest = null;
+        boolean rotated = false;
+        for (BinlogChunk c : chunks) {
+            if (rotated && c.file().equals(BinlogChunk.next(file)) && c.from() == 0) {
+                file = c.file();
+                at = 0;
+                rotated = false;
+            }
+            if (!c.file().equals(file)) continue;
+            boolean pastDump = !file.equals(dump.binlog().file()) || at >= dump.binlog().position();
+            if (c.isMarker()) {
+                if (c.from() == at && c.quietThrough() != null && !c.quietThrough().isBefore(target) && !run.isEmpty() && pastDump) return run;
+                continue;
+            }
+            if (c.from() > at || c.to() <= at) continue; // past a gap, or already covered (stored again after a restart)
+            run.add(c);
+            at = c.to();
+            rotated = c.rotated();
+            if (c.lastEventAt() != null && (newest == null || c.lastEventAt().isAfter(newest))) newest = c.lastEventAt();
+            if (newest != null && !newest.isBefore(target) && (!file.equals(dump.binlog().file()) || at > dump.binlog().position())) return run;
+        }
+        if (run.isEmpty() || !run.get(0).file().equals(dump.binlog().file())) {
+            throw new IOException("the binary log " + dump.binlog().file() + " from byte 0, which the restore of dump " + dump.id() + " starts from, is "
+                    + "not stored; was binlog: {stream: true} on when the dump was taken? Nothing was restored");
+        }
+        throw new IOException("the stored binary log of " + dump.source() + " reaches " + (newest == null ? "no event" : newest.toString())
+                + " (" + file + " byte " + at + ") without a gap, not " + target + "; restore to an earlier time, or check the stream "
+                + "(`bunker status`: is serve streaming, is the source quiet?). Nothing was restored");
+    }
+
+    /** Each chunk's sealed bytes, checked against its metadata's SHA-256, decrypted and appended to its file. */
+    private List<String> download(Store store, List<BinlogChunk> run, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
+        Set<String> files = new LinkedHashSet<>();
+        long total = 0;
+        for (BinlogChunk c : run) {
+            byte[] sealed;
+            try (InputStream in = store.get(c.dataKey())) {
+                sealed = in.readAllBytes();
+            }
+            if (sealed.length != c.size() || !Sha256.hexOf(sealed).equals(c.sha256())) {
+                throw new IOException("stored binary log " + c.file() + " bytes " + c.from() + ".." + c.to() + " is not what was stored (SHA-256 differs); "
+                        + "nothing past the dump was replayed");
+            }
+            byte[] plain;
+            try (InputStream in = new ZstdInputStream(AgeCrypto.decrypting(new java.io.ByteArrayInputStream(sealed), identities))) {
+                plain = in.readAllBytes();
+            }
+            if (plain.length != c.to() - c.from()) throw new IOException("stored binary log " + c.file() + " bytes " + c.from() + ".." + c.to() + " holds " + plain.length + " bytes");
+            Path f = dir.resolve(c.file());
+            long have = Files.exists(f) ? Files.size(f) : 0;
+            if (have < c.from() || have >= c.to()) throw new IOException("stored binary log " + c.file() + " has a gap before byte " + c.from());
+            // A stretch stored again after a restart overlaps the one before: only its new bytes are appended.
+            Files.write(f, java.util.Arrays.copyOfRange(plain, (int) (have - c.from()), plain.length), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            files.add(c.file());
+            total += plain.length;
+        }
+        progress.accept(String.format("downloaded %d binary log file(s), %.1f MB", files.size(), total / 1e6));
+        return new ArrayList<>(files);
+    }
+
+    /** mariadb-binlog (in UTC, from the dump's position, this source's database only) piped into the mariadb client. */
+    private void replay(Path dir, List<String> files, Manifest dump, Instant target, String sourceDb, MariaDbUrl to, Consumer<String> progress)
+            throws IOException, InterruptedException {
+        Path binlogTool = MariaDbTools.findAny(List.of("mariadb-binlog", "mysqlbinlog"), config.mariaDbBin()).path();
+        Path client = MariaDbTools.findAny(List.of("mariadb", "mysql"), config.mariaDbBin()).path();
+        MariaDbUrl url = to.password() != null ? to : MariaDbUrl.parse("mariadb://" + (to.user() == null ? "" : to.user() + "@") + to.host() + ":"
+                + to.port() + "/" + to.database(), null, System.getenv("MYSQL_PWD"));
+        List<String> read = new ArrayList<>(List.of(binlogTool.toString(), "--no-defaults", "--start-position=" + dump.binlog().position(),
+                "--stop-datetime=" + STOP.format(target), "--database=" + sourceDb));
+        if (!sourceDb.equals(url.database())) read.add("--rewrite-db=" + sourceDb + "->" + url.database());
+        for (String f : files) read.add(dir.resolve(f).toString());
+        List<String> load = new ArrayList<>(List.of(client.toString(), "--no-defaults"));
+        load.addAll(url.toolArgs());
+        load.addAll(List.of("--batch", "--database=" + url.database()));
+        ProcessBuilder reader = new ProcessBuilder(read).redirectError(dir.resolve("binlog.err").toFile());
+        reader.environment().put("TZ", "UTC");
+        ProcessBuilder loader = new ProcessBuilder(load).redirectError(dir.resolve("load.err").toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        loader.environment().putAll(url.toolEnv());
+        progress.accept("replaying the binary log into " + url + " up to " + STOP.format(target) + " UTC");
+        List<Process> pipeline = ProcessBuilder.startPipeline(List.of(reader, loader));
+        for (Process p : pipeline) {
+            if (!p.waitFor(24, TimeUnit.HOURS)) p.destroyForcibly();
+        }
+        if (pipeline.get(0).exitValue() != 0) {
+            throw new IOException("mariadb-binlog failed (exit code " + pipeline.get(0).exitValue() + "): " + text(dir.resolve("binlog.err"))
+                    + "; the dump is restored, the binary log only in part");
+        }
+        if (pipeline.get(1).exitValue() != 0) {
+            throw new IOException("replaying the binary log failed (exit code " + pipeline.get(1).exitValue() + "): " + text(dir.resolve("load.err"))
+                    + "; the dump is restored, the binary log only in part");
+        }
+    }
+
+    private static String text(Path f) throws IOException {
+        String s = Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8).strip() : "";
+        return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+    }
+}
