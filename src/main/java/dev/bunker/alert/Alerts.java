@@ -111,6 +111,7 @@ public final class Alerts implements AutoCloseable {
             }
         }
         walRules(now, out);
+        binlogRules(now, out);
         ReplicationStatus.Snapshot s = replication.status().read();
         if (s.oldestPendingSeconds() > rules.replicationLagAbove().toSeconds()) {
             out.put("replication-lag", String.format("the oldest unreplicated object has waited %.0f s (threshold %s)", s.oldestPendingSeconds(),
@@ -170,6 +171,33 @@ public final class Alerts implements AutoCloseable {
                 out.put("wal-retained:" + source.name(), String.format("replication slot %s keeps %.1f GB of WAL on %s (threshold %.1f GB): Bunker is "
                         + "not storing it fast enough; if the source is retired, drop the slot (`bunker db slots --drop %s`)", r.slot(),
                         r.retainedBytes() / 1e9, source.name(), rules.walRetainedAbove() / 1e9, source.name()));
+            }
+        }
+    }
+
+    /**
+     * MariaDB sources with binlog: no binary log stored for longer than {@code wal-lag-above} (the server's own quiet
+     * periods count as stored: the stream checks the server's position), and a stretch the server purged before it was stored.
+     */
+    private void binlogRules(Instant now, Map<String, String> out) throws SQLException {
+        Map<String, dev.bunker.pitr.WalLedger.Row> rows = new LinkedHashMap<>();
+        for (dev.bunker.pitr.WalLedger.Row r : wal.list()) rows.put(r.source(), r);
+        for (BunkerConfig.BackupSource source : config.backups().sources().values()) {
+            if (source.binlog() == null) continue;
+            dev.bunker.pitr.WalLedger.Row r = rows.get(source.name());
+            Instant since = r == null || r.durableAt() == null ? reference : r.durableAt();
+            if (Duration.between(since, now).compareTo(rules.walLagAbove()) > 0) {
+                out.put("binlog-lag:" + source.name(), (r == null || r.durableAt() == null ? "no binary log of " + source.name() + " stored yet"
+                        : "no binary log of " + source.name() + " stored since " + r.durableAt()) + " (threshold " + Durations.format(rules.walLagAbove()) + ")"
+                        + (r != null && r.lastError() != null ? "; last error at " + r.errorAt() + ": " + r.lastError() : "; is serve running?"));
+            }
+            if (r != null && r.gapAt() != null) {
+                Instant dump = backups.lastBackups().getOrDefault(source.name(), Map.of()).get("dump");
+                if (dump == null || dump.isBefore(r.gapAt())) {
+                    out.put("binlog-gap:" + source.name(), "the binary log of " + source.name() + " from " + r.gapFrom() + " to " + r.gapTo()
+                            + " was never stored (the server purged it first, found " + r.gapAt() + "); no restore to a time crosses it, and times "
+                            + "after it need a dump taken after it: bunker db backup --source " + source.name());
+                }
             }
         }
     }

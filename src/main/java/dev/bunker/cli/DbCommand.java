@@ -278,9 +278,15 @@ public final class DbCommand implements Runnable {
                 PruneBackups.Report r = backups.prune().run(dryRun);
                 dev.bunker.pitr.PruneWal.Report w = new dev.bunker.pitr.PruneWal(config.backups(), bunker.stores(), backups.catalog(),
                         ManifestTrust.of(config.backups().signers(), config.dataDir())).run(dryRun);
+                dev.bunker.binlog.PruneBinlog.Report b = new dev.bunker.binlog.PruneBinlog(config.backups(), bunker.stores(), backups.catalog(),
+                        Clock.systemUTC()).run(dryRun);
                 if (json) {
-                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("backups", r, "wal", w)));
+                    System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("backups", r, "wal", w, "binlog", b)));
                 } else {
+                    if (!b.keptFrom().isEmpty()) {
+                        System.out.println("binary log kept " + b.keptFrom() + "; " + (dryRun ? "would remove " : "removed ") + b.removed().size()
+                                + " object(s), " + b.lockedStill().size() + " kept until their lock ends");
+                    }
                     System.out.println((dryRun ? "would remove: " : "removed: ") + r.removed());
                     if (!w.keptFrom().isEmpty()) {
                         System.out.println("WAL kept " + w.keptFrom() + "; " + (dryRun ? "would remove " : "removed ") + w.removed().size()

@@ -38,15 +38,16 @@ public final class StatusCommand implements Callable<Integer> {
             System.out.println("last backups: " + r.backups());
             System.out.println("last successful drills: " + r.drills());
             for (var w : r.wal()) {
-                System.out.printf("WAL of %s: %s, stored up to %s (received %s, %s %.1f s)%s%s%n", w.source(),
+                System.out.printf("%s of %s: %s, stored up to %s (received %s, %s %.1f s)%s%s%n", w.binlog() ? "binary log" : "WAL", w.source(),
                         w.archive() ? "pushed by archive_command" : w.streaming() ? "streaming" : "NOT streaming", w.durableLsn(), w.durableAt(),
                         w.archive() ? "stored in" : "waited",
                         w.lagSeconds() == null ? 0.0 : w.lagSeconds(),
                         w.retainedBytes() == null ? "" : String.format(", slot %s keeps %.1f MB", w.slot(), w.retainedBytes() / 1e6),
                         w.lastError() == null ? "" : "; last error at " + w.errorAt() + ": " + w.lastError());
                 if (w.gapAt() != null) {
-                    System.out.printf("  GAP: the WAL of %s from %s to %s was never stored (found %s); a base backup taken after it makes later "
-                            + "times restorable%n", w.source(), w.gapFrom(), w.gapTo(), w.gapAt());
+                    System.out.printf("  GAP: the %s of %s from %s to %s was never stored (found %s); a %s taken after it makes later "
+                            + "times restorable%n", w.binlog() ? "binary log" : "WAL", w.source(), w.gapFrom(), w.gapTo(), w.gapAt(),
+                            w.binlog() ? "dump" : "base backup");
                 }
             }
             System.out.println("alerts firing: " + (r.alertsFiring().isEmpty() ? "none" : ""));

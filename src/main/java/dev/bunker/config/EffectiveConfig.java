@@ -106,6 +106,12 @@ public final class EffectiveConfig {
                 }
                 pn.put("base-every", Durations.format(s.pitr().baseEvery()));
             }
+            if (s.binlog() != null) {
+                ObjectNode bn = sn.putObject("binlog");
+                bn.put("stream", true);
+                bn.put("flush-every", Durations.format(s.binlog().flushEvery()));
+                bn.put("keep", Durations.format(s.binlog().keep()));
+            }
         }
         for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot()}) {
             ObjectNode kn = bk.putObject(k.name());

@@ -61,10 +61,11 @@ public final class RecoveryReport {
             StringBuilder wal = new StringBuilder();
             for (Map.Entry<String, Map<String, Instant>> source : lastBackups.entrySet()) {
                 var s = config.backups().sources().get(source.getKey());
-                if (s != null && s.pitr() != null) {
+                if (s != null && (s.pitr() != null || s.binlog() != null)) {
+                    String log = s.pitr() != null ? "WAL" : "binary log";
                     Instant stored = walStoredAt.get(source.getKey());
-                    wal.append(wal.isEmpty() ? "" : "; ").append(source.getKey()).append(": ").append(stored == null ? "no WAL stored yet"
-                            : "changes since " + stored + " (" + seconds(Duration.between(stored, now).toSeconds()) + " ago, the WAL stored last)");
+                    wal.append(wal.isEmpty() ? "" : "; ").append(source.getKey()).append(": ").append(stored == null ? "no " + log + " stored yet"
+                            : "changes since " + stored + " (" + seconds(Duration.between(stored, now).toSeconds()) + " ago, the " + log + " stored last)");
                     continue;
                 }
                 for (Instant t : source.getValue().values()) if (t != null && (newest == null || t.isAfter(newest))) newest = t;

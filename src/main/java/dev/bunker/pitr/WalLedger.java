@@ -56,11 +56,11 @@ public final class WalLedger {
     /**
      * One source's row; {@code archive}: its WAL is pushed by the server's archive_command (no slot, no stream);
      * {@code systemId}: the cluster the stored WAL is of; {@code gapFrom} to {@code gapTo}: WAL never stored (null: none),
-     * found at {@code gapAt}.
+     * found at {@code gapAt}; {@code binlog}: a MariaDB source's binary log ({@code durableLsn} is FILE:POSITION).
      */
     public record Row(String source, String slot, boolean streaming, String durableLsn, Instant durableAt, Double lagSeconds, Long retainedBytes,
                       String lastError, Instant errorAt, Instant updatedAt, boolean archive, String systemId, String gapFrom, String gapTo,
-                      Instant gapAt) {}
+                      Instant gapAt, boolean binlog) {}
 
     private final DataSource db;
 
@@ -113,7 +113,7 @@ public final class WalLedger {
             while (rs.next()) {
                 out.add(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), Sql.instant(rs, 5),
                         (Double) rs.getObject(6), (Long) rs.getObject(7), rs.getString(8), Sql.instant(rs, 9), Sql.instant(rs, 10), "archive".equals(rs.getString(11)),
-                        rs.getString(12), rs.getString(13), rs.getString(14), Sql.instant(rs, 15)));
+                        rs.getString(12), rs.getString(13), rs.getString(14), Sql.instant(rs, 15), "binlog".equals(rs.getString(11))));
             }
         }
         return out;

@@ -135,6 +135,23 @@ class MariaDbPitrTest {
                 }
                 assertThatThrownBy(() -> restore.run("shop", dump.finishedAt().minusSeconds(60), server.restoreTarget("shop_early"), ids, false, l -> {}))
                         .hasMessageContaining("no dump of shop with a binary log position finished by");
+
+                // Pruning: once the first dump is gone, binlog.000001 is needed by no dump; the locks still hold it until they end.
+                var second = engine.backups().take().run("shop", "dump");
+                assertThat(second.binlog().file()).isEqualTo("binlog.000002");
+                try (Connection c = bunker.database().connection(); Statement s = c.createStatement()) {
+                    s.execute("delete from backups where id = '" + dump.id() + "'");
+                }
+                Clock later = Clock.offset(Clock.systemUTC(), Duration.ofDays(8));
+                PruneBinlog.Report dry = new PruneBinlog(config.backups(), bunker.stores(), engine.backups().catalog(), later).run(true);
+                assertThat(dry.keptFrom()).containsExactly("shop: from binlog.000002 (dump " + second.id() + ")");
+                assertThat(dry.removed()).isNotEmpty().allMatch(k -> k.contains("/shop/binlog.000001/"))
+                        .anyMatch(k -> k.endsWith(".json")).anyMatch(k -> k.endsWith(".zst.age"));
+                PruneBinlog.Report locked = new PruneBinlog(config.backups(), bunker.stores(), engine.backups().catalog(), later).run(false);
+                assertThat(locked.removed()).isEmpty();
+                assertThat(locked.lockedStill()).hasSameSizeAs(dry.removed());
+                assertThat(new PruneBinlog(config.backups(), bunker.stores(), engine.backups().catalog(), Clock.systemUTC()).run(true).removed())
+                        .as("nothing is older than keep yet").isEmpty();
             }
         }
     }
