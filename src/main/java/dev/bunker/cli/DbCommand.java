@@ -123,7 +123,8 @@ public final class DbCommand implements Runnable {
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
             description = "Download, verify, decrypt and pg_restore a backup into a database (--target), or extract a base backup into a new "
-                    + "data directory (--target-dir), or restore a source with pitr to a point in time (--to-time with --source and --target-dir). "
+                    + "data directory (--target-dir), or restore a source with pitr to a point in time (--to-time with --source and --target-dir; "
+                    + "a MariaDB source with binlog: --to-time with --source and --target). "
                     + "Refuses a non-empty target unless --clean. "
                     + "Needs only the backup stores (it reads their manifests), not Bunker's own database, which may be the one lost.")
     static final class Restore implements Callable<Integer> {
@@ -137,7 +138,8 @@ public final class DbCommand implements Runnable {
 
         @Option(names = "--to-time", paramLabel = "TIME|latest", description = "Restore --source as it was at this time (e.g. 2026-11-22T10:03:00Z): the newest "
                 + "base backup before it and the stored WAL up to it, into --target-dir (see `db timeline` for the times there are); latest: "
-                + "the newest base backup and all of the WAL stored after it.")
+                + "the newest base backup and all of the WAL stored after it. A MariaDB source: the newest dump finished by then, and its "
+                + "binary log replayed up to (not including) that second, into --target.")
         String toTime;
 
         @Option(names = "--no-start", description = "With --to-time: leave the restored directory ready to start instead of starting it.")
