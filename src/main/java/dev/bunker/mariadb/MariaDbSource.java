@@ -120,7 +120,7 @@ public final class MariaDbSource {
     public ToolProcess startDump(Path dumpTool, boolean binlog) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(dumpTool.toString(), "--no-defaults"));
         cmd.addAll(url.toolArgs());
-        cmd.addAll(List.of("--single-transaction", "--quick", "--routines", "--triggers", "--events", "--hex-blob",
+        cmd.addAll(List.of("--single-transaction", "--quick", "--routines", "--triggers", "--events",
                 "--default-character-set=utf8mb4"));
         if (binlog) cmd.addAll(List.of("--master-data=2", "--gtid"));
         cmd.add("--");
