@@ -61,7 +61,8 @@ public final class BinlogStream implements AutoCloseable {
     private String file;
     private long shipped;
     private Instant lastMarker = Instant.EPOCH;
-    private Instant durableAt;
+    private volatile Instant durableAt;
+    private volatile boolean streaming;
     private Double lagSeconds;
 
     public BinlogStream(BackupSource source, BackupsConfig config, Map<String, Store> stores, WalUploader uploader, WalLedger ledger,
@@ -145,6 +146,8 @@ public final class BinlogStream implements AutoCloseable {
             checkQuiet(db);
             report(true, null);
         }
+        ship(); // stopping: what the spool holds goes to the stores before they close
+        report(false, null);
     }
 
     /** Where to go on: after the last stored chunk, or (nothing stored) at the newest dump's file, else the server's current one. */
@@ -267,7 +270,22 @@ public final class BinlogStream implements AutoCloseable {
         return lock == null ? null : new LockState(receivedAt.plus(lock).plusSeconds(1), false);
     }
 
+    public String source() {
+        return source.name();
+    }
+
+    /** When the stored binary log was last known complete (a chunk stored, or the server found with nothing more); null: never. */
+    public Instant durableAt() {
+        return durableAt;
+    }
+
+    /** Whether mariadb-binlog runs and its output is being stored. */
+    public boolean streaming() {
+        return streaming;
+    }
+
     private void report(boolean streaming, String error) {
+        this.streaming = streaming;
         try {
             Instant now = clock.instant();
             ledger.recordBinlog(source.name(), streaming, file == null ? null : file + ":" + shipped, durableAt, lagSeconds, error,

@@ -36,6 +36,17 @@ public final class BinlogStreams implements AutoCloseable {
         return !streams.isEmpty();
     }
 
+    /** Gauges per source: whether it streams, and how long ago its stored binary log was last known complete. */
+    public void registerMetrics(io.micrometer.core.instrument.MeterRegistry registry, Clock clock) {
+        for (BinlogStream stream : streams) {
+            io.micrometer.core.instrument.Gauge.builder("bunker_binlog_streaming", () -> stream.streaming() ? 1 : 0)
+                    .tag("source", stream.source()).description("1 while this process streams the source's binary log").register(registry);
+            io.micrometer.core.instrument.Gauge.builder("bunker_binlog_stored_age_seconds", () -> stream.durableAt() == null ? Double.NaN
+                            : java.time.Duration.between(stream.durableAt(), clock.instant()).toMillis() / 1000.0)
+                    .tag("source", stream.source()).description("seconds since the stored binary log was last known complete").register(registry);
+        }
+    }
+
     /** Starts every stream, and an hourly prune of the binary log no kept dump needs. */
     public void start() {
         streams.forEach(BinlogStream::start);

@@ -99,6 +99,7 @@ public final class ServeCommand implements Callable<Integer> {
             }
             binlogs = engine.binlogStreams();
             if (binlogs.enabled()) {
+                binlogs.registerMetrics(bunker.metrics(), bunker.clock());
                 binlogs.start();
                 for (var s : config.backups().sources().values()) {
                     if (s.binlog() != null) {

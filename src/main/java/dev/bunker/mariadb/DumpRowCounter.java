@@ -73,8 +73,57 @@ public final class DumpRowCounter extends FilterInputStream {
     @Override
     public int read(byte[] buf, int off, int len) throws IOException {
         int n = super.read(buf, off, len);
-        for (int i = 0; i < n; i++) accept(buf[off + i]);
+        int i = off;
+        int end = off + Math.max(n, 0);
+        while (i < end) {
+            if (state == State.VALUES) i = values(buf, i, end);
+            else if (state == State.SKIP_LINE) i = skipLine(buf, i, end);
+            else accept(buf[i++]);
+        }
         return n;
+    }
+
+    /**
+     * The rows of an INSERT's VALUES: almost every byte of a dump passes here, so it runs on locals over the whole buffer
+     * (the per-byte path costs a second per 400 MB on the backup's critical path). Returns where it stopped.
+     */
+    private int values(byte[] buf, int i, int end) {
+        boolean inStr = inString;
+        boolean esc = escaped;
+        int d = depth;
+        long rows = 0;
+        for (; i < end; i++) {
+            byte b = buf[i];
+            if (inStr) {
+                if (esc) esc = false;
+                else if (b == '\\') esc = true;
+                else if (b == '\'') inStr = false;
+            } else if (b == '\'') {
+                inStr = true;
+            } else if (b == '(') {
+                if (d++ == 0) rows++;
+            } else if (b == ')') {
+                d--;
+            } else if (b == ';' && d == 0) {
+                state = State.SKIP_LINE; // the statement's end; the rest of its line is the newline
+                i++;
+                break;
+            }
+        }
+        inString = inStr;
+        escaped = esc;
+        depth = d;
+        if (rows > 0) counts.merge(table, rows, Long::sum);
+        return i;
+    }
+
+    private int skipLine(byte[] buf, int i, int end) {
+        while (i < end && buf[i] != '\n') i++;
+        if (i < end) {
+            state = State.HEAD;
+            i++;
+        }
+        return i;
     }
 
     @Override

@@ -128,6 +128,27 @@ class MariaDbPitrTest {
                 assertThat(count(server, "shop_at", "where note = 'it''s (a) row; with \\\\ odd bytes'")).isEqualTo(1);
                 assertThat(count(server, "shop_at", "where note = 'after the mistake'")).isZero();
 
+                // README's by-hand recipe: the dump with age, zstd and mariadb; the binary log rebuilt by docs/restore-binlog.sh and replayed.
+                Path vault = ((dev.bunker.store.LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("vault"))).pathOf(dump.dataKey());
+                Path stored = ((dev.bunker.store.LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("vault"))).pathOf(BinlogChunk.prefix("shop") + "x")
+                        .getParent();
+                String login = "--no-defaults --protocol=TCP -h 127.0.0.1 -P " + server.port() + " -u bunker";
+                ProcessBuilder byHand = new ProcessBuilder("bash", "-c", "set -euo pipefail; mariadb $LOGIN -e 'create database shop_hand'; "
+                        + "age -d -i \"$KEY\" \"$DUMP\" | zstd -d | mariadb $LOGIN shop_hand; "
+                        + "BUNKER_KEY=\"$KEY\" docs/restore-binlog.sh \"$STORED\" \"$OUT\"; "
+                        + "TZ=UTC mariadb-binlog --start-position=$POS --stop-datetime=\"$STOP\" --database=shop --rewrite-db='shop->shop_hand' "
+                        + "\"$OUT\"/binlog.* | mariadb $LOGIN").redirectErrorStream(true);
+                byHand.environment().putAll(java.util.Map.of("LOGIN", login, "KEY", dir.resolve("key.txt").toString(), "DUMP", vault.toString(),
+                        "STORED", stored.toString(), "OUT", dir.resolve("hand").toString(), "POS", String.valueOf(dump.binlog().position()),
+                        "STOP", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC).format(target),
+                        "MYSQL_PWD", server.url(null).password()));
+                Process hand = byHand.start();
+                String handOut = new String(hand.getInputStream().readAllBytes());
+                assertThat(hand.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(hand.exitValue()).as(handOut).isZero();
+                assertThat(count(server, "shop_hand", "")).isEqualTo(801);
+                assertThat(count(server, "shop_hand", "where note = 'after the mistake'")).isZero();
+
                 assertThatThrownBy(() -> restore.run("shop", Instant.now().plusSeconds(3600), server.restoreTarget("shop_future"), ids, false, l -> {}))
                         .hasMessageContaining("the stored binary log of shop reaches").hasMessageContaining("Nothing was restored");
                 try (Connection c = server.connect(null); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show databases like 'shop_future'")) {
