@@ -7,6 +7,11 @@
 #   bunker_mariadb_restore_s : `bunker db restore` into a fresh second server (the anchor's settings, binary log off):
 #                              read + SHA-256 + age + zstd to a private temp file, then the mariadb client over TCP;
 #                              compare mariadb_restore_sql_s (age -d | zstd -d | mariadb over the socket)
+#   bunker_mariadb_physical_s: `bunker db backup --kind base` (mariadb-backup --stream=xbstream, zstd and age in-process,
+#                              into the store); compare mariadb_backup_stream_zstd_age_s
+#   bunker_mariadb_physical_restore_s: `bunker db restore --target-dir` (download, SHA-256, age, zstd, mbstream -x, then
+#                              mariadb-backup --prepare; the server not started); mariadb_backup_restore_s also copies back,
+#                              fsyncs and starts the server
 set -euo pipefail
 cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
 MR=$PERF/mariadb; SOCK=$MR/run/mysqld.sock
@@ -29,7 +34,9 @@ PORT=$(sed -n 's/^port=//p' "$MR/my.cnf")
 SQL() { mariadb --no-defaults -S "$SOCK" -uroot "$@"; }
 SQL -e "CREATE USER IF NOT EXISTS 'bunker_bk'@'127.0.0.1' IDENTIFIED BY 'bench-pw';
   GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON bench.* TO 'bunker_bk'@'127.0.0.1';
-  GRANT SELECT ON mysql.proc TO 'bunker_bk'@'127.0.0.1'; GRANT BINLOG MONITOR ON *.* TO 'bunker_bk'@'127.0.0.1';" >&2
+  GRANT SELECT ON mysql.proc TO 'bunker_bk'@'127.0.0.1'; GRANT BINLOG MONITOR ON *.* TO 'bunker_bk'@'127.0.0.1';
+  CREATE USER IF NOT EXISTS 'bunker_phys'@'127.0.0.1' IDENTIFIED BY 'bench-pw';
+  GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'bunker_phys'@'127.0.0.1';" >&2
 # The restore target: a second server with the anchor's settings (its drill server is gone once the anchor exits)
 rm -rf "$W" "$T"; mkdir -p "$W" "$T/data" "$T/run"; chown mysql:mysql "$T/data" "$T/run"
 TPORT=$PORT; while ss -Htln "( sport = :$TPORT )" | grep -q .; do TPORT=$((TPORT+1)); done
@@ -49,6 +56,7 @@ backups:
   stores: [vault]
   sources:
     bench: {url: "mariadb://bunker_bk@127.0.0.1:$PORT/bench", password: bench-pw}
+    server: {url: "mariadb://bunker_phys@127.0.0.1:$PORT/bench", password: bench-pw}
 YAML
 B="$JAVA -jar $JAR"
 $B status --config "$W/bunker.yaml" --data-dir "$W" >/dev/null 2>&1   # first start: initdb of Bunker's embedded db, untimed
@@ -61,3 +69,8 @@ q="SELECT CONCAT((SELECT COUNT(*) FROM pgbench_accounts), '/', (SELECT COUNT(*) 
 got=$(mariadb --no-defaults -S "$T/run/mysqld.sock" -uroot -N bench_restore -e "$q"); want=$(SQL -N bench -e "$q")
 [ "$got" = "$want" ] || { log "VERIFY FAILED: restored $got, source $want"; exit 1; }
 fig bunker_mariadb_restore_verified 1 bool
+t=$(timeit "$B db backup --config $W/bunker.yaml --data-dir $W --source server --kind base")
+fig bunker_mariadb_physical_s "$t" s
+t=$(timeit "$B db restore --config $W/bunker.yaml --data-dir $W --backup latest --source server --identity $PERF/age.key --target-dir $W/physical")
+fig bunker_mariadb_physical_restore_s "$t" s
+[ -d "$W/physical/bench" ] || { log "VERIFY FAILED: no bench folder in the restored data directory"; exit 1; }

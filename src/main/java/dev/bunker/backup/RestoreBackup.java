@@ -3,6 +3,7 @@ package dev.bunker.backup;
 import dev.bunker.tools.ToolProcess;
 import com.github.luben.zstd.ZstdInputStream;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.mariadb.MariaDbPhysical;
 import dev.bunker.mariadb.MariaDbTarget;
 import dev.bunker.mariadb.MariaDbTools;
 import dev.bunker.mariadb.MariaDbUrl;
@@ -236,9 +237,13 @@ public final class RestoreBackup {
      */
     public BaseResult runBase(Manifest m, Path targetDir, List<String> identities, Consumer<String> progress) throws IOException {
         if (!m.isBase()) {
-            throw new IOException("backup " + m.id() + " is a " + m.kind() + " (pg_dump), not a base backup: restore it into a database with --target URL");
+            throw new IOException("backup " + m.id() + " is a " + m.kind() + " (" + (m.isMariaDb() ? "mariadb-dump" : "pg_dump")
+                    + "), not a base backup: restore it into a database with --target URL");
         }
         BaseBackups.requireNewOrEmpty(targetDir);
+        // A MariaDB source's base backup is mariadb-backup's xbstream: unpacked by mbstream, then prepared.
+        Path mbstream = m.isMariaDb() ? MariaDbTools.findAny(List.of("mbstream"), config.mariaDbBin()).path() : null;
+        Path mariadbBackup = m.isMariaDb() ? MariaDbTools.findAny(List.of("mariadb-backup", "mariabackup"), config.mariaDbBin()).path() : null;
         List<String> problems = new ArrayList<>();
         for (String name : config.stores()) {
             Store store = stores.get(name);
@@ -249,7 +254,8 @@ public final class RestoreBackup {
             long files;
             try (InputStream raw = store.get(m.dataKey());
                  InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress)) {
-                files = extract(AgeCrypto.decrypting(counted, identities), targetDir);
+                InputStream decrypting = AgeCrypto.decrypting(counted, identities);
+                files = mbstream != null ? unpack(mbstream, decrypting, targetDir) : extract(decrypting, targetDir);
             } catch (StoreException e) {
                 TempFolders.empty(targetDir);
                 problems.add(name + ": " + e.getMessage());
@@ -271,7 +277,12 @@ public final class RestoreBackup {
                 continue;
             }
             if (!problems.isEmpty()) progress.accept("used store '" + name + "' after: " + String.join("; ", problems));
-            return new BaseResult(m, targetDir, name, files, (System.nanoTime() - t0) / 1e9, 0);
+            double downloadSeconds = (System.nanoTime() - t0) / 1e9;
+            if (mariadbBackup == null) return new BaseResult(m, targetDir, name, files, downloadSeconds, 0);
+            progress.accept("preparing the data files (mariadb-backup --prepare)");
+            long t1 = System.nanoTime();
+            MariaDbPhysical.prepare(mariadbBackup, targetDir);
+            return new BaseResult(m, targetDir, name, files, downloadSeconds, (System.nanoTime() - t1) / 1e9);
         }
         throw new IOException("backup " + m.id() + " could not be read whole from any backup store " + config.stores() + "; nothing was restored: "
                 + String.join("; ", problems));
@@ -292,6 +303,24 @@ public final class RestoreBackup {
         } catch (IOException e) {
             IOException upstream = pipe.failure();
             throw upstream != null ? upstream : e;
+        }
+    }
+
+    /** As {@link #extract}, for an xbstream: mbstream unpacks it; returns the files it made. */
+    private static long unpack(Path mbstream, InputStream decrypting, Path targetDir) throws IOException {
+        if (!Files.isDirectory(targetDir)) { // the server's data, readable by its owner only
+            Files.createDirectories(targetDir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        }
+        DecryptingPipe pipe = new DecryptingPipe(decrypting);
+        try (pipe; InputStream plain = new ZstdInputStream(pipe.plaintext())) {
+            MariaDbPhysical.extract(mbstream, plain, targetDir);
+        } catch (IOException e) {
+            IOException upstream = pipe.failure();
+            throw upstream != null ? upstream : e;
+        }
+        try (var walk = Files.walk(targetDir)) {
+            return walk.filter(Files::isRegularFile).count();
         }
     }
 

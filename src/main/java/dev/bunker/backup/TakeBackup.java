@@ -6,6 +6,7 @@ import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.mariadb.DumpRowCounter;
+import dev.bunker.mariadb.MariaDbPhysical;
 import dev.bunker.mariadb.MariaDbSource;
 import dev.bunker.mariadb.MariaDbTools;
 import dev.bunker.mariadb.MariaDbUrl;
@@ -136,20 +137,18 @@ public final class TakeBackup {
      * counted on the way through (the dump's own snapshot: see {@link DumpRowCounter}) and its binary log position kept.
      */
     private Manifest runMariaDb(BackupSource source, BackupKind kind) throws IOException, SQLException {
-        if (kind.name().equals("base")) {
-            throw new IOException("backup source '" + source.name() + "' is a MariaDB database: it has dumps and snapshots, not base backups "
-                    + "(those are PostgreSQL's pg_basebackup); use --kind dump");
-        }
         MariaDbSource db = new MariaDbSource(MariaDbUrl.parse(source.url(), source.user(), source.password()), source.name());
         Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         Manifest.Planned plan = Manifest.Planned.of(source.name(), kind.name(), started);
         SigningKey signingKey = SigningKey.loadOrCreate(dataDir);
+        boolean physical = kind.name().equals("base");
         MariaDbSource.Inspected server;
         try {
-            server = db.inspect(config.allowSuperuser());
+            server = db.inspect(config.allowSuperuser(), !physical);
         } catch (MariaDbSource.WriterException e) {
             throw new IOException(e.getMessage(), e);
         }
+        if (physical) return runMariaDbPhysical(db, server, plan, kind, started, signingKey);
         if (!server.nonTransactional().isEmpty()) {
             LOG.warn("backup source '{}': tables {} have no transactions, so the dump cannot hold them still: rows written to them while it "
                     + "runs may be half in it; convert them (ALTER TABLE t ENGINE=InnoDB) or keep writes off them during dumps",
@@ -171,6 +170,38 @@ public final class TakeBackup {
                 "mariadb-dump " + dumpTool.version() + " --single-transaction | zstd -" + kind.zstdLevel() + " | age (plain SQL)", plan.dataKey(),
                 first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), counted.rowCounts(), null,
                 Manifest.MARIADB, binlog), signingKey, lock, targets);
+    }
+
+    /** A MariaDB source's base backup: mariadb-backup's xbstream of the whole server's data files, streamed as a dump is. */
+    private Manifest runMariaDbPhysical(MariaDbSource db, MariaDbSource.Inspected server, Manifest.Planned plan, BackupKind kind, Instant started,
+                                        SigningKey signingKey) throws IOException, SQLException {
+        MariaDbTools.Tool tool = MariaDbTools.find(List.of("mariadb-backup", "mariabackup"), server.serverVersion(), config.mariaDbBin());
+        Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
+        LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+        List<String> targets = config.stores();
+        Path work = TempFolders.createPrivate(dataDir, "mariadb-backup-");
+        try {
+            catalog.attemptStarted(plan, targets);
+            ToolProcess backup = MariaDbPhysical.startBackup(tool.path(), db.url(), work);
+            PutResult first;
+            try {
+                first = upload(backup, plan.dataKey(), kind, lock, targets);
+            } catch (IOException e) {
+                String said = backup.stderrText();
+                throw new IOException(e.getMessage() + (said.contains("Access denied") || said.contains("privilege")
+                        ? "; the backup user needs: " + MariaDbPhysical.grantAdvice(db.url()) : "")
+                        + (said.contains("Can't open") || said.contains("No such file") || said.contains("Permission denied")
+                        ? "; mariadb-backup reads the server's data files: run it on the server's machine, as a user that can read its datadir" : ""), e);
+            }
+            DumpRowCounter.BinlogPosition at = MariaDbPhysical.binlogPosition(backup.stderrText());
+            Manifest.Binlog binlog = at == null ? null : new Manifest.Binlog(at.file(), at.position(), at.gtid());
+            return publish(new Manifest(plan.id(), plan.source(), kind.name(), started, clock.instant(), server.serverVersion(),
+                    "mariadb-backup " + tool.version() + " --backup --stream=xbstream | zstd -" + kind.zstdLevel() + " | age (every database's files)",
+                    plan.dataKey(), first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), Map.of(), null,
+                    Manifest.MARIADB, binlog), signingKey, lock, targets);
+        } finally {
+            TempFolders.deleteTree(work);
+        }
     }
 
     /** Streams the tool's output through zstd and age into the first backup store, then copies it to the others; the tool must succeed. */

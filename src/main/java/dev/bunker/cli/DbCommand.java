@@ -53,7 +53,7 @@ public final class DbCommand implements Runnable {
         String source;
 
         @Option(names = "--kind", paramLabel = "K", defaultValue = "dump", description = "dump (daily, portable, locked), snapshot (frequent, short-lived) or base (pg_basebackup of the whole cluster, "
-                + "on demand; the role needs REPLICATION). Default: ${DEFAULT-VALUE}.")
+                + "on demand; the role needs REPLICATION; of a MariaDB source: mariadb-backup of the whole server, run on its machine). Default: ${DEFAULT-VALUE}.")
         String kind;
 
         @Option(names = "--json", description = "Print the manifests as JSON.")
@@ -237,6 +237,11 @@ public final class DbCommand implements Runnable {
                     progress.close();
                     if (json) {
                         System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                    } else if (m.isMariaDb()) {
+                        System.out.printf("restored %s (from store '%s') into %s: %d files, download+unpack %.1f s, prepare %.1f s%n"
+                                        + "start it with MariaDB %s's server: chown -R mysql:mysql %s; mariadbd --datadir=%s --port=PORT --socket=%s/mysqld.sock%n",
+                                m.id(), r.store(), targetDir, r.files(), r.downloadSeconds(), r.extractSeconds(),
+                                m.serverVersion() == null ? "" : m.serverVersion().replaceAll("^(\\d+\\.\\d+).*", "$1"), targetDir, targetDir, targetDir);
                     } else {
                         System.out.printf("restored %s (from store '%s') into %s: %d files, download+decrypt %.1f s, extract %.1f s%n"
                                         + "start it with PostgreSQL %s's server, as the user that will own it: pg_ctl -D %s -o '-p PORT' start%n",

@@ -48,24 +48,46 @@ public final class ThrowawayMariaDb implements AutoCloseable {
             Path init = dir.resolve("init.sql");
             Files.writeString(init, "CREATE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
                     + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
-            int port = freePort();
-            List<String> cmd = new ArrayList<>(List.of(tool("mariadbd"), "--no-defaults", "--datadir=" + data, "--user=" + osUser,
-                    "--socket=" + dir.resolve("mysqld.sock"), "--pid-file=" + dir.resolve("mariadbd.pid"), "--port=" + port,
-                    "--bind-address=127.0.0.1", "--skip-name-resolve", "--init-file=" + init, "--log-error=" + dir.resolve("error.log"),
-                    "--innodb-buffer-pool-size=256M", "--max-allowed-packet=256M", "--character-set-server=utf8mb4", "--server-id=1"));
-            cmd.addAll(extraOptions);
-            Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("console.log").toFile()).start();
-            ThrowawayMariaDb db = new ThrowawayMariaDb(dir, server, port, password);
-            try {
-                db.awaitUp();
-                Files.delete(init); // the password is in this process only from here on
-                return db;
-            } catch (IOException | RuntimeException e) {
-                db.close();
-                throw e;
-            }
+            List<String> options = new ArrayList<>(List.of("--init-file=" + init));
+            options.addAll(extraOptions);
+            ThrowawayMariaDb db = launch(dir, data, password, options);
+            Files.delete(init); // the password is in this process only from here on
+            return db;
         } catch (IOException | RuntimeException e) {
             TempFolders.deleteTree(dir);
+            throw e;
+        }
+    }
+
+    /**
+     * Starts a server on a data directory restored from a physical backup ({@code data}, moved into a new private folder
+     * under {@code <dataDir>/tmp}); it has the source's accounts, so {@code password} is the source's {@value #USER}'s.
+     */
+    public static ThrowawayMariaDb startOn(Path dataDir, Path data, String password, List<String> extraOptions) throws IOException {
+        Path dir = TempFolders.createPrivate(dataDir, "mariadb-");
+        try {
+            Files.move(data, dir.resolve("data"));
+            return launch(dir, dir.resolve("data"), password, extraOptions);
+        } catch (IOException | RuntimeException e) {
+            TempFolders.deleteTree(dir);
+            throw e;
+        }
+    }
+
+    private static ThrowawayMariaDb launch(Path dir, Path data, String password, List<String> extraOptions) throws IOException {
+        int port = freePort();
+        List<String> cmd = new ArrayList<>(List.of(tool("mariadbd"), "--no-defaults", "--datadir=" + data, "--user=" + System.getProperty("user.name"),
+                "--socket=" + dir.resolve("mysqld.sock"), "--pid-file=" + dir.resolve("mariadbd.pid"), "--port=" + port,
+                "--bind-address=127.0.0.1", "--skip-name-resolve", "--log-error=" + dir.resolve("error.log"),
+                "--innodb-buffer-pool-size=256M", "--max-allowed-packet=256M", "--character-set-server=utf8mb4", "--server-id=1"));
+        cmd.addAll(extraOptions);
+        Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("console.log").toFile()).start();
+        ThrowawayMariaDb db = new ThrowawayMariaDb(dir, server, port, password);
+        try {
+            db.awaitUp();
+            return db;
+        } catch (IOException | RuntimeException e) {
+            db.close();
             throw e;
         }
     }

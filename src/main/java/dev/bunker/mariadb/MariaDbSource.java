@@ -65,6 +65,11 @@ public final class MariaDbSource {
      * dump cannot hold them still).
      */
     public Inspected inspect(boolean allowWriter) throws SQLException, WriterException {
+        return inspect(allowWriter, true);
+    }
+
+    /** As {@link #inspect(boolean)}; {@code dump}: the routines must be visible (a physical backup copies files, and needs not). */
+    public Inspected inspect(boolean allowWriter, boolean dump) throws SQLException, WriterException {
         try (Connection c = connect(); Statement s = c.createStatement()) {
             List<String> grants = grants(s, "SHOW GRANTS");
             for (String role : Grants.roles(grants)) grants.addAll(grants(s, "SHOW GRANTS FOR " + role));
@@ -81,7 +86,7 @@ public final class MariaDbSource {
                 version = rs.getString(1);
                 binlog = rs.getBoolean(2);
             }
-            if (version.contains("MariaDB") && !seesRoutines(c, grants)) {
+            if (dump && version.contains("MariaDB") && !seesRoutines(c, grants)) {
                 throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which cannot see the database's stored "
                         + "procedures and functions, so its dumps would leave them out without a word; grant it: " + grantAdvice(url));
             }

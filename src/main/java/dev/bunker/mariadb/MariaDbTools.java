@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * older dump client can miss what a newer server has).
  */
 public final class MariaDbTools {
-    private static final Pattern VERSION = Pattern.compile("(?:Distrib |from )(\\d+)\\.(\\d+)\\.(\\d+)");
+    private static final Pattern VERSION = Pattern.compile("(?:Distrib |from |server )(\\d+)\\.(\\d+)\\.(\\d+)");
     private static final Pattern SERVER = Pattern.compile("^(\\d+)\\.(\\d+)\\.(\\d+)");
 
     private MariaDbTools() {}
