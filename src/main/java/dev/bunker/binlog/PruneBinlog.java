@@ -4,12 +4,10 @@ import dev.bunker.backup.BackupCatalog;
 import dev.bunker.backup.Manifest;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.store.GuardedStore;
+import dev.bunker.pitr.LogRemoval;
 import dev.bunker.store.ListPage;
 import dev.bunker.store.ObjectInfo;
-import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.Store;
-import dev.bunker.store.StoreException;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -44,9 +42,7 @@ public final class PruneBinlog {
 
     public Report run(boolean dryRun) throws IOException, SQLException {
         List<String> keptFrom = new ArrayList<>();
-        List<String> removed = new ArrayList<>();
-        List<String> locked = new ArrayList<>();
-        List<String> failed = new ArrayList<>();
+        LogRemoval removal = new LogRemoval();
         List<BackupCatalog.Entry> entries = catalog.list();
         Instant now = clock.instant();
         for (BackupSource source : config.sources().values()) {
@@ -61,27 +57,11 @@ public final class PruneBinlog {
             Instant keepAfter = now.minus(source.binlog().keep());
             for (String name : config.stores()) {
                 Store store = stores.get(name);
-                for (String key : keysBefore(store, source.name(), firstKept, keepAfter)) {
-                    if (dryRun) {
-                        removed.add(name + ":" + key);
-                        continue;
-                    }
-                    try {
-                        GuardedStore.withDeletionPermit("binlog prune", () -> {
-                            store.delete(key);
-                            return null;
-                        });
-                        removed.add(name + ":" + key);
-                    } catch (ObjectLockedException e) {
-                        locked.add(name + ":" + key);
-                    } catch (StoreException e) {
-                        failed.add(name + ":" + key + " (" + e.getMessage() + ")");
-                    }
-                }
+                removal.remove(name, store, keysBefore(store, source.name(), firstKept, keepAfter), dryRun, "binlog prune");
             }
             keptFrom.add(source.name() + ": from " + oldest.binlog().file() + " (dump " + oldest.id() + ")");
         }
-        return new Report(keptFrom, removed, locked, failed);
+        return new Report(keptFrom, removal.removed, removal.locked, removal.failed);
     }
 
     /** Keys of files numbered before {@code firstKept}, stored before {@code keepAfter}: data first, then metadata. */

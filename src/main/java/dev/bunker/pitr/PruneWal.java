@@ -3,12 +3,9 @@ package dev.bunker.pitr;
 import dev.bunker.backup.BackupCatalog;
 import dev.bunker.backup.Manifest;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.store.GuardedStore;
 import dev.bunker.store.ListPage;
 import dev.bunker.store.ObjectInfo;
-import dev.bunker.store.ObjectLockedException;
 import dev.bunker.store.Store;
-import dev.bunker.store.StoreException;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -42,9 +39,7 @@ public final class PruneWal {
 
     public Report run(boolean dryRun) throws SQLException, IOException {
         List<String> keptFrom = new ArrayList<>();
-        List<String> removed = new ArrayList<>();
-        List<String> locked = new ArrayList<>();
-        List<String> failed = new ArrayList<>();
+        LogRemoval removal = new LogRemoval();
         List<BackupCatalog.Entry> entries = catalog.list();
         for (String source : config.sources().keySet()) {
             Manifest oldest = null;
@@ -58,27 +53,11 @@ public final class PruneWal {
                 Store store = stores.get(name);
                 if (store == null) continue;
                 if (oldest.wal().systemId() == null) continue; // taken by an earlier build: its WAL folder is not known, so nothing goes
-                for (String key : keysBefore(store, source, oldest.wal().systemId(), oldest.wal().timeline(), start)) {
-                    if (dryRun) {
-                        removed.add(name + ":" + key);
-                        continue;
-                    }
-                    try {
-                        GuardedStore.withDeletionPermit("wal prune", () -> {
-                            store.delete(key);
-                            return null;
-                        });
-                        removed.add(name + ":" + key);
-                    } catch (ObjectLockedException e) {
-                        locked.add(name + ":" + key);
-                    } catch (StoreException e) {
-                        failed.add(name + ":" + key + " (" + e.getMessage() + ")");
-                    }
-                }
+                removal.remove(name, store, keysBefore(store, source, oldest.wal().systemId(), oldest.wal().timeline(), start), dryRun, "wal prune");
             }
             keptFrom.add(source + ": from the segment of " + oldest.wal().start() + " (base backup " + oldest.id() + ")");
         }
-        return new Report(keptFrom, removed, locked, failed);
+        return new Report(keptFrom, removal.removed, removal.locked, removal.failed);
     }
 
     /**

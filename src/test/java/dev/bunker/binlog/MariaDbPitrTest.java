@@ -10,12 +10,10 @@ import dev.bunker.backup.ManifestTrust;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.ConfigLoader;
 import dev.bunker.drill.ThrowawayMariaDb;
-import dev.bunker.store.ForwardingStore;
-import dev.bunker.store.PutOptions;
-import dev.bunker.store.PutResult;
 import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.ChildJvm;
 import dev.bunker.testing.ConfigFiles;
+import dev.bunker.testing.HangingStore;
 import dev.bunker.testing.TestDatabase;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -181,21 +179,8 @@ class MariaDbPitrTest {
     public static void main(String[] args) throws Exception {
         BunkerConfig config = ConfigLoader.load(Path.of(args[0]), ConfigLoader.Overrides.NONE);
         Path marker = Path.of(args[1]);
-        int[] metadata = {0};
-        Bunker bunker = Bunker.open(config, Clock.systemUTC(), s -> !s.name().equals("shelter") ? s : new ForwardingStore(s) {
-            @Override
-            public PutResult put(String key, InputStream data, PutOptions options) {
-                if (key.startsWith(BinlogChunk.ROOT) && key.endsWith(".json") && ++metadata[0] == 3) {
-                    try {
-                        Files.writeString(marker, key + "\n");
-                        Thread.sleep(Long.MAX_VALUE); // killed here
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-                return super.put(key, data, options);
-            }
-        });
+        Bunker bunker = Bunker.open(config, Clock.systemUTC(), s -> !s.name().equals("shelter") ? s
+                : new HangingStore(s, key -> key.startsWith(BinlogChunk.ROOT) && key.endsWith(".json"), 3, marker));
         Engine.on(bunker).binlogStreams().start();
         Thread.sleep(Long.MAX_VALUE);
     }
