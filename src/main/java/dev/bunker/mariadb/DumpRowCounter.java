@@ -28,7 +28,13 @@ public final class DumpRowCounter extends FilterInputStream {
     private static final String COMPLETED = "-- Dump completed";
     private static final int HEAD_LIMIT = 4096;
 
-    private enum State { HEAD, NAME, VALUES_KEYWORD, VALUES, SKIP_LINE }
+    /**
+     * HEAD: reading a line's start; NAME: an INSERT's table name; COLUMNS: what follows it up to the keyword VALUES (a column
+     * list when mariadb-dump writes one, for tables with invisible columns); VALUES_KEYWORD: the blanks after it; VALUES: the
+     * rows; SKIP_LINE: the rest of a line; DELIMITED: inside {@code DELIMITER ;;} ... {@code DELIMITER ;}, where routines,
+     * triggers and events are written, whose bodies may hold anything (an INSERT, a CREATE TABLE, double-quoted strings).
+     */
+    private enum State { HEAD, NAME, COLUMNS, VALUES_KEYWORD, VALUES, SKIP_LINE, DELIMITED }
 
     private final Map<String, Long> counts = new LinkedHashMap<>();
     private final ByteArrayOutputStream head = new ByteArrayOutputStream();
@@ -43,6 +49,9 @@ public final class DumpRowCounter extends FilterInputStream {
     private long binlogPos = -1;
     private String gtid;
     private boolean completed;
+    private boolean inTick; // inside a backquoted name in COLUMNS
+    private final StringBuilder keyword = new StringBuilder(); // the last letters outside names in COLUMNS
+    private boolean longLine; // DELIMITED: the current line is longer than HEAD_LIMIT, so not DELIMITER ;
 
     public DumpRowCounter(InputStream in) {
         super(in);
@@ -159,15 +168,26 @@ public final class DumpRowCounter extends FilterInputStream {
                     }
                     table = "`" + name.toString(StandardCharsets.UTF_8) + "`";
                     counts.putIfAbsent(table, 0L);
-                    state = State.VALUES_KEYWORD; // this byte is the space before VALUES
+                    state = State.COLUMNS; // this byte is the space after the name
+                    inTick = false;
+                    keyword.setLength(0);
                 } else if (b == '`') {
                     nameTick = true;
                 } else {
                     name.write(b);
                 }
             }
+            case COLUMNS -> {
+                if (b == '`') {
+                    inTick = !inTick; // a doubled backtick inside a name toggles twice
+                } else if (!inTick) {
+                    keyword.append((char) b);
+                    if (keyword.length() > 6) keyword.deleteCharAt(0);
+                    if (keyword.toString().equals("VALUES")) state = State.VALUES_KEYWORD;
+                }
+            }
             case VALUES_KEYWORD -> {
-                if (b == 'V' || b == 'A' || b == 'L' || b == 'U' || b == 'E' || b == 'S' || b == ' ' || b == '\n') return;
+                if (b == ' ' || b == '\n') return;
                 state = State.VALUES;
                 depth = 0;
                 inString = false;
@@ -177,6 +197,17 @@ public final class DumpRowCounter extends FilterInputStream {
             case VALUES -> values(b);
             case SKIP_LINE -> {
                 if (b == '\n') state = State.HEAD;
+            }
+            case DELIMITED -> {
+                if (b == '\n') {
+                    if (!longLine && head.toString(StandardCharsets.UTF_8).equals("DELIMITER ;")) state = State.HEAD;
+                    head.reset();
+                    longLine = false;
+                } else if (head.size() >= HEAD_LIMIT) {
+                    longLine = true;
+                } else {
+                    head.write(b);
+                }
             }
         }
     }
@@ -205,6 +236,10 @@ public final class DumpRowCounter extends FilterInputStream {
         String line = head.toString(StandardCharsets.UTF_8);
         head.reset();
         if (line.startsWith(COMPLETED)) completed = true;
+        if (line.equals("DELIMITER ;;")) {
+            state = State.DELIMITED;
+            return;
+        }
         Matcher m = CREATE.matcher(line);
         if (m.find()) {
             counts.putIfAbsent("`" + m.group(1) + "`", 0L);

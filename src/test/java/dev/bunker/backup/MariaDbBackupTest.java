@@ -64,7 +64,11 @@ class MariaDbBackupTest {
                     + "from orders, seq_1_to_2 n");
             s.execute("create view big_orders as select o.id, count(*) n_lines from orders o join order_lines l on l.order_id = o.id group by o.id");
             s.execute("create trigger line_note before insert on order_lines for each row set new.note = coalesce(new.note, 'none')");
-            s.execute("create procedure order_count(out n bigint) select count(*) into n from orders");
+            // A body with what a row counter must not take for rows: an INSERT at a line's start, a double-quoted string with a quote.
+            s.execute("create procedure order_count(out n bigint) begin\nINSERT INTO `order_lines` VALUES (1, 9, \"it's (a) body;\", null);\n"
+                    + "select count(*) into n from orders; end");
+            s.execute("create table inv (a int primary key, b int invisible)"); // dumped with a column list
+            s.execute("insert into inv (a, b) values (1, 10), (2, 20)");
             s.execute("create event tidy on schedule every 1 day disable do delete from order_lines where 1 = 0");
         }
         key = dir.resolve("key.txt");
@@ -156,7 +160,8 @@ class MariaDbBackupTest {
         }
         long orders = m.rowCounts().get("`orders`");
         assertThat(orders).isGreaterThan(2000);
-        assertThat(m.rowCounts()).containsEntry("`order_lines`", 2 * orders).containsEntry("`odd``name`", 2L).doesNotContainKey("`big_orders`");
+        assertThat(m.rowCounts()).containsEntry("`order_lines`", 2 * orders).containsEntry("`odd``name`", 2L).containsEntry("`inv`", 2L)
+                .doesNotContainKey("`big_orders`");
         assertThat(m.isMariaDb()).isTrue();
         assertThat(m.format()).startsWith("mariadb-dump ").contains("--single-transaction");
         assertThat(written.get()).as("the writer went on while the dump ran").isGreaterThan(orders - 2000);

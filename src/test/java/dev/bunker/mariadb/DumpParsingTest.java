@@ -43,7 +43,20 @@ class DumpParsingTest {
               `x` int(11)
             );
             INSERT INTO `we``ird ☃` VALUES (1),(2);
+            CREATE TABLE `hidden` (
+              `a` int(11), `b` int(11) INVISIBLE
+            );
+            INSERT INTO `hidden` (`a`, `b`) VALUES (1,2),
+            (3,4);
+            INSERT INTO `hidden` (`VALUES (x)`) VALUES (5);
             /*!50001 CREATE VIEW `v` AS SELECT 1 AS `id` */;
+            DELIMITER ;;
+            /*!50003 CREATE*/ /*!50020 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t BEFORE INSERT ON `a` FOR EACH ROW BEGIN
+            INSERT INTO `a` VALUES (99, "it's (not) a row");
+            CREATE TABLE `made_in_a_trigger` (x int);
+            END */;;
+            DELIMITER ;
+            INSERT INTO `empty` VALUES (1);
             -- Dump completed on 2026-12-04 12:28:04
             """;
 
@@ -52,7 +65,7 @@ class DumpParsingTest {
         for (int size : List.of(1, 3, 7, 64, 1 << 16)) {
             DumpRowCounter c = count(DUMP, size);
             assertThat(c.rowCounts()).as("read %d bytes at a time", size)
-                    .containsExactly(Map.entry("`a`", 7L), Map.entry("`empty`", 0L), Map.entry("`we``ird ☃`", 2L));
+                    .containsExactly(Map.entry("`a`", 7L), Map.entry("`empty`", 1L), Map.entry("`we``ird ☃`", 2L), Map.entry("`hidden`", 3L));
             assertThat(c.completed()).isTrue();
             assertThat(c.binlogPosition()).isEqualTo(new DumpRowCounter.BinlogPosition("binlog.000003", 1234, "0-1-42"));
         }
