@@ -63,7 +63,10 @@ public final class BinlogArchive {
         boolean rotated = false;
         boolean covered = false;
         for (BinlogChunk c : chunks) { // in file and byte order
-            if (c.isMarker()) continue;
+            if (c.isMarker()) {
+                if (c.rotated() && c.file().equals(file) && c.from() == at) rotated = true; // the file ended here (the server crashed)
+                continue;
+            }
             if (file == null) {
                 file = c.file();
                 at = c.from();

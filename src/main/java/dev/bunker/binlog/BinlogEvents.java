@@ -11,10 +11,11 @@ import java.time.Instant;
 final class BinlogEvents {
     static final byte[] MAGIC = {(byte) 0xfe, 'b', 'i', 'n'};
     static final int HEADER = 19;
+    static final int STOP = 3;
     static final int ROTATE = 4;
     static final long MAX_EVENT = 1L << 30; // max_allowed_packet's ceiling: a larger length is not an event
 
-    /** What a scan found: {@code end} bytes of whole events from the stretch's start; times of the first and last (null: none). */
+    /** What a scan found: {@code end} bytes of whole events from the stretch's start; times of the first and last (null: none); whether the last ends the file. */
     record Scan(int end, Instant firstEventAt, Instant lastEventAt, boolean rotated, int events) {}
 
     private BinlogEvents() {}
@@ -42,7 +43,7 @@ final class BinlogEvents {
             Instant at = Instant.ofEpochSecond(u32(buf, p));
             if (first == null) first = at;
             last = at;
-            rotated = buf[p + 4] == ROTATE;
+            rotated = buf[p + 4] == ROTATE || buf[p + 4] == STOP; // the file's last event: a rotation, or the server's shutdown
             p += (int) size;
             events++;
         }

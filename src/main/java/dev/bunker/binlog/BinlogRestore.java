@@ -70,10 +70,10 @@ public final class BinlogRestore {
         List<BinlogChunk> run = reaching(chunks, dump, target);
         progress.accept("restoring dump " + dump.id() + ", then the binary log from " + dump.binlog().file() + " byte " + dump.binlog().position()
                 + " up to " + target);
-        RestoreBackup.Result restored = restore.run(dump, targetUrl, identities, clean, progress);
         Path dir = TempFolders.createPrivate(dataDir, "binlog-");
         try {
-            List<String> files = download(first, run, dir, identities, progress);
+            List<String> files = download(first, run, dir, identities, progress); // every chunk checked before the target is touched
+            RestoreBackup.Result restored = restore.run(dump, targetUrl, identities, clean, progress);
             replay(dir, files, dump, target, sourceDb, to, progress);
             Instant through = run.stream().map(BinlogChunk::lastEventAt).filter(java.util.Objects::nonNull).max(Instant::compareTo).orElse(null);
             return new Result(dump.id(), restored.store(), dump.binlog().file(), dump.binlog().position(), files, through, (System.nanoTime() - t0) / 1e9);
@@ -101,6 +101,7 @@ public final class BinlogRestore {
             if (!c.file().equals(file)) continue;
             boolean pastDump = !file.equals(dump.binlog().file()) || at >= dump.binlog().position();
             if (c.isMarker()) {
+                if (c.from() == at && c.rotated() && !run.isEmpty()) rotated = true; // the file ended here (the server crashed)
                 if (c.from() == at && c.quietThrough() != null && !c.quietThrough().isBefore(target) && !run.isEmpty() && pastDump) return run;
                 continue;
             }

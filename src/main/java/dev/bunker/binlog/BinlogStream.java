@@ -163,7 +163,7 @@ public final class BinlogStream implements AutoCloseable {
         boolean none = false;
         for (String name : config.stores()) {
             List<BinlogChunk> stored = BinlogArchive.list(stores.get(name), source.name(), trust, hint).chunks();
-            BinlogChunk last = stored.stream().filter(c -> !c.isMarker()).reduce((a, b) -> b).orElse(null);
+            BinlogChunk last = stored.stream().filter(c -> !c.isMarker() || c.rotated()).reduce((a, b) -> b).orElse(null);
             if (last == null) {
                 none = true;
                 continue;
@@ -212,7 +212,12 @@ public final class BinlogStream implements AutoCloseable {
             Path f = spool.resolve(file);
             if (!Files.exists(f)) return;
             long size = Files.size(f);
-            if (size <= shipped) return;
+            if (size <= shipped) {
+                // mariadb-binlog writes a file's last event before it opens the next: once a later file is there, this size is final.
+                if (size == shipped && laterFileInSpool() && Files.size(f) == shipped) endAbruptly(f);
+                else return;
+                continue;
+            }
             int want = (int) Math.min(size - shipped, FIRST_READ);
             byte[] buf;
             BinlogEvents.Scan scan;
@@ -242,6 +247,29 @@ public final class BinlogStream implements AutoCloseable {
             Files.deleteIfExists(f);
             file = BinlogChunk.next(file);
             shipped = 0;
+        }
+    }
+
+    /**
+     * mariadb-binlog went on to a later file while this one ends without a ROTATE or STOP event (the server crashed): every
+     * byte of it is stored, so a marker records that it ends here, and the stream goes on with the next.
+     */
+    private void endAbruptly(Path f) throws IOException {
+        Instant now = clock.instant();
+        BinlogChunk end = new BinlogChunk(source.name(), file, shipped, shipped, null, null, true, now, 0, null, null);
+        uploader.putSigned(end.metaKey(), end, lock(now));
+        LOG.warn("binary log {} of {} ends at byte {} without a closing event (the server stopped abruptly); going on with {}", file, source.name(),
+                shipped, BinlogChunk.next(file));
+        Files.deleteIfExists(f);
+        file = BinlogChunk.next(file);
+        shipped = 0;
+    }
+
+    private boolean laterFileInSpool() throws IOException {
+        long current = BinlogChunk.sequence(file);
+        try (var names = Files.list(spool)) {
+            return names.map(p -> p.getFileName().toString()).anyMatch(n -> BinlogChunk.isFileName(n) && n.startsWith(file.substring(0, file.lastIndexOf('.') + 1))
+                    && BinlogChunk.sequence(n) > current);
         }
     }
 
