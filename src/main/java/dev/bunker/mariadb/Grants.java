@@ -13,11 +13,16 @@ import java.util.regex.Pattern;
  * password cannot delete what it backs up.
  */
 public final class Grants {
-    /** Privileges that change data or schema, or (SUPER) write past read_only. */
+    /**
+     * Privileges that change data or schema, write past read_only (SUPER), run definer-rights routines that may write
+     * (EXECUTE), make such routines or views, write or read server files (FILE), or purge the binary log (BINLOG ADMIN).
+     */
     static final Set<String> WRITES = Set.of("ALL", "ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX",
-            "DELETE HISTORY", "SUPER");
-    private static final Pattern GRANT = Pattern.compile("^GRANT (.+?) ON (?:(?:TABLE|FUNCTION|PROCEDURE|PACKAGE|PACKAGE BODY) )?(\\S+) TO ",
-            Pattern.CASE_INSENSITIVE);
+            "DELETE HISTORY", "SUPER", "EXECUTE", "CREATE ROUTINE", "ALTER ROUTINE", "CREATE VIEW", "FILE", "BINLOG ADMIN");
+    /** A name as SHOW GRANTS writes it: backquoted (with `` for a backquote, and spaces allowed), or bare, or *. */
+    private static final String NAME = "(?:`(?:[^`]|``)*`|[^\\s.`]+|\\*)";
+    private static final Pattern GRANT = Pattern.compile("^GRANT (.+?) ON (?:(?:TABLE|FUNCTION|PROCEDURE|PACKAGE|PACKAGE BODY) )?(" + NAME
+            + "(?:\\." + NAME + ")?) TO ", Pattern.CASE_INSENSITIVE);
     /** A role granted to the user: {@code GRANT `role` TO `user`@`host`}. */
     private static final Pattern ROLE = Pattern.compile("^GRANT (`(?:[^`]|``)+`(?:@`[^`]*`)?(?:, *`(?:[^`]|``)+`(?:@`[^`]*`)?)*) TO ", Pattern.CASE_INSENSITIVE);
 

@@ -86,6 +86,13 @@ public final class MariaDbSource {
                 version = rs.getString(1);
                 binlog = rs.getBoolean(2);
             }
+            for (String needed : List.of("TRIGGER", "EVENT")) { // without them SHOW TRIGGERS / SHOW EVENTS list nothing, and the dump lacks them
+                if (dump && !Grants.holds(grants, needed, url.database())) {
+                    throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which lacks " + needed + " on `"
+                            + url.database() + "`, so its dumps would leave out the database's " + (needed.equals("TRIGGER") ? "triggers" : "events")
+                            + " without a word; grant it: " + grantAdvice(url));
+                }
+            }
             if (dump && version.contains("MariaDB") && !seesRoutines(c, grants)) {
                 throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which cannot see the database's stored "
                         + "procedures and functions, so its dumps would leave them out without a word; grant it: " + grantAdvice(url));

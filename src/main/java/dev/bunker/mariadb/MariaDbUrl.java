@@ -27,6 +27,11 @@ public record MariaDbUrl(String host, int port, String database, String user, St
         String u = url.startsWith("jdbc:") ? url.substring(5) : url;
         try {
             URI uri = new URI(u);
+            if (uri.getHost() == null && uri.getRawAuthority() != null) {
+                // java.net.URI gives up on a host with '_' or an unescaped '@' in the password, and would leave 127.0.0.1 in their place
+                throw new IllegalArgumentException("cannot read the host of \"" + redact(url) + "\"; use a host name without '_' (or its address), "
+                        + "and percent-encode @ : / in the user and password (%40 %3A %2F)");
+            }
             String urlUser = null;
             String urlPassword = null;
             String userInfo = uri.getRawUserInfo();

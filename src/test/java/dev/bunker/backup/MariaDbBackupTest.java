@@ -236,13 +236,19 @@ class MariaDbBackupTest {
     }
 
     @Test
-    void aUserThatCannotSeeTheRoutinesIsRefusedRatherThanDumpedWithoutThem() throws Exception {
+    void aUserThatCannotSeeTheRoutinesOrTriggersIsRefusedRatherThanDumpedWithoutThem() throws Exception {
         try (Connection c = MariaDbFixture.admin(null); Statement s = c.createStatement()) {
             s.execute("revoke select on mysql.proc from '" + source.user + "'@'127.0.0.1'");
         }
         assertThatThrownBy(() -> backups.take().run("shop", "dump"))
                 .hasMessageContaining("cannot see the database's stored procedures and functions, so its dumps would leave them out")
                 .hasMessageContaining("GRANT SELECT ON mysql.proc TO '" + source.user + "'@'BUNKER-HOST'");
+        try (Connection c = MariaDbFixture.admin(null); Statement s = c.createStatement()) {
+            s.execute("grant select on mysql.proc to '" + source.user + "'@'127.0.0.1'");
+            s.execute("revoke trigger on " + source.database + ".* from '" + source.user + "'@'127.0.0.1'");
+        }
+        assertThatThrownBy(() -> backups.take().run("shop", "dump")).hasMessageContaining("lacks TRIGGER")
+                .hasMessageContaining("would leave out the database's triggers");
         assertThat(backups.catalog().list()).isEmpty();
     }
 

@@ -99,6 +99,10 @@ class DumpParsingTest {
         assertThat(Grants.writesOn(List.of("GRANT DROP ON `other`.* TO `bk`@`%`", "GRANT SUPER ON *.* TO `bk`@`%`"), "shop"))
                 .containsExactly("SUPER ON *.*");
         assertThat(Grants.roles(List.of("GRANT `writer` TO `bk`@`%`", "GRANT SELECT ON `shop`.* TO `bk`@`%`"))).containsExactly("`writer`");
+        assertThat(Grants.writesOn(List.of("GRANT ALL PRIVILEGES ON `my shop`.* TO `bk`@`%`"), "my shop")).containsExactly("ALL PRIVILEGES ON `my shop`.*");
+        assertThat(Grants.writesOn(List.of("GRANT INSERT ON `shop`.`order items` TO `bk`@`%`"), "shop")).containsExactly("INSERT ON `shop`.`order items`");
+        assertThat(Grants.writesOn(List.of("GRANT EXECUTE ON PROCEDURE `shop`.`fix` TO `bk`@`%`", "GRANT BINLOG ADMIN ON *.* TO `bk`@`%`"), "shop"))
+                .containsExactly("EXECUTE ON `shop`.`fix`", "BINLOG ADMIN ON *.*");
         assertThat(Grants.holds(List.of("GRANT SELECT, SHOW CREATE ROUTINE ON `shop`.* TO `bk`@`%`"), "SHOW CREATE ROUTINE", "shop")).isTrue();
         assertThat(Grants.holds(List.of("GRANT SELECT ON `shop`.* TO `bk`@`%`"), "SHOW CREATE ROUTINE", "shop")).isFalse();
     }
@@ -116,5 +120,8 @@ class DumpParsingTest {
         assertThatThrownBy(() -> MariaDbUrl.parse("mariadb://h/a%60b", null, null)).hasMessageContaining("is not a database name");
         assertThatThrownBy(() -> MariaDbUrl.parse("mariadb://h/a/b", null, null)).hasMessageContaining("names no database");
         assertThatThrownBy(() -> MariaDbUrl.parse("postgresql://h/a", null, null)).hasMessageContaining("is not a MariaDB URL");
+        assertThatThrownBy(() -> MariaDbUrl.parse("mariadb://bk@db_primary:3306/shop", null, null)).hasMessageContaining("cannot read the host");
+        assertThatThrownBy(() -> MariaDbUrl.parse("mariadb://bk:p@ss@db:3306/shop", null, null)).hasMessageContaining("cannot read the host")
+                .hasMessageNotContaining("p@ss");
     }
 }
