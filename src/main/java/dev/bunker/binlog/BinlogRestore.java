@@ -60,7 +60,9 @@ public final class BinlogRestore {
         BackupSource source = config.sources().get(sourceName);
         if (source == null || !MariaDbUrl.matches(source.url())) throw new IOException("\"" + sourceName + "\" is not a MariaDB source");
         String sourceDb = MariaDbUrl.parse(source.url(), null, null).database();
-        MariaDbUrl to = MariaDbUrl.parse(targetUrl, null, null);
+        MariaDbUrl given = MariaDbUrl.parse(targetUrl, null, null);
+        MariaDbUrl to = given.password() != null ? given : MariaDbUrl.parse(targetUrl, null, System.getenv("MYSQL_PWD"));
+        refuseTheSourcesOwnServer(MariaDbUrl.parse(source.url(), source.user(), source.password()), to);
         Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null && !m.finishedAt().isAfter(target))
                 .findFirst().orElseThrow(() -> new IOException("no dump of " + sourceName + " with a binary log position finished by " + target
                         + "; the earliest time to restore to is the end of the first dump taken with the binary log on"));
@@ -79,6 +81,31 @@ public final class BinlogRestore {
             return new Result(dump.id(), restored.store(), dump.binlog().file(), dump.binlog().position(), files, through, (System.nanoTime() - t0) / 1e9);
         } finally {
             TempFolders.deleteTree(dir);
+        }
+    }
+
+    /**
+     * A replayed statement that names its tables with their database ({@code UPDATE shop.orders ...}) runs against that
+     * database whatever --rewrite-db says: on the source's own server that is production. So the target must be another
+     * server (compared by host name, port and data directory, as each server reports them).
+     */
+    private static void refuseTheSourcesOwnServer(MariaDbUrl source, MariaDbUrl target) throws IOException, java.sql.SQLException {
+        String q = "select concat(@@hostname, ':', @@port, ':', @@datadir)";
+        String a;
+        String b;
+        try (java.sql.Connection c = dev.bunker.mariadb.MariaDbSource.connect(source, "the source", "check the source's url");
+             java.sql.ResultSet rs = c.createStatement().executeQuery(q)) {
+            rs.next();
+            a = rs.getString(1);
+        }
+        try (java.sql.Connection c = dev.bunker.mariadb.MariaDbSource.connect(target.withDatabase(null), "the restore target",
+                "check --target (mariadb://USER@HOST:PORT/DB; password in MYSQL_PWD)"); java.sql.ResultSet rs = c.createStatement().executeQuery(q)) {
+            rs.next();
+            b = rs.getString(1);
+        }
+        if (a.equals(b)) {
+            throw new IOException("the target " + target + " is on the source's own server (" + a + "): a replayed statement that names the "
+                    + "source's tables would change production; restore to a point in time into another MariaDB server. Nothing was restored");
         }
     }
 
@@ -156,8 +183,7 @@ public final class BinlogRestore {
             throws IOException, InterruptedException {
         Path binlogTool = MariaDbTools.findAny(List.of("mariadb-binlog", "mysqlbinlog"), config.mariaDbBin()).path();
         Path client = MariaDbTools.findAny(List.of("mariadb", "mysql"), config.mariaDbBin()).path();
-        MariaDbUrl url = to.password() != null ? to : MariaDbUrl.parse("mariadb://" + (to.user() == null ? "" : to.user() + "@") + to.host() + ":"
-                + to.port() + "/" + to.database(), null, System.getenv("MYSQL_PWD"));
+        MariaDbUrl url = to;
         List<String> read = new ArrayList<>(List.of(binlogTool.toString(), "--no-defaults", "--start-position=" + dump.binlog().position(),
                 "--stop-datetime=" + STOP.format(target), "--database=" + sourceDb));
         if (!sourceDb.equals(url.database())) read.add("--rewrite-db=" + sourceDb + "->" + url.database());

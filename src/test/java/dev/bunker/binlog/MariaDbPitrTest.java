@@ -96,7 +96,7 @@ class MariaDbPitrTest {
 
     @Test
     void aDeleteIsUndoneByARestoreToTheSecondBeforeIt() throws Exception {
-        try (ThrowawayMariaDb server = source(dir)) {
+        try (ThrowawayMariaDb server = source(dir); ThrowawayMariaDb other = ThrowawayMariaDb.start(dir, List.of())) {
             BunkerConfig config = ConfigLoader.load(config(server), ConfigLoader.Overrides.NONE);
             try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Engine engine = Engine.on(bunker);
                  BinlogStreams streams = engine.binlogStreams()) {
@@ -119,18 +119,20 @@ class MariaDbPitrTest {
 
                 BinlogRestore restore = new BinlogRestore(config.backups(), bunker.stores(), engine.backups().restore(), config.dataDir());
                 List<String> ids = AgeCrypto.readIdentities(dir.resolve("key.txt"));
-                BinlogRestore.Result r = restore.run("shop", target, server.restoreTarget("shop_at"), ids, false, l -> {});
+                assertThatThrownBy(() -> restore.run("shop", target, server.restoreTarget("shop_at"), ids, false, l -> {}))
+                        .hasMessageContaining("is on the source's own server").hasMessageContaining("Nothing was restored");
+                BinlogRestore.Result r = restore.run("shop", target, other.restoreTarget("shop_at"), ids, false, l -> {});
                 assertThat(r.dump()).isEqualTo(dump.id());
                 assertThat(r.files()).hasSize(2);
-                assertThat(count(server, "shop_at", "")).isEqualTo(801);
-                assertThat(count(server, "shop_at", "where note = 'it''s (a) row; with \\\\ odd bytes'")).isEqualTo(1);
-                assertThat(count(server, "shop_at", "where note = 'after the mistake'")).isZero();
+                assertThat(count(other, "shop_at", "")).isEqualTo(801);
+                assertThat(count(other, "shop_at", "where note = 'it''s (a) row; with \\\\ odd bytes'")).isEqualTo(1);
+                assertThat(count(other, "shop_at", "where note = 'after the mistake'")).isZero();
 
                 // README's by-hand recipe: the dump with age, zstd and mariadb; the binary log rebuilt by docs/restore-binlog.sh and replayed.
                 Path vault = ((dev.bunker.store.LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("vault"))).pathOf(dump.dataKey());
                 Path stored = ((dev.bunker.store.LocalStore) dev.bunker.testing.Unwrapped.of(bunker.store("vault"))).pathOf(BinlogChunk.prefix("shop") + "x")
                         .getParent();
-                String login = "--no-defaults --protocol=TCP -h 127.0.0.1 -P " + server.port() + " -u bunker";
+                String login = "--no-defaults --protocol=TCP -h 127.0.0.1 -P " + other.port() + " -u bunker";
                 ProcessBuilder byHand = new ProcessBuilder("bash", "-c", "set -euo pipefail; mariadb $LOGIN -e 'create database shop_hand'; "
                         + "age -d -i \"$KEY\" \"$DUMP\" | zstd -d | mariadb $LOGIN shop_hand; "
                         + "BUNKER_KEY=\"$KEY\" docs/restore-binlog.sh \"$STORED\" \"$OUT\"; "
@@ -139,20 +141,20 @@ class MariaDbPitrTest {
                 byHand.environment().putAll(java.util.Map.of("LOGIN", login, "KEY", dir.resolve("key.txt").toString(), "DUMP", vault.toString(),
                         "STORED", stored.toString(), "OUT", dir.resolve("hand").toString(), "POS", String.valueOf(dump.binlog().position()),
                         "STOP", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC).format(target),
-                        "MYSQL_PWD", server.url(null).password()));
+                        "MYSQL_PWD", other.url(null).password()));
                 Process hand = byHand.start();
                 String handOut = new String(hand.getInputStream().readAllBytes());
                 assertThat(hand.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
                 assertThat(hand.exitValue()).as(handOut).isZero();
-                assertThat(count(server, "shop_hand", "")).isEqualTo(801);
-                assertThat(count(server, "shop_hand", "where note = 'after the mistake'")).isZero();
+                assertThat(count(other, "shop_hand", "")).isEqualTo(801);
+                assertThat(count(other, "shop_hand", "where note = 'after the mistake'")).isZero();
 
-                assertThatThrownBy(() -> restore.run("shop", Instant.now().plusSeconds(3600), server.restoreTarget("shop_future"), ids, false, l -> {}))
+                assertThatThrownBy(() -> restore.run("shop", Instant.now().plusSeconds(3600), other.restoreTarget("shop_future"), ids, false, l -> {}))
                         .hasMessageContaining("the stored binary log of shop reaches").hasMessageContaining("Nothing was restored");
-                try (Connection c = server.connect(null); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show databases like 'shop_future'")) {
+                try (Connection c = other.connect(null); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show databases like 'shop_future'")) {
                     assertThat(rs.next()).as("a refused restore creates nothing").isFalse();
                 }
-                assertThatThrownBy(() -> restore.run("shop", dump.finishedAt().minusSeconds(60), server.restoreTarget("shop_early"), ids, false, l -> {}))
+                assertThatThrownBy(() -> restore.run("shop", dump.finishedAt().minusSeconds(60), other.restoreTarget("shop_early"), ids, false, l -> {}))
                         .hasMessageContaining("no dump of shop with a binary log position finished by");
 
                 // Pruning: once the first dump is gone, binlog.000001 is needed by no dump; the locks still hold it until they end.
@@ -187,7 +189,7 @@ class MariaDbPitrTest {
 
     @Test
     void killedWhileStoringAChunkTheNextProcessResumesWithoutAGapOrALostEvent() throws Exception {
-        try (ThrowawayMariaDb server = source(dir)) {
+        try (ThrowawayMariaDb server = source(dir); ThrowawayMariaDb other = ThrowawayMariaDb.start(dir, List.of())) {
             Path configFile = config(server);
             BunkerConfig config = ConfigLoader.load(configFile, ConfigLoader.Overrides.NONE);
             AtomicBoolean stop = new AtomicBoolean();
@@ -236,8 +238,8 @@ class MariaDbPitrTest {
                     awaitStored(bunker, server, ManifestTrust.of(List.of(), config.dataDir()));
                 }
                 new BinlogRestore(config.backups(), bunker.stores(), engine.backups().restore(), config.dataDir())
-                        .run("shop", target, server.restoreTarget("shop_r"), AgeCrypto.readIdentities(dir.resolve("key.txt")), false, l -> {});
-                assertThat(count(server, "shop_r", "")).isEqualTo(rows);
+                        .run("shop", target, other.restoreTarget("shop_r"), AgeCrypto.readIdentities(dir.resolve("key.txt")), false, l -> {});
+                assertThat(count(other, "shop_r", "")).isEqualTo(rows);
             } finally {
                 stop.set(true);
             }
