@@ -197,8 +197,14 @@ public final class BinlogRestore {
         loader.environment().putAll(url.toolEnv());
         progress.accept("replaying the binary log into " + url + " up to " + STOP.format(target) + " UTC");
         List<Process> pipeline = ProcessBuilder.startPipeline(List.of(reader, loader));
-        for (Process p : pipeline) {
-            if (!p.waitFor(24, TimeUnit.HOURS)) p.destroyForcibly();
+        try {
+            for (Process p : pipeline) {
+                if (!p.waitFor(24, TimeUnit.HOURS)) throw new IOException("the binary log replay did not end in 24 hours");
+            }
+        } finally {
+            for (Process p : pipeline) {
+                if (p.isAlive()) p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
         }
         if (pipeline.get(0).exitValue() != 0) {
             throw new IOException("mariadb-binlog failed (exit code " + pipeline.get(0).exitValue() + "): " + text(dir.resolve("binlog.err"))

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class BinlogStream implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BinlogStream.class);
-    private static final Duration MARKER_EVERY = Duration.ofSeconds(60);
+    private static final Duration MARKER_EVERY = Duration.ofMinutes(5);
     private static final int FIRST_READ = 16 << 20;
 
     private final BackupSource source;
@@ -135,18 +135,21 @@ public final class BinlogStream implements AutoCloseable {
         child = ToolProcess.start("mariadb-binlog", cmd, url.toolEnv());
         LOG.info("streaming the binary log of {} ({}) from {} byte {}", source.name(), serverVersion, file, shipped);
         Duration every = source.binlog().flushEvery();
-        while (!stopping) {
-            sleep(every.toMillis());
-            ship();
-            if (!child.alive()) {
-                ship(); // what it wrote before it stopped
-                child.checkSuccess();
-                throw new IOException("mariadb-binlog stopped");
+        try (Connection watch = db.connect()) { // one connection a session for the server's position, not one a flush
+            while (!stopping) {
+                sleep(every.toMillis());
+                ship();
+                if (!child.alive()) {
+                    ship(); // what it wrote before it stopped
+                    child.checkSuccess();
+                    throw new IOException("mariadb-binlog stopped");
+                }
+                checkQuiet(watch);
+                report(true, null);
             }
-            checkQuiet(db);
-            report(true, null);
         }
-        ship(); // stopping: what the spool holds goes to the stores before they close
+        Thread.interrupted(); // stopping: what the spool holds goes to the stores before they close, uninterrupted
+        ship();
         report(false, null);
     }
 
@@ -176,7 +179,11 @@ public final class BinlogStream implements AutoCloseable {
                 resumeAt = at;
             }
         }
-        if (resumeFile == null || none) { // a store without any: from the start again (what others hold is stored once more, harmlessly)
+        if (none && resumeFile != null) {
+            LOG.warn("binary log stream of {}: a backup store holds none of it yet (a new store?); it gets what is stored from {} byte {} on",
+                    source.name(), resumeFile, resumeAt);
+        }
+        if (resumeFile == null) { // nothing stored anywhere: from the newest dump's file, else the server's current one
             String dumpFile = newestDumpFile();
             file = dumpFile != null && serverFiles.contains(dumpFile) ? dumpFile : serverFiles.get(serverFiles.size() - 1);
             shipped = 0;
@@ -273,12 +280,15 @@ public final class BinlogStream implements AutoCloseable {
         }
     }
 
-    /** With nothing new on the server, a marker at most every minute: a restore to a time in a quiet stretch then knows nothing is missing. */
-    private void checkQuiet(MariaDbSource db) throws SQLException, IOException {
+    /**
+     * With nothing new on the server, a marker at most every five minutes: a restore to a time in a quiet stretch then knows
+     * nothing is missing (up to the newest marker; 288 small objects a quiet day at the most).
+     */
+    private void checkQuiet(Connection c) throws SQLException, IOException {
         Instant now = clock.instant();
         String masterFile;
         long masterPos;
-        try (Connection c = db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show master status")) {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show master status")) {
             if (!rs.next()) return;
             masterFile = rs.getString(1);
             masterPos = rs.getLong(2);

@@ -20,6 +20,7 @@ final class JobSections {
     private JobSections() {}
 
     private static final Pattern AGE_RECIPIENT = Pattern.compile("age1[02-9ac-hj-np-z]{58}");
+    private static final Pattern SOURCE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
     private static final Pattern SIGNER = Pattern.compile("ed25519:[A-Za-z0-9+/]{40,80}={0,2}");
 
     static BackupsConfig backups(ConfigNode n, Map<String, StoreConfig> stores) {
@@ -34,6 +35,10 @@ final class JobSections {
         Map<String, BackupSource> sources = new LinkedHashMap<>();
         for (Map.Entry<String, ConfigNode> e : n.sections("sources").entrySet()) {
             ConfigNode s = e.getValue();
+            if (!SOURCE_NAME.matcher(e.getKey()).matches()) { // it names backups' keys and a spool folder
+                throw n.fail(n.child("sources") + "." + e.getKey(), "\"" + e.getKey() + "\" is not a source name; expected letters, digits, _ and - "
+                        + "(at most 63, starting with a letter or digit)");
+            }
             String url = s.requiredString("url", "the database to back up, e.g. postgresql://backup@127.0.0.1:5432/app, mariadb://backup@127.0.0.1:3306/shop, "
                     + "or self for Bunker's own embedded database");
             boolean mariaDb = MariaDbUrl.matches(url);

@@ -245,6 +245,8 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + ok.replace("EXTRA", ", pitr: {}").replace("MORE", "")).getMessage()).contains("backups.sources.shop.pitr");
         assertThat(fails(FULL + backups.replace("URL", "mariadb://backup:pw@127.0.0.1:3306/").replace("EXTRA", "").replace("MORE", "")).getMessage())
                 .contains("backups.sources.shop.url").contains("names no database").doesNotContain(":pw@");
+        assertThat(fails(FULL + ok.replace("shop: {", "\"..\": {").replace("EXTRA", "").replace("MORE", "")).getMessage())
+                .contains("backups.sources...").contains("is not a source name");
         assertThat(fails(FULL + backups.replace("URL", "oracle://db/x").replace("EXTRA", "").replace("MORE", "")).getMessage())
                 .contains("is not a database URL").contains("mariadb://USER@HOST:PORT/DB");
     }
