@@ -194,7 +194,7 @@ public final class RestoreBackup {
         MariaDbUrl given = MariaDbUrl.parse(targetUrl, null, null);
         MariaDbUrl url = given.password() != null ? given : MariaDbUrl.parse(targetUrl, null, System.getenv("MYSQL_PWD"));
         MariaDbTarget target = new MariaDbTarget(url);
-        String serverVersion = target.prepare(clean, progress);
+        String serverVersion = target.check(clean);
         MariaDbTools.Tool client = MariaDbTools.find(List.of("mariadb", "mysql"), serverVersion, config.mariaDbBin());
         return inPrivateTempFile(m.id() + ".sql", dump -> {
             long t0 = System.nanoTime();
@@ -202,6 +202,11 @@ public final class RestoreBackup {
             double downloadSeconds = (System.nanoTime() - t0) / 1e9;
             progress.accept("restoring into " + url + " with " + client.path().getFileName() + " " + client.version());
             long t1 = System.nanoTime();
+            try {
+                target.createIfMissing(progress);
+            } catch (SQLException e) {
+                throw new IOException(e.getMessage(), e);
+            }
             target.load(client.path(), dump, progress);
             return new Result(m, store, downloadSeconds, (System.nanoTime() - t1) / 1e9, "TCP");
         });

@@ -129,7 +129,14 @@ public final class DatabaseDrill {
         String dbName = source != null && MariaDbUrl.matches(source.url()) ? MariaDbUrl.parse(source.url(), null, null).database() : "drill";
         long t0 = System.nanoTime();
         Double rto = null;
-        try (ThrowawayMariaDb server = ThrowawayMariaDb.start(config.dataDir(), List.of())) {
+        ThrowawayMariaDb started;
+        try {
+            started = ThrowawayMariaDb.start(config.dataDir(), List.of());
+        } catch (IOException e) {
+            checks.add(new Check("start a throwaway MariaDB", false, e.getMessage()));
+            return null;
+        }
+        try (ThrowawayMariaDb server = started) {
             log.append("throwaway MariaDB on port ").append(server.port()).append(" in ").append(server.folder()).append('\n');
             try {
                 RestoreBackup.Result r = restore.run(m, server.restoreTarget(dbName), identities, false, line -> {});

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * A MariaDB or MySQL database a dump is restored into: created when missing, refused when it already has tables (unless
+ * A MariaDB or MySQL database a dump is restored into: created when missing (once the backup is verified), refused when it already has tables (unless
  * the caller cleans: the dump drops and recreates each of its own tables), and loaded with the {@code mariadb} client.
  */
 public final class MariaDbTarget {
@@ -26,8 +26,8 @@ public final class MariaDbTarget {
         this.url = url;
     }
 
-    /** The server's version; creates the database when missing; refuses one with tables unless {@code clean}. */
-    public String prepare(boolean clean, Consumer<String> progress) throws SQLException, IOException {
+    /** The server's version; refuses a database with tables unless {@code clean}. Changes nothing ({@link #createIfMissing} does). */
+    public String check(boolean clean) throws SQLException, IOException {
         String fix = "check --target (mariadb://USER@HOST:PORT/DB; password in MYSQL_PWD)";
         try (Connection c = MariaDbSource.connect(url.withDatabase(null), "the restore target", fix); Statement s = c.createStatement()) {
             String version;
@@ -45,14 +45,20 @@ public final class MariaDbTarget {
                     if (rs.getLong(1) > 0) tables = rs.getLong(2);
                 }
             }
-            if (tables < 0) {
-                s.execute("create database `" + url.database() + "`"); // the name is checked by MariaDbUrl: no backtick in it
-                progress.accept("created database " + url.database());
-            } else if (tables > 0 && !clean) {
+            if (tables > 0 && !clean) {
                 throw new IOException("target database " + url + " is not empty (" + tables + " tables and views); restore into an empty "
                         + "database, or pass --clean to drop and replace what the backup contains");
             }
             return version;
+        }
+    }
+
+    /** Creates the database when the server has none of that name (once the backup is verified, just before loading it). */
+    public void createIfMissing(Consumer<String> progress) throws SQLException {
+        String fix = "check --target (mariadb://USER@HOST:PORT/DB; password in MYSQL_PWD)";
+        try (Connection c = MariaDbSource.connect(url.withDatabase(null), "the restore target", fix); Statement s = c.createStatement()) {
+            // the name is checked by MariaDbUrl: no backtick in it
+            if (s.executeUpdate("create database if not exists `" + url.database() + "`") > 0) progress.accept("created database " + url.database());
         }
     }
 
