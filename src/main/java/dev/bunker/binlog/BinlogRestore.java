@@ -53,7 +53,10 @@ public final class BinlogRestore {
         this.dataDir = dataDir;
     }
 
-    /** {@code target}: binary log events with a timestamp before it are replayed (they carry whole seconds). */
+    /**
+     * {@code target}: binary log events with a timestamp before it are replayed (they carry whole seconds); null: the newest
+     * dump and every event stored after it without a gap (the drill's restore, and {@code --to-time latest}).
+     */
     public Result run(String sourceName, Instant target, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress)
             throws Exception {
         long t0 = System.nanoTime();
@@ -63,7 +66,8 @@ public final class BinlogRestore {
         MariaDbUrl given = MariaDbUrl.parse(targetUrl, null, null);
         MariaDbUrl to = given.password() != null ? given : MariaDbUrl.parse(targetUrl, null, System.getenv("MYSQL_PWD"));
         refuseTheSourcesOwnServer(MariaDbUrl.parse(source.url(), source.user(), source.password()), to);
-        Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null && !m.finishedAt().isAfter(target))
+        Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null
+                        && (target == null || !m.finishedAt().isAfter(target)))
                 .findFirst().orElseThrow(() -> new IOException("no dump of " + sourceName + " with a binary log position finished by " + target
                         + "; the earliest time to restore to is the end of the first dump taken with the binary log on"));
         Store first = stores.get(config.stores().get(0));
@@ -71,7 +75,7 @@ public final class BinlogRestore {
         List<BinlogChunk> chunks = BinlogArchive.list(first, sourceName, trust, dump.binlog().file()).chunks();
         List<BinlogChunk> run = reaching(chunks, dump, target);
         progress.accept("restoring dump " + dump.id() + ", then the binary log from " + dump.binlog().file() + " byte " + dump.binlog().position()
-                + " up to " + target);
+                + (target == null ? " to its end" : " up to " + target));
         Path dir = TempFolders.createPrivate(dataDir, "binlog-");
         try {
             List<String> files = download(first, run, dir, identities, progress); // every chunk checked before the target is touched
@@ -129,7 +133,9 @@ public final class BinlogRestore {
             boolean pastDump = !file.equals(dump.binlog().file()) || at >= dump.binlog().position();
             if (c.isMarker()) {
                 if (c.from() == at && c.rotated() && !run.isEmpty()) rotated = true; // the file ended here (the server crashed)
-                if (c.from() == at && c.quietThrough() != null && !c.quietThrough().isBefore(target) && !run.isEmpty() && pastDump) return run;
+                if (target != null && c.from() == at && c.quietThrough() != null && !c.quietThrough().isBefore(target) && !run.isEmpty() && pastDump) {
+                    return run;
+                }
                 continue;
             }
             if (c.from() > at || c.to() <= at) continue; // past a gap, or already covered (stored again after a restart)
@@ -137,12 +143,16 @@ public final class BinlogRestore {
             at = c.to();
             rotated = c.rotated();
             if (c.lastEventAt() != null && (newest == null || c.lastEventAt().isAfter(newest))) newest = c.lastEventAt();
-            if (newest != null && !newest.isBefore(target) && (!file.equals(dump.binlog().file()) || at > dump.binlog().position())) return run;
+            if (target != null && newest != null && !newest.isBefore(target) && (!file.equals(dump.binlog().file()) || at > dump.binlog().position())) {
+                return run;
+            }
         }
         if (run.isEmpty() || !run.get(0).file().equals(dump.binlog().file())) {
             throw new IOException("the binary log " + dump.binlog().file() + " from byte 0, which the restore of dump " + dump.id() + " starts from, is "
                     + "not stored; was binlog: {stream: true} on when the dump was taken? Nothing was restored");
         }
+        boolean pastDump = !file.equals(dump.binlog().file()) || at >= dump.binlog().position();
+        if (target == null && pastDump) return run; // all of it, without a gap
         throw new IOException("the stored binary log of " + dump.source() + " reaches " + (newest == null ? "no event" : newest.toString())
                 + " (" + file + " byte " + at + ") without a gap, not " + target + "; restore to an earlier time, or check the stream "
                 + "(`bunker status`: is serve streaming, is the source quiet?). Nothing was restored");
@@ -185,7 +195,8 @@ public final class BinlogRestore {
         Path client = MariaDbTools.findAny(List.of("mariadb", "mysql"), config.mariaDbBin()).path();
         MariaDbUrl url = to;
         List<String> read = new ArrayList<>(List.of(binlogTool.toString(), "--no-defaults", "--start-position=" + dump.binlog().position(),
-                "--stop-datetime=" + STOP.format(target), "--database=" + sourceDb));
+                "--database=" + sourceDb));
+        if (target != null) read.add("--stop-datetime=" + STOP.format(target));
         if (!sourceDb.equals(url.database())) read.add("--rewrite-db=" + sourceDb + "->" + url.database());
         for (String f : files) read.add(dir.resolve(f).toString());
         List<String> load = new ArrayList<>(List.of(client.toString(), "--no-defaults"));
@@ -195,7 +206,7 @@ public final class BinlogRestore {
         reader.environment().put("TZ", "UTC");
         ProcessBuilder loader = new ProcessBuilder(load).redirectError(dir.resolve("load.err").toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         loader.environment().putAll(url.toolEnv());
-        progress.accept("replaying the binary log into " + url + " up to " + STOP.format(target) + " UTC");
+        progress.accept("replaying the binary log into " + url + (target == null ? " to its end" : " up to " + STOP.format(target) + " UTC"));
         List<Process> pipeline = ProcessBuilder.startPipeline(List.of(reader, loader));
         try {
             for (Process p : pipeline) {

@@ -210,9 +210,6 @@ public final class DbCommand implements Runnable {
             Map<String, Store> stores = Stores.openAll(config.stores(), Clock.systemUTC());
             try (Progress progress = new Progress()) {
                 if (toTime != null && mariaDbSource) {
-                    if (toLatest) {
-                        throw new CommandLine.ParameterException(spec.commandLine(), "--to-time latest applies to PostgreSQL sources; give a time");
-                    }
                     RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
                     dev.bunker.binlog.BinlogRestore.Result r = new dev.bunker.binlog.BinlogRestore(config.backups(), stores, restore, config.dataDir())
                             .run(source, time, target, identities, clean, progress);
@@ -222,7 +219,7 @@ public final class DbCommand implements Runnable {
                     } else {
                         System.out.printf("restored %s into %s, then replayed its binary log from %s byte %d through %d file(s) up to %s, in %.1f s%n",
                                 r.dump(), target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.fromFile(), r.fromPosition(), r.files().size(),
-                                time, r.seconds());
+                                time == null ? "its end" : time, r.seconds());
                     }
                     return 0;
                 }

@@ -53,8 +53,9 @@ public final class DatabaseDrill {
     public DrillRuns.Run run(String source, boolean dumpsOnly) throws Exception {
         String name = source != null ? source : config.drills().source();
         BunkerConfig.BackupSource s = name != null ? config.backups().sources().get(name)
-                : config.backups().sources().values().stream().filter(b -> b.pitr() != null).findFirst().orElse(null);
+                : config.backups().sources().values().stream().filter(b -> b.pitr() != null || b.binlog() != null).findFirst().orElse(null);
         if (!dumpsOnly && s != null && s.pitr() != null) return new PitrDrill(config, stores, runs, clock).run(s);
+        if (!dumpsOnly && s != null && s.binlog() != null) return runBinlog(s);
         return run(name);
     }
 
@@ -113,10 +114,48 @@ public final class DatabaseDrill {
     }
 
     private DrillRuns.Run record(Instant started, Manifest m, Double rto, List<Check> checks, StringBuilder log) throws java.sql.SQLException {
+        Double rpo = m == null ? null : Duration.between(m.finishedAt(), started).toMillis() / 1000.0;
+        return record(started, m == null ? null : m.id(), rpo, rto, checks, log);
+    }
+
+    private DrillRuns.Run record(Instant started, String backupId, Double rpo, Double rto, List<Check> checks, StringBuilder log) throws java.sql.SQLException {
         boolean ok = !checks.isEmpty() && checks.stream().allMatch(Check::ok);
         for (Check c : checks) log.append(c.ok() ? "ok   " : "FAIL ").append(c.name()).append(": ").append(c.detail()).append('\n');
-        Double rpo = m == null ? null : Duration.between(m.finishedAt(), started).toMillis() / 1000.0;
-        return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, m == null ? null : m.id(), rpo, rto, checks, log.toString()));
+        return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, backupId, rpo, rto, checks, log.toString()));
+    }
+
+    /**
+     * The point-in-time drill of a MariaDB source with binlog: the newest dump and all of the binary log stored after it,
+     * restored into a MariaDB server of the drill's own, then the freshness and SQL checks (the dump's row counts no longer
+     * apply once the log is replayed). RPO: how far the newest replayed event is behind the drill's start.
+     */
+    private DrillRuns.Run runBinlog(BunkerConfig.BackupSource source) throws Exception {
+        DrillsConfig d = config.drills();
+        Instant started = clock.instant();
+        List<Check> checks = new ArrayList<>();
+        StringBuilder log = new StringBuilder("point-in-time drill of " + source.name() + ": the newest dump and the binary log stored after it\n");
+        String dbName = MariaDbUrl.parse(source.url(), null, null).database();
+        String dumpId = null;
+        Double rpo = null;
+        Double rto = null;
+        try (ThrowawayMariaDb server = ThrowawayMariaDb.start(config.dataDir(), List.of())) {
+            log.append("throwaway MariaDB on port ").append(server.port()).append(" in ").append(server.folder()).append('\n');
+            long t0 = System.nanoTime();
+            RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
+            dev.bunker.binlog.BinlogRestore.Result r = new dev.bunker.binlog.BinlogRestore(config.backups(), stores, restore, config.dataDir())
+                    .run(source.name(), null, server.restoreTarget(dbName), AgeCrypto.readIdentities(d.identity()), false, line -> {});
+            rto = (System.nanoTime() - t0) / 1e9;
+            dumpId = r.dump();
+            if (r.storedThrough() != null) rpo = Duration.between(r.storedThrough(), started).toMillis() / 1000.0;
+            checks.add(new Check("restore and replay", true, String.format("dump %s and %d binary log file(s) from store '%s' in %.1f s; the newest "
+                    + "event replayed is of %s", r.dump(), r.files().size(), r.store(), rto, r.storedThrough())));
+            try (Connection c = server.connect(dbName); Statement s = c.createStatement()) {
+                operatorChecks(s, true, d, checks);
+            }
+        } catch (Exception e) {
+            checks.add(new Check("restore to the newest stored binary log", false, e.getMessage()));
+        }
+        return record(started, dumpId, rpo, rto, checks, log);
     }
 
     /**
@@ -169,15 +208,20 @@ public final class DatabaseDrill {
             }
             checks.add(new Check("every table readable, row counts as recorded", mismatches.isEmpty(),
                     mismatches.isEmpty() ? m.rowCounts().size() + " tables match" : String.join("; ", mismatches)));
-            if (d.freshnessColumn() != null) checks.add(freshness(s, d, mariaDb));
-            for (String sql : d.checks()) {
-                try (ResultSet rs = s.executeQuery(mariaDb ? "select (" + sql + ") is true" : "select (" + sql + ")::boolean")) {
-                    rs.next();
-                    boolean ok = rs.getBoolean(1);
-                    checks.add(new Check("sql: " + sql, ok, ok ? "true" : "returned false"));
-                } catch (Exception e) {
-                    checks.add(new Check("sql: " + sql, false, e.getMessage()));
-                }
+            operatorChecks(s, mariaDb, d, checks);
+        }
+    }
+
+    /** The freshness column within the RPO and the operator's SQL checks, in the restored database. */
+    private void operatorChecks(Statement s, boolean mariaDb, DrillsConfig d, List<Check> checks) {
+        if (d.freshnessColumn() != null) checks.add(freshness(s, d, mariaDb));
+        for (String sql : d.checks()) {
+            try (ResultSet rs = s.executeQuery(mariaDb ? "select (" + sql + ") is true" : "select (" + sql + ")::boolean")) {
+                rs.next();
+                boolean ok = rs.getBoolean(1);
+                checks.add(new Check("sql: " + sql, ok, ok ? "true" : "returned false"));
+            } catch (Exception e) {
+                checks.add(new Check("sql: " + sql, false, e.getMessage()));
             }
         }
     }

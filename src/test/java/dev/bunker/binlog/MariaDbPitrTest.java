@@ -157,6 +157,17 @@ class MariaDbPitrTest {
                 assertThatThrownBy(() -> restore.run("shop", dump.finishedAt().minusSeconds(60), other.restoreTarget("shop_early"), ids, false, l -> {}))
                         .hasMessageContaining("no dump of shop with a binary log position finished by");
 
+                // The daily drill of a source with binlog: the newest dump and all of the log after it, in a server of its own.
+                var drills = new BunkerConfig.DrillsConfig(Duration.ofDays(1), dir.resolve("key.txt"), "shop", null, Duration.ofDays(2),
+                        List.of("select count(*) = 1 from orders where note = 'after the mistake'"), Duration.ofDays(1), 50);
+                dev.bunker.drill.DrillRuns.Run drill = new dev.bunker.drill.DatabaseDrill(config.withDrills(drills, BunkerConfig.AlertsConfig.DEFAULTS),
+                        bunker.stores(), engine.drills().runs(), Clock.systemUTC()).run("shop", false);
+                assertThat(drill.ok()).as(drill.log()).isTrue();
+                assertThat(drill.backupId()).isEqualTo(dump.id());
+                assertThat(drill.backupAgeSeconds()).as("RPO: the newest replayed event's age").isBetween(0.0, 120.0);
+                assertThat(drill.checks()).extracting(dev.bunker.drill.DrillRuns.Check::name)
+                        .containsExactly("restore and replay", "sql: select count(*) = 1 from orders where note = 'after the mistake'");
+
                 // Pruning: once the first dump is gone, binlog.000001 is needed by no dump; the locks still hold it until they end.
                 var second = engine.backups().take().run("shop", "dump");
                 assertThat(second.binlog().file()).isEqualTo("binlog.000002");
