@@ -74,9 +74,9 @@ public final class DumpRowCounter extends FilterInputStream {
 
     @Override
     public int read() throws IOException {
-        int b = super.read();
-        if (b >= 0) accept((byte) b);
-        return b;
+        byte[] one = new byte[1]; // through read(byte[]): one state machine for both
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override
@@ -87,6 +87,7 @@ public final class DumpRowCounter extends FilterInputStream {
         while (i < end) {
             if (state == State.VALUES) i = values(buf, i, end);
             else if (state == State.SKIP_LINE) i = skipLine(buf, i, end);
+            else if (state == State.VALUES_KEYWORD) i = valuesStart(buf[i], i);
             else accept(buf[i++]);
         }
         return n;
@@ -123,6 +124,16 @@ public final class DumpRowCounter extends FilterInputStream {
         escaped = esc;
         depth = d;
         if (rows > 0) counts.merge(table, rows, Long::sum);
+        return i;
+    }
+
+    /** After VALUES: blanks are passed over; the first other byte (the first row's parenthesis) is left for {@link #values}. */
+    private int valuesStart(byte b, int i) {
+        if (b == ' ' || b == '\n') return i + 1;
+        state = State.VALUES;
+        depth = 0;
+        inString = false;
+        escaped = false;
         return i;
     }
 
@@ -186,15 +197,7 @@ public final class DumpRowCounter extends FilterInputStream {
                     if (keyword.toString().equals("VALUES")) state = State.VALUES_KEYWORD;
                 }
             }
-            case VALUES_KEYWORD -> {
-                if (b == ' ' || b == '\n') return;
-                state = State.VALUES;
-                depth = 0;
-                inString = false;
-                escaped = false;
-                values(b);
-            }
-            case VALUES -> values(b);
+            case VALUES_KEYWORD, VALUES -> throw new IllegalStateException("read(byte[]) reads the rows"); // never reached
             case SKIP_LINE -> {
                 if (b == '\n') state = State.HEAD;
             }
@@ -209,26 +212,6 @@ public final class DumpRowCounter extends FilterInputStream {
                     head.write(b);
                 }
             }
-        }
-    }
-
-    private void values(byte b) {
-        if (inString) {
-            if (escaped) escaped = false;
-            else if (b == '\\') escaped = true;
-            else if (b == '\'') inString = false;
-            return;
-        }
-        switch (b) {
-            case '\'' -> inString = true;
-            case '(' -> {
-                if (depth++ == 0) counts.merge(table, 1L, Long::sum);
-            }
-            case ')' -> depth--;
-            case ';' -> {
-                if (depth == 0) state = State.SKIP_LINE; // the statement's end; the rest of its line is the newline
-            }
-            default -> { }
         }
     }
 
