@@ -1,7 +1,5 @@
 package dev.bunker.binlog;
 
-import com.github.luben.zstd.ZstdInputStream;
-import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Manifest;
 import dev.bunker.backup.ManifestTrust;
 import dev.bunker.backup.RestoreBackup;
@@ -10,10 +8,9 @@ import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.mariadb.MariaDbTools;
 import dev.bunker.mariadb.MariaDbUrl;
-import dev.bunker.store.Sha256;
+import dev.bunker.pitr.SealedChunks;
 import dev.bunker.store.Store;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -78,7 +75,7 @@ public final class BinlogRestore {
                 + (target == null ? " to its end" : " up to " + target));
         Path dir = TempFolders.createPrivate(dataDir, "binlog-");
         try {
-            List<String> files = download(first, run, dir, identities, progress); // every chunk checked before the target is touched
+            List<String> files = download(run, dir, identities, progress); // every chunk checked before the target is touched
             RestoreBackup.Result restored = restore.run(dump, targetUrl, identities, clean, progress);
             replay(dir, files, dump, target, sourceDb, to, progress);
             Instant through = run.stream().map(BinlogChunk::lastEventAt).filter(java.util.Objects::nonNull).max(Instant::compareTo).orElse(null);
@@ -158,24 +155,17 @@ public final class BinlogRestore {
                 + "(`bunker status`: is serve streaming, is the source quiet?). Nothing was restored");
     }
 
-    /** Each chunk's sealed bytes, checked against its metadata's SHA-256, decrypted and appended to its file. */
-    private List<String> download(Store store, List<BinlogChunk> run, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
+    /** Each chunk from the first store that has it whole (SHA-256 of its metadata, then decrypted), appended to its file. */
+    private List<String> download(List<BinlogChunk> run, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
         Set<String> files = new LinkedHashSet<>();
         long total = 0;
         for (BinlogChunk c : run) {
-            byte[] sealed;
-            try (InputStream in = store.get(c.dataKey())) {
-                sealed = in.readAllBytes();
+            List<String> problems = new ArrayList<>();
+            byte[] plain = SealedChunks.read(c.dataKey(), c.size(), c.sha256(), (int) (c.to() - c.from()), stores, config.stores(), identities, problems);
+            if (plain == null) {
+                throw new IOException("stored binary log " + c.file() + " bytes " + c.from() + ".." + c.to() + " is missing or corrupt in every backup "
+                        + "store: " + String.join("; ", problems) + "; nothing was restored");
             }
-            if (sealed.length != c.size() || !Sha256.hexOf(sealed).equals(c.sha256())) {
-                throw new IOException("stored binary log " + c.file() + " bytes " + c.from() + ".." + c.to() + " is not what was stored (SHA-256 differs); "
-                        + "nothing past the dump was replayed");
-            }
-            byte[] plain;
-            try (InputStream in = new ZstdInputStream(AgeCrypto.decrypting(new java.io.ByteArrayInputStream(sealed), identities))) {
-                plain = in.readAllBytes();
-            }
-            if (plain.length != c.to() - c.from()) throw new IOException("stored binary log " + c.file() + " bytes " + c.from() + ".." + c.to() + " holds " + plain.length + " bytes");
             Path f = dir.resolve(c.file());
             long have = Files.exists(f) ? Files.size(f) : 0;
             if (have < c.from() || have >= c.to()) throw new IOException("stored binary log " + c.file() + " has a gap before byte " + c.from());

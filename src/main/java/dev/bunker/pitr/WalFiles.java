@@ -1,16 +1,10 @@
 package dev.bunker.pitr;
 
-import com.github.luben.zstd.ZstdInputStream;
-import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Manifest;
 import dev.bunker.backup.PgTools;
-import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
-import dev.bunker.store.StoreException;
 import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -104,38 +98,8 @@ final class WalFiles {
 
     private static byte[] download(WalChunk c, Map<String, Store> stores, List<String> order, List<String> identities) throws IOException {
         List<String> problems = new ArrayList<>();
-        int length = (int) (c.endLsn() - c.startLsn());
-        for (String name : order) {
-            Store store = stores.get(name);
-            if (store == null) continue;
-            byte[] data;
-            try (InputStream in = store.get(c.dataKey())) {
-                data = in.readNBytes((int) Math.min(c.size() + 1, Integer.MAX_VALUE - 8));
-            } catch (StoreException | IOException e) {
-                problems.add(name + ": " + e.getMessage());
-                continue;
-            }
-            String sha = Sha256.hexOf(data);
-            if (data.length != c.size() || !sha.equals(c.sha256())) {
-                problems.add(name + ": the copy has SHA-256 " + sha + " (" + data.length + " bytes), its metadata says " + c.sha256() + " (" + c.size() + ")");
-                continue;
-            }
-            try (InputStream plain = new ZstdInputStream(AgeCrypto.decrypting(new ByteArrayInputStream(data), identities))) {
-                // Read straight into the range's array, a large piece at a time (readNBytes reads 16 KiB pieces and joins them).
-                byte[] bytes = new byte[length];
-                int got = 0;
-                for (int n; got < length && (n = plain.read(bytes, got, length - got)) > 0; ) got += n;
-                boolean more = got == length && plain.read() >= 0;
-                if (got != length || more) {
-                    problems.add(name + ": it decrypts to " + (more ? "more than" : got) + " bytes, not the " + length + " of its range");
-                    continue;
-                }
-                return bytes;
-            } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt")) throw e; // the wrong key: every copy says so
-                problems.add(name + ": it does not decrypt and decompress (" + e.getMessage() + ")");
-            }
-        }
+        byte[] bytes = SealedChunks.read(c.dataKey(), c.size(), c.sha256(), (int) (c.endLsn() - c.startLsn()), stores, order, identities, problems);
+        if (bytes != null) return bytes;
         throw new PitrException("WAL chunk " + c.name() + " (segment " + c.segment() + ", " + c.start() + " to " + c.end() + ") of " + c.source()
                 + " is missing or corrupt in every backup store: " + String.join("; ", problems) + "; nothing was restored. Times before "
                 + c.start() + " may still be restorable from an older base backup's WAL only if they do not need this segment");
