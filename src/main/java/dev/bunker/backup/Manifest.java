@@ -3,6 +3,7 @@ package dev.bunker.backup;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.bunker.mariadb.BinlogPosition;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
@@ -14,15 +15,9 @@ import java.util.Map;
  */
 public record Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion,
                        String format, String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil,
-                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal, String engine, Binlog binlog) {
+                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal, String engine, BinlogPosition binlog) {
     /** {@code engine} of a MariaDB or MySQL source's dump (plain SQL from mariadb-dump); null for PostgreSQL. */
     public static final String MARIADB = "mariadb";
-
-    /**
-     * Where a MariaDB dump's snapshot sits in the source's binary log (file and position, and the GTID position), for a
-     * replay of the log from there; null when the server's binary log was off.
-     */
-    public record Binlog(String file, long position, String gtid) {}
 
     /** A PostgreSQL backup's manifest. */
     public Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion, String format,

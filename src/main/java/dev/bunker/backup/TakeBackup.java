@@ -5,6 +5,7 @@ import com.github.luben.zstd.ZstdOutputStream;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.mariadb.BinlogPosition;
 import dev.bunker.mariadb.DumpRowCounter;
 import dev.bunker.mariadb.MariaDbPhysical;
 import dev.bunker.mariadb.MariaDbSource;
@@ -97,8 +98,8 @@ public final class TakeBackup {
                 major = rs.getInt(1) / 10000;
                 serverVersion = rs.getString(2);
             }
-            Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
-            LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+            Instant retainUntil = retainUntil(kind, started);
+            LockState lock = lockUntil(retainUntil);
             List<String> targets = config.stores();
             if (kind.name().equals("base")) {
                 Path pgBasebackup = PgTools.find("pg_basebackup", major, config.pgBin());
@@ -155,17 +156,16 @@ public final class TakeBackup {
                     source.name(), server.nonTransactional());
         }
         MariaDbTools.Tool dumpTool = MariaDbTools.find(List.of("mariadb-dump", "mysqldump"), server.serverVersion(), config.mariaDbBin());
-        Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
-        LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+        Instant retainUntil = retainUntil(kind, started);
+        LockState lock = lockUntil(retainUntil);
         List<String> targets = config.stores();
         catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
         ToolProcess dump = db.startDump(dumpTool.path(), server.binlog());
         DumpRowCounter counted = new DumpRowCounter(dump.stdout());
         PutResult first = upload(dump, counted, plan.dataKey(), kind, lock, targets);
         if (!counted.completed()) throw new IOException("the dump of source '" + source.name() + "' has no \"-- Dump completed\" line at its end; nothing was kept");
-        DumpRowCounter.BinlogPosition at = counted.binlogPosition();
-        if (server.binlog() && at == null) throw new IOException("mariadb-dump recorded no binary log position although the log is on; nothing was kept");
-        Manifest.Binlog binlog = at == null ? null : new Manifest.Binlog(at.file(), at.position(), at.gtid());
+        BinlogPosition binlog = counted.binlogPosition();
+        if (server.binlog() && binlog == null) throw new IOException("mariadb-dump recorded no binary log position although the log is on; nothing was kept");
         return publish(new Manifest(plan.id(), source.name(), kind.name(), started, clock.instant(), server.serverVersion(),
                 "mariadb-dump " + dumpTool.version() + " --single-transaction | zstd -" + kind.zstdLevel() + " | age (plain SQL)", plan.dataKey(),
                 first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), counted.rowCounts(), null,
@@ -176,8 +176,8 @@ public final class TakeBackup {
     private Manifest runMariaDbPhysical(MariaDbSource db, MariaDbSource.Inspected server, Manifest.Planned plan, BackupKind kind, Instant started,
                                         SigningKey signingKey) throws IOException, SQLException {
         MariaDbTools.Tool tool = MariaDbTools.find(List.of("mariadb-backup", "mariabackup"), server.serverVersion(), config.mariaDbBin());
-        Instant retainUntil = kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
-        LockState lock = retainUntil == null ? null : new LockState(retainUntil, false);
+        Instant retainUntil = retainUntil(kind, started);
+        LockState lock = lockUntil(retainUntil);
         List<String> targets = config.stores();
         Path work = TempFolders.createPrivate(dataDir, "mariadb-backup-");
         try {
@@ -193,8 +193,7 @@ public final class TakeBackup {
                         + (said.contains("Can't open") || said.contains("No such file") || said.contains("Permission denied")
                         ? "; mariadb-backup reads the server's data files: run it on the server's machine, as a user that can read its datadir" : ""), e);
             }
-            DumpRowCounter.BinlogPosition at = MariaDbPhysical.binlogPosition(backup.stderrText());
-            Manifest.Binlog binlog = at == null ? null : new Manifest.Binlog(at.file(), at.position(), at.gtid());
+            BinlogPosition binlog = MariaDbPhysical.binlogPosition(backup.stderrText());
             return publish(new Manifest(plan.id(), plan.source(), kind.name(), started, clock.instant(), server.serverVersion(),
                     "mariadb-backup " + tool.version() + " --backup --stream=xbstream | zstd -" + kind.zstdLevel() + " | age (every database's files)",
                     plan.dataKey(), first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), Map.of(), null,
@@ -202,6 +201,16 @@ public final class TakeBackup {
         } finally {
             TempFolders.deleteTree(work);
         }
+    }
+
+    /** When a backup of {@code kind} started at {@code started} may first be removed (null: the kind has no lock). */
+    private static Instant retainUntil(BackupKind kind, Instant started) {
+        return kind.lock() == null ? null : started.plus(kind.lock()).plusSeconds(1);
+    }
+
+    /** COMPLIANCE retention until {@code retainUntil} (null: none). */
+    private static LockState lockUntil(Instant retainUntil) {
+        return retainUntil == null ? null : new LockState(retainUntil, false);
     }
 
     /** Streams the tool's output through zstd and age into the first backup store, then copies it to the others; the tool must succeed. */

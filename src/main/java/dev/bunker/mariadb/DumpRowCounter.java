@@ -18,9 +18,6 @@ import java.util.regex.Pattern;
  * tracking parentheses outside quoted strings. Also picks up the binary log position the dump recorded in its header.
  */
 public final class DumpRowCounter extends FilterInputStream {
-    /** Where the dump's snapshot sits in the source's binary log (null fields: not recorded). */
-    public record BinlogPosition(String file, long position, String gtid) {}
-
     private static final byte[] INSERT = "INSERT INTO `".getBytes(StandardCharsets.US_ASCII);
     private static final Pattern CREATE = Pattern.compile("^CREATE TABLE `((?:[^`]|``)+)` \\(");
     private static final Pattern CHANGE_MASTER = Pattern.compile("^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\\d+);");

@@ -34,10 +34,10 @@ public final class MariaDbPhysical {
     }
 
     /** The binary log position mariadb-backup reported on stderr (null: the server's log is off). */
-    public static DumpRowCounter.BinlogPosition binlogPosition(String stderr) {
+    public static BinlogPosition binlogPosition(String stderr) {
         Matcher m = BINLOG.matcher(stderr);
-        DumpRowCounter.BinlogPosition last = null;
-        while (m.find()) last = new DumpRowCounter.BinlogPosition(m.group(1), Long.parseLong(m.group(2)), m.group(3));
+        BinlogPosition last = null;
+        while (m.find()) last = new BinlogPosition(m.group(1), Long.parseLong(m.group(2)), m.group(3));
         return last;
     }
 

@@ -26,7 +26,7 @@ class BinlogArchiveTest {
 
     static Manifest dump(String file, long pos) {
         return new Manifest("shop-dump-20261204T100000Z", "shop", "dump", T0, T0, "10.11", "mariadb-dump", "k", 1, "x", List.of(), null, T0,
-                Map.of(), null, Manifest.MARIADB, new Manifest.Binlog(file, pos, null));
+                Map.of(), null, Manifest.MARIADB, new dev.bunker.mariadb.BinlogPosition(file, pos, null));
     }
 
     static byte[] event(int second, int type, int length) {

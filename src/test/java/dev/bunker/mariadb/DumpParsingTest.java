@@ -67,7 +67,7 @@ class DumpParsingTest {
             assertThat(c.rowCounts()).as("read %d bytes at a time", size)
                     .containsExactly(Map.entry("`a`", 7L), Map.entry("`empty`", 1L), Map.entry("`we``ird ☃`", 2L), Map.entry("`hidden`", 3L));
             assertThat(c.completed()).isTrue();
-            assertThat(c.binlogPosition()).isEqualTo(new DumpRowCounter.BinlogPosition("binlog.000003", 1234, "0-1-42"));
+            assertThat(c.binlogPosition()).isEqualTo(new BinlogPosition("binlog.000003", 1234, "0-1-42"));
         }
         DumpRowCounter single = new DumpRowCounter(new ByteArrayInputStream(DUMP.getBytes(StandardCharsets.UTF_8)));
         while (single.read() >= 0) { }
