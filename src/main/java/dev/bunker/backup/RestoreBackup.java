@@ -191,8 +191,7 @@ public final class RestoreBackup {
 
     /** A MariaDB dump: verified and decompressed into a private file first (nothing reaches the target before its SHA-256 matched), then loaded by the mariadb client. */
     private Result runMariaDb(Manifest m, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress) throws IOException, SQLException {
-        MariaDbUrl given = MariaDbUrl.parse(targetUrl, null, null);
-        MariaDbUrl url = given.password() != null ? given : MariaDbUrl.parse(targetUrl, null, System.getenv("MYSQL_PWD"));
+        MariaDbUrl url = MariaDbUrl.target(targetUrl);
         MariaDbTarget target = new MariaDbTarget(url);
         String serverVersion = target.check(clean);
         MariaDbTools.Tool client = MariaDbTools.find(List.of("mariadb", "mysql"), serverVersion, config.mariaDbBin());

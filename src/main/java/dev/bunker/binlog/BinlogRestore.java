@@ -60,8 +60,7 @@ public final class BinlogRestore {
         BackupSource source = config.sources().get(sourceName);
         if (source == null || !MariaDbUrl.matches(source.url())) throw new IOException("\"" + sourceName + "\" is not a MariaDB source");
         String sourceDb = MariaDbUrl.parse(source.url(), null, null).database();
-        MariaDbUrl given = MariaDbUrl.parse(targetUrl, null, null);
-        MariaDbUrl to = given.password() != null ? given : MariaDbUrl.parse(targetUrl, null, System.getenv("MYSQL_PWD"));
+        MariaDbUrl to = MariaDbUrl.target(targetUrl);
         refuseTheSourcesOwnServer(MariaDbUrl.parse(source.url(), source.user(), source.password()), to);
         Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null
                         && (target == null || !m.finishedAt().isAfter(target)))

@@ -63,6 +63,12 @@ public record MariaDbUrl(String host, int port, String database, String user, St
         return url.replaceFirst("(://[^:/@]*):[^@/]*@", "$1:***@");
     }
 
+    /** A restore target: {@link #parse}, the password from MYSQL_PWD when the URL has none (as the mariadb client reads it). */
+    public static MariaDbUrl target(String url) {
+        MariaDbUrl given = parse(url, null, null);
+        return given.password() != null ? given : parse(url, null, System.getenv("MYSQL_PWD"));
+    }
+
     /** The same server, another database (a restore's target, the drill's copy). */
     public MariaDbUrl withDatabase(String db) {
         return new MariaDbUrl(host, port, db, user, password);
