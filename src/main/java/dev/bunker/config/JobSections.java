@@ -124,10 +124,7 @@ final class JobSections {
             n.rejectUnknownKeys();
             return Pitr.archived(baseEvery);
         }
-        Duration flushEvery = n.duration("flush-every", Pitr.DEFAULT_FLUSH_EVERY);
-        if (flushEvery.compareTo(Duration.ofMillis(200)) < 0 || flushEvery.compareTo(Duration.ofMinutes(10)) > 0) {
-            throw n.failAt("flush-every", Durations.format(flushEvery) + " is out of range; expected 200ms to 10m (the most WAL a lost source loses)");
-        }
+        Duration flushEvery = flushEvery(n, Pitr.DEFAULT_FLUSH_EVERY, "WAL");
         String slot = n.string("slot", Pitr.defaultSlot(source));
         if (!SLOT.matcher(slot).matches()) {
             throw n.failAt("slot", "\"" + slot + "\" is not a replication slot name; expected lower-case letters, digits and _ (at most 63)");
@@ -141,14 +138,20 @@ final class JobSections {
     static Binlog binlog(ConfigNode n) {
         if (!n.isPresent()) return null;
         boolean stream = n.bool("stream", true);
-        Duration flushEvery = n.duration("flush-every", Binlog.DEFAULT_FLUSH_EVERY);
-        if (flushEvery.compareTo(Duration.ofMillis(200)) < 0 || flushEvery.compareTo(Duration.ofMinutes(10)) > 0) {
-            throw n.failAt("flush-every", Durations.format(flushEvery) + " is out of range; expected 200ms to 10m (the most binary log a lost source loses)");
-        }
+        Duration flushEvery = flushEvery(n, Binlog.DEFAULT_FLUSH_EVERY, "binary log");
         Duration keep = n.duration("keep", Binlog.DEFAULT_KEEP);
         if (keep.compareTo(Duration.ofHours(1)) < 0) throw n.failAt("keep", Durations.format(keep) + " is too short; expected at least 1h");
         n.rejectUnknownKeys();
         return stream ? new Binlog(flushEvery, keep) : null;
+    }
+
+    /** How often a streamed log is stored: 200ms to 10m, the most of {@code log} a lost source loses. */
+    private static Duration flushEvery(ConfigNode n, Duration dflt, String log) {
+        Duration flushEvery = n.duration("flush-every", dflt);
+        if (flushEvery.compareTo(Duration.ofMillis(200)) < 0 || flushEvery.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw n.failAt("flush-every", Durations.format(flushEvery) + " is out of range; expected 200ms to 10m (the most " + log + " a lost source loses)");
+        }
+        return flushEvery;
     }
 
     private static Duration baseEvery(ConfigNode n) {
