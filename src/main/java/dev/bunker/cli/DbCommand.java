@@ -218,7 +218,7 @@ public final class DbCommand implements Runnable {
                         System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                     } else {
                         System.out.printf("restored %s into %s, then replayed its binary log from %s byte %d through %d file(s) up to %s, in %.1f s%n",
-                                r.dump(), target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.fromFile(), r.fromPosition(), r.files().size(),
+                                r.dump(), dev.bunker.config.Redact.databaseUrl(target), r.fromFile(), r.fromPosition(), r.files().size(),
                                 time == null ? "its end" : time, r.seconds());
                     }
                     return 0;
@@ -253,7 +253,7 @@ public final class DbCommand implements Runnable {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
                 } else {
                     System.out.printf("restored %s (from store '%s') into %s: download+decrypt %.1f s, %s %.1f s over %s%n", m.id(), r.store(),
-                            target.replaceAll("://([^:@/]+):[^@/]*@", "://$1:****@"), r.downloadSeconds(), m.isMariaDb() ? "mariadb" : "pg_restore",
+                            dev.bunker.config.Redact.databaseUrl(target), r.downloadSeconds(), m.isMariaDb() ? "mariadb" : "pg_restore",
                             r.restoreSeconds(), r.via());
                 }
                 return 0;
