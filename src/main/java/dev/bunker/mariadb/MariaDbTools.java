@@ -26,20 +26,10 @@ public final class MariaDbTools {
 
     /** {@code names}: the tool's names, preferred first ({@code mariadb-dump}, {@code mysqldump}); {@code serverVersion}: {@code select version()}. */
     public static Tool find(List<String> names, String serverVersion, Path configured) throws IOException {
-        List<Path> candidates = new ArrayList<>();
-        for (String name : names) {
-            if (configured != null) {
-                candidates.add(configured.resolve(name));
-            } else {
-                String path = System.getenv("PATH");
-                if (path != null) for (String dir : path.split(":")) if (!dir.isEmpty()) candidates.add(Path.of(dir, name));
-            }
-        }
         int[] server = parts(SERVER.matcher(serverVersion));
         boolean mariaDbServer = serverVersion.contains("MariaDB");
         List<String> tooOld = new ArrayList<>();
-        for (Path p : candidates) {
-            if (!Files.isExecutable(p)) continue;
+        for (Path p : candidates(names, configured)) {
             String version = versionOf(p);
             int[] client = parts(VERSION.matcher(version));
             if (client == null) throw new IOException("cannot tell the version of " + p + " from \"" + version + "\"");
@@ -52,22 +42,36 @@ public final class MariaDbTools {
         }
         String wanted = mariaDbServer && server != null ? " of MariaDB " + server[0] + "." + server[1] + " or newer" : "";
         throw new IOException(names.get(0) + wanted + " not found" + (tooOld.isEmpty() ? "" : "; found only older clients: " + String.join(", ", tooOld))
-                + "; install the server's client tools (Debian: apt-get install mariadb-client)"
-                + (configured == null ? " or set backups.mariadb-bin to their folder" : " or fix backups.mariadb-bin (" + configured + ")"));
+                + install(names.get(0), configured));
     }
 
     /** A tool that reports no server version ({@code mariadb-binlog}): the first of {@code names} found. */
     public static Tool findAny(List<String> names, Path configured) throws IOException {
+        List<Path> found = candidates(names, configured);
+        if (found.isEmpty()) throw new IOException(names.get(0) + " not found" + install(names.get(0), configured));
+        return new Tool(found.get(0), "");
+    }
+
+    /** The executables named {@code names} (in that order) in {@code backups.mariadb-bin}, else on the PATH. */
+    private static List<Path> candidates(List<String> names, Path configured) {
+        List<Path> out = new ArrayList<>();
         for (String name : names) {
             if (configured != null) {
-                if (Files.isExecutable(configured.resolve(name))) return new Tool(configured.resolve(name), "");
-                continue;
+                out.add(configured.resolve(name));
+            } else {
+                String path = System.getenv("PATH");
+                if (path != null) for (String dir : path.split(":")) if (!dir.isEmpty()) out.add(Path.of(dir, name));
             }
-            String path = System.getenv("PATH");
-            if (path != null) for (String dir : path.split(":")) if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) return new Tool(Path.of(dir, name), "");
         }
-        throw new IOException(names.get(0) + " not found; install the server's client tools (Debian: apt-get install mariadb-client)"
-                + (configured == null ? " or set backups.mariadb-bin to their folder" : " or fix backups.mariadb-bin (" + configured + ")"));
+        out.removeIf(p -> !Files.isExecutable(p));
+        return out;
+    }
+
+    /** How to get {@code tool}: mariadb-backup and mbstream come in their own Debian package, the rest with the client. */
+    private static String install(String tool, Path configured) {
+        String pkg = tool.equals("mariadb-backup") || tool.equals("mbstream") ? "mariadb-backup" : "mariadb-client";
+        return "; install it (Debian: apt-get install " + pkg + ")"
+                + (configured == null ? " or set backups.mariadb-bin to its folder" : " or fix backups.mariadb-bin (" + configured + ")");
     }
 
     private static int[] parts(Matcher m) {
