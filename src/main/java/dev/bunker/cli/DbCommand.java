@@ -53,7 +53,8 @@ public final class DbCommand implements Runnable {
         String source;
 
         @Option(names = "--kind", paramLabel = "K", defaultValue = "dump", description = "dump (daily, portable, locked), snapshot (frequent, short-lived) or base (pg_basebackup of the whole cluster, "
-                + "on demand; the role needs REPLICATION; of a MariaDB source: mariadb-backup of the whole server, run on its machine). Default: ${DEFAULT-VALUE}.")
+                + "on demand; the role needs REPLICATION) or physical (of a MariaDB source: mariadb-backup of the whole server, run on its machine; "
+                + "kept as its base backup). Default: ${DEFAULT-VALUE}.")
         String kind;
 
         @Option(names = "--json", description = "Print the manifests as JSON.")

@@ -66,6 +66,9 @@ public final class DrillCommand implements Runnable {
         @Option(names = "--dumps", description = "For a source with pitr too: restore its newest dump or snapshot instead of a point in time.")
         boolean dumps;
 
+        @Option(names = "--physical", description = "For a MariaDB source: restore its newest physical backup (mariadb-backup), start a server on it and check it.")
+        boolean physical;
+
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
 
@@ -74,6 +77,11 @@ public final class DrillCommand implements Runnable {
             BunkerConfig config = options.load();
             if (!config.drills().dbEnabled()) {
                 throw new ConfigException(config.source(), "drills.db.identity", "missing; the database drill needs the age key file that decrypts the backups");
+            }
+            if (physical) {
+                String s = source != null ? source : config.drills().source();
+                if (s == null) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--physical needs --source S (or drills.db.source)");
+                return withDrills(config, drills -> report(drills.database().runPhysical(s), json));
             }
             return withDrills(config, drills -> report(drills.database().run(source, dumps), json));
         }

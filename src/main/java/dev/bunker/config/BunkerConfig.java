@@ -137,19 +137,23 @@ public record BunkerConfig(
 
         public boolean enabled() { return !sources.isEmpty(); }
 
-        /** How often {@code serve} takes this kind of backup of {@code source}; null: never (base backups of a source without pitr). */
+        /**
+         * How often {@code serve} takes this kind of backup of {@code source}; null: never (base backups of a PostgreSQL source
+         * without pitr, physical backups of a MariaDB source without {@code physical: {every}}).
+         */
         public Duration every(String source, String kind) {
-            if (!kind.equals("base")) return kind(kind).every();
+            if (!kind(kind).name().equals("base")) return kind(kind).every();
             BackupSource s = sources.get(source);
-            return s == null || s.pitr() == null ? null : s.pitr().baseEvery();
+            if (s == null) return null;
+            return s.physicalEvery() != null ? s.physicalEvery() : s.pitr() == null ? null : s.pitr().baseEvery();
         }
 
         public BackupKind kind(String name) {
             return switch (name) {
                 case "dump" -> dump;
                 case "snapshot" -> snapshot;
-                case "base" -> base;
-                default -> throw new IllegalArgumentException("unknown backup kind \"" + name + "\"; expected dump, snapshot or base");
+                case "base", "physical" -> base; // a MariaDB source's physical backup is its base backup
+                default -> throw new IllegalArgumentException("unknown backup kind \"" + name + "\"; expected dump, snapshot, base or physical");
             };
         }
     }
@@ -158,13 +162,17 @@ public record BunkerConfig(
      * A database to back up: PostgreSQL (a libpq or JDBC URL) or MariaDB/MySQL ({@code mariadb://}, {@code mysql://}), the
      * read-only role or user and its password.
      */
-    public record BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog) {
+    public record BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog, Duration physicalEvery) {
         public BackupSource(String name, String url, String user, String password) {
-            this(name, url, user, password, null, null);
+            this(name, url, user, password, null, null, null);
         }
 
         public BackupSource(String name, String url, String user, String password, Pitr pitr) {
-            this(name, url, user, password, pitr, null);
+            this(name, url, user, password, pitr, null, null);
+        }
+
+        public BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog) {
+            this(name, url, user, password, pitr, binlog, null);
         }
     }
 

@@ -112,6 +112,7 @@ public final class EffectiveConfig {
                 bn.put("flush-every", Durations.format(s.binlog().flushEvery()));
                 bn.put("keep", Durations.format(s.binlog().keep()));
             }
+            if (s.physicalEvery() != null) sn.putObject("physical").put("every", Durations.format(s.physicalEvery()));
         }
         for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot()}) {
             ObjectNode kn = bk.putObject(k.name());

@@ -64,7 +64,12 @@ final class JobSections {
             if (binlogNode.isPresent() && !mariaDb) {
                 throw s.failAt("binlog", "applies to MariaDB and MySQL sources; a PostgreSQL source's point-in-time recovery is pitr: {wal: stream}");
             }
-            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr, binlog(binlogNode)));
+            ConfigNode physicalNode = s.section("physical");
+            if (physicalNode.isPresent() && !mariaDb) {
+                throw s.failAt("physical", "applies to MariaDB and MySQL sources; a PostgreSQL source's base backups are scheduled by pitr: {base-every: 1d}");
+            }
+            sources.put(e.getKey(), new BackupSource(e.getKey(), url, s.string("user", null), s.string("password", null), pitr, binlog(binlogNode),
+                    physicalEvery(physicalNode)));
             s.rejectUnknownKeys();
         }
         List<String> backupStores = n.strings("stores", List.of());
@@ -143,6 +148,17 @@ final class JobSections {
         if (keep.compareTo(Duration.ofHours(1)) < 0) throw n.failAt("keep", Durations.format(keep) + " is too short; expected at least 1h");
         n.rejectUnknownKeys();
         return stream ? new Binlog(flushEvery, keep) : null;
+    }
+
+    /** {@code physical: {every: 1d}}: mariadb-backup of the whole server on a schedule; absent: on demand only. */
+    static Duration physicalEvery(ConfigNode n) {
+        if (!n.isPresent()) return null;
+        Duration every = n.duration("every", Duration.ofDays(1));
+        if (every.compareTo(Duration.ofHours(1)) < 0) {
+            throw n.failAt("every", Durations.format(every) + " is too often; expected at least 1h (a physical backup copies the whole server)");
+        }
+        n.rejectUnknownKeys();
+        return every;
     }
 
     /** How often a streamed log is stored: 200ms to 10m, the most of {@code log} a lost source loses. */

@@ -27,6 +27,7 @@ public final class Drills implements AutoCloseable {
     private final ObjectDrill objects;
     private final FailoverDrill failover;
     private final Clock clock;
+    private final String physical;
     private ScheduledExecutorService schedule;
     private final Map<String, Instant> lastSuccess = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -34,6 +35,7 @@ public final class Drills implements AutoCloseable {
     public Drills(BunkerConfig config, DataSource db, Map<String, Store> stores, Clock clock, MeterRegistry metrics, Replication replication) {
         this.config = config.drills();
         this.clock = clock;
+        this.physical = physicalSource(config);
         this.runs = new DrillRuns(db);
         this.database = new DatabaseDrill(config, stores, runs, clock);
         this.objects = new ObjectDrill(config, stores, replication.ledger(), replication.jobs(), runs, clock);
@@ -72,12 +74,26 @@ public final class Drills implements AutoCloseable {
         if (d.dbEnabled() && due("db", d.dbEvery(), now)) {
             DrillRuns.Run r = database.run(null, false);
             LOG.info("database drill {}: {}", r.ok() ? "passed" : "FAILED", r.log().replace('\n', ' '));
+            if (physical != null) {
+                r = database.runPhysical(physical);
+                LOG.info("physical backup drill of {} {}: {}", physical, r.ok() ? "passed" : "FAILED", r.log().replace('\n', ' '));
+            }
         }
         if (due("objects", d.objectsEvery(), now)) {
             DrillRuns.Run r = objects.run(d.sample());
             if (!r.ok()) LOG.warn("object drill FAILED: {}", r.log().replace('\n', ' '));
         }
         lastSuccesses();
+    }
+
+    /** The source whose physical backups the daily drill restores too: drills.db.source if it has physical backups scheduled, else the first that has. */
+    static String physicalSource(BunkerConfig c) {
+        String chosen = c.drills().source();
+        if (chosen != null) {
+            BunkerConfig.BackupSource s = c.backups().sources().get(chosen);
+            return s != null && s.physicalEvery() != null ? chosen : null;
+        }
+        return c.backups().sources().values().stream().filter(s -> s.physicalEvery() != null).map(BunkerConfig.BackupSource::name).findFirst().orElse(null);
     }
 
     private boolean due(String kind, Duration every, Instant now) throws SQLException {

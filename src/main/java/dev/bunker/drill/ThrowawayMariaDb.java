@@ -44,15 +44,7 @@ public final class ThrowawayMariaDb implements AutoCloseable {
             Path data = dir.resolve("data");
             run(List.of(tool("mariadb-install-db"), "--no-defaults", "--datadir=" + data, "--user=" + osUser, "--skip-test-db",
                     "--auth-root-authentication-method=socket"), dir.resolve("install.log"));
-            String password = PasswordAuth.newPassword();
-            Path init = dir.resolve("init.sql");
-            Files.writeString(init, "CREATE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
-                    + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
-            List<String> options = new ArrayList<>(List.of("--init-file=" + init));
-            options.addAll(extraOptions);
-            ThrowawayMariaDb db = launch(dir, data, password, options);
-            Files.delete(init); // the password is in this process only from here on
-            return db;
+            return launchWithAccount(dir, data, extraOptions);
         } catch (IOException | RuntimeException e) {
             TempFolders.deleteTree(dir);
             throw e;
@@ -61,16 +53,32 @@ public final class ThrowawayMariaDb implements AutoCloseable {
 
     /**
      * Starts a server on a data directory restored from a physical backup ({@code data}, moved into a new private folder
-     * under {@code <dataDir>/tmp}); it has the source's accounts, so {@code password} is the source's {@value #USER}'s.
+     * under {@code <dataDir>/tmp}). The restored server keeps the source's accounts; the drill's own account (this run's
+     * password) is created or replaced at startup, so no production password is needed.
      */
-    public static ThrowawayMariaDb startOn(Path dataDir, Path data, String password, List<String> extraOptions) throws IOException {
+    public static ThrowawayMariaDb startOn(Path dataDir, Path data, List<String> extraOptions) throws IOException {
         Path dir = TempFolders.createPrivate(dataDir, "mariadb-");
         try {
             Files.move(data, dir.resolve("data"));
-            return launch(dir, dir.resolve("data"), password, extraOptions);
+            return launchWithAccount(dir, dir.resolve("data"), extraOptions);
         } catch (IOException | RuntimeException e) {
             TempFolders.deleteTree(dir);
             throw e;
+        }
+    }
+
+    /** Launches with an init file that creates this run's account; the file (holding the password) is deleted once the server is up. */
+    private static ThrowawayMariaDb launchWithAccount(Path dir, Path data, List<String> extraOptions) throws IOException {
+        String password = PasswordAuth.newPassword();
+        Path init = dir.resolve("init.sql");
+        Files.writeString(init, "CREATE OR REPLACE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
+                + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
+        List<String> options = new ArrayList<>(List.of("--init-file=" + init));
+        options.addAll(extraOptions);
+        try {
+            return launch(dir, data, password, options);
+        } finally {
+            Files.deleteIfExists(init); // the password is in this process only from here on
         }
     }
 

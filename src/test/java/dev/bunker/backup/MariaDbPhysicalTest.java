@@ -8,6 +8,9 @@ import dev.bunker.Engine;
 import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.AlertsConfig;
+import dev.bunker.config.BunkerConfig.DrillsConfig;
+import dev.bunker.drill.DrillRuns;
 import dev.bunker.drill.ThrowawayMariaDb;
 import dev.bunker.store.LocalStore;
 import dev.bunker.testing.AppDatabases;
@@ -86,12 +89,61 @@ class MariaDbPhysicalTest {
                 assertThatThrownBy(() -> backups.restore().runBase(m, dir.resolve("wrong-key"), AgeCrypto.readIdentities(other), line -> {}))
                         .hasMessageContaining("unable to decrypt");
 
-                try (ThrowawayMariaDb copy = ThrowawayMariaDb.startOn(dir, restored, source.url(null).password(), List.of());
+                try (ThrowawayMariaDb copy = ThrowawayMariaDb.startOn(dir, restored, List.of());
                      Connection c = copy.connect("shop"); Connection original = source.connect("shop")) {
                     assertThat(rows(c, "select count(*) from orders")).isEqualTo(5000);
                     assertThat(rows(c, "select count(*) from legacy")).isEqualTo(10);
                     assertThat(rows(c, "select sum(crc32(payload)) from orders")).isEqualTo(rows(original, "select sum(crc32(payload)) from orders"));
                 }
+            }
+        }
+    }
+
+    @Test
+    void theDrillStartsAServerOnTheNewestPhysicalBackupAndACorruptBackupFailsIt() throws Exception {
+        try (ThrowawayMariaDb source = ThrowawayMariaDb.start(dir, List.of())) {
+            try (Connection c = source.connect(null); Statement s = c.createStatement()) {
+                s.execute("create database shop");
+                s.execute("create table shop.events (id bigint auto_increment primary key, created_at datetime(6) not null)");
+                s.execute("insert into shop.events (created_at) select utc_timestamp(6) - interval seq second from shop.seq_1_to_2000");
+                s.execute("create table shop.`odd name` (id int primary key)");
+                s.execute("create user 'phys'@'127.0.0.1' identified by 'pw-phys'");
+                s.execute("grant reload, process, lock tables, binlog monitor on *.* to 'phys'@'127.0.0.1'");
+            }
+            Path key = dir.resolve("key.txt");
+            String recipient = AppDatabases.ageKey(key);
+            BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault", "shelter"),
+                    Map.of("shop", new BackupSource("shop", "mariadb://phys@127.0.0.1:" + source.port() + "/shop", null, "pw-phys", null, null,
+                            Duration.ofDays(1))),
+                    new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
+                    new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false);
+            assertThat(b.every("shop", "physical")).isEqualTo(Duration.ofDays(1)); // scheduled by serve like the dumps
+            DrillsConfig drills = new DrillsConfig(Duration.ofDays(1), key, "shop", "shop.events.created_at", Duration.ofDays(2),
+                    List.of("select count(*) = 2000 from events"), Duration.ofDays(1), 50);
+            try (Bunker bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b).withDrills(drills, AlertsConfig.DEFAULTS),
+                    Clock.systemUTC()); Engine engine = Engine.on(bunker)) {
+                Manifest m = engine.backups().take().run("shop", "physical");
+                assertThat(m.isBase()).isTrue();
+                DrillRuns.Run run = engine.drills().database().runPhysical("shop");
+                assertThat(run.ok()).as(run.log()).isTrue();
+                assertThat(run.backupId()).isEqualTo(m.id());
+                assertThat(run.restoreSeconds()).isPositive();
+                assertThat(run.checks()).extracting(DrillRuns.Check::name).containsExactly("restore", "start a server on the restored files",
+                        "every table readable", "freshness of shop.events.created_at", "sql: select count(*) = 2000 from events");
+                assertThat(run.log()).contains("2 tables of shop, 2000 rows");
+                assertThat(dir.resolve("data/tmp")).isDirectoryNotContaining(p -> p.getFileName().toString().startsWith("mariadb-")
+                        || p.getFileName().toString().startsWith("drill-physical-"));
+
+                for (String store : List.of("vault", "shelter")) {
+                    Path file = ((LocalStore) Unwrapped.of(bunker.store(store))).pathOf(m.dataKey());
+                    byte[] bytes = Files.readAllBytes(file);
+                    bytes[bytes.length / 3] ^= 0x08;
+                    Files.write(file, bytes);
+                }
+                DrillRuns.Run corrupt = engine.drills().database().runPhysical("shop");
+                assertThat(corrupt.ok()).isFalse();
+                assertThat(corrupt.log()).contains("FAIL restore and start").contains("could not be read whole from any backup store");
+                assertThat(dir.resolve("data/tmp")).isDirectoryNotContaining(p -> p.getFileName().toString().startsWith("drill-physical-"));
             }
         }
     }

@@ -243,6 +243,14 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + backups.replace("URL", "postgresql://b@h/app").replace("EXTRA", ", binlog: {}").replace("MORE", "")).getMessage())
                 .contains("binlog: applies to MariaDB");
         assertThat(fails(FULL + ok.replace("EXTRA", ", pitr: {}").replace("MORE", "")).getMessage()).contains("backups.sources.shop.pitr");
+        BunkerConfig physical = load(FULL + ok.replace("EXTRA", ", physical: {every: 12h}").replace("MORE", ""));
+        assertThat(physical.backups().every("shop", "physical")).isEqualTo(Duration.ofHours(12));
+        assertThat(physical.backups().every("shop", "base")).isEqualTo(Duration.ofHours(12));
+        assertThat(load(FULL + ok.replace("EXTRA", "").replace("MORE", "")).backups().every("shop", "physical")).isNull();
+        assertThat(fails(FULL + ok.replace("EXTRA", ", physical: {every: 10m}").replace("MORE", "")).getMessage()).contains("physical.every").contains("at least 1h");
+        assertThat(fails(FULL + ok.replace("EXTRA", ", physical: {when: 1d}").replace("MORE", "")).getMessage()).contains("physical.when");
+        assertThat(fails(FULL + backups.replace("URL", "postgresql://b@h/app").replace("EXTRA", ", physical: {}").replace("MORE", "")).getMessage())
+                .contains("physical: applies to MariaDB");
         assertThat(fails(FULL + backups.replace("URL", "mariadb://backup:pw@127.0.0.1:3306/").replace("EXTRA", "").replace("MORE", "")).getMessage())
                 .contains("backups.sources.shop.url").contains("names no database").doesNotContain(":pw@");
         assertThat(fails(FULL + ok.replace("shop: {", "\"..\": {").replace("EXTRA", "").replace("MORE", "")).getMessage())
