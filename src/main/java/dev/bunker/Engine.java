@@ -67,9 +67,35 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
     }
 
     /** RPO and RTO per disaster scenario, from what the parts have done. */
-    public java.util.List<dev.bunker.drill.RecoveryReport.Scenario> recovery() throws java.sql.SQLException {
-        return dev.bunker.drill.RecoveryReport.compute(bunker.config(), bunker.clock().instant(), replication.ledger(),
-                replication.status().read(), drills.runs(), backups.lastBackups(), walStoredAt());
+    public java.util.List<dev.bunker.recovery.RecoveryReport.Scenario> recovery() throws java.sql.SQLException {
+        return dev.bunker.recovery.RecoveryReport.compute(bunker.config(), bunker.clock().instant(), replication.ledger(),
+                replication.status().read(), drills.runs(), backups.lastBackups(), walStoredAt(), audits().last());
+    }
+
+    /** The recovery audits recorded (the monthly walk through the runbook). */
+    public dev.bunker.recovery.RecoveryAudits audits() {
+        return new dev.bunker.recovery.RecoveryAudits(bunker.database().dataSource());
+    }
+
+    /**
+     * The figures the dashboard charts, as {@link dev.bunker.history.Sampler} records them: the queue, verified copies and
+     * trash from the ledger (shared by every serve), and what this process copied ({@code @node}: each serve records its own,
+     * and the page adds their rates up).
+     */
+    public java.util.Map<String, Double> figures(String node) throws java.sql.SQLException {
+        java.util.Map<String, Double> f = new java.util.LinkedHashMap<>();
+        var rep = replication.status().read();
+        f.put("queue.depth", (double) rep.queueDepth());
+        f.put("queue.failed", (double) rep.failedJobs());
+        f.put("queue.lag_seconds", rep.oldestPendingSeconds());
+        f.put("objects", (double) rep.objects());
+        f.put("copies.verified", (double) rep.copiesByStore().values().stream().mapToLong(m -> m.getOrDefault("verified", 0L)).sum());
+        f.put("trash.objects", (double) lifecycle.status().objects().getOrDefault("trashed", 0L));
+        f.put("alerts.firing", (double) alerts.list().stream().filter(dev.bunker.alert.Alerts.Alert::firing).count());
+        var registry = bunker.metrics();
+        f.put("copied.objects@" + node, registry.find("bunker_replication_objects_copied").counters().stream().mapToDouble(c -> c.count()).sum());
+        f.put("copied.bytes@" + node, registry.find("bunker_replication_bytes_copied").counters().stream().mapToDouble(c -> c.count()).sum());
+        return f;
     }
 
     private java.util.Map<String, java.time.Instant> walStoredAt() throws java.sql.SQLException {

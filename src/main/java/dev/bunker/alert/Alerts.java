@@ -99,6 +99,11 @@ public final class Alerts implements AutoCloseable {
                         + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history`");
             }
         }
+        Instant audited = new dev.bunker.recovery.RecoveryAudits(db).last();
+        if (Duration.between(audited == null ? reference : audited, now).compareTo(config.dashboard().auditEvery()) > 0) {
+            out.put("dr-audit-stale", (audited == null ? "no recovery audit recorded yet" : "no recovery audit since " + audited) + " (one is expected every "
+                    + Durations.format(config.dashboard().auditEvery()) + "): go through `bunker dr runbook`, then `bunker dr audit --by NAME`");
+        }
         for (var source : backups.lastBackups().entrySet()) {
             for (var kind : source.getValue().entrySet()) {
                 Duration every = config.backups().every(source.getKey(), kind.getKey());

@@ -10,11 +10,7 @@ import dev.bunker.store.StoreHealth;
 import dev.bunker.Engine;
 import dev.bunker.Periodic;
 import java.time.Duration;
-import dev.bunker.web.LifecycleRoutes;
 import dev.bunker.web.HttpApi;
-import dev.bunker.web.ObjectRoutes;
-import dev.bunker.web.StatusRoutes;
-import dev.bunker.web.SystemRoutes;
 import dev.bunker.web.Tokens;
 import java.time.Clock;
 import java.util.concurrent.Callable;
@@ -51,6 +47,7 @@ public final class ServeCommand implements Callable<Integer> {
         Engine engine = Engine.on(bunker);
         dev.bunker.pitr.WalStreams wal = null;
         dev.bunker.binlog.BinlogStreams binlogs = null;
+        dev.bunker.history.Sampler sampler = null;
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ", password in "
@@ -65,11 +62,15 @@ public final class ServeCommand implements Callable<Integer> {
             Tokens tokens = Tokens.load(config.api(), config.dataDir());
             tokens.generatedFile().ifPresent(f -> System.err.println("bunker: admin API token in " + f
                     + " (send it as Authorization: Bearer <token>; configure api.tokens to replace it)"));
-            api = new HttpApi(config.listen(), tokens, 200).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
-                    .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()));
+            dev.bunker.history.Series history = new dev.bunker.history.Series(bunker.database().dataSource());
+            api = WebApi.open(engine, tokens, history);
+            String nodeName = node.id().toString().substring(0, 8);
+            sampler = new dev.bunker.history.Sampler(history, () -> engine.figures(nodeName), bunker.clock(), config.dashboard().sampleEvery(),
+                    config.dashboard().history());
             var walPush = Engine.walPush(bunker);
             if (walPush.isPresent()) api.add(dev.bunker.web.WalRoutes.of(walPush.get()));
             api.start();
+            sampler.start();
             engine.replication().workers().start();
             engine.replication().status().start(Duration.ofSeconds(5));
             engine.lifecycle().start(config.lifecycle().every());
@@ -110,9 +111,10 @@ public final class ServeCommand implements Callable<Integer> {
             }
             node.register(Version.current(), api.uri().toString());
             timers = Periodic.start("heartbeat", Duration.ofSeconds(15), Duration.ofSeconds(15), LOG, node::heartbeat);
-            System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz)");
+            System.err.println("bunker: serving " + api.uri() + " (health: " + api.uri() + "/healthz; dashboard: " + api.uri() + "/, log in with an API token)");
         } catch (RuntimeException | java.io.IOException e) {
             if (api != null) api.stop(0);
+            if (sampler != null) sampler.close();
             if (wal != null) wal.close();
             if (binlogs != null) binlogs.close();
             engine.close();
@@ -124,10 +126,12 @@ public final class ServeCommand implements Callable<Integer> {
         ScheduledExecutorService heartbeats = timers;
         dev.bunker.pitr.WalStreams streams = wal;
         dev.bunker.binlog.BinlogStreams binlogStreams = binlogs;
+        dev.bunker.history.Sampler history = sampler;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("bunker: stopping");
             if (heartbeats != null) heartbeats.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
+            history.close();
             streams.close(); // each stream stores what it holds before its stores close
             binlogStreams.close();
             engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease

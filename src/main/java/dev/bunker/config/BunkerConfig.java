@@ -22,21 +22,43 @@ public record BunkerConfig(
         LifecycleConfig lifecycle,
         BackupsConfig backups,
         DrillsConfig drills,
-        AlertsConfig alerts) {
+        AlertsConfig alerts,
+        DashboardConfig dashboard) {
 
     public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
                         ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups) {
         this(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, DrillsConfig.NONE, AlertsConfig.DEFAULTS);
     }
 
+    /** With the dashboard's defaults. */
+    public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
+                        ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups, DrillsConfig drills,
+                        AlertsConfig alerts) {
+        this(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, DashboardConfig.DEFAULTS);
+    }
+
     /** The same configuration with other backup settings (tests and tools). */
     public BunkerConfig withBackups(BackupsConfig b) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts, dashboard);
     }
 
     /** The same configuration with other drill and alert settings (tests and tools). */
     public BunkerConfig withDrills(DrillsConfig d, AlertsConfig a) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a, dashboard);
+    }
+
+    /** The same configuration with other dashboard settings (tests). */
+    public BunkerConfig withDashboard(DashboardConfig d) {
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, d);
+    }
+
+    /**
+     * The dashboard served at {@code /}: its charts' figures are sampled every {@code sampleEvery} and kept for
+     * {@code history}; a login lasts {@code session}; an alert fires when no recovery audit was recorded for {@code auditEvery}.
+     */
+    public record DashboardConfig(Duration sampleEvery, Duration history, Duration session, Duration auditEvery) {
+        public static final DashboardConfig DEFAULTS = new DashboardConfig(Duration.ofMinutes(1), Duration.ofDays(30), Duration.ofHours(12),
+                Duration.ofDays(31));
     }
 
     public StoreConfig store(String name) {

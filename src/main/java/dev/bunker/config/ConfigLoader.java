@@ -108,8 +108,9 @@ public final class ConfigLoader {
         ApiConfig api = api(top.section("api"), backups);
         DrillsConfig drills = JobSections.drills(top.section("drills"), backups);
         AlertsConfig alerts = JobSections.alerts(top.section("alerts"));
+        BunkerConfig.DashboardConfig dashboard = JobSections.dashboard(top.section("dashboard"));
         top.rejectUnknownKeys();
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, dashboard);
     }
 
     private static DatabaseConfig database(ConfigNode n) {

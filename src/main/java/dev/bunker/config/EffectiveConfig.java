@@ -133,6 +133,11 @@ public final class EffectiveConfig {
         drdb.put("rpo", Durations.format(c.drills().rpo()));
         c.drills().checks().forEach(drdb.putArray("checks")::add);
         dr.putObject("objects").put("every", Durations.format(c.drills().objectsEvery())).put("sample", c.drills().sample());
+        ObjectNode dash = root.putObject("dashboard");
+        dash.put("sample-every", Durations.format(c.dashboard().sampleEvery()));
+        dash.put("history", Durations.format(c.dashboard().history()));
+        dash.put("session", Durations.format(c.dashboard().session()));
+        dash.put("audit-every", Durations.format(c.dashboard().auditEvery()));
         ObjectNode al = root.putObject("alerts");
         c.alerts().webhooks().forEach(w -> al.withArray("webhooks").add(Redact.webhook(w)));
         al.put("drill-stale-after", Durations.format(c.alerts().drillStaleAfter()));

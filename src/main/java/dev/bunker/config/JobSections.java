@@ -221,6 +221,25 @@ final class JobSections {
         return new DrillsConfig(dbEvery, identity, source, freshness, rpo, List.copyOf(checks), objectsEvery, sample);
     }
 
+    /** {@code dashboard: {sample-every: 1m, history: 30d, session: 12h, audit-every: 31d}}. */
+    static BunkerConfig.DashboardConfig dashboard(ConfigNode n) {
+        BunkerConfig.DashboardConfig d = BunkerConfig.DashboardConfig.DEFAULTS;
+        Duration sampleEvery = n.duration("sample-every", d.sampleEvery());
+        if (sampleEvery.compareTo(Duration.ofSeconds(1)) < 0 || sampleEvery.compareTo(Duration.ofHours(1)) > 0) {
+            throw n.failAt("sample-every", Durations.format(sampleEvery) + " is out of range; expected 1s to 1h");
+        }
+        Duration history = n.duration("history", d.history());
+        if (history.compareTo(Duration.ofDays(1)) < 0) throw n.failAt("history", Durations.format(history) + " is too short; expected at least 1d (the charts show 24 h)");
+        Duration session = n.duration("session", d.session());
+        if (session.compareTo(Duration.ofMinutes(5)) < 0 || session.compareTo(Duration.ofDays(30)) > 0) {
+            throw n.failAt("session", Durations.format(session) + " is out of range; expected 5m to 30d");
+        }
+        Duration auditEvery = n.duration("audit-every", d.auditEvery());
+        if (auditEvery.compareTo(Duration.ofDays(1)) < 0) throw n.failAt("audit-every", Durations.format(auditEvery) + " is too short; expected at least 1d");
+        n.rejectUnknownKeys();
+        return new BunkerConfig.DashboardConfig(sampleEvery, history, session, auditEvery);
+    }
+
     static AlertsConfig alerts(ConfigNode n) {
         AlertsConfig d = AlertsConfig.DEFAULTS;
         List<String> webhooks = n.strings("webhooks", List.of());

@@ -251,6 +251,25 @@ public final class ReplicationJobs {
         }
     }
 
+    /** A job that gave up after its attempts, with the last error it met. */
+    public record Failed(String key, int attempts, String lastError, Instant enqueuedAt) {}
+
+    static final String FAILED = """
+            select key, attempts, last_error, enqueued_at from replication_jobs where state = 'failed' order by id limit ?
+            """;
+
+    /** The oldest {@code limit} failed jobs. */
+    public List<Failed> failed(int limit) throws SQLException {
+        List<Failed> out = new ArrayList<>();
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(FAILED)) {
+            ps.setInt(1, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new Failed(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getTimestamp(4).toInstant()));
+            }
+        }
+        return out;
+    }
+
     /** Puts failed jobs (all, or one key's) back in the queue with fresh attempts; returns how many. */
     public int retryFailed(String key) throws SQLException {
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(key == null ? RETRY_ALL : RETRY_KEY)) {

@@ -82,6 +82,15 @@ public final class Call {
         return body;
     }
 
+    /** A small body (a form or JSON) as UTF-8 text; one longer than {@code max} bytes is refused as the caller's fault. */
+    public String smallBody(int max) throws IOException {
+        long announced = contentLength();
+        if (announced > max) throw new BadRequestException("the body has " + announced + " bytes; at most " + max + " are accepted here");
+        byte[] bytes = body().readNBytes(max + 1);
+        if (bytes.length > max) throw new BadRequestException("the body is longer than " + max + " bytes, the most accepted here");
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
     /** The request's Content-Length, or -1 when it is sent chunked. */
     public long contentLength() {
         String v = header("Content-Length");

@@ -44,6 +44,7 @@ public final class HttpApi implements AutoCloseable {
     private final ServerConnector connector;
     private final Tokens tokens;
     private final List<Route> routes = new ArrayList<>();
+    private Sessions sessions;
 
     public HttpApi(HostPort listen, Tokens tokens, int threads) {
         this(listen, tokens, threads, IDLE_TIMEOUT);
@@ -75,6 +76,18 @@ public final class HttpApi implements AutoCloseable {
         server.setHandler(new MinimumDataRateHandler(new Dispatch(), MIN_BODY_BYTES_PER_SECOND, 0));
         server.setStopTimeout(2_000);
     }
+
+    /**
+     * Lets the dashboard's sessions call the API's routes under {@code /ui/v1/...} (same scopes; writes need the
+     * {@value #UI_HEADER} header, which a cross-site form cannot send). {@code /v1} itself stays bearer-token only.
+     */
+    public HttpApi sessions(Sessions s) {
+        this.sessions = s;
+        return this;
+    }
+
+    /** The header a dashboard call that changes something must carry: a cross-site page can neither send it nor read the answer. */
+    public static final String UI_HEADER = "X-Bunker-UI";
 
     public HttpApi add(List<Route> more) {
         routes.addAll(more);
@@ -118,7 +131,9 @@ public final class HttpApi implements AutoCloseable {
 
     private Call route(Request request, Response response, Callback callback) {
         // Match on the raw path: a key may carry an encoded '/' (%2F), which keeps it apart from suffix routes like /copies.
-        String path = request.getHttpURI().getPath();
+        String rawPath = request.getHttpURI().getPath();
+        boolean ui = sessions != null && rawPath.startsWith("/ui/v1/");
+        String path = ui ? rawPath.substring(3) : rawPath;
         String method = request.getMethod();
         Route route = null;
         Matcher match = null;
@@ -142,6 +157,31 @@ public final class HttpApi implements AutoCloseable {
             return call;
         }
         TokenConfig caller = null;
+        if (ui) {
+            Optional<TokenConfig> token = route.scope() == null ? Optional.empty() : sessions.find(request.getHeaders().get("Cookie"), tokens);
+            Call call = new Call(request, response, callback, match, token.orElse(null));
+            call.setHeader("Cache-Control", "no-store");
+            if (token.isEmpty()) {
+                call.errorQuietly(401, "not logged in, or the session expired; log in at / with an API token");
+                return call;
+            }
+            caller = token.get();
+            if (!List.of("GET", "HEAD").contains(method) && !"1".equals(request.getHeaders().get(UI_HEADER))) {
+                call.errorQuietly(403, method + " " + rawPath + " from the dashboard needs the header " + UI_HEADER + ": 1");
+                return call;
+            }
+            if (!caller.scope().allows(route.scope())) {
+                call.errorQuietly(403, "you are logged in with token '" + caller.name() + "' (scope " + caller.scope().label()
+                        + "); " + method + " " + path + " needs " + route.scope().label());
+                return call;
+            }
+            try {
+                route.handler().handle(call);
+            } catch (Exception e) {
+                ErrorReplies.reply(call, method, rawPath, e);
+            }
+            return call;
+        }
         if (route.scope() != null) {
             Optional<TokenConfig> token = tokens.authenticate(request.getHeaders().get("Authorization"));
             if (token.isEmpty()) {

@@ -2,14 +2,11 @@ package dev.bunker.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bunker.testing.ChildJvm;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
+import dev.bunker.testing.ServeProcess;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -33,29 +30,8 @@ class ServeProcessTest {
     @TempDir Path dir;
     final HttpClient http = HttpClient.newHttpClient();
 
-    record Running(Process process, URI uri, StringBuilder log, Thread drain) {}
-
-    Running serve() throws Exception {
-        Process p = ChildJvm.builder(BunkerCommand.class, "serve", "--data-dir", dir.resolve("data").toString(), "--listen", "127.0.0.1:0")
-                .directory(dir.toFile()).redirectErrorStream(true).start();
-        StringBuilder log = new StringBuilder();
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        String line;
-        while ((line = r.readLine()) != null) {
-            log.append(line).append('\n');
-            int i = line.indexOf("serving http://");
-            if (i >= 0) {
-                URI uri = URI.create(line.substring(i + "serving ".length()).split(" ")[0]);
-                Thread drain = new Thread(() -> r.lines().forEach(l -> { synchronized (log) { log.append(l).append('\n'); } }));
-                drain.setDaemon(true);
-                drain.start();
-                return new Running(p, uri, log, drain);
-            }
-            if (System.nanoTime() > deadline) break;
-        }
-        p.destroyForcibly();
-        throw new AssertionError("serve did not come up:\n" + log);
+    ServeProcess serve() throws Exception {
+        return ServeProcess.start(dir, "--data-dir", dir.resolve("data").toString(), "--listen", "127.0.0.1:0");
     }
 
     HttpResponse<String> get(URI uri, String path, String token) throws Exception {
@@ -64,7 +40,7 @@ class ServeProcessTest {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    void stopWithinTenSeconds(Running s) throws Exception {
+    void stopWithinTenSeconds(ServeProcess s) throws Exception {
         long t0 = System.nanoTime();
         s.process().toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
         assertThat(s.process().waitFor(10, TimeUnit.SECONDS)).as("stopped within 10 s; log:\n" + s.log()).isTrue();
@@ -77,7 +53,7 @@ class ServeProcessTest {
 
     @Test
     void serveRunsOnTheEmbeddedDefaultAndASecondStartReusesItsData() throws Exception {
-        Running first = serve();
+        ServeProcess first = serve();
         String log = first.log().toString();
         assertThat(log).contains("data:   " + dir.resolve("data"), "embedded PostgreSQL 15", "store primary", "store vault", "lock 21d",
                 "store shelter", "admin API token in " + dir.resolve("data/admin-token"));
@@ -94,7 +70,7 @@ class ServeProcessTest {
         stopWithinTenSeconds(first);
         Instant between = Instant.now();
 
-        Running second = serve();
+        ServeProcess second = serve();
         try {
             assertThat(get(second.uri(), "/healthz", null).statusCode()).isEqualTo(200);
             assertThat(Files.readString(dir.resolve("data/admin-token")).trim()).isEqualTo(token);

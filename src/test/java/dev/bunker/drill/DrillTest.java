@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import dev.bunker.Bunker;
 import dev.bunker.Engine;
+import dev.bunker.recovery.RecoveryReport;
 import dev.bunker.backup.Manifest;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.AlertsConfig;
@@ -213,6 +214,10 @@ class DrillTest {
                 .satisfies(x -> assertThat(x.rpo()).startsWith("1 objects have no verified copy under lock in [vault]"));
         assertThat(dr).filteredOn(x -> x.name().startsWith("store 'shelter'")).singleElement()
                 .satisfies(x -> assertThat(x.rpo()).startsWith("0 objects would have no verified copy left"));
-        assertThat(dr.get(dr.size() - 1).rpo()).isEqualTo("everything: no backups configured");
+        assertThat(dr).filteredOn(x -> x.id().equals("database")).singleElement()
+                .satisfies(x -> assertThat(x.rpo()).isEqualTo("everything: no backups configured"));
+        assertThat(dr.get(0).lastProven()).isNotNull(); // the failover drill above passed
+        assertThat(dr).extracting(RecoveryReport.Scenario::id).contains("primary-store", "store-shelter", "deletion", "credentials", "database",
+                "bunker-database").doesNotHaveDuplicates();
     }
 }

@@ -52,7 +52,7 @@ class HostileClientTest {
         engine = Engine.on(bunker);
         Tokens tokens = Tokens.load(config.api(), dir);
         token = Files.readString(dir.resolve("admin-token")).trim();
-        api = new HttpApi(config.listen(), tokens, 8, Duration.ofSeconds(2)).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
+        api = new HttpApi(config.listen(), tokens, 8, Duration.ofSeconds(2)).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine, new dev.bunker.history.Series(engine.bunker().database().dataSource())))
                 .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()));
         api.start();
         engine.replication().workers().start();

@@ -44,7 +44,7 @@ class LifecycleApiTest {
         engine = dev.bunker.Engine.on(bunker);
         replication = engine.replication();
         lifecycle = engine.lifecycle();
-        api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(engine))
+        api = new HttpApi(config.listen(), Tokens.load(config.api(), dir), 4).add(StatusRoutes.of(engine, new dev.bunker.history.Series(engine.bunker().database().dataSource())))
                 .add(LifecycleRoutes.of(lifecycle, replication.keyLimits())).add(ObjectRoutes.of(replication));
         api.start();
     }

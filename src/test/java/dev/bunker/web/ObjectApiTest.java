@@ -40,7 +40,7 @@ class ObjectApiTest {
         replication = engine.replication();
         Tokens tokens = Tokens.load(config.api(), dir);
         token = Files.readString(dir.resolve("admin-token")).trim();
-        api = new HttpApi(config.listen(), tokens, 4).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine))
+        api = new HttpApi(config.listen(), tokens, 4).add(SystemRoutes.of(bunker)).add(StatusRoutes.of(engine, new dev.bunker.history.Series(engine.bunker().database().dataSource())))
                 .add(ObjectRoutes.of(replication));
         api.start();
         replication.workers().start();

@@ -1,7 +1,8 @@
-package dev.bunker.drill;
+package dev.bunker.recovery;
 
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
+import dev.bunker.drill.DrillRuns;
 import dev.bunker.replication.Ledger;
 import dev.bunker.replication.ReplicationStatus;
 import java.sql.SQLException;
@@ -17,44 +18,77 @@ import java.util.Map;
  * to do. An unknown figure says which drill or job would make it known.
  */
 public final class RecoveryReport {
-    /** One scenario: what would be lost (RPO) and how long until service is back (RTO), with the evidence. */
-    public record Scenario(String name, String rpo, String rto, String evidence) {}
+    /**
+     * One scenario: its id (the runbook's section for it), what stops working meanwhile ({@code impact}), what would be lost
+     * (RPO) and how long until service is back (RTO), when a drill or audit last proved it, and the evidence.
+     */
+    public record Scenario(String id, String name, String impact, String rpo, String rto, Instant lastProven, String evidence) {}
 
     private RecoveryReport() {}
 
+    /** Where a store lives, for the "site lost" scenario: an S3 store's endpoint and region, a local store's machine. */
+    public static String site(StoreConfig s) {
+        if (s instanceof StoreConfig.S3 s3) return (s3.endpoint() == null ? "AWS" : s3.endpoint().getHost()) + " " + (s3.region() == null ? "" : s3.region());
+        return "this machine";
+    }
+
     /**
      * The scenarios from the ledger's copies, the replication status, the drills run, each source's newest backups
-     * ({@code lastBackups}: source, kind, when) and, for sources with pitr, when their streamed WAL was last stored
-     * ({@code walStoredAt}: source, when; the database's RPO is then the WAL lag, not the age of a dump).
+     * ({@code lastBackups}: source, kind, when), for sources with pitr or binlog when their log was last stored
+     * ({@code walStoredAt}: source, when; the database's RPO is then the log's lag, not the age of a dump), and the newest
+     * recovery audit ({@code lastAudit}, null if none).
      */
     public static List<Scenario> compute(BunkerConfig config, Instant now, Ledger ledger, ReplicationStatus.Snapshot rep, DrillRuns runs,
-                                         Map<String, Map<String, Instant>> lastBackups, Map<String, Instant> walStoredAt) throws SQLException {
+                                         Map<String, Map<String, Instant>> lastBackups, Map<String, Instant> walStoredAt, Instant lastAudit)
+            throws SQLException {
         List<Scenario> out = new ArrayList<>();
 
         String primary = config.replication().primary();
         DrillRuns.Run failover = latest(runs, "failover");
-        out.add(new Scenario("primary store '" + primary + "' unavailable",
+        DrillRuns.Run objects = latestOk(runs, "objects");
+        Instant failoverOk = failover != null && failover.ok() ? failover.finishedAt() : null;
+        out.add(new Scenario("primary-store", "primary store '" + primary + "' unavailable",
+                "reads fail over to the replicas; uploads to '" + primary + "' fail until it is back or another store is made primary",
                 ledger.keptWithoutVerifiedCopyOutside(List.of(primary)) + " objects have no verified copy elsewhere (replication lag "
                         + seconds(rep.oldestPendingSeconds()) + ")",
                 failover == null ? "unknown: run `bunker drill failover`"
                         : failover.ok() ? "about 0: reads fail over automatically (" + failover.checks().get(0).detail() + ")"
                         : "reads fail: the last failover drill failed (" + failover.finishedAt() + ")",
-                "ledger copies; failover drill " + (failover == null ? "never run" : "of " + failover.finishedAt())));
+                failoverOk, "ledger copies; failover drill " + (failover == null ? "never run" : "of " + failover.finishedAt())));
+
+        String primarySite = site(config.store(primary));
+        List<String> sameSite = config.stores().values().stream().filter(s -> site(s).equals(primarySite)).map(StoreConfig::name).toList();
+        if (sameSite.size() > 1 && sameSite.size() < config.stores().size()) {
+            out.add(new Scenario("site", "the primary's site (" + primarySite.strip() + ") lost: stores " + sameSite,
+                    "as for the primary store, and the other stores there are gone too",
+                    ledger.keptWithoutVerifiedCopyOutside(sameSite) + " objects have no verified copy outside " + sameSite,
+                    failoverOk == null ? "unknown: run `bunker drill failover`" : "reads fail over to the stores elsewhere", failoverOk,
+                    "ledger copies by store; stores grouped by endpoint and region"));
+        }
 
         for (StoreConfig s : config.stores().values()) {
             if (s.name().equals(primary)) continue;
-            out.add(new Scenario("store '" + s.name() + "' (" + s.tier().name().toLowerCase() + ") lost for good",
+            out.add(new Scenario("store-" + s.name(), "store '" + s.name() + "' (" + s.tier().name().toLowerCase() + ") lost for good",
+                    "none for reads and uploads; one copy fewer until it is replaced",
                     ledger.keptWithoutVerifiedCopyOutside(List.of(s.name())) + " objects would have no verified copy left",
                     "0 for reads (the primary serves); re-replicate with `bunker reconcile` to a replacement store",
-                    "ledger copies"));
+                    objects == null ? null : objects.finishedAt(), "ledger copies; object drill " + (objects == null ? "never passed" : "of " + objects.finishedAt())));
         }
 
         List<String> locked = config.stores().values().stream().filter(s -> s.lock() != null).map(StoreConfig::name).toList();
-        out.add(new Scenario("attacker or rogue code deletes everything it can reach",
+        out.add(new Scenario("deletion", "attacker or rogue code deletes everything it can reach",
+                "what was deleted is unreadable until repaired from the locked store",
                 locked.isEmpty() ? "everything: no store keeps an Object Lock"
                         : ledger.keptWithoutVerifiedCopyOn(locked) + " objects have no verified copy under lock in " + locked,
                 locked.isEmpty() ? "no recovery" : "restore from " + locked + " (reads fail over to it)",
+                locked.isEmpty() ? null : objects == null ? null : objects.finishedAt(),
                 "ledger copies with retain-until; COMPLIANCE locks refuse deletes until they expire"));
+
+        out.add(new Scenario("credentials", "an API token or a store credential is stolen",
+                "none once rotated; until then the thief can read, and trash or delete within the deletion brake",
+                locked.isEmpty() ? "what the thief deletes from every store" : "0 for objects with a locked copy (deletes cannot reach " + locked + ")",
+                "the time to rotate: `bunker token create`, replace it in api.tokens, restart serve", lastAudit,
+                "api.tokens scopes; recovery audit " + (lastAudit == null ? "never recorded" : "of " + lastAudit)));
 
         if (config.backups().enabled()) {
             Instant newest = null;
@@ -73,14 +107,19 @@ public final class RecoveryReport {
             String dumps = newest == null ? (wal.isEmpty() ? "everything: no backup taken yet" : "")
                     : "changes since " + newest + " (" + seconds(Duration.between(newest, now).toSeconds()) + " ago)";
             DrillRuns.Run db = latestOk(runs, "db");
-            out.add(new Scenario("database lost (between backups)",
+            out.add(new Scenario("database", "database lost (between backups)", "the app is down until the database is restored",
                     wal.isEmpty() ? dumps : wal + (dumps.isEmpty() ? "" : "; sources without pitr: " + dumps),
                     db == null ? "unknown: no successful `bunker drill db` yet"
                             : String.format("%.0f s to start a server and restore (drill of %s, backup %s)", db.restoreSeconds(), db.finishedAt(), db.backupId()),
-                    "backup catalog; database drills"));
+                    db == null ? null : db.finishedAt(), "backup catalog; database drills"));
         } else {
-            out.add(new Scenario("database lost (between backups)", "everything: no backups configured", "no recovery", "backups.sources is empty"));
+            out.add(new Scenario("database", "database lost (between backups)", "the app is down until the database is rebuilt", "everything: no backups configured",
+                    "no recovery", null, "backups.sources is empty"));
         }
+        out.add(new Scenario("bunker-database", "Bunker's own database lost", "replication and the API stop; the stores and their data are untouched",
+                "0 objects (every copy is in the stores; the ledger is rebuilt from their listings)",
+                "a reconcile of every store, and the backup catalog read back from the manifests", lastAudit,
+                "stores are the truth; recovery audit " + (lastAudit == null ? "never recorded" : "of " + lastAudit)));
         return out;
     }
 
