@@ -235,11 +235,33 @@
       return el('div', { 'data-source': source },
         el('h3', {}, source),
         el('p', {}, 'next scheduled: ' + (next || 'none scheduled')),
-        w ? el('p', {}, 'restorable to: ' + (w.durableAt ? time(w.durableAt) + ' (log stored through then)' : 'no log stored yet')) : null,
+        w ? el('p', { 'data-field': 'window' }, 'restorable to any time from ' + restorableFrom(list, w) + ' to '
+          + (w.durableAt ? time(w.durableAt) + ' (the log stored last)' : 'nothing yet: no log stored')) : null,
+        list.length ? el('div', { class: 'chart', id: 'timeline-' + source }) : null,
         list.length ? el('div', { class: 'table-wrap' }, table(['kind', 'finished', 'size', 'locked until', 'kept until', 'stores', 'id'], rows))
           : el('p', { class: 'bad' }, 'no backup yet'));
     });
     replace('backups-body', parts.length ? parts : el('p', { class: 'muted' }, 'no backup sources configured'));
+    for (const [source, list] of Object.entries(sources)) if (list.length) timeline(source, list);
+  }
+
+  /** A point-in-time source restores from its oldest kept start (base backup for WAL, dump for the binary log) onwards. */
+  function restorableFrom(list, w) {
+    const starts = list.filter((b) => (w.binlog ? b.kind !== 'base' : b.kind === 'base')).map((b) => b.finishedAt).sort();
+    return starts.length ? time(starts[0]) : 'no backup yet';
+  }
+
+  /** Each backup as a point: when it finished, and its size; one series per kind. */
+  function timeline(source, list) {
+    const kinds = [...new Set(list.map((b) => b.kind))];
+    const at = [...new Set(list.map((b) => Date.parse(b.finishedAt) / 1000))].sort((a, b) => a - b);
+    chart('timeline-' + source, 'Backups of ' + source + ' (size in MB)', at, kinds.map((k) => ({
+      label: k, scale: 'n', points: true,
+      values: at.map((t) => {
+        const b = list.find((x) => x.kind === k && Date.parse(x.finishedAt) / 1000 === t);
+        return b ? b.sizeBytes / 1e6 : null;
+      }),
+    })));
   }
 
   function renderDrills(drills, alerts) {
@@ -341,12 +363,15 @@
     const css = getComputedStyle(document.documentElement);
     const fg = css.getPropertyValue('--fg').trim() || '#888';
     const grid = css.getPropertyValue('--line').trim() || '#ccc';
-    const colors = [css.getPropertyValue('--accent').trim() || '#0b5cad', css.getPropertyValue('--warn').trim() || '#c60'];
+    const colors = [css.getPropertyValue('--accent').trim() || '#0b5cad', css.getPropertyValue('--warn').trim() || '#c60',
+      css.getPropertyValue('--ok').trim() || '#1a7f37'];
     const width = Math.max(260, target.clientWidth || 400);
     const opts = {
       title, width, height: 200,
-      scales: { x: { time: true } },
-      series: [{}].concat(lines.map((l, i) => ({ label: l.label, stroke: colors[i % 2], width: 2, scale: l.scale, spanGaps: true }))),
+      scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 3600, max + 3600] : [min, max]) } },
+      series: [{}].concat(lines.map((l, i) => (l.points
+        ? { label: l.label, stroke: colors[i % 3], fill: colors[i % 3], scale: l.scale, paths: () => null, points: { show: true, size: 9 } }
+        : { label: l.label, stroke: colors[i % 3], width: 2, scale: l.scale, spanGaps: true }))),
       axes: [{ stroke: fg, grid: { stroke: grid } }, { scale: 'n', stroke: fg, grid: { stroke: grid }, values: ticks },
         { scale: 's', side: 1, stroke: fg, grid: { show: false }, values: ticks }],
     };

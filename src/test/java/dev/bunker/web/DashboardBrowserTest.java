@@ -60,6 +60,10 @@ class DashboardBrowserTest {
     }
 
     Path config(DatabaseConfig db, Path key, String recipient) throws Exception {
+        return config(db, key, recipient, "postgresql://nobody@127.0.0.1:1/gone", null);
+    }
+
+    Path config(DatabaseConfig db, Path key, String recipient, String sourceUrl, String sourceUser) throws Exception {
         String yaml = """
                 database: {url: "%s", user: %s}
                 data-dir: %s
@@ -78,15 +82,25 @@ class DashboardBrowserTest {
                   recipients: ["%s"]
                   stores: [vault]
                   sources:
-                    app: {url: "postgresql://nobody@127.0.0.1:1/gone"}
+                    app: {url: "%s"%s}
                 drills:
                   db: {identity: %s}
                 dashboard: {sample-every: 1s}
                 """.formatted(db.url(), db.user(), dir.resolve("data"), dir.resolve("primary"), dir.resolve("vault"), dir.resolve("shelter"),
-                Tokens.hash(ADMIN), Tokens.hash(VIEWER), recipient, key);
+                Tokens.hash(ADMIN), Tokens.hash(VIEWER), recipient, sourceUrl, sourceUser == null ? "" : ", user: " + sourceUser, key);
         Path f = dir.resolve("bunker.yaml");
         Files.writeString(f, yaml);
         return f;
+    }
+
+    record Ran(int exit, String out) {}
+
+    /** Runs a CLI command in a JVM of its own, to the end. */
+    static Ran cli(String... args) throws Exception {
+        Process p = ChildJvm.builder(BunkerCommand.class, args).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new Ran(p.exitValue(), out);
     }
 
     static ChromeDriver chromium() {
@@ -143,13 +157,16 @@ class DashboardBrowserTest {
     @Test
     void theDashboardShowsWhatTheApiSaysAndFollowsAStoreThatStopsAndComesBack() throws Exception {
         DatabaseConfig db = TestDatabase.fresh();
+        AppDatabases.App app = AppDatabases.create(20, 50);
         Path key = dir.resolve("drill-key.txt");
-        Path cfg = config(db, key, AppDatabases.ageKey(key));
-        // A database drill that fails (the source is unreachable, so there is no backup): the page must show it red.
-        Process drill = ChildJvm.builder(BunkerCommand.class, "drill", "db", "--config", cfg.toString()).redirectErrorStream(true).start();
-        drill.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
-        assertThat(drill.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(drill.exitValue()).isEqualTo(1);
+        Path cfg = config(db, key, AppDatabases.ageKey(key), app.db().url(), app.role());
+        // A database drill that fails (no backup yet): the page must show it red. Then a backup for the timeline.
+        Ran drill = cli("drill", "db", "--config", cfg.toString());
+        assertThat(drill.exit()).as(drill.out()).isEqualTo(1);
+        Ran backup = cli("db", "backup", "--source", "app", "--config", cfg.toString());
+        assertThat(backup.exit()).as(backup.out()).isZero();
+        String backupId = backup.out().lines().filter(l -> l.contains(": ") && l.contains("MB encrypted")).findFirst().orElseThrow()
+                .split(":")[0];
         serve = ServeProcess.start(dir, "--config", cfg.toString());
         browser = chromium();
 
@@ -179,6 +196,9 @@ class DashboardBrowserTest {
         JsonNode dr = Json.MAPPER.readTree(call("GET", "/v1/dr", Map.of("Authorization", "Bearer " + VIEWER), null).body());
         for (JsonNode s : dr.get("scenarios")) assertThat(drTable).contains(s.get("name").asText());
         assertThat(browser.findElements(By.id("retry-all"))).isEmpty(); // read scope: no admin buttons
+        waitUpTo(30).until(d -> text("[data-source=app]") != null && text("[data-source=app]").contains(backupId));
+        assertThat(text("[data-source=app]")).contains("dump").contains("vault");
+        waitUpTo(30).until(d -> Integer.parseInt(d.findElement(By.id("timeline-app")).getAttribute("data-points")) >= 1);
         shot("dashboard");
 
         // A store stops taking writes: the lag rises on the page while uploads wait for it.
