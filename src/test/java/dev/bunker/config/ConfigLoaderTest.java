@@ -303,4 +303,16 @@ class ConfigLoaderTest {
         String yaml = EffectiveConfig.toYaml(load(FULL));
         assertThat(yaml).doesNotContain("s3cret-db", "AKIAEXAMPLE", "very-secret").contains("********").contains("period: 21d");
     }
+
+    @Test
+    void theDashboardSectionHasDefaultsAndRefusesWhatMakesNoSense() throws IOException {
+        assertThat(load(FULL).dashboard()).isEqualTo(BunkerConfig.DashboardConfig.DEFAULTS);
+        assertThat(load(FULL + "dashboard: {sample-every: 10s, history: 7d, session: 1h, audit-every: 14d}\n").dashboard())
+                .isEqualTo(new BunkerConfig.DashboardConfig(Duration.ofSeconds(10), Duration.ofDays(7), Duration.ofHours(1), Duration.ofDays(14)));
+        assertThat(fails(FULL + "dashboard: {sample-every: 100ms}\n").getMessage()).contains("dashboard.sample-every").contains("1s to 1h");
+        assertThat(fails(FULL + "dashboard: {history: 1h}\n").getMessage()).contains("dashboard.history").contains("at least 1d");
+        assertThat(fails(FULL + "dashboard: {session: 90d}\n").getMessage()).contains("dashboard.session");
+        assertThat(fails(FULL + "dashboard: {audit-every: 1h}\n").getMessage()).contains("dashboard.audit-every");
+        assertThat(fails(FULL + "dashboard: {theme: dark}\n").getMessage()).contains("dashboard.theme");
+    }
 }

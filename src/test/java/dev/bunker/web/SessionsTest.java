@@ -1,0 +1,63 @@
+package dev.bunker.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bunker.config.BunkerConfig.ApiConfig;
+import dev.bunker.config.BunkerConfig.TokenConfig;
+import dev.bunker.config.BunkerConfig.TokenScope;
+import dev.bunker.testing.MutableClock;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Dashboard sessions: they end at their expiry, with their token's removal, at logout, and a flood of logins cannot grow them without bound. */
+class SessionsTest {
+    @TempDir Path dir;
+
+    static final TokenConfig OPS = new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash("bkr_ops"));
+
+    @Test
+    void aSessionEndsAtItsExpiryAtLogoutAndWithItsToken() {
+        MutableClock clock = MutableClock.atNow();
+        Tokens tokens = Tokens.load(new ApiConfig(Map.of("ops", OPS)), dir);
+        Sessions sessions = new Sessions(Duration.ofHours(1), clock);
+        String id = sessions.open(tokens.authenticateSecret("bkr_ops").orElseThrow());
+        String cookie = "other=1; " + Sessions.COOKIE + "=" + id;
+        assertThat(sessions.find(cookie, tokens)).contains(OPS);
+        assertThat(sessions.find(Sessions.COOKIE + "=" + id + "x", tokens)).isEmpty();
+        assertThat(sessions.find(null, tokens)).isEmpty();
+        assertThat(sessions.setCookie(id)).contains("HttpOnly").contains("SameSite=Strict").contains("Max-Age=3600").contains("Path=/");
+
+        clock.advance(Duration.ofMinutes(59));
+        assertThat(sessions.find(cookie, tokens)).isPresent();
+        clock.advance(Duration.ofMinutes(2));
+        assertThat(sessions.find(cookie, tokens)).isEmpty();
+
+        String again = sessions.open(OPS);
+        sessions.close(Sessions.COOKIE + "=" + again);
+        assertThat(sessions.find(Sessions.COOKIE + "=" + again, tokens)).isEmpty();
+
+        String kept = sessions.open(OPS);
+        Tokens rotated = Tokens.load(new ApiConfig(Map.of("ops", new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash("bkr_new")))), dir);
+        assertThat(sessions.find(Sessions.COOKIE + "=" + kept, rotated)).isEmpty(); // the token was replaced: its sessions end
+        assertThat(tokens.authenticateSecret("")).isEmpty();
+        assertThat(tokens.authenticateSecret("x".repeat(2000))).isEmpty();
+    }
+
+    @Test
+    void manyLoginsKeepAtMostTheCapAndTheNewestWork() {
+        MutableClock clock = MutableClock.atNow();
+        Tokens tokens = Tokens.load(new ApiConfig(Map.of("ops", OPS)), dir);
+        Sessions sessions = new Sessions(Duration.ofHours(1), clock);
+        String first = sessions.open(OPS);
+        String last = null;
+        for (int i = 0; i < Sessions.MAX_SESSIONS + 50; i++) {
+            clock.advance(Duration.ofMillis(1));
+            last = sessions.open(OPS);
+        }
+        assertThat(sessions.find(Sessions.COOKIE + "=" + last, tokens)).isPresent();
+        assertThat(sessions.find(Sessions.COOKIE + "=" + first, tokens)).isEmpty(); // the oldest made room
+    }
+}
