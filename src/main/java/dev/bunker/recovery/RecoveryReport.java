@@ -26,10 +26,29 @@ public final class RecoveryReport {
 
     private RecoveryReport() {}
 
-    /** Where a store lives, for the "site lost" scenario: an S3 store's endpoint and region, a local store's machine. */
+    /** Where a store lives, for the "region lost" scenario: an S3 store's endpoint and region, a local store's machine. */
     public static String site(StoreConfig s) {
-        if (s instanceof StoreConfig.S3 s3) return (s3.endpoint() == null ? "AWS" : s3.endpoint().getHost()) + " " + (s3.region() == null ? "" : s3.region());
+        if (s instanceof StoreConfig.S3 s3) return cloud(s) + " " + (s3.region() == null ? "" : s3.region());
         return "this machine";
+    }
+
+    /** Whose cloud a store is in, for the "cloud lost" scenario: an S3 store's endpoint host (AWS without one), a local store's machine. */
+    public static String cloud(StoreConfig s) {
+        if (s instanceof StoreConfig.S3 s3) return s3.endpoint() == null ? "AWS" : s3.endpoint().getHost();
+        return "this machine";
+    }
+
+    /** Every store in {@code lost} gone at once: what has no verified copy elsewhere; nothing left if that is every store. */
+    private static Scenario siteLost(String id, String name, List<String> lost, BunkerConfig config, Ledger ledger, Instant failoverOk) throws SQLException {
+        if (lost.size() == config.stores().size()) {
+            return new Scenario(id, name, "everything: every store is there", "every object (no store is elsewhere)",
+                    "no recovery: add a store in another region or cloud to the replication targets", null,
+                    "stores grouped by endpoint and region");
+        }
+        return new Scenario(id, name, "as for the primary store, and the other stores there are gone too",
+                ledger.keptWithoutVerifiedCopyOutside(lost) + " objects have no verified copy outside " + lost,
+                failoverOk == null ? "unknown: run `bunker drill failover`" : "reads fail over to the stores elsewhere", failoverOk,
+                "ledger copies by store; stores grouped by endpoint and region");
     }
 
     /**
@@ -56,14 +75,14 @@ public final class RecoveryReport {
                         : "reads fail: the last failover drill failed (" + failover.finishedAt() + ")",
                 failoverOk, "ledger copies; failover drill " + (failover == null ? "never run" : "of " + failover.finishedAt())));
 
+        // The primary's region (its endpoint and region, or this machine for local stores), then its whole cloud (endpoint).
         String primarySite = site(config.store(primary));
         List<String> sameSite = config.stores().values().stream().filter(s -> site(s).equals(primarySite)).map(StoreConfig::name).toList();
-        if (sameSite.size() > 1 && sameSite.size() < config.stores().size()) {
-            out.add(new Scenario("site", "the primary's site (" + primarySite.strip() + ") lost: stores " + sameSite,
-                    "as for the primary store, and the other stores there are gone too",
-                    ledger.keptWithoutVerifiedCopyOutside(sameSite) + " objects have no verified copy outside " + sameSite,
-                    failoverOk == null ? "unknown: run `bunker drill failover`" : "reads fail over to the stores elsewhere", failoverOk,
-                    "ledger copies by store; stores grouped by endpoint and region"));
+        out.add(siteLost("region", "the primary's region (" + primarySite.strip() + ") lost: stores " + sameSite, sameSite, config, ledger, failoverOk));
+        String primaryCloud = cloud(config.store(primary));
+        List<String> sameCloud = config.stores().values().stream().filter(s -> cloud(s).equals(primaryCloud)).map(StoreConfig::name).toList();
+        if (!sameCloud.equals(sameSite)) {
+            out.add(siteLost("cloud", "the primary's cloud (" + primaryCloud + ") lost: stores " + sameCloud, sameCloud, config, ledger, failoverOk));
         }
 
         for (StoreConfig s : config.stores().values()) {

@@ -32,7 +32,8 @@ public final class Runbook {
         List<Section> out = new ArrayList<>();
         for (RecoveryReport.Scenario s : scenarios) {
             List<Step> steps = switch (s.id()) {
-                case "primary-store", "site" -> primaryLost(config, opts);
+                case "region", "cloud" -> s.rpo().startsWith("every object") ? nowhereElse(config, opts) : primaryLost(config, opts);
+                case "primary-store" -> primaryLost(config, opts);
                 case "deletion" -> deletion(config, opts);
                 case "credentials" -> credentials(config, opts);
                 case "database" -> database(config, opts);
@@ -65,6 +66,13 @@ public final class Runbook {
                 new Step("Watch the queue drain to 0 jobs waiting.", "bin/bunker status " + opts, null),
                 new Step("If '" + primary + "' is gone for good: set replication.primary to one of " + replicas + " in " + c.source()
                         + ", point the app's uploads at that store, and restart serve.", null, "write access to the config"));
+    }
+
+    private static List<Step> nowhereElse(BunkerConfig c, String opts) {
+        return List.of(
+                new Step("Nothing survives this: every store is in the same place. Before it happens, add a store in another region or cloud to "
+                        + "the stores and replication.targets in " + c.source() + " and restart serve.", null, "an account in another region or cloud"),
+                new Step("Give every object a copy there.", "bin/bunker reconcile " + opts, "serve running"));
     }
 
     private static List<Step> storeLost(BunkerConfig c, String opts, String store) {

@@ -217,7 +217,9 @@ class DrillTest {
         assertThat(dr).filteredOn(x -> x.id().equals("database")).singleElement()
                 .satisfies(x -> assertThat(x.rpo()).isEqualTo("everything: no backups configured"));
         assertThat(dr.get(0).lastProven()).isNotNull(); // the failover drill above passed
-        assertThat(dr).extracting(RecoveryReport.Scenario::id).contains("primary-store", "store-shelter", "deletion", "credentials", "database",
+        assertThat(dr).extracting(RecoveryReport.Scenario::id).contains("primary-store", "region", "store-shelter", "deletion", "credentials", "database",
                 "bunker-database").doesNotHaveDuplicates();
+        assertThat(dr).filteredOn(x -> x.id().equals("region")).singleElement() // three local stores: one machine holds them all
+                .satisfies(x -> assertThat(x.rpo()).isEqualTo("every object (no store is elsewhere)"));
     }
 }
