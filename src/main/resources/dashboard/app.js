@@ -271,14 +271,14 @@
     for (const r of drills.runs) (byKind[r.kind] = byKind[r.kind] || []).push(r);
     const parts = Object.entries(byKind).map(([kind, runs]) => {
       const r = runs[0];
-      const stale = firing.some((a) => a.name.startsWith(kind));
+      const stale = firing.some((a) => a.name === kind + '-drill-stale');
       return el('div', { class: r.ok && !stale ? null : 'red', 'data-drill': kind, 'data-ok': String(r.ok && !stale) },
         el('h3', {}, kind + ' drill: ', verdict(r.ok, 'passed', 'FAILED'), ' ', el('span', { class: 'muted' }, time(r.finishedAt))),
-        stale ? el('p', { class: 'bad' }, firing.filter((a) => a.name.startsWith(kind)).map((a) => a.message).join('; ')) : null,
+        stale ? el('p', { class: 'bad' }, firing.filter((a) => a.name === kind + '-drill-stale').map((a) => a.message).join('; ')) : null,
         el('p', {}, 'RPO (backup age) ' + secs(r.backupAgeSeconds) + ' · RTO ' + secs(r.restoreSeconds) + (r.backupId ? ' · backup ' + r.backupId : '')),
         el('ul', {}, r.checks.map((c) => el('li', {}, verdict(c.ok, 'ok', 'FAIL'), ' ', c.name + ': ', el('span', { class: 'muted' }, c.detail)))));
     });
-    replace('drills-body', firing.filter((a) => !byKind[a.name.replace(/-drill-stale.*/, '')]).map((a) => el('p', { class: 'bad red' }, a.message)),
+    replace('drills-body', firing.filter((a) => !byKind[a.name.replace(/-drill-stale$/, '')]).map((a) => el('p', { class: 'bad red' }, a.message)),
       parts.length ? parts : el('p', { class: 'bad' }, 'no drill has run yet: `bunker drill db`'));
     const db = (byKind.db || []).filter((r) => r.restoreSeconds !== null).reverse();
     chart('chart-drills', 'Database drills: achieved RPO and RTO', db.map((r) => Date.parse(r.finishedAt) / 1000),

@@ -17,3 +17,7 @@ create table dr_audits (
     token_name text
 );
 create index dr_audits_at on dr_audits (at desc);
+
+-- A drill of a MariaDB source's physical backup is recorded apart from the dump and point-in-time drills ('db').
+alter table drill_runs drop constraint drill_runs_kind_check;
+alter table drill_runs add constraint drill_runs_kind_check check (kind in ('db', 'db-physical', 'objects', 'failover'));

@@ -99,6 +99,13 @@ public final class Alerts implements AutoCloseable {
                         + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history`");
             }
         }
+        if (config.drills().dbEnabled() && Drills.physicalSource(config) != null) {
+            Instant last = drills.runs().lastSuccess(dev.bunker.drill.DatabaseDrill.PHYSICAL_KIND);
+            if (Duration.between(last == null ? reference : last, now).compareTo(rules.drillStaleAfter()) > 0) {
+                out.put("db-physical-drill-stale", (last == null ? "no successful drill of a physical backup yet" : "no successful drill of a physical "
+                        + "backup since " + last) + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history --kind db-physical`");
+            }
+        }
         Instant audited = new dev.bunker.recovery.RecoveryAudits(db).last();
         if (Duration.between(audited == null ? reference : audited, now).compareTo(config.dashboard().auditEvery()) > 0) {
             out.put("dr-audit-stale", (audited == null ? "no recovery audit recorded yet" : "no recovery audit since " + audited) + " (one is expected every "

@@ -28,7 +28,9 @@ public record Conninfo(String host, int port, String database, String user, Stri
                     user != null ? user : urlUser != null ? urlUser : queryUser, password != null ? password : urlPassword,
                     query == null ? null : query.replaceAll("(^|&)(user|password)=[^&]*", "").replaceFirst("^&", ""));
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("\"" + url + "\" is not a PostgreSQL URL: " + e.getMessage());
+            // The message names the URL with its password masked: it is printed and logged.
+            throw new IllegalArgumentException("\"" + dev.bunker.config.Redact.databaseUrl(url) + "\" is not a PostgreSQL URL ("
+                    + e.getReason() + ")");
         }
     }
 

@@ -126,7 +126,7 @@ public final class DrillCommand implements Runnable {
     static final class History implements Callable<Integer> {
         @Mixin ConfigOptions options;
 
-        @Option(names = "--kind", paramLabel = "K", description = "db, objects or failover (default: all).")
+        @Option(names = "--kind", paramLabel = "K", description = "db, db-physical, objects or failover (default: all).")
         String kind;
 
         @Option(names = "--json", description = "Print JSON.")

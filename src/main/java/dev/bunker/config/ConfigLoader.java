@@ -38,6 +38,9 @@ import java.util.regex.Pattern;
  * validates everything before any part of Bunker starts.
  */
 public final class ConfigLoader {
+    /** A config's {@link BunkerConfig#source()} when no file was read. */
+    public static final String BUILT_IN = "built-in defaults";
+
     public static final String DEFAULT_FILE = "bunker.yaml";
     public static final Duration DEFAULT_LOCK_PERIOD = Duration.ofDays(21);
     private static final Pattern STORE_NAME = Pattern.compile("[a-z][a-z0-9-]{0,31}");
@@ -65,7 +68,7 @@ public final class ConfigLoader {
 
     public static BunkerConfig load(Path file, Overrides overrides, Function<String, String> env) {
         JsonNode root = MissingNode.getInstance();
-        String source = "built-in defaults";
+        String source = BUILT_IN;
         Path baseDir = Path.of("").toAbsolutePath();
         if (file != null) {
             source = file.toString();

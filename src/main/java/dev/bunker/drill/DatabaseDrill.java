@@ -34,6 +34,10 @@ import java.util.Map;
  * goes into a {@link ThrowawayMariaDb} instead; a source with point-in-time recovery gets {@link PitrDrill}.
  */
 public final class DatabaseDrill {
+    /** The kinds of drill run this records: a dump or point in time, and (kept apart, so neither hides the other) a physical backup. */
+    public static final String KIND = "db";
+    public static final String PHYSICAL_KIND = "db-physical";
+
     private final BunkerConfig config;
     private final Map<String, Store> stores;
     private final DrillRuns runs;
@@ -114,14 +118,19 @@ public final class DatabaseDrill {
     }
 
     private DrillRuns.Run record(Instant started, Manifest m, Double rto, List<Check> checks, StringBuilder log) throws java.sql.SQLException {
-        Double rpo = m == null ? null : Duration.between(m.finishedAt(), started).toMillis() / 1000.0;
-        return record(started, m == null ? null : m.id(), rpo, rto, checks, log);
+        return record(KIND, started, m, rto, checks, log);
     }
 
-    private DrillRuns.Run record(Instant started, String backupId, Double rpo, Double rto, List<Check> checks, StringBuilder log) throws java.sql.SQLException {
+    private DrillRuns.Run record(String kind, Instant started, Manifest m, Double rto, List<Check> checks, StringBuilder log) throws java.sql.SQLException {
+        Double rpo = m == null ? null : Duration.between(m.finishedAt(), started).toMillis() / 1000.0;
+        return record(kind, started, m == null ? null : m.id(), rpo, rto, checks, log);
+    }
+
+    private DrillRuns.Run record(String kind, Instant started, String backupId, Double rpo, Double rto, List<Check> checks, StringBuilder log)
+            throws java.sql.SQLException {
         boolean ok = !checks.isEmpty() && checks.stream().allMatch(Check::ok);
         for (Check c : checks) log.append(c.ok() ? "ok   " : "FAIL ").append(c.name()).append(": ").append(c.detail()).append('\n');
-        return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, backupId, rpo, rto, checks, log.toString()));
+        return runs.record(new DrillRuns.Run(0, kind, started, clock.instant(), ok, backupId, rpo, rto, checks, log.toString()));
     }
 
     /**
@@ -155,7 +164,7 @@ public final class DatabaseDrill {
         } catch (Exception e) {
             checks.add(new Check("restore to the newest stored binary log", false, e.getMessage()));
         }
-        return record(started, dumpId, rpo, rto, checks, log);
+        return record(KIND, started, dumpId, rpo, rto, checks, log);
     }
 
     /**
@@ -192,7 +201,8 @@ public final class DatabaseDrill {
                         server.port(), rto)));
                 try (Connection c = server.connect(dbName); Statement s = c.createStatement()) {
                     checks.add(readEveryTable(s, dbName));
-                    operatorChecks(s, true, d, checks);
+                    // The freshness column and SQL checks are written for drills.db.source's database.
+                    if (sourceName.equals(d.source())) operatorChecks(s, true, d, checks);
                 }
             }
         } catch (Exception e) {
@@ -200,7 +210,7 @@ public final class DatabaseDrill {
         } finally {
             TempFolders.deleteTree(work);
         }
-        return record(started, m, rto, checks, log);
+        return record(PHYSICAL_KIND, started, m, rto, checks, log);
     }
 
     /** Reads every table of {@code db} to the end (a page InnoDB cannot read fails the count); a physical backup records no row counts. */

@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
@@ -20,6 +21,9 @@ import org.slf4j.LoggerFactory;
 /** The drills of one process, and (in serve) their daily schedule: the database drill and the replica drill. */
 public final class Drills implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Drills.class);
+
+    /** Every kind of drill run, as recorded. */
+    public static final List<String> KINDS = List.of(DatabaseDrill.KIND, DatabaseDrill.PHYSICAL_KIND, "objects", "failover");
 
     private final BunkerConfig.DrillsConfig config;
     private final DrillRuns runs;
@@ -40,7 +44,7 @@ public final class Drills implements AutoCloseable {
         this.database = new DatabaseDrill(config, stores, runs, clock);
         this.objects = new ObjectDrill(config, stores, replication.ledger(), replication.jobs(), runs, clock);
         this.failover = new FailoverDrill(replication.ledger(), replication.reads(), config.replication().primary(), runs, clock);
-        for (String kind : new String[] {"db", "objects", "failover"}) {
+        for (String kind : KINDS) {
             Gauge.builder("bunker_drill_last_success_timestamp_seconds", () -> {
                 Instant t = lastSuccess.get(kind);
                 return t == null ? 0 : t.getEpochSecond();
@@ -59,7 +63,7 @@ public final class Drills implements AutoCloseable {
     /** Last success per kind (null: never), for status and the metrics. */
     public Map<String, Instant> lastSuccesses() throws SQLException {
         Map<String, Instant> out = new LinkedHashMap<>();
-        for (String kind : new String[] {"db", "objects", "failover"}) {
+        for (String kind : KINDS) {
             Instant t = runs.lastSuccess(kind);
             out.put(kind, t);
             if (t != null) lastSuccess.put(kind, t);
@@ -86,14 +90,15 @@ public final class Drills implements AutoCloseable {
         lastSuccesses();
     }
 
-    /** The source whose physical backups the daily drill restores too: drills.db.source if it has physical backups scheduled, else the first that has. */
-    static String physicalSource(BunkerConfig c) {
+    /**
+     * The source whose physical backups the daily drill restores too: drills.db.source if it has physical backups
+     * scheduled, else the first source that has (null: none has).
+     */
+    public static String physicalSource(BunkerConfig c) {
         String chosen = c.drills().source();
-        if (chosen != null) {
-            BunkerConfig.BackupSource s = c.backups().sources().get(chosen);
-            return s != null && s.physicalEvery() != null ? chosen : null;
-        }
-        return c.backups().sources().values().stream().filter(s -> s.physicalEvery() != null).map(BunkerConfig.BackupSource::name).findFirst().orElse(null);
+        BunkerConfig.BackupSource s = chosen == null ? null : c.backups().sources().get(chosen);
+        if (s != null && s.physicalEvery() != null) return chosen;
+        return c.backups().sources().values().stream().filter(x -> x.physicalEvery() != null).map(BunkerConfig.BackupSource::name).findFirst().orElse(null);
     }
 
     private boolean due(String kind, Duration every, Instant now) throws SQLException {

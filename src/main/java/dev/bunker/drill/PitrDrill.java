@@ -99,7 +99,7 @@ final class PitrDrill {
         }
         boolean ok = !checks.isEmpty() && checks.stream().allMatch(Check::ok);
         for (Check c : checks) log.append(c.ok() ? "ok   " : "FAIL ").append(c.name()).append(": ").append(c.detail()).append('\n');
-        return runs.record(new DrillRuns.Run(0, "db", started, clock.instant(), ok, baseId, rpo, rto, checks, log.toString()));
+        return runs.record(new DrillRuns.Run(0, DatabaseDrill.KIND, started, clock.instant(), ok, baseId, rpo, rto, checks, log.toString()));
     }
 
     /**

@@ -44,7 +44,7 @@ public final class ThrowawayMariaDb implements AutoCloseable {
             Path data = dir.resolve("data");
             run(List.of(tool("mariadb-install-db"), "--no-defaults", "--datadir=" + data, "--user=" + osUser, "--skip-test-db",
                     "--auth-root-authentication-method=socket"), dir.resolve("install.log"));
-            return launchWithAccount(dir, data, extraOptions);
+            return launchWithAccount(dir, data, "", extraOptions);
         } catch (IOException | RuntimeException e) {
             TempFolders.deleteTree(dir);
             throw e;
@@ -53,14 +53,16 @@ public final class ThrowawayMariaDb implements AutoCloseable {
 
     /**
      * Starts a server on a data directory restored from a physical backup ({@code data}, moved into a new private folder
-     * under {@code <dataDir>/tmp}). The restored server keeps the source's accounts; the drill's own account (this run's
-     * password) is created or replaced at startup, so no production password is needed.
+     * under {@code <dataDir>/tmp}). The drill's own account (this run's password) is created or replaced at startup, so no
+     * production password is needed, and every account the copy brought from production is locked: whoever knows an app's
+     * password cannot read the copy while the drill runs.
      */
     public static ThrowawayMariaDb startOn(Path dataDir, Path data, List<String> extraOptions) throws IOException {
         Path dir = TempFolders.createPrivate(dataDir, "mariadb-");
         try {
             Files.move(data, dir.resolve("data"));
-            return launchWithAccount(dir, dir.resolve("data"), extraOptions);
+            return launchWithAccount(dir, dir.resolve("data"), "UPDATE mysql.global_priv SET priv = JSON_SET(priv, '$.account_locked', true) "
+                    + "WHERE NOT (User = '" + USER + "' AND Host = '127.0.0.1');\nFLUSH PRIVILEGES;\n", extraOptions);
         } catch (IOException | RuntimeException e) {
             TempFolders.deleteTree(dir);
             throw e;
@@ -68,11 +70,11 @@ public final class ThrowawayMariaDb implements AutoCloseable {
     }
 
     /** Launches with an init file that creates this run's account; the file (holding the password) is deleted once the server is up. */
-    private static ThrowawayMariaDb launchWithAccount(Path dir, Path data, List<String> extraOptions) throws IOException {
+    private static ThrowawayMariaDb launchWithAccount(Path dir, Path data, String moreSql, List<String> extraOptions) throws IOException {
         String password = PasswordAuth.newPassword();
         Path init = dir.resolve("init.sql");
         Files.writeString(init, "CREATE OR REPLACE USER '" + USER + "'@'127.0.0.1' IDENTIFIED BY '" + password + "';\n"
-                + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
+                + "GRANT ALL PRIVILEGES ON *.* TO '" + USER + "'@'127.0.0.1' WITH GRANT OPTION;\n" + moreSql, StandardCharsets.UTF_8);
         List<String> options = new ArrayList<>(List.of("--init-file=" + init));
         options.addAll(extraOptions);
         try {

@@ -21,7 +21,14 @@ public final class Series {
     public record Line(List<Long> at, List<Double> values) {}
 
     static final String INSERT = "insert into series (name, at, value) values (?, ?, ?) on conflict (name, at) do nothing";
-    static final String SINCE = "select name, at, value from series where at >= ? order by name, at";
+    /** At most this many points per figure in one answer: samples are merged into buckets (the largest value of each). */
+    public static final int MAX_POINTS = 1440;
+
+    // The largest value of a bucket: the peak of a gauge (queue, lag), the newest reading of a running total (copied.*).
+    static final String SINCE = """
+            select name, to_timestamp(floor(extract(epoch from at) / ?) * ?) as bucket, max(value)
+              from series where at >= ? group by name, bucket order by name, bucket
+            """;
     static final String PRUNE = "delete from series where at < ?";
 
     private final DataSource db;
@@ -56,11 +63,17 @@ public final class Series {
         }
     }
 
-    /** Every figure's samples since {@code from}, by name. */
-    public Map<String, Line> since(Instant from) throws SQLException {
+    /**
+     * Every figure's samples from {@code from} to {@code now}, by name, in buckets of at least {@code step} (the sampling
+     * period), wider when needed to keep each figure to {@link #MAX_POINTS}.
+     */
+    public Map<String, Line> since(Instant from, Instant now, java.time.Duration step) throws SQLException {
+        double bucket = Math.max(step.toMillis() / 1000.0, java.time.Duration.between(from, now).toMillis() / 1000.0 / (MAX_POINTS - 1));
         Map<String, Line> out = new LinkedHashMap<>();
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(SINCE)) {
-            ps.setTimestamp(1, Timestamp.from(from));
+            ps.setDouble(1, bucket);
+            ps.setDouble(2, bucket);
+            ps.setTimestamp(3, Timestamp.from(from));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Line l = out.computeIfAbsent(rs.getString(1), n -> new Line(new ArrayList<>(), new ArrayList<>()));

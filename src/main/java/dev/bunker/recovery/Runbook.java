@@ -1,11 +1,12 @@
 package dev.bunker.recovery;
 
+import dev.bunker.backup.Conninfo;
 import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.ConfigLoader;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.Durations;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.mariadb.MariaDbUrl;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,11 +47,14 @@ public final class Runbook {
         return new Book(config.source(), now, out);
     }
 
-    /** How every command names this config: the file it came from, else the data folder of the built-in defaults. */
+    /**
+     * How every command names this config: the file it came from and its data folder (which --data-dir may have moved),
+     * or the data folder of the built-in defaults.
+     */
     static String options(BunkerConfig config) {
-        Path file = Path.of(config.source());
-        if (config.source().endsWith(".yaml") || config.source().endsWith(".yml")) return "--config " + quote(file.toAbsolutePath().toString());
-        return "--data-dir " + quote(config.dataDir().toAbsolutePath().toString());
+        String dataDir = "--data-dir " + quote(config.dataDir().toAbsolutePath().toString());
+        if (config.source().equals(ConfigLoader.BUILT_IN)) return dataDir;
+        return "--config " + quote(Path.of(config.source()).toAbsolutePath().toString()) + " " + dataDir;
     }
 
     private static List<Step> primaryLost(BunkerConfig c, String opts) {
@@ -127,22 +131,33 @@ public final class Runbook {
                         "bin/bunker db restore " + opts + " --source " + s.name() + " --to-time latest --identity " + keyFile
                                 + " --target-dir " + quote(c.dataDir().toAbsolutePath().resolve("restored-" + s.name()).toString()),
                         keyNeeds + "; PostgreSQL's server binaries of the source's major version on this machine"));
-            } else if (!s.url().equals("self")) {
-                URI u = URI.create(s.url().replaceFirst("^jdbc:", "").replaceFirst("^postgres://", "postgresql://"));
-                String db = u.getPath() == null || u.getPath().length() < 2 ? "postgres" : u.getPath().substring(1);
-                String host = u.getHost() == null ? "127.0.0.1" : u.getHost();
-                int port = u.getPort() < 0 ? 5432 : u.getPort();
+            } else if (s.url().equals("self")) {
+                steps.add(new Step("Source " + s.name() + " is Bunker's own database: see \"Bunker's own database lost\".", null, null));
+            } else {
+                Conninfo u;
+                try {
+                    u = Conninfo.parse(s.url(), null, null);
+                } catch (IllegalArgumentException e) {
+                    steps.add(new Step("Source " + s.name() + ": " + e.getMessage() + "; fix its url in the config.", null, null));
+                    continue;
+                }
+                String query = u.query() == null || u.query().isEmpty() ? "" : "?" + u.query();
                 steps.add(new Step("Source " + s.name() + ": create an empty database on the replacement server.",
-                        "createdb -h " + host + " -p " + port + " " + db, "PGUSER and PGPASSWORD of a role that may create databases"));
+                        "createdb -h " + quote(u.host()) + " -p " + u.port() + " " + quote(u.database()),
+                        "PGUSER and PGPASSWORD of a role that may create databases"));
                 steps.add(new Step("Restore the newest dump of " + s.name() + " into it.",
                         "bin/bunker db restore " + opts + " --source " + s.name() + " --backup latest --identity " + keyFile
-                                + " --target \"postgresql://$PGUSER@" + host + ":" + port + "/" + db + "\"",
+                                + " --target \"postgresql://$PGUSER@" + u.host() + ":" + u.port() + "/" + u.database() + query + "\"",
                         keyNeeds + "; PGUSER and PGPASSWORD of the role that owns the new database"));
             }
         }
-        if (steps.isEmpty()) steps.add(new Step("No database is backed up: configure backups.sources.", null, null));
-        steps.add(new Step("Point the app at the restored database (unchanged if the replacement took the old address), then run a drill to "
-                + "check the backups still restore.", "bin/bunker drill db " + opts, null));
+        if (steps.isEmpty()) {
+            steps.add(new Step("No database is backed up: configure backups.sources.", null, null));
+            return steps;
+        }
+        steps.add(new Step("Point the app at the restored database (unchanged if the replacement took the old address)"
+                + (c.drills().dbEnabled() ? ", then run a drill to check the backups still restore." : "."),
+                c.drills().dbEnabled() ? "bin/bunker drill db " + opts : null, null));
         return steps;
     }
 

@@ -22,10 +22,12 @@ public final class StatusRoutes {
                 Route.of("GET", "/v1/whoami", TokenScope.READ, call -> call.json(200, Map.of("name", call.caller().name(),
                         "scope", call.caller().scope().label()))),
                 Route.of("GET", "/v1/history", TokenScope.READ, call -> {
-                    Duration since = since(call.query().get("since"));
+                    var dashboard = engine.bunker().config().dashboard();
+                    Duration since = since(call.query().get("since"), dashboard.history());
+                    java.time.Instant now = engine.bunker().clock().instant();
                     Map<String, Object> body = new LinkedHashMap<>();
-                    body.put("since", engine.bunker().clock().instant().minus(since));
-                    body.put("series", history.since(engine.bunker().clock().instant().minus(since)));
+                    body.put("since", now.minus(since));
+                    body.put("series", history.since(now.minus(since), now, dashboard.sampleEvery()));
                     call.json(200, body);
                 }),
                 Route.of("GET", "/v1/status", TokenScope.READ, call -> call.json(200, StatusReport.of(engine))),
@@ -34,14 +36,19 @@ public final class StatusRoutes {
                 Route.of("GET", "/v1/drills", TokenScope.READ, call -> call.json(200, Map.of("runs", engine.drills().runs().history(call.query().get("kind"), 50)))));
     }
 
-    private static Duration since(String text) {
-        if (text == null) return Duration.ofHours(24);
+    /** {@code since}: 1s up to the history kept (dashboard.history); default 24h. */
+    private static Duration since(String text, Duration kept) {
+        if (text == null) return Duration.ofHours(24).compareTo(kept) < 0 ? Duration.ofHours(24) : kept;
+        Duration d;
         try {
-            Duration d = Durations.parse(text);
-            if (d.isNegative() || d.isZero() || d.compareTo(Duration.ofDays(400)) > 0) throw new IllegalArgumentException();
-            return d;
+            d = Durations.parse(text);
         } catch (IllegalArgumentException e) {
-            throw new BadRequestException("since \"" + text + "\" is not a duration from 1s to 400d, e.g. 24h or 7d");
+            throw new BadRequestException("since \"" + text + "\" is not a duration; expected e.g. 24h or 7d");
         }
+        if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(kept) > 0) {
+            throw new BadRequestException("since " + text + " is out of range: history is kept for " + Durations.format(kept)
+                    + " (dashboard.history); expected 1s to that");
+        }
+        return d;
     }
 }

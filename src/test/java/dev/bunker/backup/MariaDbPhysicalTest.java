@@ -94,6 +94,9 @@ class MariaDbPhysicalTest {
                     assertThat(rows(c, "select count(*) from orders")).isEqualTo(5000);
                     assertThat(rows(c, "select count(*) from legacy")).isEqualTo(10);
                     assertThat(rows(c, "select sum(crc32(payload)) from orders")).isEqualTo(rows(original, "select sum(crc32(payload)) from orders"));
+                    // The copy's production accounts are locked: the source's password does not open it.
+                    assertThatThrownBy(() -> java.sql.DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + copy.port() + "/", "phys", "pw-phys").close())
+                            .isInstanceOf(java.sql.SQLException.class).hasMessageContaining("locked");
                 }
             }
         }
@@ -126,6 +129,7 @@ class MariaDbPhysicalTest {
                 assertThat(m.isBase()).isTrue();
                 DrillRuns.Run run = engine.drills().database().runPhysical("shop");
                 assertThat(run.ok()).as(run.log()).isTrue();
+                assertThat(run.kind()).isEqualTo("db-physical"); // kept apart from the dump drills, so neither hides the other
                 assertThat(run.backupId()).isEqualTo(m.id());
                 assertThat(run.restoreSeconds()).isPositive();
                 assertThat(run.checks()).extracting(DrillRuns.Check::name).containsExactly("restore", "start a server on the restored files",
