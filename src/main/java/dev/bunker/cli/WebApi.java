@@ -21,7 +21,7 @@ public final class WebApi {
     /** Not started: the caller adds what is optional (WAL pushes) and starts it. */
     public static HttpApi open(Engine engine, Tokens tokens, Series history) {
         Sessions sessions = new Sessions(engine.bunker().config().dashboard().session(), engine.bunker().clock());
-        return new HttpApi(engine.bunker().config().listen(), tokens, 200).sessions(sessions)
+        return new HttpApi(engine.bunker().config().listen(), tokens, 200).sessions(sessions, java.util.Set.of("/v1/jobs/retry", "/v1/dr/audits"))
                 .add(SystemRoutes.of(engine.bunker())).add(StatusRoutes.of(engine, history))
                 .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()))
                 .add(QueueRoutes.of(engine.replication().jobs())).add(BackupRoutes.of(engine.backups()))

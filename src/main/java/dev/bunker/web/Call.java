@@ -52,6 +52,24 @@ public final class Call {
 
     public String header(String name) { return request.getHeaders().get(name); }
 
+    /**
+     * Whether a browser says this request comes from a page of another site ({@code Sec-Fetch-Site}, or an {@code Origin}
+     * naming another host than the one asked): such a page may not log in, log out or change anything through a session.
+     */
+    public boolean crossSite() {
+        String fetchSite = header("Sec-Fetch-Site");
+        if ("cross-site".equals(fetchSite) || "same-site".equals(fetchSite)) return true;
+        String origin = header("Origin");
+        if (origin == null) return false; // not a browser's cross-origin call (curl, scripts)
+        String host = header("Host");
+        return host == null || !(origin.equals("http://" + host) || origin.equals("https://" + host));
+    }
+
+    /** Whether the client reached Bunker over TLS (directly, or through a proxy that says so). */
+    public boolean secure() {
+        return request.isSecure() || "https".equalsIgnoreCase(header("X-Forwarded-Proto"));
+    }
+
     /** The query parameters, strictly decoded ('+' is a space, as in forms). */
     public Map<String, String> query() {
         Map<String, String> out = new LinkedHashMap<>();

@@ -33,8 +33,12 @@ public final class DashboardRoutes {
                         call -> resource(call, "/META-INF/resources/webjars/uplot/" + UPLOT + "/dist/" + call.param("file"))),
                 Route.of("POST", "/login", null, call -> login(call, tokens, sessions)),
                 Route.of("POST", "/logout", null, call -> {
+                    if (call.crossSite()) {
+                        call.error(403, "log out from the dashboard's own page");
+                        return;
+                    }
                     sessions.close(call.header("Cookie"));
-                    call.setHeader("Set-Cookie", sessions.setCookie(null));
+                    call.setHeader("Set-Cookie", sessions.setCookie(null, call.secure()));
                     call.json(200, Map.of("loggedOut", true));
                 }));
     }
@@ -44,6 +48,10 @@ public final class DashboardRoutes {
      * cookie on success, 401 (and nothing set) otherwise.
      */
     static void login(Call call, Tokens tokens, Sessions sessions) throws IOException {
+        if (call.crossSite()) { // another site's page must not log this browser in (to a session of the attacker's choosing)
+            call.error(403, "log in from the dashboard's own page");
+            return;
+        }
         Optional<TokenConfig> token = tokens.authenticate(call.header("Authorization"));
         if (token.isEmpty()) {
             String form = call.smallBody(MAX_LOGIN_BODY);
@@ -60,7 +68,8 @@ public final class DashboardRoutes {
             call.error(403, "token '" + token.get().name() + "' may only push WAL; log in with a read or admin token");
             return;
         }
-        call.setHeader("Set-Cookie", sessions.setCookie(sessions.open(token.get())));
+        sessions.close(call.header("Cookie")); // a new login replaces the session this browser had
+        call.setHeader("Set-Cookie", sessions.setCookie(sessions.open(token.get()), call.secure()));
         call.json(200, Map.of("name", token.get().name(), "scope", token.get().scope().label(), "expiresInSeconds", sessions.ttl().toSeconds()));
     }
 

@@ -45,6 +45,7 @@ public final class HttpApi implements AutoCloseable {
     private final Tokens tokens;
     private final List<Route> routes = new ArrayList<>();
     private Sessions sessions;
+    private java.util.Set<String> uiWrites = java.util.Set.of();
 
     public HttpApi(HostPort listen, Tokens tokens, int threads) {
         this(listen, tokens, threads, IDLE_TIMEOUT);
@@ -78,11 +79,13 @@ public final class HttpApi implements AutoCloseable {
     }
 
     /**
-     * Lets the dashboard's sessions call the API's routes under {@code /ui/v1/...} (same scopes; writes need the
-     * {@value #UI_HEADER} header, which a cross-site form cannot send). {@code /v1} itself stays bearer-token only.
+     * Lets the dashboard's sessions call the API's routes under {@code /ui/v1/...}: every GET, and the few changes the page
+     * makes ({@code writes}: paths such as {@code /v1/jobs/retry}), with the same scopes; a change needs the
+     * {@value #UI_HEADER} header, which a cross-site form cannot send. {@code /v1} itself stays bearer-token only.
      */
-    public HttpApi sessions(Sessions s) {
+    public HttpApi sessions(Sessions s, java.util.Set<String> writes) {
         this.sessions = s;
+        this.uiWrites = writes;
         return this;
     }
 
@@ -158,7 +161,7 @@ public final class HttpApi implements AutoCloseable {
         }
         TokenConfig caller = null;
         if (ui) {
-            Optional<TokenConfig> token = route.scope() == null ? Optional.empty() : sessions.find(request.getHeaders().get("Cookie"), tokens);
+            Optional<TokenConfig> token = route.scope() == null ? Optional.empty() : sessions.find(request.getHeaders().get("Cookie"));
             Call call = new Call(request, response, callback, match, token.orElse(null));
             call.setHeader("Cache-Control", "no-store");
             if (token.isEmpty()) {
@@ -166,8 +169,13 @@ public final class HttpApi implements AutoCloseable {
                 return call;
             }
             caller = token.get();
-            if (!List.of("GET", "HEAD").contains(method) && !"1".equals(request.getHeaders().get(UI_HEADER))) {
-                call.errorQuietly(403, method + " " + rawPath + " from the dashboard needs the header " + UI_HEADER + ": 1");
+            boolean read = List.of("GET", "HEAD").contains(method);
+            if (!read && !uiWrites.contains(path)) {
+                call.errorQuietly(403, method + " " + path + " is not open to dashboard sessions; use the API with a bearer token");
+                return call;
+            }
+            if (!read && (!"1".equals(request.getHeaders().get(UI_HEADER)) || call.crossSite())) {
+                call.errorQuietly(403, method + " " + rawPath + " from the dashboard needs the header " + UI_HEADER + ": 1, from the dashboard's own page");
                 return call;
             }
             if (!caller.scope().allows(route.scope())) {

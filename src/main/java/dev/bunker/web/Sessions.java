@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The dashboard's logins: {@code POST /login} with an API token opens a session, named by a random id sent as an
  * HttpOnly, SameSite=Strict cookie; the session carries the token's name and scope until it expires. Only the ids'
- * SHA-256 are kept, in memory: a restart logs everyone out, and a token removed from the config ends its sessions with it.
+ * SHA-256 are kept, in memory: a restart (which a token's removal from the config needs anyway) logs everyone out.
  * The API ({@code /v1}) never takes the cookie, only the dashboard's {@code /ui/v1} mirror of it does.
  */
 public final class Sessions {
@@ -52,14 +52,14 @@ public final class Sessions {
         return id;
     }
 
-    /** The token of the session a {@code Cookie} header names, if it is live and its token still accepted by {@code tokens}. */
-    public Optional<TokenConfig> find(String cookieHeader, Tokens tokens) {
+    /** The token of the session a {@code Cookie} header names, if it is live. */
+    public Optional<TokenConfig> find(String cookieHeader) {
         String id = cookie(cookieHeader);
         if (id == null) return Optional.empty();
         String hash = Tokens.hash(id);
         Session s = byHash.get(hash);
         if (s == null) return Optional.empty();
-        if (!s.expires().isAfter(clock.instant()) || !tokens.accepts(s.token())) {
+        if (!s.expires().isAfter(clock.instant())) {
             byHash.remove(hash);
             return Optional.empty();
         }
@@ -72,10 +72,14 @@ public final class Sessions {
         if (id != null) byHash.remove(Tokens.hash(id));
     }
 
-    /** The {@code Set-Cookie} value for a new session, or (with a null id) one that removes it. */
-    public String setCookie(String id) {
-        return COOKIE + "=" + (id == null ? "" : id) + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + (id == null ? 0 : ttl.toSeconds());
+    /** The {@code Set-Cookie} value for a new session, or (with a null id) one that removes it; {@code secure}: over TLS only. */
+    public String setCookie(String id, boolean secure) {
+        return COOKIE + "=" + (id == null ? "" : id) + "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "") + "; Max-Age="
+                + (id == null ? 0 : ttl.toSeconds());
     }
+
+    /** Live sessions held (expired ones are dropped as the cap nears). */
+    int size() { return byHash.size(); }
 
     private static String cookie(String header) {
         if (header == null) return null;

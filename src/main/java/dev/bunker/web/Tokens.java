@@ -57,11 +57,6 @@ public final class Tokens {
         return Optional.ofNullable(byHash.get(hash(h.substring(7).trim())));
     }
 
-    /** Whether {@code token} is still one this process accepts (a session outlives nothing its token does not). */
-    boolean accepts(TokenConfig token) {
-        return token.equals(byHash.get(token.sha256()));
-    }
-
     /** The token a bare secret (a login form's field) names, if it is one we accept. */
     public Optional<TokenConfig> authenticateSecret(String secret) {
         if (secret == null || secret.isBlank() || secret.length() > 1000) return Optional.empty();

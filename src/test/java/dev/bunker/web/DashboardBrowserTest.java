@@ -9,6 +9,7 @@ import dev.bunker.config.BunkerConfig.DatabaseConfig;
 import dev.bunker.json.Json;
 import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.ChildJvm;
+import dev.bunker.testing.RawHttp;
 import dev.bunker.testing.ServeProcess;
 import dev.bunker.testing.TestDatabase;
 import java.io.File;
@@ -222,7 +223,12 @@ class DashboardBrowserTest {
         waitUpTo(60).until(d -> "0".equals(text("#queue-depth b")) && lagShown() == 0);
         assertThat(risen).isGreaterThanOrEqualTo(3);
         waitUpTo(30).until(d -> "5".equals(text("tr[data-store=shelter] [data-field=verified]")));
-        waitUpTo(30).until(d -> Integer.parseInt(d.findElement(By.id("chart-queue")).getAttribute("data-points")) >= 5);
+        // 24 h in at most 1440 points: one-minute buckets, each with the peak of its samples (here taken every second).
+        waitUpTo(30).until(d -> Integer.parseInt(d.findElement(By.id("chart-queue")).getAttribute("data-points")) >= 1);
+        JsonNode lagLine = Json.MAPPER.readTree(call("GET", "/v1/history", Map.of("Authorization", "Bearer " + VIEWER), null).body()).at("/series/queue.lag_seconds/values");
+        double peak = 0;
+        for (JsonNode v : lagLine) peak = Math.max(peak, v.asDouble());
+        assertThat(peak).isGreaterThanOrEqualTo(3); // the rise is in the history the chart draws
         // Settled: every figure on the page is the API's.
         JsonNode st = status();
         assertThat(text("#objects b")).isEqualTo(st.get("objects").asText()).isEqualTo("5");
@@ -310,8 +316,36 @@ class DashboardBrowserTest {
         assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow()).contains("default-src 'self'").contains("frame-ancestors 'none'");
         assertThat(page.body()).doesNotContain("primary").contains("/webjars/uplot/uPlot.iife.min.js");
         assertThat(call("GET", "/webjars/uplot/uPlot.iife.min.js", Map.of(), null).body()).contains("uPlot");
-        assertThat(call("GET", "/assets/../bunker.yaml", Map.of(), null).statusCode()).isEqualTo(404);
-        assertThat(call("GET", "/webjars/uplot/package.json", Map.of(), null).statusCode()).isEqualTo(404);
+        // Raw paths that try to climb out of the dashboard's folder into other classpath files: nothing but the named files is served.
+        for (String raw : List.of("/assets/..%2Fdb%2Fmigration%2FV17__dashboard_history_and_audits.sql", "/assets/%2e%2e/simplelogger.properties",
+                "/assets/../simplelogger.properties", "/webjars/uplot/..%2F..%2F..%2Fdb%2Fmigration%2FV2__replication.sql", "/webjars/uplot/package.json",
+                "/assets/app.js%00.png")) {
+            RawHttp.Reply r = RawHttp.get(serve.uri(), raw, null);
+            assertThat(r.status()).as(raw).isIn(400, 404);
+            assertThat(r.text()).as(raw).doesNotContain("create table").doesNotContain("org.slf4j");
+        }
+        assertThat(RawHttp.get(serve.uri(), "/assets/app.js", null).status()).isEqualTo(200);
+        // Only the page's own changes are open to sessions, and only from its own page.
+        Map<String, String> fromPage = Map.of("Cookie", admin, HttpApi.UI_HEADER, "1");
+        HttpResponse<String> put = call("PUT", "/ui/v1/objects/planted.txt", fromPage, "x");
+        assertThat(put.statusCode()).isEqualTo(403);
+        assertThat(put.body()).contains("not open to dashboard sessions");
+        assertThat(call("POST", "/ui/v1/trash/empty", fromPage, null).statusCode()).isEqualTo(403);
+        assertThat(call("POST", "/ui/v1/jobs/retry", Map.of("Cookie", admin, HttpApi.UI_HEADER, "1", "Origin", "http://evil.example"), null).statusCode())
+                .isEqualTo(403);
+        HttpResponse<String> crossLogin = call("POST", "/login", Map.of("Content-Type", form, "Origin", "http://evil.example"), "token=" + ADMIN);
+        assertThat(crossLogin.statusCode()).isEqualTo(403);
+        assertThat(crossLogin.headers().firstValue("Set-Cookie")).isEmpty();
+        assertThat(call("POST", "/login", Map.of("Content-Type", form, "Sec-Fetch-Site", "cross-site"), "token=" + ADMIN).statusCode()).isEqualTo(403);
+        assertThat(call("POST", "/logout", Map.of("Cookie", admin, "Origin", "http://evil.example"), null).statusCode()).isEqualTo(403);
+        assertThat(call("GET", "/ui/v1/whoami", Map.of("Cookie", admin), null).statusCode()).isEqualTo(200); // that logout did nothing
+        // A new login replaces the session the browser had.
+        String again = cookie(call("POST", "/login", Map.of("Content-Type", form, "Cookie", viewer), "token=" + VIEWER));
+        assertThat(call("GET", "/ui/v1/whoami", Map.of("Cookie", viewer), null).statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/ui/v1/whoami", Map.of("Cookie", again), null).statusCode()).isEqualTo(200);
+        // History is bounded by what is kept.
+        assertThat(call("GET", "/v1/history?since=400d", Map.of("Authorization", "Bearer " + VIEWER), null).statusCode()).isEqualTo(400);
+        assertThat(call("GET", "/v1/history?since=soon", Map.of("Authorization", "Bearer " + VIEWER), null).statusCode()).isEqualTo(400);
     }
 
     static String cookie(HttpResponse<String> login) {

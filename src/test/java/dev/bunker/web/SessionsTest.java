@@ -12,52 +12,52 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Dashboard sessions: they end at their expiry, with their token's removal, at logout, and a flood of logins cannot grow them without bound. */
+/** Dashboard sessions: they end at their expiry and at logout, and a flood of logins cannot grow them past the cap. */
 class SessionsTest {
     @TempDir Path dir;
 
     static final TokenConfig OPS = new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash("bkr_ops"));
 
     @Test
-    void aSessionEndsAtItsExpiryAtLogoutAndWithItsToken() {
+    void aSessionEndsAtItsExpiryAndAtLogout() {
         MutableClock clock = MutableClock.atNow();
         Tokens tokens = Tokens.load(new ApiConfig(Map.of("ops", OPS)), dir);
         Sessions sessions = new Sessions(Duration.ofHours(1), clock);
-        String id = sessions.open(tokens.authenticateSecret("bkr_ops").orElseThrow());
+        String id = sessions.open(tokens.authenticateSecret(" bkr_ops ").orElseThrow());
         String cookie = "other=1; " + Sessions.COOKIE + "=" + id;
-        assertThat(sessions.find(cookie, tokens)).contains(OPS);
-        assertThat(sessions.find(Sessions.COOKIE + "=" + id + "x", tokens)).isEmpty();
-        assertThat(sessions.find(null, tokens)).isEmpty();
-        assertThat(sessions.setCookie(id)).contains("HttpOnly").contains("SameSite=Strict").contains("Max-Age=3600").contains("Path=/");
+        assertThat(sessions.find(cookie)).contains(OPS);
+        assertThat(sessions.find(Sessions.COOKIE + "=" + id + "x")).isEmpty();
+        assertThat(sessions.find(Sessions.COOKIE + "=")).isEmpty();
+        assertThat(sessions.find(null)).isEmpty();
+        assertThat(sessions.setCookie(id, false)).contains("HttpOnly").contains("SameSite=Strict").contains("Max-Age=3600").contains("Path=/")
+                .doesNotContain("Secure");
+        assertThat(sessions.setCookie(id, true)).contains("; Secure");
+        assertThat(sessions.setCookie(null, false)).contains("Max-Age=0");
 
         clock.advance(Duration.ofMinutes(59));
-        assertThat(sessions.find(cookie, tokens)).isPresent();
+        assertThat(sessions.find(cookie)).isPresent();
         clock.advance(Duration.ofMinutes(2));
-        assertThat(sessions.find(cookie, tokens)).isEmpty();
+        assertThat(sessions.find(cookie)).isEmpty();
 
         String again = sessions.open(OPS);
         sessions.close(Sessions.COOKIE + "=" + again);
-        assertThat(sessions.find(Sessions.COOKIE + "=" + again, tokens)).isEmpty();
-
-        String kept = sessions.open(OPS);
-        Tokens rotated = Tokens.load(new ApiConfig(Map.of("ops", new TokenConfig("ops", TokenScope.ADMIN, Tokens.hash("bkr_new")))), dir);
-        assertThat(sessions.find(Sessions.COOKIE + "=" + kept, rotated)).isEmpty(); // the token was replaced: its sessions end
+        assertThat(sessions.find(Sessions.COOKIE + "=" + again)).isEmpty();
         assertThat(tokens.authenticateSecret("")).isEmpty();
-        assertThat(tokens.authenticateSecret("x".repeat(2000))).isEmpty();
+        assertThat(tokens.authenticateSecret("bkr_other")).isEmpty();
     }
 
     @Test
     void manyLoginsKeepAtMostTheCapAndTheNewestWork() {
         MutableClock clock = MutableClock.atNow();
-        Tokens tokens = Tokens.load(new ApiConfig(Map.of("ops", OPS)), dir);
         Sessions sessions = new Sessions(Duration.ofHours(1), clock);
         String first = sessions.open(OPS);
         String last = null;
         for (int i = 0; i < Sessions.MAX_SESSIONS + 50; i++) {
             clock.advance(Duration.ofMillis(1));
             last = sessions.open(OPS);
+            assertThat(sessions.size()).isLessThanOrEqualTo(Sessions.MAX_SESSIONS);
         }
-        assertThat(sessions.find(Sessions.COOKIE + "=" + last, tokens)).isPresent();
-        assertThat(sessions.find(Sessions.COOKIE + "=" + first, tokens)).isEmpty(); // the oldest made room
+        assertThat(sessions.find(Sessions.COOKIE + "=" + last)).isPresent();
+        assertThat(sessions.find(Sessions.COOKIE + "=" + first)).isEmpty(); // the oldest made room
     }
 }
