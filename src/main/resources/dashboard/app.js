@@ -235,20 +235,16 @@
       return el('div', { 'data-source': source },
         el('h3', {}, source),
         el('p', {}, 'next scheduled: ' + (next || 'none scheduled')),
-        w ? el('p', { 'data-field': 'window' }, 'restorable to any time from ' + restorableFrom(list, w) + ' to '
-          + (w.durableAt ? time(w.durableAt) + ' (the log stored last)' : 'nothing yet: no log stored')) : null,
+        w ? el('p', { 'data-field': 'window' }, 'restorable to any time from ' + (backups.restorableFrom[source] ? time(backups.restorableFrom[source])
+          : 'no backup yet') + ' to ' + (w.durableAt ? time(w.durableAt) + ' (the log stored last)' : 'nothing yet: no log stored')) : null,
+        w && w.gapFrom ? el('p', { class: 'bad' }, 'the log from ' + w.gapFrom + ' to ' + w.gapTo + ' was never stored (found ' + time(w.gapAt)
+          + '): no restore crosses it') : null,
         list.length ? el('div', { class: 'chart', id: 'timeline-' + source }) : null,
         list.length ? el('div', { class: 'table-wrap' }, table(['kind', 'finished', 'size', 'locked until', 'kept until', 'stores', 'id'], rows))
           : el('p', { class: 'bad' }, 'no backup yet'));
     });
     replace('backups-body', parts.length ? parts : el('p', { class: 'muted' }, 'no backup sources configured'));
     for (const [source, list] of Object.entries(sources)) if (list.length) timeline(source, list);
-  }
-
-  /** A point-in-time source restores from its oldest kept start (base backup for WAL, dump for the binary log) onwards. */
-  function restorableFrom(list, w) {
-    const starts = list.filter((b) => (w.binlog ? b.kind !== 'base' : b.kind === 'base')).map((b) => b.finishedAt).sort();
-    return starts.length ? time(starts[0]) : 'no backup yet';
   }
 
   /** Each backup as a point: when it finished, and its size; one series per kind. */

@@ -106,8 +106,9 @@ public final class Alerts implements AutoCloseable {
                         + "backup since " + last) + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history --kind db-physical`");
             }
         }
-        Instant audited = new dev.bunker.recovery.RecoveryAudits(db).last();
-        if (Duration.between(audited == null ? reference : audited, now).compareTo(config.dashboard().auditEvery()) > 0) {
+        Instant audited = config.dashboard().auditEvery() == null ? null : new dev.bunker.recovery.RecoveryAudits(db).last();
+        if (config.dashboard().auditEvery() != null
+                && Duration.between(audited == null ? reference : audited, now).compareTo(config.dashboard().auditEvery()) > 0) {
             out.put("dr-audit-stale", (audited == null ? "no recovery audit recorded yet" : "no recovery audit since " + audited) + " (one is expected every "
                     + Durations.format(config.dashboard().auditEvery()) + "): go through `bunker dr runbook`, then `bunker dr audit --by NAME`");
         }

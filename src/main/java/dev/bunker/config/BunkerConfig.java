@@ -54,7 +54,8 @@ public record BunkerConfig(
 
     /**
      * The dashboard served at {@code /}: its charts' figures are sampled every {@code sampleEvery} and kept for
-     * {@code history}; a login lasts {@code session}; an alert fires when no recovery audit was recorded for {@code auditEvery}.
+     * {@code history}; a login lasts {@code session}; an alert fires when no recovery audit was recorded for {@code auditEvery}
+     * (null: off).
      */
     public record DashboardConfig(Duration sampleEvery, Duration history, Duration session, Duration auditEvery) {
         public static final DashboardConfig DEFAULTS = new DashboardConfig(Duration.ofMinutes(1), Duration.ofDays(30), Duration.ofHours(12),

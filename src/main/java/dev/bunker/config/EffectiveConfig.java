@@ -137,7 +137,7 @@ public final class EffectiveConfig {
         dash.put("sample-every", Durations.format(c.dashboard().sampleEvery()));
         dash.put("history", Durations.format(c.dashboard().history()));
         dash.put("session", Durations.format(c.dashboard().session()));
-        dash.put("audit-every", Durations.format(c.dashboard().auditEvery()));
+        dash.put("audit-every", c.dashboard().auditEvery() == null ? "off" : Durations.format(c.dashboard().auditEvery()));
         ObjectNode al = root.putObject("alerts");
         c.alerts().webhooks().forEach(w -> al.withArray("webhooks").add(Redact.webhook(w)));
         al.put("drill-stale-after", Durations.format(c.alerts().drillStaleAfter()));

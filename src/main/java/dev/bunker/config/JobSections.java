@@ -234,8 +234,12 @@ final class JobSections {
         if (session.compareTo(Duration.ofMinutes(5)) < 0 || session.compareTo(Duration.ofDays(30)) > 0) {
             throw n.failAt("session", Durations.format(session) + " is out of range; expected 5m to 30d");
         }
-        Duration auditEvery = n.duration("audit-every", d.auditEvery());
-        if (auditEvery.compareTo(Duration.ofDays(1)) < 0) throw n.failAt("audit-every", Durations.format(auditEvery) + " is too short; expected at least 1d");
+        String auditText = n.string("audit-every", "");
+        // YAML reads a bare off as false
+        Duration auditEvery = auditText.equals("off") || auditText.equals("false") ? null : n.duration("audit-every", d.auditEvery());
+        if (auditEvery != null && auditEvery.compareTo(Duration.ofDays(1)) < 0) {
+            throw n.failAt("audit-every", Durations.format(auditEvery) + " is too short; expected at least 1d, or off");
+        }
         n.rejectUnknownKeys();
         return new BunkerConfig.DashboardConfig(sampleEvery, history, session, auditEvery);
     }

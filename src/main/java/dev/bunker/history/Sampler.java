@@ -47,8 +47,16 @@ public final class Sampler implements AutoCloseable {
         return at;
     }
 
+    /**
+     * Samples at a fixed rate, a little after each period's boundary: a slow run does not push the next ones later, so no
+     * sample time is skipped (a skipped one would halve the copy rate the page computes across it).
+     */
     public synchronized void start() {
-        if (schedule == null) schedule = Periodic.start("history", Duration.ZERO, every, LOG, this::sampleOnce);
+        if (schedule != null) return;
+        long step = every.toMillis();
+        long now = clock.instant().toEpochMilli();
+        long first = step - now % step + Math.min(step / 10, 500);
+        schedule = Periodic.atFixedRate("history", Duration.ofMillis(first), every, LOG, this::sampleOnce);
     }
 
     @Override

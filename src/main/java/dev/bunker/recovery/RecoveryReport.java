@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -26,16 +27,29 @@ public final class RecoveryReport {
 
     private RecoveryReport() {}
 
-    /** Where a store lives, for the "region lost" scenario: an S3 store's endpoint and region, a local store's machine. */
+    /** Where a store lives, for the "region lost" scenario: an S3 store's cloud and region, a local store's (or a loopback S3's) machine. */
     public static String site(StoreConfig s) {
-        if (s instanceof StoreConfig.S3 s3) return cloud(s) + " " + (s3.region() == null ? "" : s3.region());
-        return "this machine";
+        String cloud = cloud(s);
+        if (s instanceof StoreConfig.S3 s3 && !cloud.equals(THIS_MACHINE)) return cloud + " " + (s3.region() == null ? "" : s3.region().toLowerCase(Locale.ROOT));
+        return cloud;
     }
 
-    /** Whose cloud a store is in, for the "cloud lost" scenario: an S3 store's endpoint host (AWS without one), a local store's machine. */
+    static final String THIS_MACHINE = "this machine";
+
+    /**
+     * Whose cloud a store is in, for the "cloud lost" scenario: AWS for S3 without an endpoint or at amazonaws.com, else the
+     * endpoint's domain (its last two labels: s3.eu-central-1.wasabisys.com is wasabisys.com); a local store, or an S3
+     * server on a loopback address, is this machine.
+     */
     public static String cloud(StoreConfig s) {
-        if (s instanceof StoreConfig.S3 s3) return s3.endpoint() == null ? "AWS" : s3.endpoint().getHost();
-        return "this machine";
+        if (!(s instanceof StoreConfig.S3 s3)) return THIS_MACHINE;
+        if (s3.endpoint() == null || s3.endpoint().getHost() == null) return "AWS";
+        String host = s3.endpoint().getHost().toLowerCase(Locale.ROOT);
+        if (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1")) return THIS_MACHINE;
+        if (host.equals("amazonaws.com") || host.endsWith(".amazonaws.com")) return "AWS";
+        if (host.matches("[0-9.]+|\\[.*\\]")) return host; // an address names no provider
+        String[] labels = host.split("\\.");
+        return labels.length <= 2 ? host : labels[labels.length - 2] + "." + labels[labels.length - 1];
     }
 
     /** Every store in {@code lost} gone at once: what has no verified copy elsewhere; nothing left if that is every store. */

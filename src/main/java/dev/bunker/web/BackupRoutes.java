@@ -13,10 +13,11 @@ import java.util.Map;
 
 /**
  * {@code GET /v1/backups}: the catalog's backups, newest first (as {@code bunker db list} shows them: size, lock, keep,
- * which stores hold each), and when each source's scheduled kinds are next due.
+ * which stores hold each; at most MAX_LISTED per source), when each source's scheduled kinds are next due, and
+ * for sources with a streamed log the oldest backup a restore to a time can start from.
  */
 public final class BackupRoutes {
-    static final int MAX_LISTED = 500;
+    static final int MAX_LISTED = 100;
 
     /** One backup as the dashboard's timeline draws it. */
     public record Listed(String id, String source, String kind, Instant startedAt, Instant finishedAt, long sizeBytes, Instant retainUntil,
@@ -27,14 +28,20 @@ public final class BackupRoutes {
     public static List<Route> of(Backups backups) {
         return List.of(Route.of("GET", "/v1/backups", TokenScope.READ, call -> {
             List<Listed> listed = new ArrayList<>();
-            for (BackupCatalog.Entry e : backups.catalog().list()) {
-                if (listed.size() == MAX_LISTED) break;
+            Map<String, Integer> perSource = new LinkedHashMap<>();
+            Map<String, Instant> restorableFrom = new LinkedHashMap<>();
+            for (BackupCatalog.Entry e : backups.catalog().list()) { // newest first
                 Manifest m = e.manifest();
+                var source = backups.config().sources().get(m.source());
+                // A restore to a time starts from a base backup (WAL) or a dump (binary log): the oldest kept one bounds the window.
+                if (source != null && (source.pitr() != null && m.isBase() || source.binlog() != null && !m.isBase())) restorableFrom.put(m.source(), m.finishedAt());
+                if (perSource.merge(m.source(), 1, Integer::sum) > MAX_LISTED) continue;
                 listed.add(new Listed(m.id(), m.source(), m.kind(), m.startedAt(), m.finishedAt(), m.size(), m.retainUntil(), m.keepUntil(), e.stores()));
             }
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("backups", listed);
             body.put("nextDue", nextDue(backups));
+            body.put("restorableFrom", restorableFrom);
             call.json(200, body);
         }));
     }

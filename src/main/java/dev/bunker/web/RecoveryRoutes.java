@@ -55,7 +55,7 @@ public final class RecoveryRoutes {
         var every = engine.bunker().config().dashboard().auditEvery();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("audits", recent);
-        out.put("every", Durations.format(every));
+        out.put("every", every == null ? "off" : Durations.format(every));
         // The same verdict as the dr-audit-stale alert (which counts a fresh install's period from when serve started watching).
         out.put("overdue", engine.alerts().list().stream().anyMatch(a -> a.firing() && a.name().equals("dr-audit-stale")));
         return out;

@@ -313,6 +313,7 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + "dashboard: {history: 1h}\n").getMessage()).contains("dashboard.history").contains("at least 1d");
         assertThat(fails(FULL + "dashboard: {session: 90d}\n").getMessage()).contains("dashboard.session");
         assertThat(fails(FULL + "dashboard: {audit-every: 1h}\n").getMessage()).contains("dashboard.audit-every");
+        assertThat(load(FULL + "dashboard: {audit-every: off}\n").dashboard().auditEvery()).isNull();
         assertThat(fails(FULL + "dashboard: {theme: dark}\n").getMessage()).contains("dashboard.theme");
     }
 }
