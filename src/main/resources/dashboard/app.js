@@ -76,6 +76,19 @@
     start();
   });
 
+  $('audit-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api('dr/audits', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ by: $('audit-by').value, note: $('audit-note').value }) });
+      $('audit-by').value = '';
+      $('audit-note').value = '';
+      refresh();
+    } catch (e) {
+      $('updated').textContent = 'audit refused: ' + e.message;
+    }
+  });
+
   $('logout').addEventListener('click', async () => {
     await fetch('/logout', { method: 'POST', credentials: 'same-origin' });
     showLogin('logged out');
@@ -305,22 +318,12 @@
     need(dr);
     need(audits);
     const last = audits.audits[0];
-    const admin = me && me.scope === 'admin';
-    const by = el('input', { id: 'audit-by', placeholder: 'your name', maxlength: 200 });
-    const note = el('input', { id: 'audit-note', placeholder: 'what you checked', maxlength: 4000 });
-    const record = async () => {
-      try {
-        await api('dr/audits', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ by: by.value, note: note.value }) });
-        refresh();
-      } catch (e) {
-        $('updated').textContent = 'audit refused: ' + e.message;
-      }
-    };
-    replace('audit-body',
-      el('p', { class: audits.overdue ? 'bad' : null, id: 'audit-last' }, last ? 'last recovery audit: ' + time(last.at) + ' by ' + last.by + (last.note ? ' — ' + last.note : '')
-        : 'no recovery audit recorded yet', audits.overdue ? ' (overdue: one is expected every ' + audits.every + ')' : ''),
-      admin ? el('div', { class: 'figures' }, by, note, el('button', { type: 'button', id: 'audit-record', onclick: record }, 'record an audit of the runbook')) : null,
-      el('p', {}, el('a', { href: '/runbook' }, 'the runbook: how to recover from each of these, with this configuration')));
+    // The form stays in the page between refreshes (what is typed survives them); only its visibility follows the scope.
+    $('audit-form').hidden = !(me && me.scope === 'admin');
+    const line = $('audit-last');
+    line.className = audits.overdue ? 'bad' : '';
+    line.textContent = (last ? 'last recovery audit: ' + time(last.at) + ' by ' + last.by + (last.note ? ' — ' + last.note : '')
+      : 'no recovery audit recorded yet') + (audits.overdue ? ' (overdue: one is expected every ' + audits.every + ')' : '');
     const rows = dr.scenarios.map((s) => el('tr', {}, el('td', {}, el('b', {}, s.name)), el('td', {}, s.impact || ''), el('td', {}, s.rpo),
       el('td', {}, s.rto), el('td', {}, s.lastProven ? time(s.lastProven) : 'never'), el('td', { class: 'muted' }, s.evidence)));
     replace('dr-table', table(['scenario', 'continuity impact', 'data lost (RPO)', 'back in (RTO)', 'last proven', 'evidence'], rows));

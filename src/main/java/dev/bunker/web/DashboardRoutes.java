@@ -1,6 +1,7 @@
 package dev.bunker.web;
 
 import dev.bunker.config.BunkerConfig.TokenConfig;
+import dev.bunker.config.BunkerConfig.TokenScope;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -64,7 +65,7 @@ public final class DashboardRoutes {
             call.error(401, "that is not an API token this Bunker accepts; `bunker token create` makes one (read scope is enough to view)");
             return;
         }
-        if (token.get().scope() == dev.bunker.config.BunkerConfig.TokenScope.WAL_PUSH) {
+        if (token.get().scope() == TokenScope.WAL_PUSH) {
             call.error(403, "token '" + token.get().name() + "' may only push WAL; log in with a read or admin token");
             return;
         }
