@@ -72,8 +72,9 @@ public final class DbCommand implements Runnable {
                     taken.add(m);
                     if (!json) {
                         System.out.printf("%s: %.1f MB encrypted, sha256 %s, %s, %.1f s%s%n", m.id(), m.size() / 1e6, m.sha256(),
-                                m.wal() == null ? m.rowCounts().size() + " tables" : "WAL " + m.wal().start() + " to " + m.wal().end() + " on timeline "
-                                        + m.wal().timeline(), (System.nanoTime() - t0) / 1e9,
+                                m.wal() != null ? "WAL " + m.wal().start() + " to " + m.wal().end() + " on timeline " + m.wal().timeline()
+                                        : m.isBase() ? "the whole server's files" + (m.binlog() == null ? "" : ", binary log at " + m.binlog().file() + ":"
+                                        + m.binlog().position()) : m.rowCounts().size() + " tables", (System.nanoTime() - t0) / 1e9,
                                 m.retainUntil() == null ? "" : ", locked until " + m.retainUntil());
                     }
                 }
