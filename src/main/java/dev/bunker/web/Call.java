@@ -85,6 +85,19 @@ public final class Call {
         return out;
     }
 
+    /** A whole-number query parameter from 1 to {@code max} ({@code dflt} when absent); anything else is the caller's fault. */
+    public int limit(String name, int dflt, int max) {
+        String text = query().get(name);
+        if (text == null) return dflt;
+        try {
+            int n = Integer.parseInt(text);
+            if (n < 1 || n > max) throw new NumberFormatException();
+            return n;
+        } catch (NumberFormatException e) {
+            throw new BadRequestException(name + " must be a whole number from 1 to " + max + ", got \"" + text + "\"");
+        }
+    }
+
     /** The token the call came with (null on public routes). */
     public TokenConfig caller() { return caller; }
 

@@ -39,7 +39,7 @@ public final class LifecycleRoutes {
                 }),
                 Route.of("GET", "/v1/trash", TokenScope.READ, call -> {
                     Map<String, String> q = call.query();
-                    int limit = parseLimit(q.get("limit"));
+                    int limit = call.limit("limit", 1000, 10_000);
                     List<Trash.Item> items = lifecycle.trash().list(q.get("after"), limit);
                     Map<String, Object> body = new LinkedHashMap<>();
                     body.put("items", items);
@@ -57,16 +57,5 @@ public final class LifecycleRoutes {
 
     static String actor(Call call) {
         return "api:" + call.callerName();
-    }
-
-    private static int parseLimit(String text) {
-        if (text == null) return 1000;
-        try {
-            int n = Integer.parseInt(text);
-            if (n < 1 || n > 10_000) throw new NumberFormatException();
-            return n;
-        } catch (NumberFormatException e) {
-            throw new BadRequestException("limit must be a whole number from 1 to 10000, got \"" + text + "\"");
-        }
     }
 }

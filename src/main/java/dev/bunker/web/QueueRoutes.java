@@ -14,24 +14,12 @@ public final class QueueRoutes {
     public static List<Route> of(ReplicationJobs jobs) {
         return List.of(
                 Route.of("GET", "/v1/jobs/failed", TokenScope.READ, call -> {
-                    int limit = limit(call.query().get("limit"));
-                    call.json(200, Map.of("failed", jobs.failed(limit)));
+                    call.json(200, Map.of("failed", jobs.failed(call.limit("limit", 50, MAX_LISTED))));
                 }),
                 Route.of("POST", "/v1/jobs/retry", TokenScope.ADMIN, call -> {
                     String key = call.query().get("key");
                     if (key != null && key.isEmpty()) throw new BadRequestException("key is empty; leave it out to retry every failed job");
                     call.json(200, Map.of("requeued", jobs.retryFailed(key)));
                 }));
-    }
-
-    private static int limit(String text) {
-        if (text == null) return 50;
-        try {
-            int n = Integer.parseInt(text);
-            if (n < 1 || n > MAX_LISTED) throw new NumberFormatException();
-            return n;
-        } catch (NumberFormatException e) {
-            throw new BadRequestException("limit \"" + text + "\" is not a number from 1 to " + MAX_LISTED);
-        }
     }
 }
