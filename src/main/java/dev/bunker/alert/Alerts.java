@@ -8,7 +8,9 @@ import dev.bunker.backup.Backups;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.AlertsConfig;
 import dev.bunker.config.Durations;
+import dev.bunker.drill.DatabaseDrill;
 import dev.bunker.drill.Drills;
+import dev.bunker.recovery.RecoveryAudits;
 import dev.bunker.lifecycle.Lifecycle;
 import dev.bunker.replication.Replication;
 import dev.bunker.replication.ReplicationStatus;
@@ -87,30 +89,33 @@ public final class Alerts implements AutoCloseable {
         Gauge.builder("bunker_alerts_firing", () -> firingCount).description("alerts firing now").register(metrics);
     }
 
+    /**
+     * Puts alert {@code name} when {@code last} (null: never, counted from when this process started watching) is more than
+     * {@code within} ago: "{@code never}{@code advice}" or "{@code since} LAST{@code advice}".
+     */
+    private void notSince(Map<String, String> out, Instant now, String name, Instant last, Duration within, String never, String since, String advice) {
+        if (Duration.between(last == null ? reference : last, now).compareTo(within) > 0) {
+            out.put(name, (last == null ? never : since + " " + last) + advice);
+        }
+    }
+
     /** The conditions failing now: alert name to message. */
     Map<String, String> failing() throws SQLException {
         Instant now = clock.instant();
         Map<String, String> out = new LinkedHashMap<>();
         if (config.drills().dbEnabled()) {
-            Instant last = drills.runs().lastSuccess("db");
-            Instant since = last == null ? reference : last;
-            if (Duration.between(since, now).compareTo(rules.drillStaleAfter()) > 0) {
-                out.put("db-drill-stale", (last == null ? "no successful database drill yet" : "no successful database drill since " + last)
-                        + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history`");
-            }
+            notSince(out, now, "db-drill-stale", drills.runs().lastSuccess(DatabaseDrill.KIND), rules.drillStaleAfter(), "no successful database drill yet",
+                    "no successful database drill since", " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history`");
         }
         if (config.drills().dbEnabled() && Drills.physicalSource(config) != null) {
-            Instant last = drills.runs().lastSuccess(dev.bunker.drill.DatabaseDrill.PHYSICAL_KIND);
-            if (Duration.between(last == null ? reference : last, now).compareTo(rules.drillStaleAfter()) > 0) {
-                out.put("db-physical-drill-stale", (last == null ? "no successful drill of a physical backup yet" : "no successful drill of a physical "
-                        + "backup since " + last) + " (threshold " + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history --kind db-physical`");
-            }
+            notSince(out, now, "db-physical-drill-stale", drills.runs().lastSuccess(DatabaseDrill.PHYSICAL_KIND), rules.drillStaleAfter(),
+                    "no successful drill of a physical backup yet", "no successful drill of a physical backup since", " (threshold "
+                    + Durations.format(rules.drillStaleAfter()) + "); see `bunker drill history --kind db-physical`");
         }
-        Instant audited = config.dashboard().auditEvery() == null ? null : new dev.bunker.recovery.RecoveryAudits(db).last();
-        if (config.dashboard().auditEvery() != null
-                && Duration.between(audited == null ? reference : audited, now).compareTo(config.dashboard().auditEvery()) > 0) {
-            out.put("dr-audit-stale", (audited == null ? "no recovery audit recorded yet" : "no recovery audit since " + audited) + " (one is expected every "
-                    + Durations.format(config.dashboard().auditEvery()) + "): go through `bunker dr runbook`, then `bunker dr audit --by NAME`");
+        Duration auditEvery = config.dashboard().auditEvery();
+        if (auditEvery != null) {
+            notSince(out, now, "dr-audit-stale", new RecoveryAudits(db).last(), auditEvery, "no recovery audit recorded yet", "no recovery audit since",
+                    " (one is expected every " + Durations.format(auditEvery) + "): go through `bunker dr runbook`, then `bunker dr audit --by NAME`");
         }
         for (var source : backups.lastBackups().entrySet()) {
             for (var kind : source.getValue().entrySet()) {

@@ -44,4 +44,27 @@ class RecoveryAuditsTest {
             assertThat(new RecoveryAudits(bunker.database().dataSource()).recent(1).get(0).note()).isEqualTo("restored app into staging");
         }
     }
+
+    @Test
+    void theAuditAlertFiresWhenNoAuditWasRecordedForItsPeriodAndClearsAfterOne() throws Exception {
+        dev.bunker.testing.MutableClock clock = dev.bunker.testing.MutableClock.atNow();
+        dev.bunker.config.BunkerConfig config = dev.bunker.testing.TestConfigs.threeLocalStores(dir.resolve("data"))
+                .withDashboard(new dev.bunker.config.BunkerConfig.DashboardConfig(java.time.Duration.ofMinutes(1), java.time.Duration.ofDays(30),
+                        java.time.Duration.ofHours(12), java.time.Duration.ofDays(1)));
+        try (Bunker bunker = Bunker.open(config, clock); dev.bunker.Engine engine = dev.bunker.Engine.on(bunker)) {
+            engine.alerts().evaluate();
+            assertThat(engine.alerts().list()).noneMatch(a -> a.name().equals("dr-audit-stale")); // a fresh install has its period
+            clock.advance(java.time.Duration.ofDays(2));
+            engine.alerts().evaluate();
+            assertThat(engine.alerts().list()).filteredOn(a -> a.name().equals("dr-audit-stale")).singleElement().satisfies(a -> {
+                assertThat(a.firing()).isTrue();
+                assertThat(a.message()).contains("no recovery audit recorded yet").contains("bunker dr audit --by NAME");
+            });
+            engine.audits().record(clock.instant(), "Ada", "", null);
+            engine.alerts().evaluate();
+            assertThat(engine.alerts().list()).filteredOn(a -> a.name().equals("dr-audit-stale")).singleElement()
+                    .satisfies(a -> assertThat(a.firing()).isFalse());
+            assertThat(dev.bunker.web.RecoveryRoutes.audits(engine)).containsEntry("overdue", false).containsEntry("every", "1d");
+        }
+    }
 }
