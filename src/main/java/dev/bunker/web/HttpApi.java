@@ -8,7 +8,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
@@ -159,60 +158,61 @@ public final class HttpApi implements AutoCloseable {
             call.errorQuietly(pathKnown ? 405 : 404, pathKnown ? method + " is not allowed on " + path : "no such endpoint: " + path);
             return call;
         }
-        TokenConfig caller = null;
-        if (ui) {
-            Optional<TokenConfig> token = route.scope() == null ? Optional.empty() : sessions.find(request.getHeaders().get("Cookie"));
-            Call call = new Call(request, response, callback, match, token.orElse(null));
-            call.setHeader("Cache-Control", "no-store");
-            if (token.isEmpty()) {
-                call.errorQuietly(401, "not logged in, or the session expired; log in at / with an API token");
-                return call;
-            }
-            caller = token.get();
-            boolean read = List.of("GET", "HEAD").contains(method);
-            if (!read && !uiWrites.contains(path)) {
-                call.errorQuietly(403, method + " " + path + " is not open to dashboard sessions; use the API with a bearer token");
-                return call;
-            }
-            if (!read && (!"1".equals(request.getHeaders().get(UI_HEADER)) || call.crossSite())) {
-                call.errorQuietly(403, method + " " + rawPath + " from the dashboard needs the header " + UI_HEADER + ": 1, from the dashboard's own page");
-                return call;
-            }
-            if (!caller.scope().allows(route.scope())) {
-                call.errorQuietly(403, "you are logged in with token '" + caller.name() + "' (scope " + caller.scope().label()
-                        + "); " + method + " " + path + " needs " + route.scope().label());
-                return call;
-            }
-            try {
-                route.handler().handle(call);
-            } catch (Exception e) {
-                ErrorReplies.reply(call, method, rawPath, e);
-            }
-            return call;
-        }
-        if (route.scope() != null) {
-            Optional<TokenConfig> token = tokens.authenticate(request.getHeaders().get("Authorization"));
-            if (token.isEmpty()) {
-                Call call = new Call(request, response, callback, match, null);
-                call.setHeader("WWW-Authenticate", "Bearer");
-                call.errorQuietly(401, "missing or invalid API token; send Authorization: Bearer TOKEN");
-                return call;
-            }
-            caller = token.get();
-            if (!caller.scope().allows(route.scope())) {
-                Call call = new Call(request, response, callback, match, caller);
-                call.errorQuietly(403, "token '" + caller.name() + "' has scope " + caller.scope().label()
-                        + "; " + method + " " + path + " needs " + route.scope().label());
-                return call;
-            }
-        }
+        TokenConfig caller = route.scope() == null ? null
+                : (ui ? sessions.find(request.getHeaders().get("Cookie")) : tokens.authenticate(request.getHeaders().get("Authorization"))).orElse(null);
         Call call = new Call(request, response, callback, match, caller);
+        if (ui ? refusedToSession(call, route, method, path, rawPath) : refusedToToken(call, route, method, path)) return call;
         try {
             route.handler().handle(call);
         } catch (Exception e) {
-            ErrorReplies.reply(call, method, path, e);
+            ErrorReplies.reply(call, method, rawPath, e);
         }
         return call;
+    }
+
+    /** A /v1 call: a route with a scope needs a bearer token that has it. True (and answered) if refused. */
+    private static boolean refusedToToken(Call call, Route route, String method, String path) {
+        if (route.scope() == null) return false;
+        TokenConfig caller = call.caller();
+        if (caller == null) {
+            call.setHeader("WWW-Authenticate", "Bearer");
+            call.errorQuietly(401, "missing or invalid API token; send Authorization: Bearer TOKEN");
+            return true;
+        }
+        if (!caller.scope().allows(route.scope())) {
+            call.errorQuietly(403, "token '" + caller.name() + "' has scope " + caller.scope().label() + "; " + method + " " + path + " needs "
+                    + route.scope().label());
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * A /ui/v1 call: a live session, whose token has the route's scope; a change only to what the page changes, with the
+     * {@value #UI_HEADER} header, from the dashboard's own page. True (and answered) if refused.
+     */
+    private boolean refusedToSession(Call call, Route route, String method, String path, String rawPath) {
+        call.setHeader("Cache-Control", "no-store");
+        TokenConfig caller = call.caller();
+        if (caller == null) {
+            call.errorQuietly(401, "not logged in, or the session expired; log in at / with an API token");
+            return true;
+        }
+        boolean read = List.of("GET", "HEAD").contains(method);
+        if (!read && !uiWrites.contains(path)) {
+            call.errorQuietly(403, method + " " + path + " is not open to dashboard sessions; use the API with a bearer token");
+            return true;
+        }
+        if (!read && (!"1".equals(call.header(UI_HEADER)) || call.crossSite())) {
+            call.errorQuietly(403, method + " " + rawPath + " from the dashboard needs the header " + UI_HEADER + ": 1, from the dashboard's own page");
+            return true;
+        }
+        if (!caller.scope().allows(route.scope())) {
+            call.errorQuietly(403, "you are logged in with token '" + caller.name() + "' (scope " + caller.scope().label() + "); " + method + " "
+                    + path + " needs " + route.scope().label());
+            return true;
+        }
+        return false;
     }
 
     /** Stops accepting, gives running requests up to {@code graceSeconds} to finish. */
