@@ -154,6 +154,7 @@
     const rows = stores.map((s) => {
       const health = status.stores[s.name] || {};
       const copies = status.copies[s.name] || {};
+      const sizes = (status.copyBytes || {})[s.name] || {};
       return el('tr', { 'data-store': s.name, class: health.healthy ? null : 'red' },
         el('td', {}, el('b', {}, s.name)), el('td', {}, s.role), el('td', {}, s.tier), el('td', {}, s.type),
         el('td', { 'data-field': 'health' }, health.healthy ? verdict(true, 'healthy') : verdict(false, '', 'FAILING'),
@@ -161,7 +162,8 @@
         el('td', {}, health.latencyMillis + ' ms'),
         el('td', {}, s.lock ? s.lock.mode + ', ' + s.lock.period : 'none'),
         STATES.map((st) => el('td', { 'data-field': st, class: (st === 'missing' || st === 'corrupt' || st === 'failed') && copies[st] ? 'bad' : null },
-          String(copies[st] || 0))));
+          el('span', { 'data-count': '' }, String(copies[st] || 0)),
+          el('div', { class: 'muted', 'data-bytes': String(sizes[st] || 0) }, bytes(sizes[st] || 0)))));
     });
     replace('stores-table', table(['store', 'role', 'tier', 'type', 'health', 'latency', 'object lock'].concat(STATES), rows));
   }

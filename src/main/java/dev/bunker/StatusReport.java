@@ -11,11 +11,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What {@code GET /v1/status} answers and {@code bunker status} prints: objects and copies by state,
+ * What {@code GET /v1/status} answers and {@code bunker status} prints: objects, and copies (count and bytes) by state,
  * the replication queue, the lifecycle, the newest backups and drills, alerts firing, store health,
  * the serve processes sharing the database and each source's WAL streaming.
  */
-public record StatusReport(long objects, Queue replication, Map<String, Map<String, Long>> copies, Lifecycle.Status lifecycle,
+public record StatusReport(long objects, Queue replication, Map<String, Map<String, Long>> copies, Map<String, Map<String, Long>> copyBytes,
+                           Lifecycle.Status lifecycle,
                            Map<String, Map<String, Instant>> backups, Map<String, Instant> drills, List<String> alertsFiring,
                            Map<String, StoreStatus> stores, List<NodeRegistry.Node> nodes, List<dev.bunker.pitr.WalLedger.Row> wal) {
     /** The replication queue: jobs waiting, jobs failed for good, and how long the oldest has waited. */
@@ -34,7 +35,7 @@ public record StatusReport(long objects, Queue replication, Map<String, Map<Stri
             stores.put(r.store(), new StoreStatus(r.ok(), r.latencyMillis(), r.ok() ? null : r.error()));
         }
         return new StatusReport(s.objects(), new Queue(s.queueDepth(), s.failedJobs(), Math.round(s.oldestPendingSeconds() * 10) / 10.0),
-                s.copiesByStore(), engine.lifecycle().status(), engine.backups().lastBackups(), engine.drills().lastSuccesses(),
+                s.copiesByStore(), s.copyBytesByStore(), engine.lifecycle().status(), engine.backups().lastBackups(), engine.drills().lastSuccesses(),
                 engine.alerts().list().stream().filter(a -> a.firing()).map(a -> a.name() + ": " + a.message()).toList(),
                 stores, NodeRegistry.live(engine.bunker().database()), engine.wal().list());
     }

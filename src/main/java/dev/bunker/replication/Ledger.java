@@ -30,10 +30,11 @@ public final class Ledger {
             """;
     static final String LEARN = "update objects set size = coalesce(size, ?), sha256 = coalesce(sha256, ?) where key = ?";
     static final String UPSERT_COPY = """
-            insert into copies (key, store, state, store_checksum, verified_at, retain_until, legal_hold, last_error, version_id, updated_at)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())
+            insert into copies (key, store, state, store_checksum, verified_at, retain_until, legal_hold, last_error, version_id, updated_at, size)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), (select o.size from objects o where o.key = ?))
             on conflict (key, store) do update set
                 state = excluded.state,
+                size = coalesce(excluded.size, copies.size),
                 store_checksum = case when excluded.state = 'verified' then excluded.store_checksum else copies.store_checksum end,
                 version_id = case when excluded.state = 'verified' then excluded.version_id else copies.version_id end,
                 verified_at = coalesce(excluded.verified_at, copies.verified_at),
@@ -43,14 +44,14 @@ public final class Ledger {
                 updated_at = now()
             """;
     static final String PENDING_UNLESS_VERIFIED = """
-            insert into copies (key, store, state) values (?, ?, 'pending')
+            insert into copies (key, store, state, size) values (?, ?, 'pending', (select o.size from objects o where o.key = ?))
             on conflict (key, store) do update set state = 'pending', updated_at = now()
              where copies.state <> 'verified'
             """;
     static final String MARK = "update copies set state = ?, last_error = ?, updated_at = now() where key = ? and store = ?";
     /** A failed attempt never downgrades a copy someone else has verified meanwhile. */
     static final String MARK_UNLESS_VERIFIED = """
-            insert into copies (key, store, state, last_error) values (?, ?, ?, ?)
+            insert into copies (key, store, state, last_error, size) values (?, ?, ?, ?, (select o.size from objects o where o.key = ?))
             on conflict (key, store) do update set state = excluded.state, last_error = excluded.last_error, updated_at = now()
              where copies.state <> 'verified'
             """;
@@ -90,8 +91,8 @@ public final class Ledger {
             """;
     /** Reconcile: copies to make on a store of objects it just recorded, which that store's listing lacks (pending, never tried). */
     static final String UNLISTED_PENDING = """
-            insert into copies (key, store, state)
-            select k, ?, 'pending' from unnest(?::text[]) k
+            insert into copies (key, store, state, size)
+            select k, ?, 'pending', (select o.size from objects o where o.key = k) from unnest(?::text[]) k
              where not exists (select 1 from listing l where l.key = k)
             on conflict (key, store) do nothing
             """;
@@ -174,6 +175,7 @@ public final class Ledger {
             for (String s : stores) {
                 ps.setString(1, key);
                 ps.setString(2, s);
+                ps.setString(3, key);
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -204,6 +206,7 @@ public final class Ledger {
             ps.setString(2, store);
             ps.setString(3, state.toString());
             ps.setString(4, error);
+            ps.setString(5, key);
             ps.executeUpdate();
         }
     }
@@ -242,6 +245,7 @@ public final class Ledger {
         ps.setBoolean(7, hold);
         ps.setString(8, error);
         ps.setString(9, versionId);
+        ps.setString(10, key);
     }
 
     public List<CopyRow> copies(String key) throws SQLException {

@@ -20,8 +20,12 @@ public final class LedgerCounts {
         }
     }
 
-    /** One reading. Groups with nothing in them are absent. */
-    public record Counts(Map<String, Amount> objects, Map<String, Map<String, Long>> copies, Map<String, Long> jobs) {
+    /**
+     * One reading. Groups with nothing in them are absent. {@code copyBytes}: per store and state, the bytes of the
+     * copies whose size was known when they were recorded (migration V18).
+     */
+    public record Counts(Map<String, Amount> objects, Map<String, Map<String, Long>> copies, Map<String, Map<String, Long>> copyBytes,
+                         Map<String, Long> jobs) {
         /** Objects in every state. */
         public Amount allObjects() {
             return objects.values().stream().reduce(new Amount(0, 0), Amount::plus);
@@ -46,6 +50,7 @@ public final class LedgerCounts {
     public static Counts read(Connection c) throws SQLException {
         Map<String, Amount> objects = new TreeMap<>();
         Map<String, Map<String, Long>> copies = new TreeMap<>();
+        Map<String, Map<String, Long>> copyBytes = new TreeMap<>();
         Map<String, Long> jobs = new TreeMap<>();
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(READ)) {
             while (rs.next()) {
@@ -54,13 +59,16 @@ public final class LedgerCounts {
                 String state = rs.getString(3);
                 switch (rs.getString(1)) {
                     case "objects" -> objects.put(state, new Amount(n, rs.getLong(5)));
-                    case "copies" -> copies.computeIfAbsent(rs.getString(2), k -> new TreeMap<>()).put(state, n);
+                    case "copies" -> {
+                        copies.computeIfAbsent(rs.getString(2), k -> new TreeMap<>()).put(state, n);
+                        copyBytes.computeIfAbsent(rs.getString(2), k -> new TreeMap<>()).put(state, rs.getLong(5));
+                    }
                     case "jobs" -> jobs.put(state, n);
                     default -> { } // a kind a newer version counts
                 }
             }
         }
-        return new Counts(objects, copies, jobs);
+        return new Counts(objects, copies, copyBytes, jobs);
     }
 
     /** Sums the delta rows into one row per group; returns how many groups are left. */

@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
 /** How far replication has got: copies per store and state, queue depth, lag, failed jobs; constant-time at any ledger size. */
 public final class ReplicationStatus {
     /** One reading of the ledger and the queue. */
-    public record Snapshot(long objects, Map<String, Map<String, Long>> copiesByStore, long queueDepth, long failedJobs,
-                           double oldestPendingSeconds) {}
+    public record Snapshot(long objects, Map<String, Map<String, Long>> copiesByStore, Map<String, Map<String, Long>> copyBytesByStore,
+                           long queueDepth, long failedJobs, double oldestPendingSeconds) {}
 
     /** Age of the oldest waiting job: job ids grow with enqueue time (a re-enqueue keeps both), so the first pending id is it. */
     static final String LAG = """
@@ -46,7 +46,7 @@ public final class ReplicationStatus {
                 lag = rs.getDouble(1);
             }
         }
-        Snapshot snap = new Snapshot(counts.allObjects().count(), counts.copies(), counts.jobs().getOrDefault("pending", 0L),
+        Snapshot snap = new Snapshot(counts.allObjects().count(), counts.copies(), counts.copyBytes(), counts.jobs().getOrDefault("pending", 0L),
                 counts.jobs().getOrDefault("failed", 0L), lag);
         cached = snap;
         return snap;
@@ -77,7 +77,7 @@ public final class ReplicationStatus {
         return s == null ? Double.NaN : figure.applyAsDouble(s);
     }
 
-    /** Registers the gauges: queue depth, lag, failed jobs, and copies per store and state, from the latest reading. */
+    /** Registers the gauges: queue depth, lag, failed jobs, and copies and their bytes per store and state, from the latest reading. */
     public void bindTo(MeterRegistry registry, Iterable<String> stores) {
         Gauge.builder("bunker_replication_queue_depth", () -> latest(Snapshot::queueDepth)).description("jobs waiting to be copied").register(registry);
         Gauge.builder("bunker_replication_failed_jobs", () -> latest(Snapshot::failedJobs)).description("jobs that gave up; `bunker retry` re-drives them").register(registry);
@@ -87,6 +87,9 @@ public final class ReplicationStatus {
             for (CopyState state : CopyState.values()) {
                 Gauge.builder("bunker_copies", () -> latest(s -> s.copiesByStore().getOrDefault(store, Map.of()).getOrDefault(state.toString(), 0L)))
                         .description("copies by store and state").tag("store", store).tag("state", state.toString()).register(registry);
+                Gauge.builder("bunker_copy_bytes", () -> latest(s -> s.copyBytesByStore().getOrDefault(store, Map.of()).getOrDefault(state.toString(), 0L)))
+                        .description("bytes of the copies by store and state (sizes known when recorded)").baseUnit("bytes")
+                        .tag("store", store).tag("state", state.toString()).register(registry);
             }
         }
     }

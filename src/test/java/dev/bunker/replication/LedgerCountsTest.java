@@ -90,6 +90,8 @@ class LedgerCountsTest {
             assertThat(counts.objectsIn("live").count()).isEqualTo(450);
             assertThat(counts.objectsIn("trashed").bytes()).isEqualTo(rows(c, "select sum(size) from objects where state = 'trashed'"));
             assertThat(counts.copies().get("vault")).isEqualTo(Map.of("pending", 71L, "verified", 429L));
+            // V18 gave the copies there their objects' sizes, and counted their bytes.
+            assertThat(counts.copyBytes().get("vault").get("verified")).isEqualTo(rows(c, "select sum(size) from objects where size % 7 <> 0"));
             assertThat(counts.jobs()).isEqualTo(Map.of("pending", 71L));
             assertCountsMatchTheTables(c);
         }
@@ -130,7 +132,7 @@ class LedgerCountsTest {
                 c.setAutoCommit(random.nextBoolean());
                 s.execute("insert into objects (key, size) select '" + p + "' || g, " + (random.nextBoolean() ? "g" : "null")
                         + " from generate_series(1, 20) g on conflict (key) do nothing");
-                s.execute("insert into copies (key, store, state) select key, st, 'pending' from objects, unnest('{vault,shelter}'::text[]) st"
+                s.execute("insert into copies (key, store, state, size) select key, st, 'pending', size from objects, unnest('{vault,shelter}'::text[]) st"
                         + " where key like '" + p + "%' on conflict (key, store) do update set state = 'pending'");
                 s.execute("insert into replication_jobs (key) select key from objects where key like '" + p + "%'"
                         + " on conflict (key) do update set state = 'pending', version = replication_jobs.version + 1");
@@ -138,6 +140,7 @@ class LedgerCountsTest {
                 s.execute("update copies set verified_at = now() where key like '" + p + "2%'"); // not a counted column
                 s.execute("update objects set state = '" + objectStates[random.nextInt(objectStates.length)] + "' where key like '" + p + "3%'");
                 s.execute("update objects set size = 7 where key like '" + p + "4%' and size is null");
+                s.execute("update copies set size = 7, state = 'verified' where key like '" + p + "4%' and size is null"); // recorded again, sized
                 s.execute("update replication_jobs set state = 'failed' where key like '" + p + "5%'");
                 s.execute("update replication_jobs set lease_owner = gen_random_uuid() where key like '" + p + "6%'");
                 if (random.nextInt(4) == 0) s.execute("delete from replication_jobs where key like '" + p + "7%'");
@@ -158,8 +161,13 @@ class LedgerCountsTest {
             while (rs.next()) objects.put(rs.getString(1), new LedgerCounts.Amount(rs.getLong(2), rs.getLong(3)));
         }
         Map<String, Map<String, Long>> copies = new TreeMap<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select store, state, count(*) from copies group by store, state")) {
-            while (rs.next()) copies.computeIfAbsent(rs.getString(1), k -> new TreeMap<>()).put(rs.getString(2), rs.getLong(3));
+        Map<String, Map<String, Long>> copyBytes = new TreeMap<>();
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select store, state, count(*), coalesce(sum(size), 0) from copies group by store, state")) {
+            while (rs.next()) {
+                copies.computeIfAbsent(rs.getString(1), k -> new TreeMap<>()).put(rs.getString(2), rs.getLong(3));
+                copyBytes.computeIfAbsent(rs.getString(1), k -> new TreeMap<>()).put(rs.getString(2), rs.getLong(4));
+            }
         }
         Map<String, Long> jobs = new TreeMap<>();
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select state, count(*) from replication_jobs group by state")) {
@@ -168,6 +176,8 @@ class LedgerCountsTest {
         assertThat(objects).as("objects per state").isNotEmpty();
         assertThat(counts.objects()).isEqualTo(objects);
         assertThat(counts.copies()).isEqualTo(copies);
+        assertThat(counts.copyBytes()).as("bytes per store and copy state").isEqualTo(copyBytes);
+        assertThat(copyBytes.values().stream().flatMap(m -> m.values().stream()).mapToLong(Long::longValue).sum()).as("some copies sized").isPositive();
         assertThat(counts.jobs()).isEqualTo(jobs);
     }
 

@@ -117,6 +117,10 @@ class ReplicationTest {
         ReplicationStatus.Snapshot s = replication.status().read();
         assertThat(s.queueDepth()).isZero();
         assertThat(s.copiesByStore().get("shelter")).containsEntry("verified", (long) objects.size());
+        long total = objects.values().stream().mapToLong(b -> b.length).sum();
+        for (String store : List.of("primary", "vault", "shelter")) {
+            assertThat(s.copyBytesByStore().get(store)).as("bytes of %s's verified copies", store).containsEntry("verified", total);
+        }
         assertThat(bunker.metrics().scrape()).contains("bunker_replication_objects_copied_total{store=\"shelter\"} 13.0");
     }
 

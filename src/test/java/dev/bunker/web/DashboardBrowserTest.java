@@ -223,7 +223,7 @@ class DashboardBrowserTest {
         Files.move(aside, shelter);
         waitUpTo(60).until(d -> "0".equals(text("#queue-depth b")) && lagShown() == 0);
         assertThat(risen).isGreaterThanOrEqualTo(3);
-        waitUpTo(30).until(d -> "5".equals(text("tr[data-store=shelter] [data-field=verified]")));
+        waitUpTo(30).until(d -> "5".equals(text("tr[data-store=shelter] [data-field=verified] [data-count]")));
         // 24 h in at most 1440 points: one-minute buckets, each with the peak of its samples (here taken every second).
         waitUpTo(30).until(d -> Integer.parseInt(d.findElement(By.id("chart-queue")).getAttribute("data-points")) >= 1);
         JsonNode lagLine = Json.MAPPER.readTree(call("GET", "/v1/history", Map.of("Authorization", "Bearer " + VIEWER), null).body()).at("/series/queue.lag_seconds/values");
@@ -233,7 +233,10 @@ class DashboardBrowserTest {
         // Settled: every figure on the page is the API's.
         JsonNode st = status();
         assertThat(text("#objects b")).isEqualTo(st.get("objects").asText()).isEqualTo("5");
-        assertThat(text("tr[data-store=vault] [data-field=verified]")).isEqualTo(st.at("/copies/vault/verified").asText());
+        assertThat(text("tr[data-store=vault] [data-field=verified] [data-count]")).isEqualTo(st.at("/copies/vault/verified").asText());
+        // Bytes per copy state: five 7-byte photos, the API's figure and the page's.
+        assertThat(st.at("/copyBytes/shelter/verified").asLong()).isEqualTo(35);
+        assertThat(text("tr[data-store=shelter] [data-field=verified] [data-bytes]")).isEqualTo("35 B");
         assertThat(text("#queue-failed b")).isEqualTo(st.at("/replication/failed").asText());
         shot("lag-fallen");
 
