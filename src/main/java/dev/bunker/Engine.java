@@ -39,6 +39,16 @@ public record Engine(Bunker bunker, Replication replication, Lifecycle lifecycle
         return new Lifecycle(b.config(), db, b.stores(), b.clock(), b.metrics(), new Ledger(db), new ReplicationJobs(db, b.clock()));
     }
 
+    /** Exports of objects back to their owners; reads through {@code replication}'s failover reads. */
+    public static dev.bunker.export.Exports exports(Bunker b, Replication replication) {
+        return new dev.bunker.export.Exports(b.database().dataSource(), b.stores(), b.config().replication().primary(), replication.keyLimits(),
+                replication.reads(), b.clock(), b.config().dataDir());
+    }
+
+    public dev.bunker.export.Exports exports() {
+        return exports(bunker, replication);
+    }
+
     public static Backups backups(Bunker b) {
         return new Backups(b.config().backups(), b.config().dataDir(), b.database().dataSource(), b.stores(), b.clock(), b.database()::selfBackupUrl);
     }

@@ -17,6 +17,13 @@ public final class TempFolders {
         return Files.createTempDirectory(tmp, prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
 
+    /** Makes the folder's entries (a file just renamed into it) durable. */
+    public static void syncDirectory(Path dir) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
     /** Removes everything in {@code dir}, keeping the folder itself; nothing if it does not exist. */
     public static void empty(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return;

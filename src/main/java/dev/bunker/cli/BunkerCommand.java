@@ -18,7 +18,7 @@ public final class BunkerCommand implements Runnable {
     public static final int EXIT_USAGE = 2;
     static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class, StatusCommand.class, ReconcileCommand.class, RetryCommand.class,
             TrashCommand.class, PurgeCommand.class, DbCommand.class, DrillCommand.class, DrCommand.class, ConfigCommand.class, StoresCommand.class,
-            TokenCommand.class, WalPushCommand.class, CommandLine.HelpCommand.class);
+            TokenCommand.class, WalPushCommand.class, ExportCommand.class, CommandLine.HelpCommand.class);
 
     @Override
     public void run() {
@@ -64,7 +64,8 @@ public final class BunkerCommand implements Runnable {
         if (e instanceof CommandLine.ParameterException) throw (CommandLine.ParameterException) e;
         // Bad input from the command line is a usage error, like a bad option; everything else is work that failed.
         boolean usage = e instanceof InvalidKeyException || (e instanceof Ingest.Rejected r && r.reason() == Ingest.Rejected.Reason.INVALID)
-                || (e instanceof dev.bunker.pitr.PitrException p && p.callersFault());
+                || (e instanceof dev.bunker.pitr.PitrException p && p.callersFault())
+                || (e instanceof dev.bunker.export.ExportException x && x.reason() == dev.bunker.export.ExportException.Reason.INVALID);
         err.println("bunker " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         if (System.getenv("BUNKER_DEBUG") != null) e.printStackTrace(err);
         else err.println("(set BUNKER_DEBUG=1 for the stack trace)");

@@ -4,6 +4,7 @@ import dev.bunker.Engine;
 import dev.bunker.history.Series;
 import dev.bunker.web.BackupRoutes;
 import dev.bunker.web.DashboardRoutes;
+import dev.bunker.web.ExportRoutes;
 import dev.bunker.web.HttpApi;
 import dev.bunker.web.LifecycleRoutes;
 import dev.bunker.web.ObjectRoutes;
@@ -25,6 +26,6 @@ public final class WebApi {
                 .add(SystemRoutes.of(engine.bunker())).add(StatusRoutes.of(engine, history))
                 .add(LifecycleRoutes.of(engine.lifecycle(), engine.replication().keyLimits())).add(ObjectRoutes.of(engine.replication()))
                 .add(QueueRoutes.of(engine.replication().jobs())).add(BackupRoutes.of(engine.backups()))
-                .add(RecoveryRoutes.of(engine)).add(DashboardRoutes.of(tokens, sessions));
+                .add(RecoveryRoutes.of(engine)).add(ExportRoutes.of(engine.exports())).add(DashboardRoutes.of(tokens, sessions));
     }
 }

@@ -107,6 +107,32 @@ public final class ObjectReads {
                 "no store could serve '" + key + "': " + String.join("; ", problems));
     }
 
+    /**
+     * For bulk reads of objects whose size and SHA-256 the caller already has from the ledger (exports): the primary's
+     * copy without a ledger query, checked as {@link #open} checks it (small objects before the first byte, larger ones
+     * as they stream); when the primary lacks it or has the wrong bytes (recorded, repair queued), {@link #open} with the
+     * primary treated as down. A large object's mismatch surfaces as {@link VerifiedStream.MismatchException} while
+     * reading: the caller discards what it wrote and calls {@link #open(String, Set)} with the primary down.
+     */
+    public Opened openKnown(String key, long size, String sha256) throws SQLException {
+        String primary = config.replication().primary();
+        try {
+            InputStream in = new VerifiedStream(stores.get(primary).get(key), size, sha256,
+                    "the copy of '" + key + "' in store '" + primary + "'", problem -> corrupt(key, primary, problem));
+            if (size <= VERIFY_BEFORE_SENDING) {
+                try (InputStream closing = in) {
+                    in = new ByteArrayInputStream(closing.readAllBytes());
+                }
+            }
+            return new Opened(key, size, sha256, primary, false, in);
+        } catch (ObjectNotFoundException e) {
+            markQuietly(key, primary, CopyState.MISSING, e.getMessage());
+        } catch (RuntimeException | IOException e) {
+            LOG.warn("reading {} from '{}' failed, trying the replicas: {}", key, primary, e.getMessage());
+        }
+        return open(key, Set.of(primary));
+    }
+
     private static String versionOf(List<CopyRow> copies, String store) {
         for (CopyRow c : copies) if (c.store().equals(store)) return c.versionId();
         return null;

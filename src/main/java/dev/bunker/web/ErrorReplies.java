@@ -54,6 +54,9 @@ final class ErrorReplies {
         if (e instanceof BadRequestException || e instanceof InvalidKeyException) return 400;
         if (e instanceof Ingest.Rejected r) return r.reason() == Ingest.Rejected.Reason.INVALID ? 400 : 409;
         if (e instanceof LifecycleException l) return l.reason() == LifecycleException.Reason.NO_SUCH_OBJECT ? 404 : 409;
+        if (e instanceof dev.bunker.export.ExportException x) {
+            return switch (x.reason()) { case INVALID -> 400; case NOT_FOUND -> 404; case CONFLICT -> 409; };
+        }
         if (e instanceof PitrException.Unavailable) return 503;
         if (e instanceof PitrException p) return p.callersFault() ? 400 : 500;
         if (e instanceof ObjectNotFoundException) return 404;

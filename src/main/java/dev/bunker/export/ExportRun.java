@@ -1,0 +1,241 @@
+package dev.bunker.export;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.bunker.backup.TempFolders;
+import dev.bunker.export.ExportLedger.Delivery;
+import dev.bunker.export.ExportLedger.Item;
+import dev.bunker.json.Json;
+import dev.bunker.replication.ObjectReads;
+import dev.bunker.store.ObjectNotFoundException;
+import dev.bunker.store.PutOptions;
+import dev.bunker.store.Sha256;
+import dev.bunker.store.VerifiedStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Writes one delivery's archive: its planned objects in key order under {@code objects/}, then {@code MANIFEST.json}
+ * (every object with its size, SHA-256 and creation time, and the keys deleted since the last delivery) and
+ * {@code SHA256SUMS} (for {@code sha256sum -c}). Each object's bytes are checked against the ledger's SHA-256 as they
+ * are read; a plain tar in a folder is checkpointed (durable, then recorded) every few seconds and resumed from there.
+ * The archive gets its final name only once whole and durable, and the delivery is recorded after that.
+ */
+final class ExportRun {
+    record Written(String location, long objects, long bytes, double seconds) {}
+
+    static final long CHECKPOINT_NANOS = 2_000_000_000L;
+    static final long CHECKPOINT_BYTES = 256L << 20;
+    static final int PAGE = 1000;
+
+    private final ExportLedger ledger;
+    private final ObjectReads reads;
+    private final Clock clock;
+    private final Path dataDir;
+    private final Delivery d;
+    private final Exports.Destination to;
+    private final String recipient;
+    private final long checkpointBytes;
+    private final Consumer<String> progress;
+
+    ExportRun(ExportLedger ledger, ObjectReads reads, Clock clock, Path dataDir, Delivery d, Exports.Destination to, String recipient,
+              long checkpointBytes, Consumer<String> progress) {
+        this.ledger = ledger;
+        this.reads = reads;
+        this.clock = clock;
+        this.dataDir = dataDir;
+        this.d = d;
+        this.to = to;
+        this.recipient = recipient;
+        this.checkpointBytes = checkpointBytes;
+        this.progress = progress;
+    }
+
+    Written write() throws IOException, SQLException {
+        long t0 = System.nanoTime();
+        Path work = to.dir() != null ? to.dir() : TempFolders.createPrivate(dataDir, "export-");
+        try {
+            Files.createDirectories(work);
+            Path file = work.resolve(d.fileName());
+            Path partial = work.resolve(d.fileName() + ".partial");
+            if (to.dir() != null && Files.exists(file)) {
+                // Renamed into place by a run that stopped before recording it: the rename comes only after the whole file is durable.
+                String sha;
+                try (InputStream in = Files.newInputStream(file)) {
+                    sha = Sha256.hexOf(in);
+                }
+                ledger.finish(d.id(), sha, clock.instant());
+                return new Written(file.toString(), 0, 0, (System.nanoTime() - t0) / 1e9);
+            }
+            boolean resumable = to.dir() != null && d.format().equals("tar") && !d.encrypted();
+            boolean resuming = resumable && d.resumeOffset() != null && Files.exists(partial);
+            if (!resuming) ledger.restart(d.id());
+            long objects = 0;
+            long bytes = 0;
+            try (ArchiveSink sink = resumable ? new TarFileSink(partial, resuming ? d.resumeOffset() : 0)
+                    : new StreamSink(partial, d.format().equals("zip"), recipient)) {
+                long done = resuming ? d.doneObjects() : 0;
+                String after = resuming ? d.resumeKey() : null;
+                long sinceCheckpoint = 0;
+                long lastCheckpoint = System.nanoTime();
+                List<Item> page;
+                do {
+                    page = ledger.items(d.id(), false, after, PAGE);
+                    for (Item item : page) {
+                        after = item.key();
+                        if (!writeObject(sink, item)) continue;
+                        done++;
+                        objects++;
+                        bytes += item.size();
+                        sinceCheckpoint += item.size();
+                        if (sinceCheckpoint >= checkpointBytes || System.nanoTime() - lastCheckpoint >= CHECKPOINT_NANOS) {
+                            long offset = sink.checkpoint();
+                            if (offset >= 0) ledger.checkpoint(d.id(), done, item.key(), offset);
+                            sinceCheckpoint = 0;
+                            lastCheckpoint = System.nanoTime();
+                        }
+                        progress.accept(String.format("delivery %d: %d/%d objects, %.1f/%.1f MB", d.id(), done, d.objects(), bytes / 1e6, d.bytes() / 1e6));
+                    }
+                } while (page.size() == PAGE);
+                writeManifest(sink, work);
+                String sha = sink.finish();
+                Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+                TempFolders.syncDirectory(work);
+                String location = file.toString();
+                if (to.store() != null) {
+                    String key = to.keyPrefix() + d.fileName();
+                    try (InputStream in = Files.newInputStream(file)) {
+                        to.store().put(key, in, PutOptions.ofSize(Files.size(file)).withSha256(sha));
+                    }
+                    location = "store:" + to.store().name() + "/" + key;
+                }
+                ledger.finish(d.id(), sha, clock.instant());
+                return new Written(location, objects, bytes, (System.nanoTime() - t0) / 1e9);
+            } catch (IOException | SQLException | RuntimeException e) {
+                ledger.failed(d.id(), e.getMessage());
+                throw e;
+            }
+        } finally {
+            if (to.dir() == null) TempFolders.deleteTree(work);
+        }
+    }
+
+    /** Writes one object, from another copy when one is bad; false when it is gone from every store (purged meanwhile). */
+    private boolean writeObject(ArchiveSink sink, Item item) throws IOException, SQLException {
+        Set<String> bad = new HashSet<>();
+        ObjectReads.Opened opened;
+        try {
+            opened = reads.openKnown(item.key(), item.size(), item.sha256());
+        } catch (ObjectNotFoundException e) {
+            ledger.drop(d.id(), item.key());
+            progress.accept("skipped " + item.key() + ": " + e.getMessage());
+            return false;
+        }
+        while (true) {
+            try (InputStream body = opened.body()) {
+                sink.entry(path(item.key()), item.size(), item.createdAt(), body);
+                return true;
+            } catch (VerifiedStream.MismatchException e) {
+                // The copy read was recorded as corrupt and its repair queued; another store may have the right bytes.
+                if (!sink.rollBack()) throw new IOException(e.getMessage() + "; run the export again to resume from a verified copy", e);
+                bad.add(opened.store());
+                opened = reads.open(item.key(), bad);
+            }
+        }
+    }
+
+    static String path(String key) {
+        return "objects/" + key;
+    }
+
+    /** MANIFEST.json and SHA256SUMS, built in private temp files (a large export's lists need not fit in memory). */
+    private void writeManifest(ArchiveSink sink, Path work) throws IOException, SQLException {
+        Path dir = TempFolders.createPrivate(dataDir, "manifest-");
+        try {
+            Path json = dir.resolve("MANIFEST.json");
+            Path sums = dir.resolve("SHA256SUMS");
+            try (OutputStream out = Files.newOutputStream(json); JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out, JsonEncoding.UTF8);
+                 Writer sumsOut = Files.newBufferedWriter(sums, StandardCharsets.UTF_8)) {
+                g.useDefaultPrettyPrinter();
+                g.writeStartObject();
+                g.writeStringField("format", "bunker-export/1");
+                g.writeNumberField("delivery", d.id());
+                g.writeStringField("subscription", d.subscription());
+                g.writeStringField("prefix", d.prefix());
+                g.writeStringField("since", d.since() == null ? null : d.since().toString());
+                g.writeStringField("plannedAt", d.startedAt().toString());
+                g.writeArrayFieldStart("objects");
+                for (Item i : all(false)) {
+                    g.writeStartObject();
+                    g.writeStringField("key", i.key());
+                    g.writeStringField("path", path(i.key()));
+                    g.writeNumberField("size", i.size());
+                    g.writeStringField("sha256", i.sha256());
+                    g.writeStringField("created", i.createdAt() == null ? null : i.createdAt().toString());
+                    g.writeEndObject();
+                    sumsOut.write(i.sha256() + "  " + path(i.key()) + "\n");
+                }
+                g.writeEndArray();
+                g.writeArrayFieldStart("deleted"); // delivered earlier, not live any more: the owner may delete their copy
+                for (Item i : all(true)) {
+                    g.writeStartObject();
+                    g.writeStringField("key", i.key());
+                    g.writeStringField("sha256", i.sha256());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            for (Path p : List.of(json, sums)) {
+                try (InputStream in = Files.newInputStream(p)) {
+                    sink.entry(p.getFileName().toString(), Files.size(p), clock.instant(), in);
+                }
+            }
+        } finally {
+            TempFolders.deleteTree(dir);
+        }
+    }
+
+    /** Every item of one kind, read page by page. */
+    private Iterable<Item> all(boolean deleted) {
+        return () -> new java.util.Iterator<>() {
+            private List<Item> page = List.of();
+            private int next;
+            private String after;
+            private boolean last;
+
+            @Override
+            public boolean hasNext() {
+                if (next < page.size()) return true;
+                if (last) return false;
+                try {
+                    page = ledger.items(d.id(), deleted, after, PAGE);
+                } catch (SQLException e) {
+                    throw new IllegalStateException("could not read the delivery's items: " + e.getMessage(), e);
+                }
+                next = 0;
+                last = page.size() < PAGE;
+                if (!page.isEmpty()) after = page.get(page.size() - 1).key();
+                return !page.isEmpty();
+            }
+
+            @Override
+            public Item next() {
+                if (!hasNext()) throw new java.util.NoSuchElementException();
+                return page.get(next++);
+            }
+        };
+    }
+}
