@@ -48,6 +48,7 @@ public final class ServeCommand implements Callable<Integer> {
         dev.bunker.pitr.WalStreams wal = null;
         dev.bunker.binlog.BinlogStreams binlogs = null;
         dev.bunker.history.Sampler sampler = null;
+        dev.bunker.export.ExportSchedule exports = null;
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ", password in "
@@ -77,6 +78,11 @@ public final class ServeCommand implements Callable<Integer> {
             engine.backups().start(Duration.ofMinutes(1));
             engine.drills().start(Duration.ofMinutes(1));
             engine.alerts().start();
+            exports = new dev.bunker.export.ExportSchedule(engine.exports(), config.exports(), bunker.clock());
+            exports.start(Duration.ofMinutes(1));
+            if (exports.enabled()) {
+                System.err.println("bunker: exports of every subscription every " + Durations.format(config.exports().every()) + " to " + config.exports().to() + "/NAME");
+            }
             if (config.backups().enabled()) {
                 System.err.println("bunker: backups of " + config.backups().sources().keySet() + " to " + config.backups().stores()
                         + ": dump every " + Durations.format(config.backups().dump().every()) + ", snapshot every "
@@ -115,6 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (RuntimeException | java.io.IOException e) {
             if (api != null) api.stop(0);
             if (sampler != null) sampler.close();
+            if (exports != null) exports.close();
             if (wal != null) wal.close();
             if (binlogs != null) binlogs.close();
             engine.close();
@@ -127,11 +134,13 @@ public final class ServeCommand implements Callable<Integer> {
         dev.bunker.pitr.WalStreams streams = wal;
         dev.bunker.binlog.BinlogStreams binlogStreams = binlogs;
         dev.bunker.history.Sampler history = sampler;
+        dev.bunker.export.ExportSchedule exportSchedule = exports;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("bunker: stopping");
             if (heartbeats != null) heartbeats.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
             history.close();
+            exportSchedule.close(); // a delivery cut short here is resumed by the next run
             streams.close(); // each stream stores what it holds before its stores close
             binlogStreams.close();
             engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease

@@ -23,7 +23,8 @@ public record BunkerConfig(
         BackupsConfig backups,
         DrillsConfig drills,
         AlertsConfig alerts,
-        DashboardConfig dashboard) {
+        DashboardConfig dashboard,
+        ExportsConfig exports) {
 
     public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
                         ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups) {
@@ -34,22 +35,23 @@ public record BunkerConfig(
     public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
                         ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups, DrillsConfig drills,
                         AlertsConfig alerts) {
-        this(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, DashboardConfig.DEFAULTS);
+        this(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, DashboardConfig.DEFAULTS,
+                ExportsConfig.NONE);
     }
 
     /** The same configuration with other backup settings (tests and tools). */
     public BunkerConfig withBackups(BackupsConfig b) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts, dashboard);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts, dashboard, exports);
     }
 
     /** The same configuration with other drill and alert settings (tests and tools). */
     public BunkerConfig withDrills(DrillsConfig d, AlertsConfig a) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a, dashboard);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a, dashboard, exports);
     }
 
     /** The same configuration with other dashboard settings (tests). */
     public BunkerConfig withDashboard(DashboardConfig d) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, d);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, d, exports);
     }
 
     /**
@@ -60,6 +62,14 @@ public record BunkerConfig(
     public record DashboardConfig(Duration sampleEvery, Duration history, Duration session, Duration auditEvery) {
         public static final DashboardConfig DEFAULTS = new DashboardConfig(Duration.ofMinutes(1), Duration.ofDays(30), Duration.ofHours(12),
                 Duration.ofDays(31));
+    }
+
+    /**
+     * Scheduled exports: every {@code every}, {@code serve} delivers what is new for each subscription into
+     * {@code to}/NAME/ (a folder, or {@code store:NAME/path}). {@code every} null: off (runs only by {@code bunker export}).
+     */
+    public record ExportsConfig(Duration every, String to) {
+        public static final ExportsConfig NONE = new ExportsConfig(null, null);
     }
 
     public StoreConfig store(String name) {

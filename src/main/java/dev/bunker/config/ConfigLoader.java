@@ -112,8 +112,9 @@ public final class ConfigLoader {
         DrillsConfig drills = JobSections.drills(top.section("drills"), backups);
         AlertsConfig alerts = JobSections.alerts(top.section("alerts"));
         BunkerConfig.DashboardConfig dashboard = JobSections.dashboard(top.section("dashboard"));
+        BunkerConfig.ExportsConfig exports = JobSections.exports(top.section("exports"), stores, replication.primary());
         top.rejectUnknownKeys();
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, dashboard);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, dashboard, exports);
     }
 
     private static DatabaseConfig database(ConfigNode n) {

@@ -138,6 +138,9 @@ public final class EffectiveConfig {
         dash.put("history", Durations.format(c.dashboard().history()));
         dash.put("session", Durations.format(c.dashboard().session()));
         dash.put("audit-every", c.dashboard().auditEvery() == null ? "off" : Durations.format(c.dashboard().auditEvery()));
+        ObjectNode ex = root.putObject("exports");
+        ex.put("every", c.exports().every() == null ? "off" : Durations.format(c.exports().every()));
+        if (c.exports().to() != null) ex.put("to", c.exports().to());
         ObjectNode al = root.putObject("alerts");
         c.alerts().webhooks().forEach(w -> al.withArray("webhooks").add(Redact.webhook(w)));
         al.put("drill-stale-after", Durations.format(c.alerts().drillStaleAfter()));

@@ -244,6 +244,26 @@ final class JobSections {
         return new BunkerConfig.DashboardConfig(sampleEvery, history, session, auditEvery);
     }
 
+    /** {@code exports: {every: 1d, to: /srv/exports | store:NAME/path}}: off unless both are set. */
+    static BunkerConfig.ExportsConfig exports(ConfigNode n, Map<String, StoreConfig> stores, String primary) {
+        String to = n.string("to", "");
+        String everyText = n.string("every", "");
+        n.rejectUnknownKeys();
+        if (to.isEmpty() && everyText.isEmpty()) return BunkerConfig.ExportsConfig.NONE;
+        if (to.isEmpty()) throw n.failAt("to", "missing; say where scheduled exports go: a folder, or store:NAME/path");
+        if (everyText.isEmpty()) throw n.failAt("every", "missing; say how often serve delivers each subscription, e.g. 1d");
+        Duration every = n.duration("every", null);
+        if (every.compareTo(Duration.ofMinutes(5)) < 0) throw n.failAt("every", Durations.format(every) + " is too short; expected at least 5m");
+        if (to.startsWith("store:")) {
+            String name = to.substring("store:".length()).split("/", 2)[0];
+            if (!stores.containsKey(name)) throw n.failAt("to", "unknown store \"" + name + "\"; expected one of " + stores.keySet());
+            if (name.equals(primary)) throw n.failAt("to", "store \"" + name + "\" is the replication primary: an archive there would be taken for an app object");
+        } else {
+            to = n.path("to", null).toString(); // relative to the config file's folder
+        }
+        return new BunkerConfig.ExportsConfig(every, to);
+    }
+
     static AlertsConfig alerts(ConfigNode n) {
         AlertsConfig d = AlertsConfig.DEFAULTS;
         List<String> webhooks = n.strings("webhooks", List.of());

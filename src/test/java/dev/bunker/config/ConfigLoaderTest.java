@@ -316,4 +316,18 @@ class ConfigLoaderTest {
         assertThat(load(FULL + "dashboard: {audit-every: off}\n").dashboard().auditEvery()).isNull();
         assertThat(fails(FULL + "dashboard: {theme: dark}\n").getMessage()).contains("dashboard.theme");
     }
+
+    @Test
+    void scheduledExportsAreOffUnlessBothSetAndNeverGoToThePrimary() throws IOException {
+        assertThat(load(FULL).exports()).isEqualTo(BunkerConfig.ExportsConfig.NONE);
+        assertThat(load(FULL + "exports: {every: 1d, to: store:shelter/exports}\n").exports())
+                .isEqualTo(new BunkerConfig.ExportsConfig(Duration.ofDays(1), "store:shelter/exports"));
+        assertThat(load(FULL + "exports: {every: 12h, to: out/exports}\n").exports().to()).endsWith("/out/exports").startsWith("/");
+        assertThat(fails(FULL + "exports: {every: 1d}\n").getMessage()).contains("exports.to").contains("missing");
+        assertThat(fails(FULL + "exports: {to: /srv/x}\n").getMessage()).contains("exports.every");
+        assertThat(fails(FULL + "exports: {every: 1m, to: /srv/x}\n").getMessage()).contains("at least 5m");
+        assertThat(fails(FULL + "exports: {every: 1d, to: store:primary/x}\n").getMessage()).contains("replication primary");
+        assertThat(fails(FULL + "exports: {every: 1d, to: store:nope/x}\n").getMessage()).contains("unknown store");
+        assertThat(EffectiveConfig.toYaml(load(FULL + "exports: {every: 1d, to: store:shelter/e}\n"))).contains("every: 1d").contains("to: store:shelter/e");
+    }
 }

@@ -246,6 +246,24 @@ class ExportTest {
         assertThat(Files.list(dir.resolve("tmp")).toList()).as("no work files left").isEmpty();
     }
 
+    @Test
+    void serveDeliversEachSubscriptionWhenItIsDue() throws Exception {
+        put("users/1/a", 10);
+        put("users/2/b", 20);
+        exports.subscribe("u1", "users/1/", null, null, "t");
+        exports.subscribe("u2", "users/2/", null, null, "t");
+        Path to = dir.resolve("scheduled");
+        ExportSchedule schedule = new ExportSchedule(exports, new dev.bunker.config.BunkerConfig.ExportsConfig(java.time.Duration.ofDays(1), to.toString()), clock);
+        assertThat(schedule.runDue()).isEqualTo(2);
+        assertThat(to.resolve("u1").resolve(exports.ledger().deliveries("u1", 1).get(0).fileName())).exists();
+        assertThat(schedule.runDue()).as("not due again within the day").isZero();
+        put("users/1/c", 30);
+        clock.advance(java.time.Duration.ofDays(1));
+        assertThat(schedule.runDue()).isEqualTo(2);
+        assertThat(exports.ledger().deliveries("u1", 1).get(0).objects()).isEqualTo(1);
+        assertThat(exports.ledger().deliveries("u2", 1).get(0).objects()).isZero();
+    }
+
     // --- helpers
 
     Path onDisk(String store, String key) {
