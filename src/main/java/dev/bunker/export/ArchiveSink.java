@@ -12,6 +12,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /** Where an export's entries go: a tar or zip file, encrypted or not; its SHA-256 is taken as it is written. */
 interface ArchiveSink extends Closeable {
+    /** Archives hold a user's data: readable by Bunker's user only until the operator hands them over. */
+    java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
     /** Writes one file entry of exactly {@code size} bytes read from {@code body}. */
     void entry(String path, long size, Instant modified, InputStream body) throws IOException;
 

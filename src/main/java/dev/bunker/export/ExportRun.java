@@ -24,6 +24,10 @@ import java.time.Clock;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /**
@@ -49,6 +53,11 @@ final class ExportRun {
     private final String recipient;
     private final long checkpointBytes;
     private final Consumer<String> progress;
+    private final ExecutorService reader = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "export-read");
+        t.setDaemon(true);
+        return t;
+    });
 
     ExportRun(ExportLedger ledger, ObjectReads reads, Clock clock, Path dataDir, Delivery d, Exports.Destination to, String recipient,
               long checkpointBytes, Consumer<String> progress) {
@@ -87,15 +96,19 @@ final class ExportRun {
             try (ArchiveSink sink = resumable ? new TarFileSink(partial, resuming ? d.resumeOffset() : 0)
                     : new StreamSink(partial, d.format().equals("zip"), recipient)) {
                 long done = resuming ? d.doneObjects() : 0;
-                String after = resuming ? d.resumeKey() : null;
                 long sinceCheckpoint = 0;
                 long lastCheckpoint = System.nanoTime();
-                List<Item> page;
-                do {
-                    page = ledger.items(d.id(), false, after, PAGE);
-                    for (Item item : page) {
-                        after = item.key();
-                        if (!writeObject(sink, item)) continue;
+                // The next object is read and checked on a thread of its own while this one is written.
+                java.util.Iterator<Item> items = all(false, resuming ? d.resumeKey() : null).iterator();
+                Item next = items.hasNext() ? items.next() : null;
+                Future<ObjectReads.Opened> opening = next == null ? null : open(next);
+                try {
+                    while (next != null) {
+                        Item item = next;
+                        Future<ObjectReads.Opened> opened = opening;
+                        next = items.hasNext() ? items.next() : null;
+                        opening = next == null ? null : open(next);
+                        if (!writeObject(sink, item, opened)) continue;
                         done++;
                         objects++;
                         bytes += item.size();
@@ -108,7 +121,9 @@ final class ExportRun {
                         }
                         progress.accept(String.format("delivery %d: %d/%d objects, %.1f/%.1f MB", d.id(), done, d.objects(), bytes / 1e6, d.bytes() / 1e6));
                     }
-                } while (page.size() == PAGE);
+                } finally {
+                    discard(opening);
+                }
                 writeManifest(sink, work);
                 String sha = sink.finish();
                 Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
@@ -128,16 +143,17 @@ final class ExportRun {
                 throw e;
             }
         } finally {
+            reader.shutdownNow();
             if (to.dir() == null) TempFolders.deleteTree(work);
         }
     }
 
     /** Writes one object, from another copy when one is bad; false when it is gone from every store (purged meanwhile). */
-    private boolean writeObject(ArchiveSink sink, Item item) throws IOException, SQLException {
+    private boolean writeObject(ArchiveSink sink, Item item, Future<ObjectReads.Opened> opening) throws IOException, SQLException {
         Set<String> bad = new HashSet<>();
         ObjectReads.Opened opened;
         try {
-            opened = reads.openKnown(item.key(), item.size(), item.sha256());
+            opened = await(opening);
         } catch (ObjectNotFoundException e) {
             ledger.drop(d.id(), item.key());
             progress.accept("skipped " + item.key() + ": " + e.getMessage());
@@ -153,6 +169,36 @@ final class ExportRun {
                 bad.add(opened.store());
                 opened = reads.open(item.key(), bad);
             }
+        }
+    }
+
+    private Future<ObjectReads.Opened> open(Item item) {
+        return reader.submit(() -> reads.openKnown(item.key(), item.size(), item.sha256()));
+    }
+
+    /** The opened object, or what opening it threw (unchecked and SQL failures as themselves). */
+    private static ObjectReads.Opened await(Future<ObjectReads.Opened> f) throws IOException, SQLException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while reading an object to export");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) throw r;
+            if (cause instanceof SQLException q) throw q;
+            if (cause instanceof IOException io) throw io;
+            throw new IOException(cause);
+        }
+    }
+
+    /** Closes an object opened ahead that will not be written (the run stopped). */
+    private static void discard(Future<ObjectReads.Opened> f) {
+        if (f == null) return;
+        try {
+            f.get().body().close();
+        } catch (Exception e) {
+            // it was not opened, or closing failed: nothing to release either way
         }
     }
 
@@ -177,7 +223,7 @@ final class ExportRun {
                 g.writeStringField("since", d.since() == null ? null : d.since().toString());
                 g.writeStringField("plannedAt", d.startedAt().toString());
                 g.writeArrayFieldStart("objects");
-                for (Item i : all(false)) {
+                for (Item i : all(false, null)) {
                     g.writeStartObject();
                     g.writeStringField("key", i.key());
                     g.writeStringField("path", path(i.key()));
@@ -189,7 +235,7 @@ final class ExportRun {
                 }
                 g.writeEndArray();
                 g.writeArrayFieldStart("deleted"); // delivered earlier, not live any more: the owner may delete their copy
-                for (Item i : all(true)) {
+                for (Item i : all(true, null)) {
                     g.writeStartObject();
                     g.writeStringField("key", i.key());
                     g.writeStringField("sha256", i.sha256());
@@ -208,12 +254,12 @@ final class ExportRun {
         }
     }
 
-    /** Every item of one kind, read page by page. */
-    private Iterable<Item> all(boolean deleted) {
+    /** Every item of one kind after {@code from} (null: from the first), read page by page. */
+    private Iterable<Item> all(boolean deleted, String from) {
         return () -> new java.util.Iterator<>() {
             private List<Item> page = List.of();
             private int next;
-            private String after;
+            private String after = from;
             private boolean last;
 
             @Override

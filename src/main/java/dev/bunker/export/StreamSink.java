@@ -1,7 +1,6 @@
 package dev.bunker.export;
 
 import dev.bunker.backup.AgeCrypto;
-import dev.bunker.store.Sha256;
 import java.io.BufferedOutputStream;
 import java.io.FileOutputStream;
 import java.io.FilterOutputStream;
@@ -9,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -23,12 +21,13 @@ import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
  */
 final class StreamSink implements ArchiveSink {
     private final FileOutputStream file;
-    private final MessageDigest digest = Sha256.newDigest();
+    private final BackgroundDigest digest = new BackgroundDigest();
     private final OutputStream encrypted; // null when not encrypted
     private final TarArchiveOutputStream tar;
     private final ZipArchiveOutputStream zip;
 
     StreamSink(Path path, boolean zipFormat, String recipient) throws IOException {
+        if (!java.nio.file.Files.exists(path)) java.nio.file.Files.createFile(path, ArchiveSink.OWNER_ONLY);
         file = new FileOutputStream(path.toFile()); // truncates what an earlier try left
         OutputStream out = new BufferedOutputStream(new FilterOutputStream(file) {
             @Override
@@ -92,11 +91,12 @@ final class StreamSink implements ArchiveSink {
         (zip != null ? zip : tar).flush();
         (zip != null ? zip : tar).close(); // with encryption, closing writes the last encrypted chunk
         file.getFD().sync();
-        return Sha256.hex(digest.digest());
+        return digest.finish();
     }
 
     @Override
     public void close() throws IOException {
+        digest.close();
         file.close();
     }
 }

@@ -1,6 +1,5 @@
 package dev.bunker.export;
 
-import dev.bunker.store.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Instant;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
@@ -19,15 +17,15 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  */
 final class TarFileSink implements ArchiveSink {
     private final FileChannel file;
-    private MessageDigest digest = Sha256.newDigest();
-    private MessageDigest digestAtEntry;
+    private final BackgroundDigest digest = new BackgroundDigest();
     private final Appender out = new Appender();
     private long position;
     private long entryStart;
 
     /** Opens {@code path}, keeping its first {@code resumeAt} bytes (0: a new file), which are read once for the SHA-256. */
     TarFileSink(Path path, long resumeAt) throws IOException {
-        file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        file = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                ArchiveSink.OWNER_ONLY);
         try {
             if (file.size() < resumeAt) {
                 throw new IOException(path + " holds " + file.size() + " bytes, less than the " + resumeAt + " recorded as durable; it cannot be resumed");
@@ -38,13 +36,13 @@ final class TarFileSink implements ArchiveSink {
             while (file.position() < resumeAt) {
                 buffer.clear();
                 if (file.read(buffer) < 0) break;
-                buffer.flip();
-                digest.update(buffer);
+                digest.update(buffer.array(), 0, buffer.position());
             }
             position = resumeAt;
             file.position(position);
         } catch (IOException | RuntimeException e) {
             file.close();
+            digest.close();
             throw e;
         }
     }
@@ -52,11 +50,7 @@ final class TarFileSink implements ArchiveSink {
     @Override
     public void entry(String path, long size, Instant modified, InputStream body) throws IOException {
         entryStart = position;
-        try {
-            digestAtEntry = (MessageDigest) digest.clone();
-        } catch (CloneNotSupportedException e) {
-            throw new IllegalStateException("SHA-256 digests are cloneable in every JDK", e);
-        }
+        digest.mark();
         TarArchiveOutputStream tar = ArchiveSink.tar(out);
         tar.putArchiveEntry(ArchiveSink.tarEntry(path, size, modified));
         ArchiveSink.copy(body, tar, size, path);
@@ -71,7 +65,7 @@ final class TarFileSink implements ArchiveSink {
         file.truncate(entryStart);
         file.position(entryStart);
         position = entryStart;
-        digest = digestAtEntry;
+        digest.reset();
         return true;
     }
 
@@ -88,11 +82,12 @@ final class TarFileSink implements ArchiveSink {
         tar.flush();
         out.flush();
         file.force(true);
-        return Sha256.hex(digest.digest());
+        return digest.finish();
     }
 
     @Override
     public void close() throws IOException {
+        digest.close();
         file.close();
     }
 

@@ -85,6 +85,7 @@ class ExportTest {
         Path archive1 = Path.of(first.location());
         assertThat(archive1.getFileName().toString()).isEqualTo("u42-" + String.format("%06d", first.delivery().id()) + ".tar");
         assertThat(sha256sumOf(archive1)).isEqualTo(first.delivery().archiveSha256());
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(archive1))).as("a user's data: owner only").isEqualTo("rw-------");
         Path x1 = extract(archive1, dir.resolve("x1"));
         assertThat(sh(x1, "sha256sum", "-c", "--strict", "SHA256SUMS")).contains(": OK").doesNotContain("FAILED");
         assertThat(filesUnder(x1.resolve("objects"))).isEqualTo(expected("users/42/"));
