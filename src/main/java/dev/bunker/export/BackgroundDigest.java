@@ -4,7 +4,6 @@ import dev.bunker.store.Sha256;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.security.MessageDigest;
-import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,28 +20,42 @@ final class BackgroundDigest implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    /** At most this many buffers wait to be hashed: memory stays bounded when hashing is slower than writing. */
-    private final java.util.concurrent.Semaphore waiting = new java.util.concurrent.Semaphore(8);
+    /**
+     * Buffers the bytes are copied into, reused (a fresh 1 MiB array per call costs more than hashing it); at most
+     * this many wait to be hashed, so memory stays bounded when hashing is slower than writing.
+     */
+    private final java.util.concurrent.BlockingQueue<byte[]> free = new java.util.concurrent.ArrayBlockingQueue<>(8);
+    static final int BUFFER = 1 << 20;
     private MessageDigest digest = Sha256.newDigest(); // touched on the hasher thread only
     private MessageDigest marked;
     private Future<?> last;
 
+    BackgroundDigest() {
+        for (int i = 0; i < 8; i++) free.add(new byte[BUFFER]);
+    }
+
     /** Hashes a copy of the bytes (the caller reuses its buffer at once). */
     void update(byte[] b, int off, int len) throws IOException {
-        byte[] copy = Arrays.copyOfRange(b, off, off + len);
-        try {
-            waiting.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while hashing the archive");
-        }
-        submit(() -> {
+        while (len > 0) {
+            int n = Math.min(len, BUFFER);
+            byte[] copy;
             try {
-                digest.update(copy);
-            } finally {
-                waiting.release();
+                copy = free.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while hashing the archive");
             }
-        });
+            System.arraycopy(b, off, copy, 0, n);
+            submit(() -> {
+                try {
+                    digest.update(copy, 0, n);
+                } finally {
+                    free.add(copy);
+                }
+            });
+            off += n;
+            len -= n;
+        }
     }
 
     /** Remembers the digest of everything handed over so far. */

@@ -121,7 +121,9 @@ public final class ObjectReads {
                     "the copy of '" + key + "' in store '" + primary + "'", problem -> corrupt(key, primary, problem));
             if (size <= VERIFY_BEFORE_SENDING) {
                 try (InputStream closing = in) {
-                    in = new ByteArrayInputStream(closing.readAllBytes());
+                    byte[] all = closing.readNBytes((int) size); // one array of the known size, not a growing one
+                    if (closing.read() >= 0) throw new IOException("the copy of '" + key + "' in '" + primary + "' is longer than the ledger's " + size + " bytes");
+                    in = new ByteArrayInputStream(all);
                 }
             }
             return new Opened(key, size, sha256, primary, false, in);
