@@ -108,6 +108,20 @@ public final class Ledger {
     static final long SMALL_LEDGER = 50_000;
     static final int OVERSAMPLE = 20;
     static final String LATEST_RETAIN = "select max(retain_until) from copies where key = ?";
+    /** One batch of V18's fill: the next copies in key order get their objects' sizes (those recorded since have theirs). */
+    static final String FILL_SIZES = """
+            with cursor as (select after_key, after_store from copy_size_fill where not done for update),
+            batch as (select c.key, c.store from copies c -- the cursor as scalars: an index bound, not a filter from the start
+                       where exists (select 1 from cursor) and (c.key, c.store) > ((select after_key from cursor), (select after_store from cursor))
+                       order by c.key, c.store limit ?),
+            filled as (update copies c set size = (select o.size from objects o where o.key = c.key)
+                        from batch b where c.key = b.key and c.store = b.store and c.size is null),
+            last as (select key, store from batch order by key desc, store desc limit 1)
+            update copy_size_fill f set after_key = coalesce((select key from last), f.after_key),
+                   after_store = coalesce((select store from last), f.after_store),
+                   done = (select count(*) from batch) < ? -- (a WITH that writes runs once, referenced or not)
+             where not f.done
+            """;
     static final String HOLD_RELEASED = "update copies set retain_until = ?, legal_hold = false, updated_at = now() where key = ? and store = ?";
 
     private final DataSource db;
@@ -318,6 +332,19 @@ public final class Ledger {
     }
 
     /** Records that a copy's legal hold was released and its retention extended to {@code retainUntil}. */
+    /** Runs batches of V18's fill until it is done or {@code budgetMillis} have passed; true when done. */
+    public static boolean fillCopySizes(Connection c, int batch, long budgetMillis) throws SQLException {
+        long end = System.nanoTime() + budgetMillis * 1_000_000;
+        try (PreparedStatement ps = c.prepareStatement(FILL_SIZES)) {
+            ps.setInt(1, batch);
+            ps.setInt(2, batch);
+            while (ps.executeUpdate() == 1) {
+                if (System.nanoTime() > end) return false;
+            }
+            return true; // the row says done (no update matched 'not done')
+        }
+    }
+
     public static void holdReleased(Connection c, String key, String store, Instant retainUntil) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(HOLD_RELEASED)) {
             ps.setTimestamp(1, Timestamp.from(retainUntil));

@@ -30,6 +30,7 @@ public final class ReplicationStatus {
     private final DataSource db;
     private volatile Snapshot cached;
     private ScheduledExecutorService refresher;
+    private volatile boolean sizesFilled;
 
     public ReplicationStatus(DataSource db) {
         this.db = db;
@@ -60,6 +61,8 @@ public final class ReplicationStatus {
         if (refresher != null) return;
         refresher = Periodic.start("status", Duration.ZERO, every, LOG, () -> {
             try (Connection c = db.getConnection()) {
+                // Copies recorded before V18 get their sizes a few seconds' worth of batches at a time, until done.
+                if (!sizesFilled) sizesFilled = Ledger.fillCopySizes(c, 10_000, 2_000);
                 LedgerCounts.fold(c);
             }
             read();
