@@ -15,9 +15,9 @@ import java.util.Optional;
  * {@code unix_socket_directories} or the usual folders AND pg_restore can log in through it (the server may authenticate socket connections differently):
  * otherwise the restore goes over TCP as given.
  */
-final class LocalSocket {
+public final class LocalSocket {
     /** A way to the target through its socket in {@code folder}: the libpq URL for pg_restore. */
-    record Found(String folder, String url) {}
+    public record Found(String folder, String url) {}
 
     private static final List<String> FOLDERS = List.of("/var/run/postgresql", "/run/postgresql", "/tmp");
 
@@ -27,7 +27,7 @@ final class LocalSocket {
      * A libpq URL for {@code target} over its local socket, if it has one pg_restore can log in through;
      * {@code serverFolders}: the server's own {@code unix_socket_directories} (comma-separated), tried first.
      */
-    static Optional<Found> of(Conninfo target, String serverFolders, Path pgRestore, Path dump, Map<String, String> env) {
+    public static Optional<Found> of(Conninfo target, String serverFolders, Path pgRestore, Path dump, Map<String, String> env) {
         if (!List.of("127.0.0.1", "localhost", "::1", "[::1]").contains(target.host())) return Optional.empty();
         java.util.LinkedHashSet<String> folders = new java.util.LinkedHashSet<>();
         if (serverFolders != null) {

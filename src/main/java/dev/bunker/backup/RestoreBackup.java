@@ -337,7 +337,7 @@ public final class RestoreBackup {
      * Downloads, verifies and decrypts the backup into {@code dump}, from the first backup store that gives it whole: a
      * copy that is missing, truncated, corrupt or does not decrypt is skipped for the next store. Returns the store used.
      */
-    private String download(Manifest m, List<String> identities, Path dump, Consumer<String> progress) throws IOException {
+    public String download(Manifest m, List<String> identities, Path dump, Consumer<String> progress) throws IOException {
         List<String> problems = new ArrayList<>();
         for (String name : config.stores()) {
             Store store = stores.get(name);

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
 /** {@code bunker db backup|list|restore|prune}: database backups from the command line. */
 @Command(name = "db", mixinStandardHelpOptions = true, description = "Back up, list, restore and prune database backups.",
         subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, DbCommand.Prune.class,
-                DbCommand.SigningKeyCommand.class, WalCommands.Timeline.class, WalCommands.Slots.class})
+                DbCommand.SigningKeyCommand.class, WalCommands.Timeline.class, WalCommands.Slots.class, DbCloneCommand.class})
 public final class DbCommand implements Runnable {
     @Override
     public void run() {
