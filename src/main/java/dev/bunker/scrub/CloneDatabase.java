@@ -40,7 +40,9 @@ public final class CloneDatabase {
                          double scrubSeconds, double indexSeconds) {}
 
     static final String COLUMNS = """
-            select c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length, c.is_nullable = 'YES'
+            select c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length, c.is_nullable = 'YES',
+                   (select format_type(a.atttypid, a.atttypmod) from pg_attribute a
+                     where a.attrelid = (quote_ident(c.table_schema) || '.' || quote_ident(c.table_name))::regclass and a.attname = c.column_name)
               from information_schema.columns c join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
              where t.table_type = 'BASE TABLE' and c.table_schema not in ('pg_catalog', 'information_schema')
              order by c.table_schema, c.table_name, c.ordinal_position
@@ -150,7 +152,7 @@ public final class CloneDatabase {
             while (rs.next()) {
                 int max = rs.getInt(5);
                 Integer maxLength = rs.wasNull() ? null : max;
-                out.put(new Column(rs.getString(1), rs.getString(2), rs.getString(3)), new ColumnType(rs.getString(4), maxLength, rs.getBoolean(6)));
+                out.put(new Column(rs.getString(1), rs.getString(2), rs.getString(3)), new ColumnType(rs.getString(4), maxLength, rs.getBoolean(6), rs.getString(7)));
             }
         }
         return out;

@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
  * every column that looks personal is either scrubbed or marked keep.
  */
 public record ScrubPlan(Map<Column, Rule> rules, Map<Column, ColumnType> types, List<String> notes, List<Column> kept, List<Column> uncovered) {
-    /** A column's type as the catalog gives it; {@code maxLength} for varchar(n)/char(n), else null. */
-    public record ColumnType(String dataType, Integer maxLength, boolean nullable) {}
+    /** A column's type as the catalog gives it; {@code maxLength} for varchar(n)/char(n), else null; {@code sqlType} as SQL spells it. */
+    public record ColumnType(String dataType, Integer maxLength, boolean nullable, String sqlType) {}
 
     /** A foreign key, column by column. */
     public record ForeignKey(List<Column> from, List<Column> to) {}

@@ -130,7 +130,7 @@ public final class Scrubber {
         Integer max = type.maxLength();
         String e = switch (r.kind()) {
             case NULL -> "null";
-            case CONSTANT -> r.constant() == null ? "null" : literal(r.constant());
+            case CONSTANT -> r.constant() == null ? "null" : "cast(" + literal(r.constant()) + " as " + type.sqlType() + ")";
             case HASH -> switch (type.dataType()) {
                 case "uuid" -> "substr(" + h + ", 1, 32)::uuid";
                 case "bigint" -> "('x' || substr(" + h + ", 1, 15))::bit(60)::bigint";

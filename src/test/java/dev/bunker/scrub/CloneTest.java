@@ -62,6 +62,7 @@ class CloneTest {
               public.accounts.tier: shuffle
               public.accounts.contact_email: fake-email
               public.orders.shipping_name: fake-name
+              public.orders.details: {constant: "{}"}
             """;
 
     @BeforeEach
@@ -72,13 +73,14 @@ class CloneTest {
             s.execute("create table accounts (id int unique not null, email text primary key, full_name text, phone text, ip inet, note text,"
                     + " tier text, contact_email varchar(80) unique, created_at timestamptz not null default now())");
             s.execute("create table orders (id bigserial primary key, account_email text not null references accounts(email), amount numeric(10,2),"
-                    + " shipping_name text, placed_at timestamptz)");
+                    + " shipping_name text, placed_at timestamptz, details jsonb)");
             s.execute("insert into accounts select g, case when g % 50 = 0 then 'o''brien+' || g || '@exämple.com' else 'user' || g || '@example.org' end,"
                     + " case when g % 7 = 0 then 'Zoë \"Q\" O''Hara ' || g else 'Person ' || g end, case when g % 5 = 0 then null else '+1-555-' || lpad(g::text, 4, '0') end,"
                     + " ('10.0.' || (g / 256) || '.' || (g % 256))::inet, case when g % 3 = 0 then '' else 'note ' || g end, (array['free','pro','team'])[1 + g % 3],"
                     + " 'contact' || g || '@corp.example', timestamptz '2026-01-01' + g * interval '1 hour' from generate_series(1, 600) g");
-            s.execute("insert into orders (account_email, amount, shipping_name, placed_at) select a.email, (g % 1000) / 10.0, a.full_name,"
-                    + " timestamptz '2026-02-01' + g * interval '1 minute' from generate_series(1, 3000) g join accounts a on a.id = 1 + g % 600");
+            s.execute("insert into orders (account_email, amount, shipping_name, placed_at, details) select a.email, (g % 1000) / 10.0, a.full_name,"
+                    + " timestamptz '2026-02-01' + g * interval '1 minute', jsonb_build_object('gift', g % 2 = 0)"
+                    + " from generate_series(1, 3000) g join accounts a on a.id = 1 + g % 600");
             s.execute("create role " + role + " login");
             s.execute("grant pg_read_all_data to " + role);
         }
@@ -146,7 +148,8 @@ class CloneTest {
         assertThat(column(dst, "select table_name || '.' || column_name || ':' || rule || ':' || survivors from bunker_scrub.columns order by 1"))
                 .containsExactly("accounts.contact_email:fake-email:0", "accounts.email:hash:0", "accounts.full_name:fake-name:0", "accounts.ip:null:0",
                         "accounts.note:constant:0", "accounts.phone:fake-phone:0", "accounts.tier:shuffle:0", "orders.account_email:hash:0",
-                        "orders.shipping_name:fake-name:0");
+                        "orders.details:constant:0", "orders.shipping_name:fake-name:0");
+        assertThat(count(dst, "select count(*) from orders where details <> '{}'::jsonb")).isZero();
         assertThat(count(dst, "select count(*) from bunker_scrub.columns where rows_sampled = 0 and column_name <> 'ip'")).isZero();
         assertThat(privateDatabasesLeft()).isZero();
         // Everyone may connect to the finished clone.
