@@ -53,7 +53,17 @@ public final class Scrubber {
             Column any = cols.keySet().iterator().next();
             String t = quote(any.schema()) + "." + quote(any.table());
             List<String> origins = new ArrayList<>();
-            for (Column col : cols.keySet()) {
+            for (Map.Entry<Column, Rule> e : cols.entrySet()) {
+                Column col = e.getKey();
+                Kind kind = e.getValue().kind();
+                if (kind == Kind.CONSTANT && e.getValue().constant() != null) { // every value becomes the constant: is it an original one?
+                    long same = count("select count(*) from " + t + " where " + quote(col.name()) + " = " + expression(col, e.getValue(), plan.types().get(col)));
+                    if (same > 0) throw new ScrubException(col + ": the constant is the original value of " + same + " row(s); choose another");
+                }
+                if (kind == Kind.NULL || kind == Kind.SHUFFLE || kind == Kind.CONSTANT) {
+                    origins.add(null); // nothing to compare by hash (see verify)
+                    continue;
+                }
                 String o = "pg_temp.bunker_orig_" + (n++);
                 origins.add(o);
                 execute("create temp table " + o + " as select distinct sha256(convert_to(" + quote(col.name()) + "::text, 'UTF8')) as h from " + t
@@ -72,6 +82,7 @@ public final class Scrubber {
                     changed = s.executeUpdate("update " + t + " set " + String.join(", ", sets));
                 }
             }
+            execute("analyze " + t); // a fresh load has no statistics: the sample size below needs the row count
             int i = 0;
             for (Map.Entry<Column, Rule> e : cols.entrySet()) {
                 long[] check = verify(t, e.getKey(), e.getValue(), origins.get(i++));
@@ -111,6 +122,8 @@ public final class Scrubber {
             }
             ps.executeBatch();
         }
+        execute("create function pg_temp.bunker_email(h text) returns text language sql stable as $f$ select v || '.' || substr(h, 1, 12) || '@example.com'"
+                + " from pg_temp.bunker_pool where kind = 'email' and i = ('x' || substr(h, 17, 7))::bit(28)::int % " + POOL + " $f$");
         // A pool value equal to the original is never chosen: the next one is.
         execute("create function pg_temp.bunker_pick(k text, orig text, h text) returns text language sql stable as $f$"
                 + " select case when a.v = orig then b.v else a.v end from pg_temp.bunker_pool a join pg_temp.bunker_pool b on b.kind = a.kind"
@@ -138,8 +151,7 @@ public final class Scrubber {
             };
             case FAKE_NAME -> fit("pg_temp.bunker_pick('name', " + q + "::text, " + h + ")", max);
             case FAKE_PHONE -> fit("pg_temp.bunker_pick('phone', " + q + "::text, " + h + ")", max);
-            case FAKE_EMAIL -> fit("(select v from pg_temp.bunker_pool where kind = 'email' and i = ('x' || substr(" + h + ", 17, 7))::bit(28)::int % "
-                    + POOL + ") || '.' || substr(" + h + ", 1, 12) || '@example.com'", max);
+            case FAKE_EMAIL -> fit("pg_temp.bunker_email(" + h + ")", max);
             case SHUFFLE, KEEP -> throw new IllegalArgumentException(r + " is not an expression");
         };
         return r.kind() == Kind.NULL ? e : "case when " + q + " is null then null else " + e + " end"; // NULL stays NULL
@@ -170,6 +182,7 @@ public final class Scrubber {
         String survives = switch (r.kind()) {
             case NULL -> "true"; // any value left is one too many
             case SHUFFLE -> "false"; // the column's own values, moved between rows: nothing to compare
+            case CONSTANT -> "false"; // checked before the rewrite: no original value was the constant
             default -> "sha256(convert_to(" + q + "::text, 'UTF8')) in (select h from " + origins + ")";
         };
         try (Statement s = c.createStatement();
@@ -197,6 +210,13 @@ public final class Scrubber {
                 ps.addBatch();
             }
             ps.executeBatch();
+        }
+    }
+
+    private long count(String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

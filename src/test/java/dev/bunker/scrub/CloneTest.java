@@ -199,6 +199,8 @@ class CloneTest {
                 .hasMessageContaining("Duplicate field 'public.accounts.email'");
         assertThatThrownBy(() -> clone(SCRUB.replace("public.orders.shipping_name: fake-name", "public.orders.shipping_name: fake-name\n  public.orders.account_email: fake-email"), false, false))
                 .hasMessageContaining("give both the same rule");
+        assertThatThrownBy(() -> clone(SCRUB.replace("public.accounts.tier: shuffle", "public.accounts.tier: {constant: \"pro\"}"), false, false))
+                .hasMessageContaining("the constant is the original value of 200 row(s)");
         Path keyFile = dir.resolve("hash.key");
         Files.write(keyFile, new byte[32]);
         Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-r--r--"));
