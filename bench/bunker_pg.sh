@@ -9,17 +9,9 @@
 # The cluster gets a TCP listener on 127.0.0.1 (JDBC has no unix sockets); pg_anchor keeps using the socket.
 set -euo pipefail
 cd "$(dirname "$0")"; source ./lib.sh; source ./common.sh
-ensure_bench_db
-if [ -z "$(PSQL -d postgres -tAc "show listen_addresses")" ]; then
-  PSQL -d postgres -c "alter system set listen_addresses = '127.0.0.1'" >&2
-  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_MAIN" -w -t 120 restart >/dev/null
-fi
-PSQL -d postgres -c "do \$\$ begin create role bunker_backup login; exception when duplicate_object then null; end \$\$" \
-     -c "grant pg_read_all_data to bunker_backup" >&2
+bench_db_source
 W=$PERF/bunker-pg; rm -rf "$W"; mkdir -p "$W"
 trap 'PSQL -d postgres -c "drop database if exists r_bunker" >&2 || true; rm -rf "$W"' EXIT
-[ -f "$PERF/age.key" ] || age-keygen -o "$PERF/age.key" 2>/dev/null
-R=$(age-keygen -y "$PERF/age.key")
 cat > "$W/bunker.yaml" <<YAML
 stores:
   primary: {type: local, path: $W/stores/primary}

@@ -60,3 +60,17 @@ run_test_class() {
     (cd "$BUNKER_HOME" && mvn -B -q test-compile dependency:build-classpath -Dmdep.outputFile="$cp" >&2)
   "$JAVA" -cp "$BUNKER_HOME/target/test-classes:$BUNKER_HOME/target/classes:$(cat "$cp")" "$cls" "$@"
 }
+
+# bench_db_source: the anchors' bench database on the main throwaway cluster, reachable over TCP (JDBC speaks no unix
+# sockets), a read-only role bunker_backup for Bunker's dumps, and the age key $PERF/age.key; sets R (its public key)
+bench_db_source() {
+  ensure_bench_db
+  if [ -z "$(PSQL -d postgres -tAc "show listen_addresses")" ]; then
+    PSQL -d postgres -c "alter system set listen_addresses = '127.0.0.1'" >&2
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_MAIN" -w -t 120 restart >/dev/null
+  fi
+  PSQL -d postgres -c "do \$\$ begin create role bunker_backup login; exception when duplicate_object then null; end \$\$" \
+       -c "grant pg_read_all_data to bunker_backup" >&2
+  [ -f "$PERF/age.key" ] || age-keygen -o "$PERF/age.key" 2>/dev/null
+  R=$(age-keygen -y "$PERF/age.key")
+}
