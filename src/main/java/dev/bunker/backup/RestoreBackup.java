@@ -211,12 +211,13 @@ public final class RestoreBackup {
         });
     }
 
-    private interface FileWork<T> {
+    /** Work on a file that exists only for its duration. */
+    public interface FileWork<T> {
         T run(Path file) throws IOException;
     }
 
     /** Runs {@code work} on a file in a folder of its own under {@code <data-dir>/tmp} (mode 0700), removed afterwards. */
-    private <T> T inPrivateTempFile(String name, FileWork<T> work) throws IOException {
+    public <T> T inPrivateTempFile(String name, FileWork<T> work) throws IOException {
         Path dir = TempFolders.createPrivate(dataDir, "restore-");
         Path file = dir.resolve(name);
         try {

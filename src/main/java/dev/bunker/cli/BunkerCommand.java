@@ -66,7 +66,7 @@ public final class BunkerCommand implements Runnable {
         boolean usage = e instanceof InvalidKeyException || (e instanceof Ingest.Rejected r && r.reason() == Ingest.Rejected.Reason.INVALID)
                 || (e instanceof dev.bunker.pitr.PitrException p && p.callersFault())
                 || (e instanceof dev.bunker.export.ExportException x && x.reason() == dev.bunker.export.ExportException.Reason.INVALID)
-                || e instanceof dev.bunker.scrub.ScrubException;
+                || (e instanceof dev.bunker.clone.CloneException c && c.callersFault());
         err.println("bunker " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         if (System.getenv("BUNKER_DEBUG") != null) e.printStackTrace(err);
         else err.println("(set BUNKER_DEBUG=1 for the stack trace)");

@@ -26,10 +26,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code bunker db backup|list|restore|prune}: database backups from the command line. */
+/** {@code bunker db backup|list|restore|clone|prune}: database backups from the command line. */
 @Command(name = "db", mixinStandardHelpOptions = true, description = "Back up, list, restore and prune database backups.",
-        subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, DbCommand.Prune.class,
-                DbCommand.SigningKeyCommand.class, WalCommands.Timeline.class, WalCommands.Slots.class, DbCloneCommand.class})
+        subcommands = {DbCommand.Backup.class, DbCommand.ListBackups.class, DbCommand.Restore.class, CloneCommand.class, DbCommand.Prune.class,
+                DbCommand.SigningKeyCommand.class, WalCommands.Timeline.class, WalCommands.Slots.class})
 public final class DbCommand implements Runnable {
     @Override
     public void run() {

@@ -1,0 +1,325 @@
+package dev.bunker.clone;
+
+import dev.bunker.backup.Conninfo;
+import dev.bunker.backup.LocalSocket;
+import dev.bunker.backup.Manifest;
+import dev.bunker.backup.PgTools;
+import dev.bunker.backup.RestoreBackup;
+import dev.bunker.backup.TakeBackup;
+import dev.bunker.tools.ToolProcess;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * A scrubbed development copy of a PostgreSQL backup: restored section by section into a private new database (no one but
+ * its creator may connect), the scrub file's columns rewritten and verified after the data and before indexes and
+ * constraints are built (so the foreign keys, validated last, prove the joins still match), then renamed into place.
+ * Any failure drops the private database; an existing target is replaced only when asked, and only at the very end.
+ */
+public final class CloneDatabase {
+    /** What the clone did: {@code seconds} per phase in order; {@code columns} empty for a check. */
+    public record Result(Manifest manifest, String target, ScrubPlan plan, List<ScrubDatabase.ColumnResult> columns,
+                         Map<String, Double> seconds, String store, boolean replaced) {}
+
+    private final RestoreBackup restore;
+    private final Path pgBin;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+
+    /** {@code pgBin}: backups.pg-bin (null: the usual places). */
+    public CloneDatabase(RestoreBackup restore, Path pgBin, Clock clock) {
+        this.restore = restore;
+        this.pgBin = pgBin;
+        this.clock = clock;
+    }
+
+    /**
+     * Clones {@code m} into {@code targetUrl} (or with {@code checkOnly} only reads the dump's schema and reports the coverage);
+     * {@code progress}: the download's transient line, {@code phases}: one line per phase.
+     */
+    public Result run(Manifest m, String targetUrl, ScrubFile scrub, List<String> identities, boolean replace, boolean checkOnly,
+                      Consumer<String> progress, Consumer<String> phases) throws IOException {
+        if (m.isMariaDb()) {
+            throw new CloneException("backup " + m.id() + " is a MariaDB dump; clones are PostgreSQL-only for now", true);
+        }
+        if (m.isBase()) throw new CloneException("backup " + m.id() + " is a base backup; a clone starts from a dump (--backup of kind dump)", true);
+        Conninfo given = Conninfo.parse(targetUrl, null, null);
+        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
+        if (List.of("postgres", "template0", "template1").contains(target.database())) {
+            throw new CloneException("--target names the database " + target.database() + "; name the clone's own database, e.g. .../app_dev", true);
+        }
+        byte[] key = scrub.hashKey(randomBytes(32)); // a bad key file is refused before anything is downloaded
+        Conninfo admin = new Conninfo(target.host(), target.port(), "postgres", target.user(), target.password(), target.query());
+        int major;
+        String socketFolders;
+        boolean exists;
+        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target (postgresql://USER@HOST:PORT/DB; password in PGPASSWORD)");
+             Statement s = c.createStatement()) {
+            exists = exists(c, target.database());
+            if (exists && !replace && !checkOnly) {
+                throw new CloneException("target database " + target + " exists; pass --replace to replace it with the clone (its sessions are "
+                        + "ended), or name another database", true);
+            }
+            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int, current_setting('unix_socket_directories')")) {
+                rs.next();
+                major = rs.getInt(1) / 10000;
+                socketFolders = rs.getString(2);
+            }
+        } catch (SQLException e) {
+            throw new CloneException(e.getMessage(), false);
+        }
+        Path pgRestore = PgTools.find("pg_restore", major, pgBin);
+        Map<String, String> env = target.password() == null ? Map.of() : Map.of("PGPASSWORD", target.password());
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        return restore.inPrivateTempFile(m.id() + ".dump", dump -> {
+            long t = System.nanoTime();
+            phases.accept("downloading and verifying " + m.id());
+            String store = restore.download(m, identities, dump, progress);
+            t = lap(seconds, "download", t);
+            DumpSchema schema = DumpSchema.parse(script(pgRestore, dump, "pre-data"), script(pgRestore, dump, "post-data"));
+            ScrubPlan plan = ScrubPlan.of(schema, scrub);
+            for (ScrubPlan.Planned p : plan.columns()) {
+                if (p.propagatedFrom() != null) phases.accept(p.column().name() + " takes " + p.rule() + " from " + p.propagatedFrom() + " (foreign key)");
+            }
+            if (checkOnly) return new Result(m, target.toString(), plan, List.of(), seconds, store, false);
+            plan.requireCovered(scrub);
+            lap(seconds, "plan", t);
+            String name = privateName(target.database());
+            Conninfo priv = new Conninfo(target.host(), target.port(), name, target.user(), target.password(), target.query());
+            phases.accept("creating the private database " + name + " (no one else may connect)");
+            try {
+                sql(admin, "create database " + ColumnName.quote(name), "revoke connect on database " + ColumnName.quote(name) + " from public");
+            } catch (SQLException e) {
+                throw new CloneException("unable to create the clone's database on " + admin.host() + ":" + admin.port() + " (" + e.getMessage()
+                        + "); the target's user needs CREATEDB (alter role " + admin.user() + " createdb)", false);
+            }
+            try {
+                Optional<LocalSocket.Found> socket = LocalSocket.of(priv, socketFolders, pgRestore, dump, env);
+                String connect = socket.map(LocalSocket.Found::url).orElse(priv.libpqUrl());
+                t = System.nanoTime();
+                phases.accept("restoring the schema (pre-data)");
+                pgRestore(pgRestore, connect, dump, "pre-data", env);
+                t = lap(seconds, "pre-data", t);
+                // The scrubbed tables are loaded and updated unlogged (no WAL for rows about to be rewritten), then made logged
+                // again in one rewrite that also leaves out the old row versions.
+                List<ColumnName.TableName> unlogged;
+                try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
+                    unlogged = setUnlogged(c, plan.byTable().keySet());
+                }
+                phases.accept("restoring the data with pg_restore -j 2");
+                pgRestore(pgRestore, connect, dump, "data", env);
+                t = lap(seconds, "data", t);
+                phases.accept("scrubbing " + plan.columns().size() + " column(s)");
+                List<ScrubDatabase.ColumnResult> columns;
+                try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
+                    columns = scrubInParallel(c, priv, plan, key, unlogged, phases);
+                    ScrubDatabase.record(c, columns, m.id(), clock.instant());
+                    ScrubDatabase.requireNoSurvivors(columns);
+                    t = lap(seconds, "scrub+verify", t);
+                }
+                t = System.nanoTime();
+                phases.accept("building indexes and constraints (post-data, -j 2): the foreign keys are checked here");
+                pgRestore(pgRestore, connect, dump, "post-data", env);
+                t = lap(seconds, "post-data", t);
+                phases.accept((exists ? "replacing " : "renaming it to ") + target.database());
+                swap(admin, name, target.database(), privateName(target.database()).replace("_bunker_clone_", "_bunker_old_"), replace, major);
+                lap(seconds, "swap", t);
+                return new Result(m, target.toString(), plan, columns, seconds, store, exists);
+            } catch (IOException | SQLException | RuntimeException e) {
+                try {
+                    sql(admin, "drop database if exists " + ColumnName.quote(name) + (major >= 13 ? " with (force)" : ""));
+                } catch (SQLException dropFailed) {
+                    e.addSuppressed(dropFailed);
+                }
+                if (e instanceof CloneException ce) throw ce;
+                CloneException failed = new CloneException("the clone failed (" + e.getMessage() + "); its private database was dropped"
+                        + (exists ? " and " + target.database() + " is unchanged" : ""), false);
+                failed.initCause(e);
+                throw failed;
+            }
+        });
+    }
+
+    private static double seconds(long since) { return (System.nanoTime() - since) / 1e9; }
+
+    private static long lap(Map<String, Double> seconds, String phase, long since) {
+        seconds.put(phase, seconds(since));
+        return System.nanoTime();
+    }
+
+    /** The private database's name: the target's, cut so the whole stays within PostgreSQL's 63 bytes, and random hex. */
+    private String privateName(String target) {
+        String suffix = "_bunker_clone_" + HexFormat.of().formatHex(randomBytes(4));
+        String base = target;
+        while (base.getBytes(StandardCharsets.UTF_8).length + suffix.length() > 63) base = base.substring(0, base.length() - 1);
+        return base + suffix;
+    }
+
+    private byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
+    }
+
+    private static boolean exists(Connection c, String database) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("select 1 from pg_database where datname = ?")) {
+            p.setString(1, database);
+            try (ResultSet rs = p.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /**
+     * Puts the clone in place: an existing target is closed to new sessions, its sessions ended and renamed away first, and
+     * put back if the clone cannot take its name; it is dropped only once the clone holds the name.
+     */
+    private static void swap(Conninfo admin, String clone, String target, String oldName, boolean replace, int major)
+            throws SQLException, CloneException {
+        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target"); Statement s = c.createStatement()) {
+            String old = null;
+            if (exists(c, target)) {
+                if (!replace) { // created while the clone was made
+                    throw new CloneException("target database " + target + " was created while the clone was made; pass --replace to replace it", true);
+                }
+                old = oldName;
+                s.execute("alter database " + ColumnName.quote(target) + " allow_connections false");
+                try (PreparedStatement p = c.prepareStatement("select pg_terminate_backend(pid) from pg_stat_activity where datname = ? and pid <> pg_backend_pid()")) {
+                    p.setString(1, target);
+                    p.executeQuery().close();
+                } catch (SQLException e) {
+                    s.execute("alter database " + ColumnName.quote(target) + " allow_connections true");
+                    throw new CloneException("unable to end the sessions on " + target + " (" + e.getMessage() + "); grant pg_signal_backend to "
+                            + admin.user() + " or end them yourself, then run again; " + target + " is unchanged", false);
+                }
+                s.execute("alter database " + ColumnName.quote(target) + " rename to " + ColumnName.quote(old));
+            }
+            try {
+                s.execute("alter database " + ColumnName.quote(clone) + " rename to " + ColumnName.quote(target));
+            } catch (SQLException e) {
+                if (old != null) {
+                    s.execute("alter database " + ColumnName.quote(old) + " rename to " + ColumnName.quote(target));
+                    s.execute("alter database " + ColumnName.quote(target) + " allow_connections true");
+                }
+                throw e;
+            }
+            s.execute("grant connect on database " + ColumnName.quote(target) + " to public");
+            if (old != null) s.execute("drop database " + ColumnName.quote(old) + (major >= 13 ? " with (force)" : ""));
+        }
+    }
+
+    /**
+     * Scrubs the plan's tables on two sessions at once (the server's two cores: one big table need not wait for another),
+     * grouped by {@link ScrubPlan#split}, the largest tables (by size on disk) spread first; each session makes its
+     * {@code unlogged} tables logged again once they are scrubbed.
+     */
+    private static List<ScrubDatabase.ColumnResult> scrubInParallel(Connection c, Conninfo priv, ScrubPlan plan, byte[] key,
+                                                                    List<ColumnName.TableName> unlogged, Consumer<String> phases)
+            throws SQLException, IOException {
+        Map<ColumnName.TableName, Long> sizes = new java.util.HashMap<>();
+        try (PreparedStatement p = c.prepareStatement("select coalesce(pg_total_relation_size(to_regclass(?)), 0)")) {
+            for (ColumnName.TableName t : plan.byTable().keySet()) {
+                p.setString(1, t.sql());
+                try (ResultSet rs = p.executeQuery()) {
+                    rs.next();
+                    sizes.put(t, rs.getLong(1));
+                }
+            }
+        }
+        List<ScrubPlan> parts = plan.split(2, sizes::get);
+        Consumer<String> said = line -> {
+            synchronized (phases) {
+                phases.accept(line);
+            }
+        };
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts.size());
+        try {
+            List<java.util.concurrent.Future<List<ScrubDatabase.ColumnResult>>> running = new ArrayList<>();
+            for (ScrubPlan part : parts) {
+                running.add(pool.submit(() -> {
+                    try (Connection own = TakeBackup.connect(priv, "the private clone database", "check --target");
+                         Statement s = own.createStatement()) {
+                        List<ScrubDatabase.ColumnResult> done = new ScrubDatabase(part, key).run(own, said);
+                        for (ColumnName.TableName u : part.byTable().keySet()) {
+                            if (!unlogged.contains(u)) continue;
+                            long t0 = System.nanoTime();
+                            s.execute("ALTER TABLE " + u.sql() + " SET LOGGED");
+                            said.accept(String.format("  %s: logged again in %.1f s", u, seconds(t0)));
+                        }
+                        return done;
+                    }
+                }));
+            }
+            List<ScrubDatabase.ColumnResult> out = new ArrayList<>();
+            for (var f : running) out.addAll(f.get());
+            out.sort(java.util.Comparator.comparing(r -> r.column()));
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("the scrub was interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof SQLException sql) throw sql;
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Makes the plain (logged, non-partitioned) tables among {@code tables} unlogged; returns those it changed. */
+    private static List<ColumnName.TableName> setUnlogged(Connection c, java.util.Collection<ColumnName.TableName> tables) throws SQLException {
+        List<ColumnName.TableName> changed = new ArrayList<>();
+        try (PreparedStatement p = c.prepareStatement("select relpersistence = 'p' and relkind = 'r' from pg_class where oid = to_regclass(?)");
+             Statement s = c.createStatement()) {
+            for (ColumnName.TableName t : tables) {
+                p.setString(1, t.sql());
+                try (ResultSet rs = p.executeQuery()) {
+                    if (!rs.next() || !rs.getBoolean(1)) continue;
+                }
+                s.execute("ALTER TABLE " + t.sql() + " SET UNLOGGED");
+                changed.add(t);
+            }
+        }
+        return changed;
+    }
+
+    private static void sql(Conninfo admin, String... statements) throws SQLException {
+        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target"); Statement s = c.createStatement()) {
+            for (String q : statements) s.execute(q);
+        }
+    }
+
+    /** The SQL of one section of the dump (pg_restore -f -): its tables and foreign keys are read from it. */
+    private static String script(Path pgRestore, Path dump, String section) throws IOException {
+        ToolProcess p = ToolProcess.start("pg_restore", List.of(pgRestore.toString(), "--section=" + section, "-f", "-", dump.toString()), Map.of());
+        String out = new String(p.stdout().readAllBytes(), StandardCharsets.UTF_8);
+        p.awaitSuccess();
+        return out;
+    }
+
+    private static void pgRestore(Path pgRestore, String connect, Path dump, String section, Map<String, String> env) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "--section=" + section, "--no-owner", "--no-privileges", "--no-password",
+                "--exit-on-error"));
+        if (!section.equals("pre-data")) cmd.addAll(List.of("-j", "2"));
+        cmd.addAll(List.of("-d", connect, dump.toString()));
+        ToolProcess p = ToolProcess.start("pg_restore", cmd, env);
+        p.stdout().transferTo(OutputStream.nullOutputStream());
+        p.awaitSuccess();
+    }
+}
