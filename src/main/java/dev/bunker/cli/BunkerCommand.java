@@ -65,7 +65,7 @@ public final class BunkerCommand implements Runnable {
         // Bad input from the command line is a usage error, like a bad option; everything else is work that failed.
         boolean usage = e instanceof InvalidKeyException || (e instanceof Ingest.Rejected r && r.reason() == Ingest.Rejected.Reason.INVALID)
                 || (e instanceof dev.bunker.pitr.PitrException p && p.callersFault())
-                || (e instanceof dev.bunker.export.ExportException x && x.reason() == dev.bunker.export.ExportException.Reason.INVALID)
+                || e instanceof dev.bunker.export.ExportException // refused as asked (invalid, no such subscription, a conflict): nothing changed
                 || (e instanceof dev.bunker.clone.CloneException c && c.callersFault());
         err.println("bunker " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         if (System.getenv("BUNKER_DEBUG") != null) e.printStackTrace(err);

@@ -55,6 +55,8 @@ public final class ExportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (prefix == null && subscription == null) throw new ExportException(ExportException.Reason.INVALID,
                 "say what to export: --prefix PREFIX --to DIR, or --subscription NAME --to DIR (see bunker export --help)");
+        if (subscription != null && since != null) throw new ExportException(ExportException.Reason.INVALID,
+                "--since goes with one-off exports only: a subscription delivers what is new since its own last delivery");
         try (Bunker bunker = Bunker.open(options.load(), Clock.systemUTC()); Replication replication = Engine.replication(bunker);
              Progress progress = new Progress()) {
             Exports exports = Engine.exports(bunker, replication);

@@ -4,7 +4,15 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 import java.time.Instant;
 import java.util.Date;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -15,6 +23,37 @@ interface ArchiveSink extends Closeable {
     /** Archives hold a user's data: readable by Bunker's user only until the operator hands them over. */
     java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
             java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
+    /**
+     * The archive's file, opened without following a link: {@code fresh}, whatever is at the name is removed and a new
+     * owner-only file created in its place; otherwise (resuming) the file must be a regular one of this process's user
+     * that nobody else may read, as an earlier run left it. Anyone who can write to the destination folder could
+     * otherwise point the name at another file (Bunker would overwrite it) or hand Bunker a file they can read.
+     */
+    static FileChannel openFile(Path path, boolean fresh) throws IOException {
+        if (fresh) {
+            Files.deleteIfExists(path); // a link is removed, not followed
+            return FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS), OWNER_ONLY);
+        }
+        if (Files.isSymbolicLink(path)) {
+            throw new IOException(path + " is a symbolic link, not the file an earlier run of this export left; remove it and run again");
+        }
+        FileChannel file = FileChannel.open(path, Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
+        try {
+            PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            Object uid = Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            boolean shared = a.permissions().stream().anyMatch(p -> p != PosixFilePermission.OWNER_READ && p != PosixFilePermission.OWNER_WRITE);
+            if (!a.isRegularFile() || shared || !uid.equals((int) new com.sun.security.auth.module.UnixSystem().getUid())) {
+                throw new IOException(path + " is not the private file an earlier run of this export left (owner " + a.owner().getName()
+                        + ", mode " + java.nio.file.attribute.PosixFilePermissions.toString(a.permissions()) + "); remove it and run again");
+            }
+            return file;
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
 
     /** Writes one file entry of exactly {@code size} bytes read from {@code body}. */
     void entry(String path, long size, Instant modified, InputStream body) throws IOException;

@@ -20,7 +20,7 @@ public final class ExportLedger {
     /** One run of an export, as recorded. */
     public record Delivery(long id, String subscription, String prefix, Instant since, String format, boolean encrypted, String destination,
                            String fileName, String state, Instant startedAt, Instant finishedAt, long objects, long deleted, long bytes,
-                           long doneObjects, String resumeKey, Long resumeOffset, String archiveSha256, String error) {}
+                           long doneObjects, String resumeKey, Long resumeOffset, String archiveSha256, String error, String recipient) {}
 
     /** One planned entry: an object to deliver, or (deleted) a key to list as deleted. */
     public record Item(String key, String sha256, long size, Instant createdAt, boolean deleted) {}
@@ -33,10 +33,10 @@ public final class ExportLedger {
     static final String SUBSCRIPTIONS = "select name, prefix, recipient, format, created_at, created_by from export_subscriptions order by name";
     static final String DELIVERY_COLUMNS = """
             id, subscription, prefix, since, format, encrypted, destination, file_name, state, started_at, finished_at, objects, deleted, bytes,
-            done_objects, resume_key, resume_offset, archive_sha256, error
+            done_objects, resume_key, resume_offset, archive_sha256, error, recipient
             """;
-    static final String START = "insert into export_deliveries (subscription, prefix, since, format, encrypted, destination, file_name, state, started_at)"
-            + " values (?, ?, ?, ?, ?, ?, ?, 'running', ?) returning id";
+    static final String START = "insert into export_deliveries (subscription, prefix, since, format, encrypted, recipient, destination, file_name, state, started_at)"
+            + " values (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?) returning id";
     static final String NAME = "update export_deliveries set file_name = ? where id = ?";
     /**
      * The plan of a delivery. Reads {@code objects} (the replication ledger's table) without changing it: live objects
@@ -67,7 +67,9 @@ public final class ExportLedger {
     static final String ITEMS = "select key, sha256, size, created_at, deleted from export_items where delivery = ? and deleted = ? and key > ? order by key limit ?";
     static final String DROP = "delete from export_items where delivery = ? and key = ?";
     static final String CHECKPOINT = "update export_deliveries set done_objects = ?, resume_key = ?, resume_offset = ? where id = ?";
-    static final String RESTART = "update export_deliveries set done_objects = 0, resume_key = null, resume_offset = null where id = ?";
+    static final String RESTART = "update export_deliveries set done_objects = 0, resume_key = null, resume_offset = null, archive_sha256 = null where id = ?";
+    /** The archive is whole and durable under its temporary name: its SHA-256 is recorded before it gets its final name, so a later run knows it. */
+    static final String SEAL = "update export_deliveries set archive_sha256 = ? where id = ? and state = 'running'";
     static final String FINISH = """
             update export_deliveries set state = 'delivered', finished_at = ?, archive_sha256 = ?,
                    done_objects = (select count(*) from export_items where delivery = ? and not deleted),
@@ -119,7 +121,7 @@ public final class ExportLedger {
     }
 
     /** Records a new delivery and its plan in one transaction; returns it as recorded. */
-    Delivery start(String subscription, String prefix, Instant since, String format, boolean encrypted, String destination,
+    Delivery start(String subscription, String prefix, Instant since, String format, String recipient, String destination,
                    FileNamer names, Instant now) throws SQLException {
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);
@@ -130,10 +132,11 @@ public final class ExportLedger {
                     ps.setString(2, prefix);
                     ps.setTimestamp(3, since == null ? null : Timestamp.from(since));
                     ps.setString(4, format);
-                    ps.setBoolean(5, encrypted);
-                    ps.setString(6, destination);
-                    ps.setString(7, "");
-                    ps.setTimestamp(8, Timestamp.from(now));
+                    ps.setBoolean(5, recipient != null);
+                    ps.setString(6, recipient);
+                    ps.setString(7, destination);
+                    ps.setString(8, "");
+                    ps.setTimestamp(9, Timestamp.from(now));
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
                         id = rs.getLong(1);
@@ -200,6 +203,10 @@ public final class ExportLedger {
     /** The archive is written again from its start. */
     void restart(long delivery) throws SQLException {
         update(RESTART, delivery);
+    }
+
+    void seal(long delivery, String archiveSha256) throws SQLException {
+        update(SEAL, archiveSha256, delivery);
     }
 
     void finish(long delivery, String archiveSha256, Instant now) throws SQLException {
@@ -289,6 +296,6 @@ public final class ExportLedger {
         return new Delivery(rs.getLong(1), rs.getString(2), rs.getString(3), since == null ? null : since.toInstant(), rs.getString(5),
                 rs.getBoolean(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getTimestamp(10).toInstant(),
                 finished == null ? null : finished.toInstant(), rs.getLong(12), rs.getLong(13), rs.getLong(14), rs.getLong(15),
-                rs.getString(16), resumeOffset, rs.getString(18), rs.getString(19));
+                rs.getString(16), resumeOffset, rs.getString(18), rs.getString(19), rs.getString(20));
     }
 }

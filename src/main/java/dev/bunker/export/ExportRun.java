@@ -18,7 +18,9 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.HashSet;
@@ -50,7 +52,6 @@ final class ExportRun {
     private final Path dataDir;
     private final Delivery d;
     private final Exports.Destination to;
-    private final String recipient;
     private final long checkpointBytes;
     private final Consumer<String> progress;
     private final ExecutorService reader = Executors.newSingleThreadExecutor(r -> {
@@ -59,7 +60,7 @@ final class ExportRun {
         return t;
     });
 
-    ExportRun(ExportLedger ledger, ObjectReads reads, Clock clock, Path dataDir, Delivery d, Exports.Destination to, String recipient,
+    ExportRun(ExportLedger ledger, ObjectReads reads, Clock clock, Path dataDir, Delivery d, Exports.Destination to,
               long checkpointBytes, Consumer<String> progress) {
         this.ledger = ledger;
         this.reads = reads;
@@ -67,7 +68,6 @@ final class ExportRun {
         this.dataDir = dataDir;
         this.d = d;
         this.to = to;
-        this.recipient = recipient;
         this.checkpointBytes = checkpointBytes;
         this.progress = progress;
     }
@@ -79,14 +79,10 @@ final class ExportRun {
             Files.createDirectories(work);
             Path file = work.resolve(d.fileName());
             Path partial = work.resolve(d.fileName() + ".partial");
-            if (to.dir() != null && Files.exists(file)) {
-                // Renamed into place by a run that stopped before recording it: the rename comes only after the whole file is durable.
-                String sha;
-                try (InputStream in = Files.newInputStream(file)) {
-                    sha = Sha256.hexOf(in);
-                }
-                ledger.finish(d.id(), sha, clock.instant());
-                return new Written(file.toString(), 0, 0, (System.nanoTime() - t0) / 1e9);
+            String storeKey = to.store() == null ? null : to.keyPrefix() + d.fileName();
+            if (alreadyPublished(file, partial, storeKey)) {
+                ledger.finish(d.id(), d.archiveSha256(), clock.instant());
+                return new Written(storeKey == null ? file.toString() : "store:" + to.store().name() + "/" + storeKey, 0, 0, (System.nanoTime() - t0) / 1e9);
             }
             boolean resumable = to.dir() != null && d.format().equals("tar") && !d.encrypted();
             boolean resuming = resumable && d.resumeOffset() != null && Files.exists(partial);
@@ -94,7 +90,7 @@ final class ExportRun {
             long objects = 0;
             long bytes = 0;
             try (ArchiveSink sink = resumable ? new TarFileSink(partial, resuming ? d.resumeOffset() : 0)
-                    : new StreamSink(partial, d.format().equals("zip"), recipient)) {
+                    : new StreamSink(partial, d.format().equals("zip"), d.recipient())) {
                 long done = resuming ? d.doneObjects() : 0;
                 long sinceCheckpoint = 0;
                 long lastCheckpoint = System.nanoTime();
@@ -126,15 +122,15 @@ final class ExportRun {
                 }
                 writeManifest(sink, work);
                 String sha = sink.finish();
-                Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+                ledger.seal(d.id(), sha); // before the archive is visible under its name: a later run can tell it is this delivery's
+                publish(partial, file);
                 TempFolders.syncDirectory(work);
                 String location = file.toString();
                 if (to.store() != null) {
-                    String key = to.keyPrefix() + d.fileName();
                     try (InputStream in = Files.newInputStream(file)) {
-                        to.store().put(key, in, PutOptions.ofSize(Files.size(file)).withSha256(sha));
+                        to.store().put(storeKey, in, PutOptions.ofSize(Files.size(file)).withSha256(sha));
                     }
-                    location = "store:" + to.store().name() + "/" + key;
+                    location = "store:" + to.store().name() + "/" + storeKey;
                 }
                 ledger.finish(d.id(), sha, clock.instant());
                 return new Written(location, objects, bytes, (System.nanoTime() - t0) / 1e9);
@@ -148,6 +144,50 @@ final class ExportRun {
         }
     }
 
+    /**
+     * Whether an earlier run of this delivery already put its archive where it goes and stopped before recording it.
+     * Anything else under the archive's name (a file an operator left, one of another Bunker database whose delivery
+     * numbers started again, a link) is never taken for it, nor overwritten: the run stops and says so.
+     */
+    private boolean alreadyPublished(Path file, Path partial, String storeKey) throws IOException {
+        String sealed = d.archiveSha256();
+        if (storeKey != null) {
+            if (to.store().stat(storeKey).isEmpty()) return false;
+            if (sealed != null) {
+                try (InputStream in = to.store().get(storeKey)) {
+                    if (Sha256.hexOf(in).equals(sealed)) return true;
+                }
+            }
+            throw new ExportException(ExportException.Reason.CONFLICT, "store '" + to.store().name() + "' already has an object at "
+                    + storeKey + " that is not this delivery's archive; move it away or export to another path");
+        }
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return false;
+        if (sealed != null && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+                if (Sha256.hexOf(in).equals(sealed)) {
+                    Files.deleteIfExists(partial); // the run stopped between the link and the removal of the temporary name
+                    return true;
+                }
+            }
+        }
+        throw new ExportException(ExportException.Reason.CONFLICT, to.dir() + " already has a file named " + d.fileName()
+                + " that is not this delivery's archive (delivery numbers start again when Bunker's database is new);"
+                + " move it away or export to another folder");
+    }
+
+    /** Gives the whole, durable archive its name; never replaces a file that appeared there meanwhile. */
+    private void publish(Path partial, Path file) throws IOException {
+        try {
+            Files.createLink(file, partial); // atomic, and fails if the name is taken, where a rename would replace
+        } catch (FileAlreadyExistsException e) {
+            throw new ExportException(ExportException.Reason.CONFLICT, file + " appeared while the export was written; move it away and run again");
+        } catch (UnsupportedOperationException | FileSystemException e) {
+            Files.move(partial, file); // a file system without hard links: no REPLACE_EXISTING, so a taken name is refused
+            return;
+        }
+        Files.delete(partial);
+    }
+
     /** Writes one object, from another copy when one is bad; false when it is gone from every store (purged meanwhile). */
     private boolean writeObject(ArchiveSink sink, Item item, Future<ObjectReads.Opened> opening) throws IOException, SQLException {
         Set<String> bad = new HashSet<>();
@@ -155,21 +195,34 @@ final class ExportRun {
         try {
             opened = await(opening);
         } catch (ObjectNotFoundException e) {
-            ledger.drop(d.id(), item.key());
-            progress.accept("skipped " + item.key() + ": " + e.getMessage());
-            return false;
+            return skip(item, e.getMessage());
         }
         while (true) {
+            if (!opened.sha256().equals(item.sha256())) {
+                // Purged and uploaded again since the plan: other bytes under the key, which the manifest does not list.
+                opened.body().close();
+                return skip(item, "its bytes changed since the delivery was planned; the next delivery has them");
+            }
             try (InputStream body = opened.body()) {
                 sink.entry(path(item.key()), item.size(), item.createdAt(), body);
                 return true;
             } catch (VerifiedStream.MismatchException e) {
                 // The copy read was recorded as corrupt and its repair queued; another store may have the right bytes.
-                if (!sink.rollBack()) throw new IOException(e.getMessage() + "; run the export again to resume from a verified copy", e);
+                if (!sink.rollBack()) throw new IOException(e.getMessage() + "; run the export again to read it from a verified copy", e);
                 bad.add(opened.store());
-                opened = reads.open(item.key(), bad);
+                try {
+                    opened = reads.open(item.key(), bad);
+                } catch (ObjectNotFoundException gone) {
+                    return skip(item, gone.getMessage());
+                }
             }
         }
+    }
+
+    private boolean skip(Item item, String why) throws SQLException {
+        ledger.drop(d.id(), item.key());
+        progress.accept("skipped " + item.key() + ": " + why);
+        return false;
     }
 
     private Future<ObjectReads.Opened> open(Item item) {

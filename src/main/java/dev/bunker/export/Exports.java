@@ -15,6 +15,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -89,7 +93,8 @@ public final class Exports {
         String prefix;
         String recipient;
         String format;
-        Instant since = r.since();
+        // the ledger keeps microseconds: a finer --since would never equal the interrupted delivery's
+        Instant since = r.since() == null ? null : r.since().truncatedTo(ChronoUnit.MICROS);
         if (subscription != null) {
             Subscription s = subscription(subscription);
             if (r.prefix() != null || since != null || r.recipient() != null || r.format() != null) {
@@ -120,6 +125,19 @@ public final class Exports {
                     progress.accept("gave up interrupted delivery " + d.id() + "; planning a new one");
                     d = null;
                 }
+                if (d != null && d.encrypted() && d.recipient() == null) {
+                    // started before deliveries kept their key: it cannot be written again as planned
+                    ledger.abandon(d.id(), "its age key was not recorded (an older Bunker); planned anew", clock.instant());
+                    progress.accept("gave up interrupted delivery " + d.id() + " (its age key was not recorded); planning a new one");
+                    d = null;
+                }
+                if (d != null && subscription == null) {
+                    String differs = differences(d, since, format, recipient);
+                    if (differs != null) {
+                        throw new ExportException(Reason.CONFLICT, "delivery " + d.id() + " of this export was interrupted and was asked with "
+                                + differs + "; run again with the same options to finish it, or add --restart to give it up and plan anew");
+                    }
+                }
                 if (d != null && !d.destination().equals(to.describe())) {
                     throw new ExportException(Reason.CONFLICT, "delivery " + d.id() + " of this export was interrupted while writing to "
                             + d.destination() + "; run again with --to " + d.destination() + " to finish it, or add --restart to give it up and plan anew");
@@ -128,13 +146,13 @@ public final class Exports {
                 if (d == null) {
                     String base = (subscription != null ? subscription : "export") + "-";
                     String ext = "." + format + (recipient != null ? ".age" : "");
-                    d = ledger.start(subscription, prefix, since, format, recipient != null, to.describe(),
+                    d = ledger.start(subscription, prefix, since, format, recipient, to.describe(),
                             id -> base + String.format("%06d", id) + ext, clock.instant());
                     progress.accept("delivery " + d.id() + ": " + d.objects() + " object(s), " + d.bytes() + " bytes, " + d.deleted() + " deletion(s) to list");
                 } else {
                     progress.accept("resuming delivery " + d.id() + " (" + d.doneObjects() + " of " + d.objects() + " objects written)");
                 }
-                ExportRun run = new ExportRun(ledger, reads, clock, dataDir, d, to, recipient, checkpointBytes, progress);
+                ExportRun run = new ExportRun(ledger, reads, clock, dataDir, d, to, checkpointBytes, progress);
                 ExportRun.Written w = run.write();
                 Delivery done = ledger.delivery(d.id()).orElseThrow();
                 return new Result(done, w.location(), resumed, w.objects(), w.bytes(), w.seconds());
@@ -142,6 +160,15 @@ public final class Exports {
                 lock(lock, UNLOCK, lockName);
             }
         }
+    }
+
+    /** How an interrupted one-off delivery was asked differently from this request (null: the same). */
+    private static String differences(Delivery d, Instant since, String format, String recipient) {
+        List<String> out = new ArrayList<>();
+        if (!Objects.equals(d.since(), since)) out.add(d.since() == null ? "no --since" : "--since " + d.since());
+        if (!d.format().equals(format)) out.add("--format " + d.format());
+        if (!Objects.equals(d.recipient(), recipient)) out.add(d.recipient() == null ? "no --recipient" : "--recipient " + d.recipient());
+        return out.isEmpty() ? null : String.join(", ", out);
     }
 
     /** {@code --since last}: when the last finished one-off export of the prefix started (null: never, so everything). */

@@ -2,7 +2,6 @@ package dev.bunker.export;
 
 import dev.bunker.backup.AgeCrypto;
 import java.io.BufferedOutputStream;
-import java.io.FileOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,16 +19,15 @@ import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
  * to an entry boundary, so a failed entry fails the run and the next run writes the file again.
  */
 final class StreamSink implements ArchiveSink {
-    private final FileOutputStream file;
+    private final java.nio.channels.FileChannel file;
     private final BackgroundDigest digest = new BackgroundDigest();
     private final OutputStream encrypted; // null when not encrypted
     private final TarArchiveOutputStream tar;
     private final ZipArchiveOutputStream zip;
 
     StreamSink(Path path, boolean zipFormat, String recipient) throws IOException {
-        if (!java.nio.file.Files.exists(path)) java.nio.file.Files.createFile(path, ArchiveSink.OWNER_ONLY);
-        file = new FileOutputStream(path.toFile()); // truncates what an earlier try left
-        OutputStream out = new BufferedOutputStream(new FilterOutputStream(file) {
+        file = ArchiveSink.openFile(path, true); // what an earlier try left is replaced
+        OutputStream out = new BufferedOutputStream(new FilterOutputStream(java.nio.channels.Channels.newOutputStream(file)) {
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
                 digest.update(b, off, len);
@@ -90,7 +88,7 @@ final class StreamSink implements ArchiveSink {
         if (zip != null) zip.finish(); else tar.finish();
         (zip != null ? zip : tar).flush();
         (zip != null ? zip : tar).close(); // with encryption, closing writes the last encrypted chunk
-        file.getFD().sync();
+        file.force(true);
         return digest.finish();
     }
 

@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
@@ -24,8 +23,7 @@ final class TarFileSink implements ArchiveSink {
 
     /** Opens {@code path}, keeping its first {@code resumeAt} bytes (0: a new file), which are read once for the SHA-256. */
     TarFileSink(Path path, long resumeAt) throws IOException {
-        file = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE),
-                ArchiveSink.OWNER_ONLY);
+        file = ArchiveSink.openFile(path, resumeAt == 0);
         try {
             if (file.size() < resumeAt) {
                 throw new IOException(path + " holds " + file.size() + " bytes, less than the " + resumeAt + " recorded as durable; it cannot be resumed");

@@ -108,25 +108,24 @@ public final class ObjectReads {
     }
 
     /**
-     * For bulk reads of objects whose size and SHA-256 the caller already has from the ledger (exports): the primary's
-     * copy without a ledger query, checked as {@link #open} checks it (small objects before the first byte, larger ones
-     * as they stream); when the primary lacks it or has the wrong bytes (recorded, repair queued), {@link #open} with the
-     * primary treated as down. A large object's mismatch surfaces as {@link VerifiedStream.MismatchException} while
-     * reading: the caller discards what it wrote and calls {@link #open(String, Set)} with the primary down.
+     * For bulk reads of objects whose size and SHA-256 the caller read from the ledger earlier (exports). An object of up
+     * to {@link #VERIFY_BEFORE_SENDING} bytes comes from the primary without a ledger query, checked before it is
+     * returned; when the primary lacks it or has other bytes, {@link #open} with the primary treated as down. A larger
+     * one is {@link #open}ed (one ledger query is nothing beside its bytes), so a primary copy the ledger knows is bad is
+     * not read first again. The caller compares the returned SHA-256 with its own: the object may have been purged and
+     * uploaded again since; those other bytes are not a corrupt copy and are never marked as one.
      */
     public Opened openKnown(String key, long size, String sha256) throws SQLException {
+        if (size > VERIFY_BEFORE_SENDING) return open(key, Set.of());
         String primary = config.replication().primary();
         try {
             InputStream in = new VerifiedStream(stores.get(primary).get(key), size, sha256,
-                    "the copy of '" + key + "' in store '" + primary + "'", problem -> corrupt(key, primary, problem));
-            if (size <= VERIFY_BEFORE_SENDING) {
-                try (InputStream closing = in) {
-                    byte[] all = closing.readNBytes((int) size); // one array of the known size, not a growing one
-                    if (closing.read() >= 0) throw new IOException("the copy of '" + key + "' in '" + primary + "' is longer than the ledger's " + size + " bytes");
-                    in = new ByteArrayInputStream(all);
-                }
+                    "the copy of '" + key + "' in store '" + primary + "'", problem -> corruptUnlessChanged(key, primary, sha256, problem));
+            try (InputStream closing = in) {
+                byte[] all = closing.readNBytes((int) size); // one array of the known size, not a growing one
+                if (closing.read() >= 0) throw new IOException("the copy of '" + key + "' in '" + primary + "' is longer than the ledger's " + size + " bytes");
+                return new Opened(key, size, sha256, primary, false, new ByteArrayInputStream(all));
             }
-            return new Opened(key, size, sha256, primary, false, in);
         } catch (ObjectNotFoundException e) {
             markQuietly(key, primary, CopyState.MISSING, e.getMessage());
         } catch (RuntimeException | IOException e) {
@@ -151,6 +150,17 @@ public final class ObjectReads {
                 .forEach(c -> out.add(c.store()));
         if (primaryBad) out.add(primary); // last resort: the ledger may be out of date
         return out;
+    }
+
+    /** {@link #corrupt}, unless the ledger's SHA-256 is no longer {@code expected}: then the caller's is out of date, not the copy. */
+    private void corruptUnlessChanged(String key, String store, String expected, String why) {
+        try {
+            if (ledger.find(key).map(o -> !expected.equals(o.sha256())).orElse(true)) return;
+        } catch (SQLException e) {
+            LOG.warn("could not check {} in the ledger: {}", key, e.getMessage());
+            return;
+        }
+        corrupt(key, store, why);
     }
 
     private void corrupt(String key, String store, String why) {
