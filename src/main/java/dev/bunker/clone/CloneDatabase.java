@@ -19,7 +19,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,60 +99,77 @@ public final class CloneDatabase {
             if (checkOnly) return new Result(m, target.toString(), plan, List.of(), seconds, store, false);
             plan.requireCovered(scrub);
             lap(seconds, "plan", t);
-            String name = privateName(target.database());
-            Conninfo priv = new Conninfo(target.host(), target.port(), name, target.user(), target.password(), target.query());
-            phases.accept("creating the private database " + name + " (no one else may connect)");
-            try {
-                sql(admin, "create database " + ColumnName.quote(name), "revoke connect on database " + ColumnName.quote(name) + " from public");
-            } catch (SQLException e) {
-                throw new CloneException("unable to create the clone's database on " + admin.host() + ":" + admin.port() + " (" + e.getMessage()
-                        + "); the target's user needs CREATEDB (alter role " + admin.user() + " createdb)", false);
-            }
-            try {
-                Optional<LocalSocket.Found> socket = LocalSocket.of(priv, socketFolders, pgRestore, dump, env);
-                String connect = socket.map(LocalSocket.Found::url).orElse(priv.libpqUrl());
-                t = System.nanoTime();
-                phases.accept("restoring the schema (pre-data)");
-                pgRestore(pgRestore, connect, dump, "pre-data", env);
-                t = lap(seconds, "pre-data", t);
-                // The scrubbed tables are loaded and updated unlogged (no WAL for rows about to be rewritten), then made logged
-                // again in one rewrite that also leaves out the old row versions.
-                List<ColumnName.TableName> unlogged;
-                try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
-                    unlogged = setUnlogged(c, plan.byTable().keySet());
-                }
-                phases.accept("restoring the data with pg_restore -j 2");
-                pgRestore(pgRestore, connect, dump, "data", env);
-                t = lap(seconds, "data", t);
-                phases.accept("scrubbing " + plan.columns().size() + " column(s)");
-                List<ScrubDatabase.ColumnResult> columns;
-                try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
-                    columns = scrubInParallel(c, priv, plan, key, unlogged, phases);
-                    ScrubDatabase.record(c, columns, m.id(), clock.instant());
-                    ScrubDatabase.requireNoSurvivors(columns);
-                    t = lap(seconds, "scrub+verify", t);
-                }
-                t = System.nanoTime();
-                phases.accept("building indexes and constraints (post-data, -j 2): the foreign keys are checked here");
-                pgRestore(pgRestore, connect, dump, "post-data", env);
-                t = lap(seconds, "post-data", t);
-                phases.accept((exists ? "replacing " : "renaming it to ") + target.database());
-                swap(admin, name, target.database(), privateName(target.database()).replace("_bunker_clone_", "_bunker_old_"), replace, major);
-                lap(seconds, "swap", t);
-                return new Result(m, target.toString(), plan, columns, seconds, store, exists);
-            } catch (IOException | SQLException | RuntimeException e) {
+            try (PrivateDatabase db = PrivateDatabase.claim(admin, target.database(), major, random, phases)) {
+                String name = db.name();
+                Conninfo priv = new Conninfo(target.host(), target.port(), name, target.user(), target.password(), target.query());
+                phases.accept("creating the private database " + name + " (no one else may connect)");
                 try {
-                    sql(admin, "drop database if exists " + ColumnName.quote(name) + (major >= 13 ? " with (force)" : ""));
-                } catch (SQLException dropFailed) {
-                    e.addSuppressed(dropFailed);
+                    db.create();
+                } catch (SQLException e) {
+                    throw new CloneException("unable to create the clone's database on " + admin.host() + ":" + admin.port() + " (" + e.getMessage()
+                            + "); the target's user needs CREATEDB (alter role " + admin.user() + " createdb)", false);
                 }
-                if (e instanceof CloneException ce) throw ce;
-                CloneException failed = new CloneException("the clone failed (" + e.getMessage() + "); its private database was dropped"
-                        + (exists ? " and " + target.database() + " is unchanged" : ""), false);
-                failed.initCause(e);
-                throw failed;
+                try {
+                    return fill(db, priv, m, schema, plan, key, dump, pgRestore, socketFolders, env, replace, exists, seconds, store, target, phases);
+                } catch (IOException | SQLException | RuntimeException e) {
+                    try {
+                        db.drop();
+                    } catch (SQLException dropFailed) {
+                        e.addSuppressed(dropFailed);
+                    }
+                    if (e instanceof CloneException ce) throw ce;
+                    CloneException failed = new CloneException("the clone failed (" + e.getMessage() + "); its private database was dropped"
+                            + (exists ? " and " + target.database() + " is unchanged" : ""), false);
+                    failed.initCause(e);
+                    throw failed;
+                }
+            } catch (SQLException e) {
+                throw new CloneException("the clone's private database could not be set up or released on " + admin.host() + ":" + admin.port()
+                        + " (" + e.getMessage() + ")", false);
             }
         });
+    }
+
+    /** Restores, scrubs and verifies into the private database, then puts it in place. */
+    private Result fill(PrivateDatabase db, Conninfo priv, Manifest m, DumpSchema schema, ScrubPlan plan, byte[] key, Path dump, Path pgRestore,
+                       String socketFolders, Map<String, String> env, boolean replace, boolean exists, Map<String, Double> seconds, String store,
+                       Conninfo target, Consumer<String> phases) throws IOException, SQLException {
+        Optional<LocalSocket.Found> socket = LocalSocket.of(priv, socketFolders, pgRestore, dump, env);
+        String connect = socket.map(LocalSocket.Found::url).orElse(priv.libpqUrl());
+        long t = System.nanoTime();
+        phases.accept("restoring the schema (pre-data)");
+        pgRestore(pgRestore, connect, dump, "pre-data", env);
+        t = lap(seconds, "pre-data", t);
+        // The scrubbed tables are loaded and updated unlogged (no WAL for rows about to be rewritten), then made logged
+        // again in one rewrite that also leaves out the old row versions.
+        List<ColumnName.TableName> unlogged;
+        try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
+            List<ColumnName> unseen = DumpSchema.unseenPersonal(c, schema);
+            if (!unseen.isEmpty()) { // the plan came from pg_dump's SQL: a form of table it cannot read must not pass unscrubbed
+                throw new CloneException("the restored schema has personal-looking column(s) that Bunker could not read from the dump's SQL: "
+                        + unseen + "; nothing was loaded. Please report the CREATE statement of their tables", false);
+            }
+            unlogged = setUnlogged(c, plan.byTable().keySet());
+        }
+        phases.accept("restoring the data with pg_restore -j 2");
+        pgRestore(pgRestore, connect, dump, "data", env);
+        t = lap(seconds, "data", t);
+        phases.accept("scrubbing " + plan.columns().size() + " column(s)");
+        List<ScrubDatabase.ColumnResult> columns;
+        try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
+            columns = scrubInParallel(c, priv, plan, key, unlogged, phases);
+            ScrubDatabase.record(c, columns, m.id(), clock.instant());
+            ScrubDatabase.requireNoSurvivors(columns);
+            t = lap(seconds, "scrub+verify", t);
+        }
+        t = System.nanoTime();
+        phases.accept("building indexes and constraints (post-data, -j 2): the foreign keys are checked here");
+        pgRestore(pgRestore, connect, dump, "post-data", env);
+        t = lap(seconds, "post-data", t);
+        phases.accept((exists ? "replacing " : "renaming it to ") + target.database());
+        db.putInPlace(replace);
+        lap(seconds, "swap", t);
+        return new Result(m, target.toString(), plan, columns, seconds, store, exists);
     }
 
     private static double seconds(long since) { return (System.nanoTime() - since) / 1e9; }
@@ -161,14 +177,6 @@ public final class CloneDatabase {
     private static long lap(Map<String, Double> seconds, String phase, long since) {
         seconds.put(phase, seconds(since));
         return System.nanoTime();
-    }
-
-    /** The private database's name: the target's, cut so the whole stays within PostgreSQL's 63 bytes, and random hex. */
-    private String privateName(String target) {
-        String suffix = "_bunker_clone_" + HexFormat.of().formatHex(randomBytes(4));
-        String base = target;
-        while (base.getBytes(StandardCharsets.UTF_8).length + suffix.length() > 63) base = base.substring(0, base.length() - 1);
-        return base + suffix;
     }
 
     private byte[] randomBytes(int n) {
@@ -183,44 +191,6 @@ public final class CloneDatabase {
             try (ResultSet rs = p.executeQuery()) {
                 return rs.next();
             }
-        }
-    }
-
-    /**
-     * Puts the clone in place: an existing target is closed to new sessions, its sessions ended and renamed away first, and
-     * put back if the clone cannot take its name; it is dropped only once the clone holds the name.
-     */
-    private static void swap(Conninfo admin, String clone, String target, String oldName, boolean replace, int major)
-            throws SQLException, CloneException {
-        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target"); Statement s = c.createStatement()) {
-            String old = null;
-            if (exists(c, target)) {
-                if (!replace) { // created while the clone was made
-                    throw new CloneException("target database " + target + " was created while the clone was made; pass --replace to replace it", true);
-                }
-                old = oldName;
-                s.execute("alter database " + ColumnName.quote(target) + " allow_connections false");
-                try (PreparedStatement p = c.prepareStatement("select pg_terminate_backend(pid) from pg_stat_activity where datname = ? and pid <> pg_backend_pid()")) {
-                    p.setString(1, target);
-                    p.executeQuery().close();
-                } catch (SQLException e) {
-                    s.execute("alter database " + ColumnName.quote(target) + " allow_connections true");
-                    throw new CloneException("unable to end the sessions on " + target + " (" + e.getMessage() + "); grant pg_signal_backend to "
-                            + admin.user() + " or end them yourself, then run again; " + target + " is unchanged", false);
-                }
-                s.execute("alter database " + ColumnName.quote(target) + " rename to " + ColumnName.quote(old));
-            }
-            try {
-                s.execute("alter database " + ColumnName.quote(clone) + " rename to " + ColumnName.quote(target));
-            } catch (SQLException e) {
-                if (old != null) {
-                    s.execute("alter database " + ColumnName.quote(old) + " rename to " + ColumnName.quote(target));
-                    s.execute("alter database " + ColumnName.quote(target) + " allow_connections true");
-                }
-                throw e;
-            }
-            s.execute("grant connect on database " + ColumnName.quote(target) + " to public");
-            if (old != null) s.execute("drop database " + ColumnName.quote(old) + (major >= 13 ? " with (force)" : ""));
         }
     }
 
@@ -275,10 +245,11 @@ public final class CloneDatabase {
             throw new java.io.InterruptedIOException("the scrub was interrupted");
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof SQLException sql) throw sql;
-            if (e.getCause() instanceof IOException io) throw io;
+            if (e.getCause() instanceof IOException io) throw io; // a CloneException keeps its reason (and exit code)
+            if (e.getCause() instanceof RuntimeException r) throw r;
             throw new IllegalStateException(e.getCause());
         } finally {
-            pool.shutdownNow();
+            pool.shutdownNow(); // the other session, if still running, is ended by the drop of the private database
         }
     }
 

@@ -16,16 +16,35 @@ public final class PersonalColumns {
             "ip", "ipaddress", "token", "secret", "password", "passwd", "pwd", "iban", "ssn", "birth", "birthday", "birthdate",
             "dob", "card", "passport", "gender");
 
+    /** Words whose values name or reach one person on their own, wherever they sit: moving them between rows hides nothing. */
+    private static final Set<String> IDENTIFYING = Set.of(
+            "email", "mail", "emailaddress", "phone", "phonenumber", "mobile", "tel", "telephone", "fax",
+            "name", "firstname", "lastname", "fullname", "surname", "forename", "username", "nickname", "login",
+            "address", "addr", "street", "ip", "ipaddress", "token", "secret", "password", "passwd", "pwd", "iban", "ssn", "card", "passport");
+
     private PersonalColumns() {}
 
+    /**
+     * Whether the column's values identify someone by themselves (an e-mail, a name, a card number), so a {@code shuffle},
+     * which keeps every value and only moves it to another row, leaves them all readable. A city or a birth date shuffled
+     * no longer points at its person; an e-mail address still does.
+     */
+    public static boolean identifying(String column) {
+        return matches(column, IDENTIFYING);
+    }
+
     public static boolean looksPersonal(String column) {
+        return matches(column, WORDS);
+    }
+
+    private static boolean matches(String column, Set<String> vocabulary) {
         String spaced = column.replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
         String[] words = spaced.split("[^a-z]+");
         for (int i = 0; i < words.length; i++) {
             String word = words[i];
-            if (WORDS.contains(word)) return true;
-            if (i + 1 < words.length && WORDS.contains(word + words[i + 1])) return true; // post_code, e_mail, Pass_Word
-            if (word.length() > 3 && word.endsWith("s") && WORDS.contains(word.substring(0, word.length() - 1))) return true; // emails, phones
+            if (vocabulary.contains(word)) return true;
+            if (i + 1 < words.length && vocabulary.contains(word + words[i + 1])) return true; // post_code, e_mail, Pass_Word
+            if (word.length() > 3 && word.endsWith("s") && vocabulary.contains(word.substring(0, word.length() - 1))) return true; // emails, phones
         }
         return false;
     }

@@ -155,6 +155,10 @@ public record ScrubPlan(List<Planned> columns, Coverage coverage) {
                 }
                 yield "hash supports text, varchar, char, uuid and bigint, not " + c.type();
             }
+            case SHUFFLE -> PersonalColumns.identifying(c.name().column())
+                    ? "shuffle keeps every real value, only in another row, and this column's values identify people by themselves; use "
+                      + "hash, fake-* or null (or keep, to copy it as it is knowingly)"
+                    : null;
             case FAKE_EMAIL -> c.textual() && (n == 0 || n >= 40) ? null : "fake-email needs text or varchar of at least 40 characters";
             case FAKE_NAME, FAKE_PHONE -> c.textual() && (n == 0 || n >= 8) ? null : rule + " needs text or varchar of at least 8 characters";
             default -> null;

@@ -308,6 +308,27 @@ class CloneTest {
     }
 
     @Test
+    void whatAKilledCloneLeftIsDroppedByTheNextAndTwoClonesOfOneTargetNeverRunTogether() throws Exception {
+        String target = newName();
+        String left = target + "_bunker_clone_deadbeef"; // as a clone killed with SIGKILL leaves it: unscrubbed rows
+        try (Connection c = connect("postgres")) {
+            c.createStatement().execute("create database " + left);
+        }
+        try (Connection c = connect(left)) {
+            c.createStatement().execute("create table accounts as select 'real@person.example' as email");
+        }
+        try (Connection holder = connect("postgres"); Statement s = holder.createStatement()) {
+            s.execute("select pg_advisory_lock(hashtext('bunker-clone'), hashtext('" + target + "'))"); // another run of the same target
+            assertThatThrownBy(() -> cloneInto(target, SCRUB, false)).isInstanceOf(CloneException.class)
+                    .hasMessageContaining("another clone into " + target + " is running").matches(e -> ((CloneException) e).callersFault());
+            assertThat(databases(target)).as("nothing dropped while another run may own it").containsExactly(left);
+        }
+        cloneInto(target, SCRUB, false);
+        assertThat(databases(target)).containsExactly(target);
+        assertThat(phases).anyMatch(l -> l.contains("dropping " + left + ", left by an interrupted clone"));
+    }
+
+    @Test
     void hostileOrWrongScrubFilesAreRefusedBeforeAnythingIsCreated() throws Exception {
         String target = newName();
         Map<String, String> cases = new HashMap<>();

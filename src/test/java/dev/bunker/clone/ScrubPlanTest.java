@@ -114,7 +114,8 @@ class ScrubPlanTest {
                 "public.accounts.short_code: fake-email", "fake-email needs text or varchar of at least 40 characters",
                 "public.accounts.email: hash\npublic.sessions.account_email: fake-name",
                 "public.sessions.account_email (fake-name) references public.accounts.email (hash)",
-                "public.sessions.account_email: hash", "public.sessions.account_email (hash) references public.accounts.email (keep)");
+                "public.sessions.account_email: hash", "public.sessions.account_email (hash) references public.accounts.email (keep)",
+                "public.accounts.phone: shuffle", "this column's values identify people by themselves");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             assertThatThrownBy(() -> ScrubPlan.of(s, file(c.getKey()))).as(c.getKey()).isInstanceOf(CloneException.class)
                     .hasMessageContaining(c.getValue()).hasMessageContaining("nothing was created");
