@@ -68,7 +68,8 @@ public final class FinishJob {
         List<Plan> plans = new ArrayList<>();
         for (Entry e : entries) plans.add(Plan.of(e, config.maxAttempts()));
         plans.sort(java.util.Comparator.comparingLong(p -> p.entry().job().id()));
-        Map<Entry, Boolean> recorded = new java.util.HashMap<>();
+        // by identity: an entry's record hash walks its whole outcome (lists, maps), several times per entry
+        Map<Entry, Boolean> recorded = new java.util.IdentityHashMap<>();
         try {
             Tx.run(db, c -> {
                 applyAll(c, plans, now, recorded);

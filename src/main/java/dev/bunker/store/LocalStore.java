@@ -94,7 +94,9 @@ public final class LocalStore implements LockableStore {
         Path temp = tmp.resolve(UUID.randomUUID() + ".part");
         boolean staged = false;
         try {
-            Files.createDirectories(tmp); // removed by hand while this process ran: made again, not a failed put
+            // removed by hand while this process ran: made again, not a failed put (looked at first: createDirectories
+            // on a folder that exists costs a failed mkdir and an exception, on every write)
+            if (!Files.isDirectory(tmp)) Files.createDirectories(tmp);
             MessageDigest digest = Sha256.newDigest();
             long written = files.writeUnsynced(temp, data, digest);
             String sha256 = Sha256.hex(digest.digest());

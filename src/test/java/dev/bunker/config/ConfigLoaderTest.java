@@ -104,7 +104,7 @@ class ConfigLoaderTest {
     @Test
     void batchingDefaultsFollowTheWorkersAndBadValuesAreNamed() throws IOException {
         BunkerConfig.Batching defaults = load(FULL).replication().batching();
-        assertThat(defaults).isEqualTo(new BunkerConfig.Batching(8, 256, Duration.ZERO));
+        assertThat(defaults).isEqualTo(new BunkerConfig.Batching(8, 256, Duration.ofMillis(10)));
         BunkerConfig.Batching set = load(FULL.replace("workers: 8}", "workers: 8, batch: {claim: 16, commit-copies: 64, commit-wait: 20ms}}"))
                 .replication().batching();
         assertThat(set).isEqualTo(new BunkerConfig.Batching(16, 64, Duration.ofMillis(20)));

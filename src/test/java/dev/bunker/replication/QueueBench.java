@@ -30,6 +30,7 @@ public final class QueueBench {
         String user = args[1];
         int items = Integer.parseInt(args[2]);
         int threads = Integer.parseInt(args[3]);
+        Duration commitWait = args.length > 4 ? Duration.ofMillis(Long.parseLong(args[4])) : null; // null: the configuration's default
         try (Database db = Database.open(new DatabaseConfig(url, user, null, threads + 4), Path.of("."))) {
             Clock clock = Clock.systemUTC();
             ReplicationJobs jobs = new ReplicationJobs(db.dataSource(), clock);
@@ -44,7 +45,7 @@ public final class QueueBench {
                 FinishJob finish = new FinishJob(db.dataSource(), config, clock);
                 AtomicLong done = new AtomicLong();
                 GroupCommit commit = new GroupCommit(Map.of(), finish, new ReplicationMetrics(new SimpleMeterRegistry()),
-                        new Batching(claim, 256, Duration.ZERO));
+                        new Batching(claim, 256, commitWait != null ? commitWait : Batching.defaultsFor(threads).commitWait()));
                 commit.start();
                 ExecutorService pool = Executors.newFixedThreadPool(threads);
                 long t0 = System.nanoTime();
