@@ -49,6 +49,7 @@ public final class ServeCommand implements Callable<Integer> {
         dev.bunker.binlog.BinlogStreams binlogs = null;
         dev.bunker.history.Sampler sampler = null;
         dev.bunker.export.ExportSchedule exports = null;
+        dev.bunker.clone.CloneSchedule clones = null;
         try {
             System.err.println("bunker: database: " + (bunker.database().embedded()
                     ? "embedded PostgreSQL 15 in " + config.dataDir().resolve("postgres") + " (" + bunker.database().url() + ", password in "
@@ -82,6 +83,13 @@ public final class ServeCommand implements Callable<Integer> {
             exports.start(Duration.ofMinutes(1));
             if (exports.enabled()) {
                 System.err.println("bunker: exports of every subscription every " + Durations.format(config.exports().every()) + " to " + config.exports().to() + "/NAME");
+            }
+            clones = new dev.bunker.clone.CloneSchedule(config.clones(), engine.backups().restore(), config.backups().pgBin(),
+                    bunker.database().dataSource(), bunker.clock());
+            clones.start(Duration.ofMinutes(1));
+            for (var job : config.clones().jobs().values()) {
+                System.err.println("bunker: clone " + job.name() + " of " + job.source() + "'s newest backup into " + Redact.databaseUrl(job.target())
+                        + " every " + Durations.format(job.every()) + ", scrubbed by " + job.scrub());
             }
             if (config.backups().enabled()) {
                 System.err.println("bunker: backups of " + config.backups().sources().keySet() + " to " + config.backups().stores()
@@ -122,6 +130,7 @@ public final class ServeCommand implements Callable<Integer> {
             if (api != null) api.stop(0);
             if (sampler != null) sampler.close();
             if (exports != null) exports.close();
+            if (clones != null) clones.close();
             if (wal != null) wal.close();
             if (binlogs != null) binlogs.close();
             engine.close();
@@ -135,12 +144,14 @@ public final class ServeCommand implements Callable<Integer> {
         dev.bunker.binlog.BinlogStreams binlogStreams = binlogs;
         dev.bunker.history.Sampler history = sampler;
         dev.bunker.export.ExportSchedule exportSchedule = exports;
+        dev.bunker.clone.CloneSchedule cloneSchedule = clones;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("bunker: stopping");
             if (heartbeats != null) heartbeats.shutdownNow();
             running.stop(SHUTDOWN_GRACE_SECONDS);
             history.close();
             exportSchedule.close(); // a delivery cut short here is resumed by the next run
+            cloneSchedule.close(); // a clone cut short drops its private database (its shutdown hook)
             streams.close(); // each stream stores what it holds before its stores close
             binlogStreams.close();
             engine.close(); // replication jobs in hand get 2 s; unfinished ones are claimed again after their lease

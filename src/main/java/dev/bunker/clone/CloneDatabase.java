@@ -54,12 +54,18 @@ public final class CloneDatabase {
      */
     public Result run(Manifest m, String targetUrl, ScrubFile scrub, List<String> identities, boolean replace, boolean checkOnly,
                       Consumer<String> progress, Consumer<String> phases) throws IOException {
+        return run(m, targetUrl, null, scrub, identities, replace, checkOnly, progress, phases);
+    }
+
+    /** As above, with the target user's {@code password} when the URL has none (null: PGPASSWORD, if set). */
+    public Result run(Manifest m, String targetUrl, String password, ScrubFile scrub, List<String> identities, boolean replace, boolean checkOnly,
+                      Consumer<String> progress, Consumer<String> phases) throws IOException {
         if (m.isMariaDb()) {
             throw new CloneException("backup " + m.id() + " is a MariaDB dump; clones are PostgreSQL-only for now", true);
         }
         if (m.isBase()) throw new CloneException("backup " + m.id() + " is a base backup; a clone starts from a dump (--backup of kind dump)", true);
         Conninfo given = Conninfo.parse(targetUrl, null, null);
-        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, System.getenv("PGPASSWORD"));
+        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, password != null ? password : System.getenv("PGPASSWORD"));
         if (List.of("postgres", "template0", "template1").contains(target.database())) {
             throw new CloneException("--target names the database " + target.database() + "; name the clone's own database, e.g. .../app_dev", true);
         }

@@ -24,7 +24,15 @@ public record BunkerConfig(
         DrillsConfig drills,
         AlertsConfig alerts,
         DashboardConfig dashboard,
-        ExportsConfig exports) {
+        ExportsConfig exports,
+        ClonesConfig clones) {
+
+    /** Without scheduled clones. */
+    public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
+                        ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups, DrillsConfig drills,
+                        AlertsConfig alerts, DashboardConfig dashboard, ExportsConfig exports) {
+        this(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, dashboard, exports, ClonesConfig.NONE);
+    }
 
     public BunkerConfig(String source, Path dataDir, HostPort listen, DatabaseConfig database, Map<String, StoreConfig> stores,
                         ReplicationConfig replication, ApiConfig api, LifecycleConfig lifecycle, BackupsConfig backups) {
@@ -41,17 +49,17 @@ public record BunkerConfig(
 
     /** The same configuration with other backup settings (tests and tools). */
     public BunkerConfig withBackups(BackupsConfig b) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts, dashboard, exports);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, b, drills, alerts, dashboard, exports, clones);
     }
 
     /** The same configuration with other drill and alert settings (tests and tools). */
     public BunkerConfig withDrills(DrillsConfig d, AlertsConfig a) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a, dashboard, exports);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, d, a, dashboard, exports, clones);
     }
 
     /** The same configuration with other dashboard settings (tests). */
     public BunkerConfig withDashboard(DashboardConfig d) {
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, d, exports);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, d, exports, clones);
     }
 
     /**
@@ -70,6 +78,22 @@ public record BunkerConfig(
      */
     public record ExportsConfig(Duration every, String to) {
         public static final ExportsConfig NONE = new ExportsConfig(null, null);
+    }
+
+    /** Scrubbed development copies {@code serve} keeps fresh ({@code clones: {NAME: {...}}}); none by default. */
+    public record ClonesConfig(Map<String, CloneJob> jobs) {
+        public static final ClonesConfig NONE = new ClonesConfig(Map.of());
+    }
+
+    /**
+     * One scheduled clone: every {@code every}, the newest backup of {@code source} cloned into {@code target} (replaced)
+     * with {@code scrub}'s rules, decrypted with the key in {@code identity}; {@code password}: the target user's, if any.
+     */
+    public record CloneJob(String name, String source, String target, String password, Path scrub, Path identity, Duration every) {
+        @Override
+        public String toString() { // never the password
+            return "CloneJob[" + name + ", source=" + source + ", target=" + Redact.databaseUrl(target) + ", every=" + every + "]";
+        }
     }
 
     public StoreConfig store(String name) {

@@ -113,8 +113,10 @@ public final class ConfigLoader {
         AlertsConfig alerts = JobSections.alerts(top.section("alerts"));
         BunkerConfig.DashboardConfig dashboard = JobSections.dashboard(top.section("dashboard"));
         BunkerConfig.ExportsConfig exports = JobSections.exports(top.section("exports"), stores, replication.primary());
+        BunkerConfig.ClonesConfig clones = JobSections.clones(top.section("clones"), backups);
         top.rejectUnknownKeys();
-        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, dashboard, exports);
+        return new BunkerConfig(source, dataDir, listen, database, stores, replication, api, lifecycle, backups, drills, alerts, dashboard, exports,
+                clones);
     }
 
     private static DatabaseConfig database(ConfigNode n) {

@@ -141,6 +141,16 @@ public final class EffectiveConfig {
         ObjectNode ex = root.putObject("exports");
         ex.put("every", c.exports().every() == null ? "off" : Durations.format(c.exports().every()));
         if (c.exports().to() != null) ex.put("to", c.exports().to());
+        ObjectNode cl = root.putObject("clones");
+        for (BunkerConfig.CloneJob j : c.clones().jobs().values()) {
+            ObjectNode jn = cl.putObject(j.name());
+            jn.put("source", j.source());
+            jn.put("target", Redact.databaseUrl(j.target()));
+            if (j.password() != null) jn.put("password", MASK);
+            jn.put("scrub", j.scrub().toString());
+            jn.put("identity", j.identity().toString());
+            jn.put("every", Durations.format(j.every()));
+        }
         ObjectNode al = root.putObject("alerts");
         c.alerts().webhooks().forEach(w -> al.withArray("webhooks").add(Redact.webhook(w)));
         al.put("drill-stale-after", Durations.format(c.alerts().drillStaleAfter()));

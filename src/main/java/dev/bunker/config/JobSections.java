@@ -264,6 +264,41 @@ final class JobSections {
         return new BunkerConfig.ExportsConfig(every, to);
     }
 
+    /**
+     * {@code clones: {NAME: {source, target, scrub, identity, every, password}}}: what each needs is checked here, the scrub
+     * file itself when the clone runs (it may change between runs).
+     */
+    static BunkerConfig.ClonesConfig clones(ConfigNode n, BackupsConfig backups) {
+        Map<String, BunkerConfig.CloneJob> jobs = new LinkedHashMap<>();
+        for (String name : n.keys()) {
+            ConfigNode c = n.section(name);
+            if (!SOURCE_NAME.matcher(name).matches()) {
+                throw n.fail(n.child(name), "\"" + name + "\" is not a clone name; expected letters, digits, _ and - (at most 63)");
+            }
+            if (!backups.enabled()) throw n.fail(n.child(name), "a scheduled clone is made from backups: configure backups.sources first");
+            String source = c.requiredString("source", "the backup source to clone, one of " + backups.sources().keySet());
+            if (!backups.sources().containsKey(source)) {
+                throw c.failAt("source", "unknown backup source \"" + source + "\"; expected one of " + backups.sources().keySet());
+            }
+            String target = c.requiredString("target", "the clone's database, e.g. postgresql://dev@127.0.0.1:5432/app_dev");
+            if (!(target.startsWith("postgresql://") || target.startsWith("postgres://"))) {
+                throw c.failAt("target", "\"" + Redact.databaseUrl(target) + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB (clones are PostgreSQL-only)");
+            }
+            if (MariaDbUrl.matches(backups.sources().get(source).url())) {
+                throw c.failAt("source", "\"" + source + "\" is a MariaDB source; clones are PostgreSQL-only for now");
+            }
+            Path scrub = c.path("scrub", null);
+            if (scrub == null) throw c.failAt("scrub", "missing; the scrub file (schema.table.column: RULE), see bunker db clone --help");
+            Path identity = c.path("identity", null);
+            if (identity == null) throw c.failAt("identity", "missing; the age key file that decrypts the backups (keep it on this machine only)");
+            Duration every = c.duration("every", Duration.ofDays(1));
+            if (every.compareTo(Duration.ofHours(1)) < 0) throw c.failAt("every", Durations.format(every) + " is too short; expected at least 1h");
+            jobs.put(name, new BunkerConfig.CloneJob(name, source, target, c.string("password", null), scrub, identity, every));
+            c.rejectUnknownKeys();
+        }
+        return new BunkerConfig.ClonesConfig(Map.copyOf(jobs));
+    }
+
     static AlertsConfig alerts(ConfigNode n) {
         AlertsConfig d = AlertsConfig.DEFAULTS;
         List<String> webhooks = n.strings("webhooks", List.of());

@@ -330,4 +330,25 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + "exports: {every: 1d, to: store:nope/x}\n").getMessage()).contains("unknown store");
         assertThat(EffectiveConfig.toYaml(load(FULL + "exports: {every: 1d, to: store:shelter/e}\n"))).contains("every: 1d").contains("to: store:shelter/e");
     }
+
+    @Test
+    void scheduledClonesNeedABackupSourceAPostgresTargetAScrubFileAndAKey() throws IOException {
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
+                + "sources: {app: {url: \"postgresql://backup@127.0.0.1:5432/app\"}}}\n";
+        String clone = "clones: {dev: {source: app, target: \"postgresql://dev:s3cret@127.0.0.1:5432/app_dev\", scrub: scrub.yaml, identity: /etc/k.txt";
+        assertThat(load(FULL).clones().jobs()).isEmpty();
+        BunkerConfig.CloneJob job = load(FULL + backups + clone + "}}\n").clones().jobs().get("dev");
+        assertThat(job.every()).isEqualTo(Duration.ofDays(1));
+        assertThat(job.scrub().isAbsolute()).as("relative to the config file").isTrue();
+        assertThat(job.scrub().getFileName().toString()).isEqualTo("scrub.yaml");
+        assertThat(job.toString()).doesNotContain("s3cret");
+        assertThat(EffectiveConfig.toYaml(load(FULL + backups + clone + ", password: hush}}\n"))).contains("app_dev").doesNotContain("s3cret").doesNotContain("hush");
+        assertThat(fails(FULL + clone + "}}\n").getMessage()).contains("clones.dev").contains("configure backups.sources first");
+        assertThat(fails(FULL + backups + clone.replace("source: app", "source: nope") + "}}\n").getMessage()).contains("clones.dev.source");
+        assertThat(fails(FULL + backups + clone.replace("postgresql://", "mysql://") + "}}\n").getMessage()).contains("clones.dev.target")
+                .contains("PostgreSQL-only").doesNotContain("s3cret");
+        assertThat(fails(FULL + backups + clone.replace(", identity: /etc/k.txt", "") + "}}\n").getMessage()).contains("clones.dev.identity");
+        assertThat(fails(FULL + backups + clone + ", every: 10m}}\n").getMessage()).contains("at least 1h");
+        assertThat(fails(FULL + backups + clone + ", replace: false}}\n").getMessage()).contains("clones.dev.replace");
+    }
 }

@@ -1,0 +1,150 @@
+package dev.bunker.clone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bunker.Bunker;
+import dev.bunker.Engine;
+import dev.bunker.backup.Backups;
+import dev.bunker.config.BunkerConfig;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.CloneJob;
+import dev.bunker.config.BunkerConfig.ClonesConfig;
+import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.testing.MutableClock;
+import dev.bunker.testing.TestConfigs;
+import dev.bunker.testing.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A clone {@code serve} keeps fresh: made when due from the newest backup, not again from the same one, replaced by the next. */
+@Timeout(180)
+class CloneScheduleTest {
+    @TempDir Path dir;
+    final MutableClock clock = MutableClock.atNow();
+    DatabaseConfig app;
+    Bunker bunker;
+    Backups backups;
+    String target;
+    String base; // jdbc:postgresql://HOST:PORT/
+
+    @BeforeEach
+    void setUp() throws Exception {
+        app = TestDatabase.fresh();
+        String role = "backup_" + UUID.randomUUID().toString().substring(0, 8);
+        try (Connection c = DriverManager.getConnection(app.url(), app.user(), null); Statement s = c.createStatement()) {
+            s.execute("create table people (id bigint primary key, email text not null, nickname text)");
+            s.execute("insert into people select g, 'p' || g || '@corp.example.org', 'nick' || g from generate_series(1, 100) g");
+            s.execute("create role " + role + " login");
+            s.execute("grant pg_read_all_data to " + role);
+        }
+        Path key = dir.resolve("age.txt");
+        assertThat(new ProcessBuilder("age-keygen", "-o", key.toString()).start().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        String recipient = Files.readAllLines(key).stream().filter(l -> l.startsWith("# public key: ")).findFirst().orElseThrow().substring(14);
+        BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault"), Map.of("app", new BackupSource("app", app.url(), role, null)),
+                new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
+                new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false, List.of(), BackupsConfig.KEEP_NEWEST);
+        BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
+        bunker = Bunker.open(config, clock);
+        backups = Engine.backups(bunker);
+        base = app.url().substring(0, app.url().lastIndexOf('/') + 1);
+        target = "sched_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (backups != null) backups.close();
+        if (bunker != null) bunker.close();
+        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement()) {
+            s.execute("drop database if exists " + target + " with (force)");
+        }
+    }
+
+    CloneSchedule schedule(String scrubYaml) throws Exception {
+        Path scrub = dir.resolve("scrub.yaml");
+        Files.writeString(scrub, scrubYaml);
+        String url = "postgresql://postgres@" + base.substring("jdbc:postgresql://".length()) + target;
+        CloneJob job = new CloneJob("dev", "app", url, null, scrub, dir.resolve("age.txt"), Duration.ofDays(1));
+        return new CloneSchedule(new ClonesConfig(Map.of("dev", job)), backups.restore(), null, bunker.database().dataSource(), clock);
+    }
+
+    List<String> emails() throws Exception {
+        List<String> out = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection(base + target, "postgres", null); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select email from people order by id")) {
+            while (rs.next()) out.add(rs.getString(1));
+        }
+        return out;
+    }
+
+    List<String> runs() throws Exception {
+        List<String> out = new ArrayList<>();
+        try (Connection c = bunker.database().connection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select state from clone_runs where name = 'dev' order by id")) {
+            while (rs.next()) out.add(rs.getString(1));
+        }
+        return out;
+    }
+
+    @Test
+    void aDueCloneIsMadeFromTheNewestBackupAndNotAgainFromTheSameOne() throws Exception {
+        backups.take().run("app", "dump");
+        CloneSchedule schedule = schedule("public.people.email: hash\npublic.people.nickname: fake-name\n");
+        assertThat(schedule.runDue()).isEqualTo(1);
+        List<String> first = emails();
+        assertThat(first).hasSize(100).noneMatch(e -> e.contains("@corp.example.org"));
+        assertThat(schedule.runDue()).as("not due again within the day").isZero();
+
+        clock.advance(Duration.ofDays(1));
+        assertThat(schedule.runDue()).as("due, but the newest backup is the one cloned").isZero();
+        assertThat(runs()).containsExactly("done", "skipped");
+
+        try (Connection c = DriverManager.getConnection(app.url(), app.user(), null); Statement s = c.createStatement()) {
+            s.execute("insert into people values (101, 'new@corp.example.org', 'newbie')");
+        }
+        backups.take().run("app", "dump");
+        clock.advance(Duration.ofDays(1));
+        assertThat(schedule.runDue()).isEqualTo(1);
+        assertThat(emails()).hasSize(101).noneMatch(e -> e.contains("@corp.example.org"));
+        assertThat(runs()).containsExactly("done", "skipped", "done");
+    }
+
+    @Test
+    void aScrubFileThatNoLongerCoversTheBackupFailsTheRunAndLeavesTheCloneAsItWas() throws Exception {
+        backups.take().run("app", "dump");
+        CloneSchedule good = schedule("public.people.email: hash\npublic.people.nickname: keep\n");
+        assertThat(good.runDue()).isEqualTo(1);
+        List<String> before = emails();
+        try (Connection c = DriverManager.getConnection(app.url(), app.user(), null); Statement s = c.createStatement()) {
+            s.execute("alter table people add column phone text"); // a new personal-looking column, not in the scrub file
+            s.execute("update people set phone = '+1 555 0100'");
+        }
+        clock.advance(Duration.ofDays(1));
+        backups.take().run("app", "dump");
+        CloneSchedule later = schedule("public.people.email: hash\npublic.people.nickname: keep\n");
+        assertThat(later.runDue()).as("due, and refused").isZero();
+        assertThat(emails()).isEqualTo(before);
+        assertThat(runs()).containsExactly("done", "failed");
+        try (Connection c = bunker.database().connection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select error from clone_runs where state = 'failed'")) {
+            rs.next();
+            assertThat(rs.getString(1)).contains("public.people.phone");
+        }
+    }
+}
