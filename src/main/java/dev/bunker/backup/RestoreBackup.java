@@ -7,6 +7,7 @@ import dev.bunker.mariadb.MariaDbPhysical;
 import dev.bunker.mariadb.MariaDbTarget;
 import dev.bunker.mariadb.MariaDbTools;
 import dev.bunker.mariadb.MariaDbUrl;
+import dev.bunker.store.ReadAhead;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
@@ -295,8 +296,8 @@ public final class RestoreBackup {
 
     /** Decompresses and extracts while another thread decrypts; reads to the end, so the whole copy is counted and hashed. */
     private static long extract(InputStream decrypting, Path targetDir) throws IOException {
-        DecryptingPipe pipe = new DecryptingPipe(decrypting);
-        try (pipe; InputStream plain = new ZstdInputStream(pipe.plaintext())) {
+        ReadAhead pipe = new ReadAhead(decrypting, "restore-decrypt");
+        try (pipe; InputStream plain = new ZstdInputStream(pipe.stream())) {
             long files = BaseBackups.extract(new java.io.FilterInputStream(plain) {
                 @Override
                 public void close() {
@@ -317,8 +318,8 @@ public final class RestoreBackup {
             Files.createDirectories(targetDir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                     java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         }
-        DecryptingPipe pipe = new DecryptingPipe(decrypting);
-        try (pipe; InputStream plain = new ZstdInputStream(pipe.plaintext())) {
+        ReadAhead pipe = new ReadAhead(decrypting, "restore-decrypt");
+        try (pipe; InputStream plain = new ZstdInputStream(pipe.stream())) {
             MariaDbPhysical.extract(mbstream, plain, targetDir);
         } catch (IOException e) {
             IOException upstream = pipe.failure();
@@ -374,8 +375,8 @@ public final class RestoreBackup {
      * a failure of reading or decrypting wins over the decompressor's complaint about the data it stopped getting.
      */
     private static void decompress(InputStream decrypting, Path dump) throws IOException {
-        DecryptingPipe pipe = new DecryptingPipe(decrypting);
-        try (pipe; InputStream plain = new ZstdInputStream(pipe.plaintext());
+        ReadAhead pipe = new ReadAhead(decrypting, "restore-decrypt");
+        try (pipe; InputStream plain = new ZstdInputStream(pipe.stream());
              OutputStream out = Files.newOutputStream(dump, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
             byte[] buf = new byte[1 << 20];
             for (int n; (n = plain.read(buf)) > 0; ) out.write(buf, 0, n);

@@ -9,6 +9,7 @@ import dev.bunker.json.Json;
 import dev.bunker.replication.ObjectReads;
 import dev.bunker.store.ObjectNotFoundException;
 import dev.bunker.store.PutOptions;
+import dev.bunker.store.ReadAhead;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.VerifiedStream;
 import java.io.IOException;
@@ -45,6 +46,8 @@ final class ExportRun {
     static final long CHECKPOINT_NANOS = 2_000_000_000L;
     static final long CHECKPOINT_BYTES = 256L << 20;
     static final int PAGE = 1000;
+    /** Objects larger than this are read (and their SHA-256 checked) ahead of the writing, in chunks; smaller ones whole. */
+    static final long READ_AHEAD_ABOVE = 4L << 20;
 
     private final ExportLedger ledger;
     private final ObjectReads reads;
@@ -203,7 +206,9 @@ final class ExportRun {
                 opened.body().close();
                 return skip(item, "its bytes changed since the delivery was planned; the next delivery has them");
             }
-            try (InputStream body = opened.body()) {
+            // A large object is read and checked on a thread of its own while this one writes it (a small one already was).
+            try (ReadAhead ahead = item.size() > READ_AHEAD_ABOVE ? new ReadAhead(opened.body(), "export-read-ahead") : null;
+                 InputStream body = ahead != null ? ahead.stream() : opened.body()) {
                 sink.entry(path(item.key()), item.size(), item.createdAt(), body);
                 return true;
             } catch (VerifiedStream.MismatchException e) {

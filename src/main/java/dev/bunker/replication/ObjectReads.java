@@ -122,7 +122,10 @@ public final class ObjectReads {
             InputStream in = new VerifiedStream(stores.get(primary).get(key), size, sha256,
                     "the copy of '" + key + "' in store '" + primary + "'", problem -> corruptUnlessChanged(key, primary, sha256, problem));
             try (InputStream closing = in) {
-                byte[] all = closing.readNBytes((int) size); // one array of the known size, not a growing one
+                byte[] all = new byte[(int) size]; // read straight into one array of the known size
+                if (closing.readNBytes(all, 0, all.length) < all.length) { // (the check has thrown: a short copy is a wrong one)
+                    throw new IOException("the copy of '" + key + "' in '" + primary + "' is shorter than the ledger's " + size + " bytes");
+                }
                 if (closing.read() >= 0) throw new IOException("the copy of '" + key + "' in '" + primary + "' is longer than the ledger's " + size + " bytes");
                 return new Opened(key, size, sha256, primary, false, new ByteArrayInputStream(all));
             }

@@ -1,4 +1,4 @@
-package dev.bunker.backup;
+package dev.bunker.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(30)
-class DecryptingPipeTest {
+class ReadAheadTest {
 
     @Test
     void everyByteArrivesInOrderWhateverTheReadSizes() throws Exception {
@@ -21,8 +21,8 @@ class DecryptingPipeTest {
         new Random(7).nextBytes(data);
         Random sizes = new Random(11);
         ByteArrayOutputStream got = new ByteArrayOutputStream();
-        try (DecryptingPipe pipe = new DecryptingPipe(new ByteArrayInputStream(data))) {
-            InputStream in = pipe.plaintext();
+        try (ReadAhead pipe = new ReadAhead(new ByteArrayInputStream(data), "test-read")) {
+            InputStream in = pipe.stream();
             while (true) {
                 byte[] buf = new byte[1 + sizes.nextInt(3 << 20)];
                 int n = in.read(buf, 0, buf.length);
@@ -43,8 +43,8 @@ class DecryptingPipeTest {
                 throw new IOException("age: chunk 6 failed authentication");
             }
         });
-        try (DecryptingPipe pipe = new DecryptingPipe(failing)) {
-            InputStream in = pipe.plaintext();
+        try (ReadAhead pipe = new ReadAhead(failing, "test-read")) {
+            InputStream in = pipe.stream();
             assertThatThrownBy(() -> in.transferTo(OutputStreamSink.INSTANCE))
                     .isInstanceOf(IOException.class).hasMessageContaining("failed authentication");
             assertThat(OutputStreamSink.INSTANCE.count).isLessThanOrEqualTo(5 << 20);
@@ -64,8 +64,8 @@ class DecryptingPipeTest {
                 return len;
             }
         };
-        DecryptingPipe pipe = new DecryptingPipe(endless);
-        assertThat(pipe.plaintext().readNBytes(3 << 20)).hasSize(3 << 20);
+        ReadAhead pipe = new ReadAhead(endless, "test-read");
+        assertThat(pipe.stream().readNBytes(3 << 20)).hasSize(3 << 20);
         pipe.close(); // the thread is blocked on a full queue here: close must not hang
         assertThat(pipe.failure()).isNull();
     }

@@ -1,4 +1,4 @@
-package dev.bunker.backup;
+package dev.bunker.store;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,13 +7,14 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
 /**
- * Reads and decrypts on a thread of its own while the caller decompresses, as {@code age -d | zstd -d}
- * gives each step a core. The plaintext ends only when the whole ciphertext was read and decrypted: if
- * reading or decrypting failed, the caller's read fails with that error instead of seeing an end.
- * Chunks pass through a bounded queue (not {@link java.io.PipedInputStream}, whose reader sleeps until the
- * buffer is full or a second has passed), so both threads work at once and at most 8 MiB is in between.
+ * Reads a stream on a thread of its own while the caller works on what was read, as a shell pipe gives each step a
+ * core (a restore decrypts while it decompresses; an export hashes a large object while it writes it). The stream the
+ * caller reads ends only when the source ended: if reading failed, the caller's read fails with that same exception
+ * instead of seeing an end (a {@link VerifiedStream.MismatchException} stays one). Chunks pass through a bounded queue
+ * (not {@link java.io.PipedInputStream}, whose reader sleeps until the buffer is full or a second has passed), so both
+ * threads work at once and at most 8 MiB is in between.
  */
-final class DecryptingPipe implements AutoCloseable {
+public final class ReadAhead implements AutoCloseable {
     private static final int CHUNK = 1 << 20;
     private static final byte[] END = new byte[0];
 
@@ -22,15 +23,15 @@ final class DecryptingPipe implements AutoCloseable {
     private volatile IOException failure;
     private volatile boolean closed;
 
-    /** {@code plaintext}: an age-decrypting stream whose header was already read (a wrong key fails before this). */
-    DecryptingPipe(InputStream plaintext) {
-        thread = new Thread(() -> pump(plaintext), "restore-decrypt");
+    /** Starts reading {@code source} on a thread named {@code name}; {@link #close} closes the source. */
+    public ReadAhead(InputStream source, String name) {
+        thread = new Thread(() -> pump(source), name);
         thread.setDaemon(true);
         thread.start();
     }
 
-    private void pump(InputStream plaintext) {
-        try (InputStream in = plaintext) {
+    private void pump(InputStream source) {
+        try (InputStream in = source) {
             while (!closed) {
                 byte[] chunk = in.readNBytes(CHUNK);
                 if (chunk.length == 0) break;
@@ -41,7 +42,7 @@ final class DecryptingPipe implements AutoCloseable {
         } catch (RuntimeException | Error e) { // an Error must not pass for a clean end either
             if (!closed) failure = new IOException(e.getMessage(), e);
         } catch (InterruptedException e) {
-            if (!closed) failure = new InterruptedIOException("restore interrupted");
+            if (!closed) failure = new InterruptedIOException(Thread.currentThread().getName() + " interrupted");
         } finally {
             // The end marker is always delivered (the reader must not wait forever); after close nobody reads it.
             if (!closed) {
@@ -54,8 +55,8 @@ final class DecryptingPipe implements AutoCloseable {
         }
     }
 
-    /** The decrypted bytes, in order; the end comes only after the decrypting thread finished without an error. */
-    InputStream plaintext() {
+    /** The source's bytes, in order; the end comes only after the reading thread finished without an error. */
+    public InputStream stream() {
         return new InputStream() {
             private byte[] chunk = null;
             private int pos;
@@ -90,16 +91,16 @@ final class DecryptingPipe implements AutoCloseable {
             return chunks.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new InterruptedIOException("restore interrupted");
+            throw new InterruptedIOException("interrupted while waiting for " + thread.getName());
         }
     }
 
-    /** What stopped reading or decrypting, once the thread has ended (after {@link #close}); null if nothing did. */
-    IOException failure() {
+    /** What stopped the reading, once the thread has ended (after {@link #close}); null if nothing did. */
+    public IOException failure() {
         return failure;
     }
 
-    /** Stops the decrypting thread early (it is interrupted if it waits for room) and waits for it. */
+    /** Stops the reading thread early (it is interrupted if it waits for room) and waits for it. */
     @Override
     public void close() {
         closed = true;
