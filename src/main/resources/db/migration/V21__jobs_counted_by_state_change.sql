@@ -12,3 +12,4 @@ end $$;
 
 create trigger jobs_counted_state_change after update of state on replication_jobs
     for each row when (old.state is distinct from new.state) execute function count_job_state_change();
+revoke execute on function count_job_state_change() from public;

@@ -178,6 +178,28 @@ public final class CloneDatabase {
         return new Result(m, target.toString(), plan, columns, seconds, store, exists);
     }
 
+    /**
+     * Drops what an earlier, killed clone into {@code targetUrl} left (its private database, unscrubbed); returns how many.
+     * Waits for nothing: a clone of the target going on meanwhile (its lock held) is refused as {@link CloneException}.
+     */
+    public int dropLeftovers(String targetUrl, String password, Consumer<String> phases) throws CloneException {
+        Conninfo given = Conninfo.parse(targetUrl, null, null);
+        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, password != null ? password : System.getenv("PGPASSWORD"));
+        Conninfo admin = new Conninfo(target.host(), target.port(), "postgres", target.user(), target.password(), target.query());
+        int[] dropped = {0};
+        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check the clone's target");
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+            rs.next();
+            PrivateDatabase.claim(admin, target.database(), rs.getInt(1) / 10000, random, line -> {
+                dropped[0]++;
+                phases.accept(line);
+            }).close();
+        } catch (SQLException e) {
+            throw new CloneException("unable to look for what an interrupted clone left on " + admin.host() + ":" + admin.port() + " (" + e.getMessage() + ")", false);
+        }
+        return dropped[0];
+    }
+
     private static double seconds(long since) { return (System.nanoTime() - since) / 1e9; }
 
     private static long lap(Map<String, Double> seconds, String phase, long since) {

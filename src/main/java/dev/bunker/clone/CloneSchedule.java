@@ -37,6 +37,7 @@ public final class CloneSchedule implements AutoCloseable {
     private final CloneRuns runs;
     private final Clock clock;
     private ScheduledExecutorService timer;
+    private final java.util.Set<String> checkedLeftovers = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public CloneSchedule(ClonesConfig config, RestoreBackup restore, Path pgBin, DataSource db, Clock clock) {
         this.config = config;
@@ -59,6 +60,14 @@ public final class CloneSchedule implements AutoCloseable {
     public int runDue() throws SQLException {
         int made = 0;
         for (CloneJob job : config.jobs().values()) {
+            if (!checkedLeftovers.contains(job.name())) { // a serve killed mid-clone left an unscrubbed database: not until the next run
+                try {
+                    clones.dropLeftovers(job.target(), job.password(), line -> LOG.warn("clone {}: {}", job.name(), line));
+                    checkedLeftovers.add(job.name());
+                } catch (java.io.IOException | RuntimeException e) {
+                    LOG.warn("clone {}: {}", job.name(), e.getMessage());
+                }
+            }
             Optional<CloneRuns.Run> last = runs.last(job.name());
             // (a second's slack: a check a hair early would wait another minute)
             if (last.isPresent() && last.get().startedAt().plus(job.every()).isAfter(clock.instant().plusSeconds(1))) continue;

@@ -49,10 +49,10 @@ public record DumpSchema(Map<TableName, List<Column>> tables, List<ForeignKey> f
         List<String[]> type = null;
         TableName table = null;
         boolean typed = false;
-        boolean inLiteral = false; // a line inside a multi-line string (a DEFAULT) is never a column nor the end of one
+        String open = null; // a line inside a multi-line string or function body is never a column nor the end of one
         for (String line : preData.split("\n")) {
-            boolean literalLine = inLiteral;
-            inLiteral = endsInLiteral(line, inLiteral);
+            boolean literalLine = open != null;
+            open = openAtEnd(line, open);
             if (literalLine) continue;
             if (type != null) {
                 Matcher a = ATTRIBUTE.matcher(line);
@@ -159,24 +159,61 @@ public record DumpSchema(Map<TableName, List<Column>> tables, List<ForeignKey> f
     }
 
     /**
-     * Whether a string literal is still open at the end of {@code line} ({@code open}: whether one was at its start).
-     * pg_dump writes standard strings, so a quote inside one is doubled; quoted identifiers may hold quotes too.
+     * What is still open at the end of {@code line}, given what was open at its start ({@code open}): null (nothing), "'"
+     * (a string literal) or a dollar quote's tag ("$$", "$_$"). pg_dump writes standard strings (a quote inside one is
+     * doubled) and function bodies in dollar quotes; outside both, quoted identifiers may hold quotes and a comment
+     * (--) runs to the end of the line. A line that starts inside a literal is never read as a column.
      */
-    static boolean endsInLiteral(String line, boolean open) {
-        for (int i = 0; i < line.length(); i++) {
+    static String openAtEnd(String line, String open) {
+        int i = 0;
+        while (i < line.length()) {
+            if (open != null && open.equals("'")) {
+                int q = line.indexOf('\'', i);
+                if (q < 0) return open;
+                open = null; // a doubled quote reopens at the next character
+                i = q + 1;
+                continue;
+            }
+            if (open != null) { // in a dollar quote: only its own tag ends it
+                int end = line.indexOf(open, i);
+                if (end < 0) return open;
+                open = null;
+                i = end + open0(line, end).length();
+                continue;
+            }
             char ch = line.charAt(i);
-            if (open) {
-                if (ch == '\'') open = false; // a doubled quote reopens at the next character
-            } else if (ch == '\'') {
-                open = true;
+            if (ch == '\'') {
+                open = "'";
+                i++;
             } else if (ch == '"') {
                 int end = line.indexOf('"', i + 1);
                 while (end >= 0 && end + 1 < line.length() && line.charAt(end + 1) == '"') end = line.indexOf('"', end + 2);
-                if (end < 0) return false;
-                i = end;
+                if (end < 0) return null;
+                i = end + 1;
+            } else if (ch == '-' && line.startsWith("--", i)) {
+                return null;
+            } else if (ch == '$' && (i == 0 || !isIdentifierPart(line.charAt(i - 1))) && DOLLAR_TAG.matcher(line).region(i, line.length()).lookingAt()) {
+                Matcher m = DOLLAR_TAG.matcher(line).region(i, line.length());
+                m.lookingAt();
+                open = m.group();
+                i = m.end();
+            } else {
+                i++;
             }
         }
         return open;
+    }
+
+    private static final Pattern DOLLAR_TAG = Pattern.compile("\\$(?:[A-Za-z_][A-Za-z0-9_]*)?\\$");
+
+    /** A character that continues an unquoted identifier: a dollar there (cost$x$) starts no quote. */
+    private static boolean isIdentifierPart(char c) {
+        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
+    }
+
+    private static String open0(String line, int at) {
+        Matcher m = DOLLAR_TAG.matcher(line).region(at, line.length());
+        return m.lookingAt() ? m.group() : "$";
     }
 
     static String unquote(String ident) {

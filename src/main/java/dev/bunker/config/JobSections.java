@@ -287,6 +287,9 @@ final class JobSections {
             if (MariaDbUrl.matches(backups.sources().get(source).url())) {
                 throw c.failAt("source", "\"" + source + "\" is a MariaDB source; clones are PostgreSQL-only for now");
             }
+            if (sameDatabase(target, backups.sources().get(source).url())) { // a scheduled clone replaces its target
+                throw c.failAt("target", "names the database of source \"" + source + "\" itself; a clone replaces its target: name another database");
+            }
             Path scrub = c.path("scrub", null);
             if (scrub == null) throw c.failAt("scrub", "missing; the scrub file (schema.table.column: RULE), see bunker db clone --help");
             Path identity = c.path("identity", null);
@@ -297,6 +300,20 @@ final class JobSections {
             c.rejectUnknownKeys();
         }
         return new BunkerConfig.ClonesConfig(Map.copyOf(jobs));
+    }
+
+    /** Whether two PostgreSQL URLs name the same database on the same server (localhost and 127.0.0.1 taken as one). */
+    static boolean sameDatabase(String a, String b) {
+        return serverAndDatabase(a).equals(serverAndDatabase(b));
+    }
+
+    private static String serverAndDatabase(String url) {
+        String rest = url.replaceFirst("^(jdbc:)?postgres(ql)?://", "");
+        int slash = rest.indexOf('/');
+        String authority = slash < 0 ? rest : rest.substring(0, slash);
+        String db = slash < 0 ? "" : rest.substring(slash + 1).split("\\?", 2)[0];
+        String hostPort = authority.substring(authority.lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT).replace("localhost", "127.0.0.1");
+        return (hostPort.contains(":") ? hostPort : hostPort + ":5432") + "/" + db;
     }
 
     static AlertsConfig alerts(ConfigNode n) {

@@ -131,7 +131,13 @@ final class ExportRun {
                 String location = file.toString();
                 if (to.store() != null) {
                     try (InputStream in = Files.newInputStream(file)) {
-                        to.store().put(storeKey, in, PutOptions.ofSize(Files.size(file)).withSha256(sha));
+                        // checked again right before it becomes visible: the run may have taken hours since the first look
+                        to.store().put(storeKey, in, PutOptions.ofSize(Files.size(file)).withSha256(sha).withPrecondition(() -> {
+                            if (to.store().stat(storeKey).isPresent()) {
+                                throw new ExportException(ExportException.Reason.CONFLICT, "store '" + to.store().name() + "' got an object at "
+                                        + storeKey + " while the export was written; it is left as it is: move it away and run again");
+                            }
+                        }));
                     }
                     location = "store:" + to.store().name() + "/" + storeKey;
                 }

@@ -134,6 +134,10 @@ public final class ObjectReads {
         } catch (RuntimeException | IOException e) {
             LOG.warn("reading {} from '{}' failed, trying the replicas: {}", key, primary, e.getMessage());
         }
+        if (ledger.find(key).map(o -> !sha256.equals(o.sha256())).orElse(false)) {
+            // replaced since the caller read the ledger (a purge, then an upload): not what the caller asked for, anywhere
+            throw new ObjectNotFoundException(primary, key, "its bytes changed since the delivery was planned; the next delivery has them");
+        }
         return open(key, Set.of(primary));
     }
 

@@ -105,8 +105,17 @@ class CloneScheduleTest {
     @Test
     void aDueCloneIsMadeFromTheNewestBackupAndNotAgainFromTheSameOne() throws Exception {
         backups.take().run("app", "dump");
+        String left = target + "_bunker_clone_0badc0de"; // a serve killed mid-clone left its private, unscrubbed database
+        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement()) {
+            s.execute("create database " + left);
+        }
         CloneSchedule schedule = schedule("public.people.email: hash\npublic.people.nickname: fake-name\n");
         assertThat(schedule.runDue()).isEqualTo(1);
+        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from pg_database where datname = '" + left + "'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("dropped by the schedule's first check").isZero();
+        }
         List<String> first = emails();
         assertThat(first).hasSize(100).noneMatch(e -> e.contains("@corp.example.org"));
         assertThat(schedule.runDue()).as("not due again within the day").isZero();

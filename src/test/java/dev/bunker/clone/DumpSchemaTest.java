@@ -28,6 +28,12 @@ class DumpSchemaTest {
                     create table people of person (primary key (full_name));
                     create table people_plain of person;
                     create table notes (id int, bio text default E'x\\n) y\\n    fake_email text,', email text not null, "it's" text);
+                    create function greet() returns text language plpgsql as $body$
+                    begin
+                        -- don't: a lone quote in a function body
+                        return 'it''s $$ fine';
+                    end $body$;
+                    create table zz_after_function (id int, contact_email text, cost$x$ int);
                     """);
         }
         DumpSchema schema = DumpSchema.parse(pgDumpSchema(db), "");
@@ -37,6 +43,8 @@ class DumpSchemaTest {
                 .containsExactly("full_name", "e\"mail");
         assertThat(schema.tables().get(new ColumnName.TableName("public", "notes"))).as("nothing inside the default's string is a column")
                 .extracting(col -> col.name().column()).containsExactly("id", "bio", "email", "it's");
+        assertThat(schema.tables().get(new ColumnName.TableName("public", "zz_after_function"))).as("a quote in a function body hides nothing")
+                .extracting(col -> col.name().column()).containsExactly("id", "contact_email", "cost$x$");
         try (Connection c = DriverManager.getConnection(db.url(), db.user(), null)) {
             assertThat(DumpSchema.unseenPersonal(c, schema)).isEmpty();
             // What a reading misses (here: nothing read at all) is found in the catalog.

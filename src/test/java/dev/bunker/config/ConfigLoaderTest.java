@@ -350,5 +350,7 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + backups + clone.replace(", identity: /etc/k.txt", "") + "}}\n").getMessage()).contains("clones.dev.identity");
         assertThat(fails(FULL + backups + clone + ", every: 10m}}\n").getMessage()).contains("at least 1h");
         assertThat(fails(FULL + backups + clone + ", replace: false}}\n").getMessage()).contains("clones.dev.replace");
+        assertThat(fails(FULL + backups + clone.replace("dev:s3cret@127.0.0.1:5432/app_dev", "dev@localhost/app") + "}}\n").getMessage())
+                .contains("clones.dev.target").contains("names the database of source");
     }
 }

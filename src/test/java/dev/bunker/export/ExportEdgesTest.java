@@ -191,7 +191,8 @@ class ExportEdgesTest {
         // Purged and uploaded again meanwhile (simulated): other bytes, and the ledger records them.
         byte[] other = new byte[1000];
         random.nextBytes(other);
-        for (String store : List.of("primary", "vault", "shelter")) Files.write(onDisk(store, "users/7/b"), other);
+        Files.write(onDisk("primary", "users/7/b"), other); // the new bytes are on the primary only: not replicated yet
+        for (String store : List.of("vault", "shelter")) Files.delete(onDisk(store, "users/7/b"));
         try (Connection c = bunker.database().connection();
              PreparedStatement ps = c.prepareStatement("update objects set sha256 = ? where key = 'users/7/b'")) {
             ps.setString(1, Sha256.hexOf(other));
@@ -205,7 +206,8 @@ class ExportEdgesTest {
         Map<String, String> want = expected("users/7/");
         want.remove("users/7/b");
         assertThat(filesUnder(x.resolve("objects"))).isEqualTo(want);
-        assertThat(replication.ledger().copies("users/7/b")).as("the new bytes are not a corrupt copy").allMatch(c -> c.state() == CopyState.VERIFIED);
+        assertThat(replication.ledger().copies("users/7/b")).as("the new bytes are not a corrupt copy, nor the replicas looked at")
+                .allMatch(c -> c.state() == CopyState.VERIFIED);
     }
 
     // --- helpers
