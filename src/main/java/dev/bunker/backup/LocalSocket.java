@@ -24,6 +24,18 @@ public final class LocalSocket {
     private LocalSocket() {}
 
     /**
+     * The server's {@code unix_socket_directories}, or null when this login may not read it (it needs
+     * pg_read_all_settings): then the usual folders are looked at.
+     */
+    public static String serverFolders(java.sql.Statement s) {
+        try (java.sql.ResultSet rs = s.executeQuery("select current_setting('unix_socket_directories')")) {
+            return rs.next() ? rs.getString(1) : null;
+        } catch (java.sql.SQLException notAllowed) {
+            return null;
+        }
+    }
+
+    /**
      * A libpq URL for {@code target} over its local socket, if it has one pg_restore can log in through;
      * {@code serverFolders}: the server's own {@code unix_socket_directories} (comma-separated), tried first.
      */

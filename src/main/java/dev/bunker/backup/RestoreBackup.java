@@ -163,11 +163,11 @@ public final class RestoreBackup {
                             + " tables); restore into an empty database, or pass --clean to drop and replace what the backup contains");
                 }
             }
-            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int, current_setting('unix_socket_directories')")) {
+            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
                 rs.next();
                 major = rs.getInt(1) / 10000;
-                socketFolders = rs.getString(2);
             }
+            socketFolders = LocalSocket.serverFolders(s); // (a login without pg_read_all_settings may not read it)
         }
         Path pgRestore = PgTools.find("pg_restore", major, config.pgBin());
         return inPrivateTempFile(m.id() + ".dump", dump -> {

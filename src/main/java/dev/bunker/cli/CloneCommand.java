@@ -51,6 +51,10 @@ final class CloneCommand implements Callable<Integer> {
     @Option(names = "--replace", description = "Replace the target database if it exists (its sessions are ended; only once the clone is complete).")
     boolean replace;
 
+    @Option(names = "--grant-to", paramLabel = "ROLE", description = "Grant this role the use of the scrubbed clone (repeatable): the target's "
+            + "user, which owns the clone and may connect to it while it is made, can then be one no person logs in as.")
+    List<String> grantTo = new java.util.ArrayList<>();
+
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
@@ -63,7 +67,7 @@ final class CloneCommand implements Callable<Integer> {
         try (Progress progress = new Progress()) {
             RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
             Manifest m = restore.find(backup, source);
-            CloneDatabase.Result r = new CloneDatabase(restore, config.backups().pgBin(), Clock.systemUTC())
+            CloneDatabase.Result r = new CloneDatabase(restore, config.backups().pgBin(), Clock.systemUTC()).grantingTo(grantTo)
                     .run(m, target, file, identities, replace, check, progress, line -> {
                         progress.close();
                         if (!json) System.err.println(line);

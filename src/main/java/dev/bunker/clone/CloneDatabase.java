@@ -39,13 +39,28 @@ public final class CloneDatabase {
     private final RestoreBackup restore;
     private final Path pgBin;
     private final Clock clock;
+    private final List<String> readers;
     private final SecureRandom random = new SecureRandom();
 
     /** {@code pgBin}: backups.pg-bin (null: the usual places). */
     public CloneDatabase(RestoreBackup restore, Path pgBin, Clock clock) {
+        this(restore, pgBin, clock, List.of());
+    }
+
+    private CloneDatabase(RestoreBackup restore, Path pgBin, Clock clock, List<String> readers) {
         this.restore = restore;
         this.pgBin = pgBin;
         this.clock = clock;
+        this.readers = readers;
+    }
+
+    /**
+     * Clones that grant {@code roles} the use of every schema, table, sequence and function once scrubbed, as the last
+     * step before the clone takes the target's name. The target's user, which owns the clone, can then be a role no
+     * person logs in as: people get the scrubbed data only, never the private database while it holds unscrubbed rows.
+     */
+    public CloneDatabase grantingTo(List<String> roles) {
+        return new CloneDatabase(restore, pgBin, clock, List.copyOf(roles));
     }
 
     /**
@@ -77,15 +92,19 @@ public final class CloneDatabase {
         try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target (postgresql://USER@HOST:PORT/DB; password in PGPASSWORD)");
              Statement s = c.createStatement()) {
             exists = exists(c, target.database());
+            List<String> missing = missingRoles(c, readers);
+            if (!missing.isEmpty()) {
+                throw new CloneException("no role " + missing + " on the target's server to grant the clone to; create it, or leave it out", true);
+            }
             if (exists && !replace && !checkOnly) {
                 throw new CloneException("target database " + target + " exists; pass --replace to replace it with the clone (its sessions are "
                         + "ended), or name another database", true);
             }
-            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int, current_setting('unix_socket_directories')")) {
+            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
                 rs.next();
                 major = rs.getInt(1) / 10000;
-                socketFolders = rs.getString(2);
             }
+            socketFolders = LocalSocket.serverFolders(s); // (a login without pg_read_all_settings may not read it)
         } catch (SQLException e) {
             throw new CloneException(e.getMessage(), false);
         }
@@ -172,6 +191,12 @@ public final class CloneDatabase {
         phases.accept("building indexes and constraints (post-data, -j 2): the foreign keys are checked here");
         pgRestore(pgRestore, connect, dump, "post-data", env);
         t = lap(seconds, "post-data", t);
+        if (!readers.isEmpty()) {
+            phases.accept("granting " + readers + " the use of the scrubbed schemas");
+            try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
+                grantTo(c, readers);
+            }
+        }
         phases.accept((exists ? "replacing " : "renaming it to ") + target.database());
         db.putInPlace(replace);
         lap(seconds, "swap", t);
@@ -211,6 +236,44 @@ public final class CloneDatabase {
         byte[] b = new byte[n];
         random.nextBytes(b);
         return b;
+    }
+
+    private static List<String> missingRoles(Connection c, List<String> roles) throws SQLException {
+        List<String> missing = new ArrayList<>();
+        try (PreparedStatement p = c.prepareStatement("select 1 from pg_roles where rolname = ?")) {
+            for (String r : roles) {
+                p.setString(1, r);
+                try (ResultSet rs = p.executeQuery()) {
+                    if (!rs.next()) missing.add(r);
+                }
+            }
+        }
+        return missing;
+    }
+
+    /** Grants {@code roles} the use of every object of the clone's own schemas (the record of the scrub: read only). */
+    private static void grantTo(Connection c, List<String> roles) throws SQLException {
+        List<String> schemas = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema' order by 1")) {
+            while (rs.next()) schemas.add(rs.getString(1));
+        }
+        try (Statement s = c.createStatement()) {
+            for (String role : roles) {
+                String r = ColumnName.quote(role);
+                for (String schema : schemas) {
+                    String n = ColumnName.quote(schema);
+                    s.execute("grant usage on schema " + n + " to " + r);
+                    if (schema.equals(ScrubDatabase.SCHEMA)) {
+                        s.execute("grant select on all tables in schema " + n + " to " + r);
+                        continue;
+                    }
+                    s.execute("grant select, insert, update, delete, truncate, references, trigger on all tables in schema " + n + " to " + r);
+                    s.execute("grant usage, select, update on all sequences in schema " + n + " to " + r);
+                    s.execute("grant execute on all functions in schema " + n + " to " + r);
+                }
+            }
+        }
     }
 
     private static boolean exists(Connection c, String database) throws SQLException {

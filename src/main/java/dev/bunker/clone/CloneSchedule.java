@@ -97,7 +97,7 @@ public final class CloneSchedule implements AutoCloseable {
         long id = runs.start(job.name(), m.id(), now);
         try {
             ScrubFile scrub = ScrubFile.read(job.scrub());
-            CloneDatabase.Result r = clones.run(m, job.target(), job.password(), scrub, AgeCrypto.readIdentities(job.identity()), true, false,
+            CloneDatabase.Result r = clones.grantingTo(job.grantTo()).run(m, job.target(), job.password(), scrub, AgeCrypto.readIdentities(job.identity()), true, false,
                     line -> { }, line -> LOG.debug("clone {}: {}", job.name(), line));
             runs.finish(id, "done", null, clock.instant());
             LOG.info("clone {}: backup {} cloned into {}{}: {} column(s) scrubbed and verified, in {}", job.name(), m.id(), target,

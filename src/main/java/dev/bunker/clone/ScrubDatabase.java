@@ -24,6 +24,8 @@ import java.util.function.Consumer;
  * {@code bunker_scrub.columns}. The key, the fake pools and the digests of the originals live in session temp tables only.
  */
 public final class ScrubDatabase {
+    /** The clone's record of its scrub: {@code bunker_scrub.columns}. */
+    static final String SCHEMA = "bunker_scrub";
     /** Rows checked per column; a table with fewer is checked whole. */
     static final int SAMPLE_ROWS = 10_000;
 

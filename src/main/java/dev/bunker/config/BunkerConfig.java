@@ -87,9 +87,11 @@ public record BunkerConfig(
 
     /**
      * One scheduled clone: every {@code every}, the newest backup of {@code source} cloned into {@code target} (replaced)
-     * with {@code scrub}'s rules, decrypted with the key in {@code identity}; {@code password}: the target user's, if any.
+     * with {@code scrub}'s rules, decrypted with the key in {@code identity}; {@code password}: the target user's, if any;
+     * {@code grantTo}: roles given the use of the scrubbed clone (see {@code CloneDatabase.grantingTo}).
      */
-    public record CloneJob(String name, String source, String target, String password, Path scrub, Path identity, Duration every) {
+    public record CloneJob(String name, String source, String target, String password, Path scrub, Path identity, Duration every,
+                           List<String> grantTo) {
         @Override
         public String toString() { // never the password
             return "CloneJob[" + name + ", source=" + source + ", target=" + Redact.databaseUrl(target) + ", every=" + every + "]";

@@ -150,6 +150,7 @@ public final class EffectiveConfig {
             jn.put("scrub", j.scrub().toString());
             jn.put("identity", j.identity().toString());
             jn.put("every", Durations.format(j.every()));
+            j.grantTo().forEach(r -> jn.withArray("grant-to").add(r));
         }
         ObjectNode al = root.putObject("alerts");
         c.alerts().webhooks().forEach(w -> al.withArray("webhooks").add(Redact.webhook(w)));

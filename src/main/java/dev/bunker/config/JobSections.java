@@ -296,7 +296,8 @@ final class JobSections {
             if (identity == null) throw c.failAt("identity", "missing; the age key file that decrypts the backups (keep it on this machine only)");
             Duration every = c.duration("every", Duration.ofDays(1));
             if (every.compareTo(Duration.ofHours(1)) < 0) throw c.failAt("every", Durations.format(every) + " is too short; expected at least 1h");
-            jobs.put(name, new BunkerConfig.CloneJob(name, source, target, c.string("password", null), scrub, identity, every));
+            List<String> grantTo = c.strings("grant-to", List.of());
+            jobs.put(name, new BunkerConfig.CloneJob(name, source, target, c.string("password", null), scrub, identity, every, List.copyOf(grantTo)));
             c.rejectUnknownKeys();
         }
         return new BunkerConfig.ClonesConfig(Map.copyOf(jobs));

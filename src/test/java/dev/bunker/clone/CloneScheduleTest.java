@@ -65,7 +65,16 @@ class CloneScheduleTest {
         backups = Engine.backups(bunker);
         base = app.url().substring(0, app.url().lastIndexOf('/') + 1);
         target = "sched_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
+        loader = target + "_loader";
+        developer = target + "_dev";
+        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement()) {
+            s.execute("create role " + loader + " login createdb"); // owns the clones; no person logs in as it
+            s.execute("create role " + developer + " login");
+        }
     }
+
+    String loader;
+    String developer;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -73,20 +82,23 @@ class CloneScheduleTest {
         if (bunker != null) bunker.close();
         try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement()) {
             s.execute("drop database if exists " + target + " with (force)");
+            s.execute("drop role if exists " + developer);
+            s.execute("drop role if exists " + loader);
         }
     }
 
     CloneSchedule schedule(String scrubYaml) throws Exception {
         Path scrub = dir.resolve("scrub.yaml");
         Files.writeString(scrub, scrubYaml);
-        String url = "postgresql://postgres@" + base.substring("jdbc:postgresql://".length()) + target;
-        CloneJob job = new CloneJob("dev", "app", url, null, scrub, dir.resolve("age.txt"), Duration.ofDays(1));
+        String url = "postgresql://" + loader + "@" + base.substring("jdbc:postgresql://".length()) + target;
+        CloneJob job = new CloneJob("dev", "app", url, null, scrub, dir.resolve("age.txt"), Duration.ofDays(1), List.of(developer));
         return new CloneSchedule(new ClonesConfig(Map.of("dev", job)), backups.restore(), null, bunker.database().dataSource(), clock);
     }
 
+    /** As the developer sees it: through the grants the clone made. */
     List<String> emails() throws Exception {
         List<String> out = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(base + target, "postgres", null); Statement s = c.createStatement();
+        try (Connection c = DriverManager.getConnection(base + target, developer, null); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("select email from people order by id")) {
             while (rs.next()) out.add(rs.getString(1));
         }
@@ -106,8 +118,8 @@ class CloneScheduleTest {
     void aDueCloneIsMadeFromTheNewestBackupAndNotAgainFromTheSameOne() throws Exception {
         backups.take().run("app", "dump");
         String left = target + "_bunker_clone_0badc0de"; // a serve killed mid-clone left its private, unscrubbed database
-        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement()) {
-            s.execute("create database " + left);
+        try (Connection c = DriverManager.getConnection(base + "postgres", loader, null); Statement s = c.createStatement()) {
+            s.execute("create database " + left); // as the clone made it: its owner is the target's user
         }
         CloneSchedule schedule = schedule("public.people.email: hash\npublic.people.nickname: fake-name\n");
         assertThat(schedule.runDue()).isEqualTo(1);
@@ -154,6 +166,24 @@ class CloneScheduleTest {
              ResultSet rs = s.executeQuery("select error from clone_runs where state = 'failed'")) {
             rs.next();
             assertThat(rs.getString(1)).contains("public.people.phone");
+        }
+    }
+
+    @Test
+    void theDevelopersRoleCannotConnectToThePrivateDatabaseWhileItHoldsUnscrubbedRows() throws Exception {
+        dev.bunker.backup.Conninfo admin = dev.bunker.backup.Conninfo.parse(
+                "postgresql://" + loader + "@" + base.substring("jdbc:postgresql://".length()) + "postgres", null, null);
+        try (PrivateDatabase db = PrivateDatabase.claim(admin, target, 15, new java.security.SecureRandom(), line -> { })) {
+            db.create();
+            try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", null); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select has_database_privilege('" + developer + "', '" + db.name() + "', 'CONNECT'), "
+                         + "has_database_privilege('" + loader + "', '" + db.name() + "', 'CONNECT')")) {
+                rs.next();
+                assertThat(rs.getBoolean(1)).as("the developer").isFalse();
+                assertThat(rs.getBoolean(2)).as("its owner, the loader").isTrue();
+            }
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> DriverManager.getConnection(base + db.name(), developer, null).close()))
+                    .hasMessageContaining("permission denied");
         }
     }
 }
