@@ -32,7 +32,7 @@ final class PrivateDatabase implements AutoCloseable {
     private final int major;
     private final Connection lock;
     private Thread hook;
-    private boolean placed;
+    private volatile boolean placed; // read by the shutdown hook's thread
 
     private PrivateDatabase(Conninfo admin, String target, String base, String name, int major, Connection lock) {
         this.admin = admin;
