@@ -41,6 +41,14 @@ public final class PgTools {
                 + (configured == null ? " or set backups.pg-bin to its folder" : " or fix backups.pg-bin (" + configured + ")"));
     }
 
+    /** The major version of the server {@code s} is connected to, whose tools {@link #find} looks for. */
+    public static int serverMajor(java.sql.Statement s) throws java.sql.SQLException {
+        try (java.sql.ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+            rs.next();
+            return rs.getInt(1) / 10000;
+        }
+    }
+
     static int majorOf(Path binary) throws IOException {
         Process p = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

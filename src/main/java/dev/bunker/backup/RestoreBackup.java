@@ -163,10 +163,7 @@ public final class RestoreBackup {
                             + " tables); restore into an empty database, or pass --clean to drop and replace what the backup contains");
                 }
             }
-            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
-                rs.next();
-                major = rs.getInt(1) / 10000;
-            }
+            major = PgTools.serverMajor(s);
             socketFolders = LocalSocket.serverFolders(s); // (a login without pg_read_all_settings may not read it)
         }
         Path pgRestore = PgTools.find("pg_restore", major, config.pgBin());

@@ -79,19 +79,18 @@ public final class CloneDatabase {
             throw new CloneException("backup " + m.id() + " is a MariaDB dump; clones are PostgreSQL-only for now", true);
         }
         if (m.isBase()) throw new CloneException("backup " + m.id() + " is a base backup; a clone starts from a dump (--backup of kind dump)", true);
-        Conninfo given = Conninfo.parse(targetUrl, null, null);
-        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, password != null ? password : System.getenv("PGPASSWORD"));
+        Conninfo target = target(targetUrl, password);
         if (List.of("postgres", "template0", "template1").contains(target.database())) {
             throw new CloneException("--target names the database " + target.database() + "; name the clone's own database, e.g. .../app_dev", true);
         }
         byte[] key = scrub.hashKey(randomBytes(32)); // a bad key file is refused before anything is downloaded
-        Conninfo admin = new Conninfo(target.host(), target.port(), "postgres", target.user(), target.password(), target.query());
+        Conninfo admin = admin(target);
         int major;
         String socketFolders;
         boolean exists;
         try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target (postgresql://USER@HOST:PORT/DB; password in PGPASSWORD)");
              Statement s = c.createStatement()) {
-            exists = exists(c, target.database());
+            exists = PrivateDatabase.exists(c, target.database());
             List<String> missing = missingRoles(c, readers);
             if (!missing.isEmpty()) {
                 throw new CloneException("no role " + missing + " on the target's server to grant the clone to; create it, or leave it out", true);
@@ -100,10 +99,7 @@ public final class CloneDatabase {
                 throw new CloneException("target database " + target + " exists; pass --replace to replace it with the clone (its sessions are "
                         + "ended), or name another database", true);
             }
-            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
-                rs.next();
-                major = rs.getInt(1) / 10000;
-            }
+            major = PgTools.serverMajor(s);
             socketFolders = LocalSocket.serverFolders(s); // (a login without pg_read_all_settings may not read it)
         } catch (SQLException e) {
             throw new CloneException(e.getMessage(), false);
@@ -204,25 +200,28 @@ public final class CloneDatabase {
     }
 
     /**
-     * Drops what an earlier, killed clone into {@code targetUrl} left (its private database, unscrubbed); returns how many.
-     * Waits for nothing: a clone of the target going on meanwhile (its lock held) is refused as {@link CloneException}.
+     * Drops what an earlier, killed clone into {@code targetUrl} left (its private database, unscrubbed), saying so in
+     * {@code phases}. Waits for nothing: a clone of the target going on meanwhile (its lock held) is refused as {@link CloneException}.
      */
-    public int dropLeftovers(String targetUrl, String password, Consumer<String> phases) throws CloneException {
-        Conninfo given = Conninfo.parse(targetUrl, null, null);
-        Conninfo target = given.password() != null ? given : Conninfo.parse(targetUrl, null, password != null ? password : System.getenv("PGPASSWORD"));
-        Conninfo admin = new Conninfo(target.host(), target.port(), "postgres", target.user(), target.password(), target.query());
-        int[] dropped = {0};
-        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check the clone's target");
-             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
-            rs.next();
-            PrivateDatabase.claim(admin, target.database(), rs.getInt(1) / 10000, random, line -> {
-                dropped[0]++;
-                phases.accept(line);
-            }).close();
+    public void dropLeftovers(String targetUrl, String password, Consumer<String> phases) throws CloneException {
+        Conninfo target = target(targetUrl, password);
+        Conninfo admin = admin(target);
+        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check the clone's target"); Statement s = c.createStatement()) {
+            PrivateDatabase.claim(admin, target.database(), PgTools.serverMajor(s), random, phases).close();
         } catch (SQLException e) {
             throw new CloneException("unable to look for what an interrupted clone left on " + admin.host() + ":" + admin.port() + " (" + e.getMessage() + ")", false);
         }
-        return dropped[0];
+    }
+
+    /** The target's connection, its password from the URL, else {@code password}, else PGPASSWORD. */
+    private static Conninfo target(String targetUrl, String password) {
+        Conninfo given = Conninfo.parse(targetUrl, null, null);
+        return given.password() != null ? given : Conninfo.parse(targetUrl, null, password != null ? password : System.getenv("PGPASSWORD"));
+    }
+
+    /** The same login on the server's maintenance database, where databases are created, renamed and dropped. */
+    private static Conninfo admin(Conninfo target) {
+        return new Conninfo(target.host(), target.port(), "postgres", target.user(), target.password(), target.query());
     }
 
     private static double seconds(long since) { return (System.nanoTime() - since) / 1e9; }
@@ -272,15 +271,6 @@ public final class CloneDatabase {
                     s.execute("grant usage, select, update on all sequences in schema " + n + " to " + r);
                     s.execute("grant execute on all functions in schema " + n + " to " + r);
                 }
-            }
-        }
-    }
-
-    private static boolean exists(Connection c, String database) throws SQLException {
-        try (PreparedStatement p = c.prepareStatement("select 1 from pg_database where datname = ?")) {
-            p.setString(1, database);
-            try (ResultSet rs = p.executeQuery()) {
-                return rs.next();
             }
         }
     }

@@ -14,8 +14,9 @@ final class CloneRuns {
     /** One run: {@code backupId} is null when it failed before a backup was chosen. */
     record Run(long id, String name, String backupId, String state, Instant startedAt, String error) {}
 
-    static final String LAST = "select id, name, backup_id, state, started_at, error from clone_runs where name = ? order by id desc limit 1";
-    static final String LAST_DONE = "select id, name, backup_id, state, started_at, error from clone_runs where name = ? and state = 'done' order by id desc limit 1";
+    static final String COLUMNS = "select id, name, backup_id, state, started_at, error from clone_runs";
+    static final String LAST = COLUMNS + " where name = ? order by id desc limit 1";
+    static final String LAST_DONE = COLUMNS + " where name = ? and state = 'done' order by id desc limit 1";
     static final String START = "insert into clone_runs (name, backup_id, state, started_at) values (?, ?, 'running', ?) returning id";
     static final String SKIPPED = "insert into clone_runs (name, backup_id, state, started_at, finished_at, error) values (?, ?, 'skipped', ?, ?, ?)";
     static final String FINISH = "update clone_runs set state = ?, finished_at = ?, error = ? where id = ?";

@@ -177,8 +177,8 @@ public record DumpSchema(Map<TableName, List<Column>> tables, List<ForeignKey> f
             if (open != null) { // in a dollar quote: only its own tag ends it
                 int end = line.indexOf(open, i);
                 if (end < 0) return open;
+                i = end + open.length();
                 open = null;
-                i = end + open0(line, end).length();
                 continue;
             }
             char ch = line.charAt(i);
@@ -192,11 +192,14 @@ public record DumpSchema(Map<TableName, List<Column>> tables, List<ForeignKey> f
                 i = end + 1;
             } else if (ch == '-' && line.startsWith("--", i)) {
                 return null;
-            } else if (ch == '$' && (i == 0 || !isIdentifierPart(line.charAt(i - 1))) && DOLLAR_TAG.matcher(line).region(i, line.length()).lookingAt()) {
-                Matcher m = DOLLAR_TAG.matcher(line).region(i, line.length());
-                m.lookingAt();
-                open = m.group();
-                i = m.end();
+            } else if (ch == '$' && (i == 0 || !isIdentifierPart(line.charAt(i - 1)))) {
+                Matcher tag = DOLLAR_TAG.matcher(line).region(i, line.length());
+                if (tag.lookingAt()) {
+                    open = tag.group();
+                    i = tag.end();
+                } else {
+                    i++;
+                }
             } else {
                 i++;
             }
@@ -209,11 +212,6 @@ public record DumpSchema(Map<TableName, List<Column>> tables, List<ForeignKey> f
     /** A character that continues an unquoted identifier: a dollar there (cost$x$) starts no quote. */
     private static boolean isIdentifierPart(char c) {
         return Character.isLetterOrDigit(c) || c == '_' || c == '$';
-    }
-
-    private static String open0(String line, int at) {
-        Matcher m = DOLLAR_TAG.matcher(line).region(at, line.length());
-        return m.lookingAt() ? m.group() : "$";
     }
 
     static String unquote(String ident) {

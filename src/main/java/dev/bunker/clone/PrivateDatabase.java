@@ -95,7 +95,7 @@ final class PrivateDatabase implements AutoCloseable {
     void putInPlace(boolean replace) throws SQLException, CloneException {
         try (Statement s = lock.createStatement()) {
             String old = null;
-            if (exists(target)) {
+            if (exists(lock, target)) {
                 if (!replace) throw new CloneException("target database " + target + " was created while the clone was made; pass --replace to replace it", true);
                 old = name.replace("_bunker_clone_", "_bunker_old_");
                 s.execute("alter database " + ColumnName.quote(target) + " allow_connections false");
@@ -172,8 +172,9 @@ final class PrivateDatabase implements AutoCloseable {
         }
     }
 
-    private boolean exists(String database) throws SQLException {
-        try (PreparedStatement p = lock.prepareStatement("select 1 from pg_database where datname = ?")) {
+    /** Whether the server {@code c} is connected to has a database of that name. */
+    static boolean exists(Connection c, String database) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("select 1 from pg_database where datname = ?")) {
             p.setString(1, database);
             try (ResultSet rs = p.executeQuery()) {
                 return rs.next();
