@@ -105,10 +105,8 @@ final class CloneCommand implements Callable<Integer> {
             System.out.printf("  %-50s %-10s %10d rows, %6d sampled, %d survivors%s%n", c.column(), c.rule(), c.rowsChanged(), c.rowsSampled(),
                     c.survivors(), c.propagatedFrom() == null ? "" : " (foreign key to " + c.propagatedFrom() + ")");
         }
-        StringBuilder phases = new StringBuilder();
-        r.seconds().forEach((phase, s) -> phases.append(phases.isEmpty() ? "" : ", ").append(String.format("%s %.1f s", phase, s)));
         System.out.printf("cloned %s (from store '%s') into %s%s: %d column(s) scrubbed %s, %d values rewritten; %s%n", r.manifest().id(), r.store(),
-                r.target(), r.replaced() ? " (replaced)" : "", r.columns().size(), perRule, rows, phases);
+                r.target(), r.replaced() ? " (replaced)" : "", r.columns().size(), perRule, rows, r.timings());
         System.out.println("recorded in bunker_scrub.columns in the clone");
     }
 }

@@ -34,7 +34,14 @@ import java.util.function.Consumer;
 public final class CloneDatabase {
     /** What the clone did: {@code seconds} per phase in order; {@code columns} empty for a check. */
     public record Result(Manifest manifest, String target, ScrubPlan plan, List<ScrubDatabase.ColumnResult> columns,
-                         Map<String, Double> seconds, String store, boolean replaced) {}
+                         Map<String, Double> seconds, String store, boolean replaced) {
+        /** The phases' times for people: "download 0.2 s, plan 0.1 s, ...". */
+        public String timings() {
+            StringBuilder out = new StringBuilder();
+            seconds.forEach((phase, s) -> out.append(out.isEmpty() ? "" : ", ").append(String.format("%s %.1f s", phase, s)));
+            return out.toString();
+        }
+    }
 
     private final RestoreBackup restore;
     private final Path pgBin;

@@ -101,7 +101,7 @@ public final class CloneSchedule implements AutoCloseable {
                     line -> { }, line -> LOG.debug("clone {}: {}", job.name(), line));
             runs.finish(id, "done", null, clock.instant());
             LOG.info("clone {}: backup {} cloned into {}{}: {} column(s) scrubbed and verified, in {}", job.name(), m.id(), target,
-                    r.replaced() ? " (replaced)" : "", r.columns().size(), r.seconds());
+                    r.replaced() ? " (replaced)" : "", r.columns().size(), r.timings());
             return Outcome.CLONED;
         } catch (java.io.IOException | RuntimeException e) {
             runs.finish(id, "failed", e.getMessage(), clock.instant());
