@@ -166,9 +166,26 @@ final class PrivateDatabase implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Drops {@code database}, ending its sessions. A session of another role cannot be ended by ours; the ones seen here
+     * are refused logins still on their way out (CONNECT is revoked), gone within moments: the drop is tried again
+     * for up to 5 s before it fails.
+     */
     private void dropDatabase(String database) throws SQLException {
-        try (Statement s = lock.createStatement()) {
-            s.execute("drop database if exists " + ColumnName.quote(database) + (major >= 13 ? " with (force)" : ""));
+        for (int attempt = 1; ; attempt++) {
+            try (Statement s = lock.createStatement()) {
+                s.execute("drop database if exists " + ColumnName.quote(database) + (major >= 13 ? " with (force)" : ""));
+                return;
+            } catch (SQLException e) {
+                // 42501: a session of another role; 55006: a session still there (before 13, nothing ends them)
+                if (attempt == 25 || !("42501".equals(e.getSQLState()) || "55006".equals(e.getSQLState()))) throw e;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while dropping " + database);
+            }
         }
     }
 
