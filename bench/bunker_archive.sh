@@ -19,7 +19,7 @@ pitr_setup bunker-archive 6
 pitr_clone "archive_mode = on\narchive_timeout = 60s\n"
 PQ -d postgres -c "create role bunker_base login replication" >&2
 
-PUSH_TOKEN=$("$JAVA" -jar "$JAR" token create pg-bench --scope wal-push --source bench | awk '/^token:/{print $2}')
+PUSH_TOKEN=$($BUNKER token create pg-bench --scope wal-push --source bench | awk '/^token:/{print $2}')
 PUSH_HASH=$(printf '%s' "$PUSH_TOKEN" | sha256sum | cut -d' ' -f1)
 install -o postgres -g postgres -m 600 /dev/null "$W/wal.token"
 printf '%s\n' "$PUSH_TOKEN" > "$W/wal.token"
@@ -39,7 +39,7 @@ api:
     pg-bench: {scope: wal-push, source: bench, sha256: $PUSH_HASH}
 YAML
 mkdir -p "$W/bunker"
-"$JAVA" -jar "$JAR" serve --config "$W/bunker.yaml" --data-dir "$W/bunker" --listen 127.0.0.1:0 > "$W/bunker/serve.log" 2>&1 &
+$BUNKER serve --config "$W/bunker.yaml" --data-dir "$W/bunker" --listen 127.0.0.1:0 > "$W/bunker/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 600); do
   URL=$(grep -o 'serving http://[0-9.:]*' "$W/bunker/serve.log" | head -1 | cut -d' ' -f2 || true)

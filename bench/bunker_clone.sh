@@ -28,7 +28,7 @@ public.mixed.created: shuffle
 public.pgbench_tellers.filler: fake-phone
 public.pgbench_branches.filler: {constant: "scrubbed"}
 YAML
-B="$JAVA -jar $JAR"
+B=$BUNKER
 $B status --config "$W/bunker.yaml" --data-dir "$W" >/dev/null 2>&1   # first start: initdb of Bunker's embedded db, untimed
 $B db backup --config "$W/bunker.yaml" --data-dir "$W" --source bench --kind dump >&2
 PSQL -d postgres -c "drop database if exists r_clone_bench" -c "drop database if exists c_clone_bench with (force)" -c "create database r_clone_bench" >&2

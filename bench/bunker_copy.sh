@@ -59,12 +59,12 @@ if [ "${WARMUP:-1}" = 1 ]; then
   while read -r f; do cp "$f" "$D/stores/primary/objects/warmup/$(basename "$f").w"; done < <(find "$SRC/small" -type f | sort | sed -n 1,400p)
   f=$(find "$SRC/large" -type f 2>/dev/null | sed -n 1p); [ -n "$f" ] && cp "$f" "$D/stores/primary/objects/warmup/large.w"
   NW=$(find "$D/stores/primary/objects/warmup" -type f | wc -l)
-  "$JAVA" -jar "$JAR" reconcile --config "$D/bunker.yaml" --data-dir "$D" >/dev/null 2>&1
+  $BUNKER reconcile --config "$D/bunker.yaml" --data-dir "$D" >/dev/null 2>&1
   wait_verified "$NW" vault shelter
 fi
 for sub in small large; do [ -d "$SRC/$sub" ] && cp -r "$SRC/$sub" "$D/stores/primary/objects/"; done; sync
 t0=$(now)
-"$JAVA" -jar "$JAR" reconcile --config "$D/bunker.yaml" --data-dir "$D" >&2   # lists, records + enqueues every file
+$BUNKER reconcile --config "$D/bunker.yaml" --data-dir "$D" >&2   # lists, records + enqueues every file
 fig bunker_replicate2_reconcile_s "$(since "$t0")" s
 wait_verified $(( NF + NW )) vault shelter
 t=$(since "$t0"); report bunker_replicate2 "$t"

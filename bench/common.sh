@@ -5,12 +5,21 @@ JAR=$BUNKER_HOME/target/bunker.jar
 
 # The JVM: BENCH_JAVA, else the one bin/bunker runs on (the newest JDK 21+, see bin/jdk)
 JAVA=${BENCH_JAVA:-$("$BUNKER_HOME/bin/jdk")/bin/java}
+# bunker_cmd [JAVA]: the CLI as users run it, bin/bunker (its heap bound, its class-data archive per command), on the
+# JDK of JAVA ($JAVA by default). A string, since the anchors' timeit runs its command in a new shell. bin/bunker
+# rewrites a command's archive on its first run after a build (seconds): each script runs its timed commands once untimed.
+bunker_cmd() { echo "env BUNKER_JAVA_HOME=$(dirname "$(dirname "$(readlink -f "${1:-$JAVA}")")") $BUNKER_HOME/bin/bunker"; }
+BUNKER=$(bunker_cmd)
 SERVE_PID=""
 # start_serve DIR CONFIG [JAVA_OPTS] -> sets SERVE_PID, URL, TOKEN
 start_serve() {
   local d=$1 cfg=$2 opts=${3:-}
   mkdir -p "$d"
-  "$JAVA" $opts -jar "$JAR" serve --config "$cfg" --data-dir "$d" --listen 127.0.0.1:0 > "$d/serve.log" 2>&1 &
+  if [ "$JAR" = "$BUNKER_HOME/target/bunker.jar" ]; then
+    BUNKER_JAVA_OPTS="$opts" $BUNKER serve --config "$cfg" --data-dir "$d" --listen 127.0.0.1:0 > "$d/serve.log" 2>&1 &
+  else # another build's jar (bunker_get.sh's BASE_JAR)
+    "$JAVA" $opts -jar "$JAR" serve --config "$cfg" --data-dir "$d" --listen 127.0.0.1:0 > "$d/serve.log" 2>&1 &
+  fi
   SERVE_PID=$!
   for _ in $(seq 1 600); do
     URL=$(grep -o 'serving http://[0-9.:]*' "$d/serve.log" | head -1 | cut -d' ' -f2 || true)

@@ -1,5 +1,6 @@
 package dev.bunker.replication;
 
+import dev.bunker.store.CheckedBytes;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Staged;
 import java.io.IOException;
@@ -82,13 +83,12 @@ final class FanOut {
      * thread; for sinks that write locally, handing one chunk to other threads costs more than the writes.
      */
     private static Result runSmall(InputStream source, long expectedSize, String expectedSha256, Map<String, Sink> sinks) {
-        byte[] data;
-        String sha;
+        CheckedBytes data;
         try {
-            data = source.readNBytes(CHUNK + 1);
-            if (data.length > expectedSize) throw tooLong(expectedSize);
-            sha = Sha256.hexOf(data);
-            checkWhole(data.length, sha, expectedSize, expectedSha256);
+            byte[] read = source.readNBytes(CHUNK + 1);
+            if (read.length > expectedSize) throw tooLong(expectedSize);
+            data = CheckedBytes.of(read); // hashed once here; a local target writes the same array without hashing it again
+            checkWhole(data.size(), data.sha256(), expectedSize, expectedSha256);
         } catch (IOException | RuntimeException e) {
             return new Result(0, null, e, Map.of(), Map.of());
         }
@@ -96,12 +96,12 @@ final class FanOut {
         Map<String, Exception> failed = new LinkedHashMap<>();
         for (Map.Entry<String, Sink> e : sinks.entrySet()) {
             try {
-                written.put(e.getKey(), e.getValue().write(new java.io.ByteArrayInputStream(data)));
+                written.put(e.getKey(), e.getValue().write(data.reread()));
             } catch (Exception ex) {
                 failed.put(e.getKey(), ex);
             }
         }
-        return new Result(data.length, sha, null, written, failed);
+        return new Result(data.size(), data.sha256(), null, written, failed);
     }
 
     private static IOException tooLong(long expectedSize) {

@@ -41,6 +41,14 @@ final class DurableFiles {
         return t;
     });
 
+    /** Writes {@code data} whole to a new file, unsynced. */
+    void writeUnsynced(Path temp, byte[] data) throws IOException {
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer bb = ByteBuffer.wrap(data);
+            while (bb.hasRemaining()) ch.write(bb);
+        }
+    }
+
     /**
      * Writes {@code data} to a new file {@code temp}, not yet durable ({@link #forceAll} makes it so); returns the byte
      * count, {@code digest} updated.

@@ -97,9 +97,18 @@ public final class LocalStore implements LockableStore {
             // removed by hand while this process ran: made again, not a failed put (looked at first: createDirectories
             // on a folder that exists costs a failed mkdir and an exception, on every write)
             if (!Files.isDirectory(tmp)) Files.createDirectories(tmp);
-            MessageDigest digest = Sha256.newDigest();
-            long written = files.writeUnsynced(temp, data, digest);
-            String sha256 = Sha256.hex(digest.digest());
+            byte[] checked = data instanceof CheckedBytes c ? c.unreadBytes() : null;
+            long written;
+            String sha256;
+            if (checked != null) { // hashed from this very array: writing it does not change it
+                files.writeUnsynced(temp, checked);
+                written = checked.length;
+                sha256 = ((CheckedBytes) data).sha256();
+            } else {
+                MessageDigest digest = Sha256.newDigest();
+                written = files.writeUnsynced(temp, data, digest);
+                sha256 = Sha256.hex(digest.digest());
+            }
             options.checkWhole(name, key, written, sha256);
             staged = true;
             return new LocalStaged(this, key, target, temp, options, asNewVersion, new PutResult(written, sha256, null));

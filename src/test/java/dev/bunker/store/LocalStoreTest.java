@@ -56,6 +56,40 @@ class LocalStoreTest extends LockableStoreContract {
     }
 
     @Test
+    void bytesHashedInMemoryAreWrittenWithoutASecondHashButStillCheckedAgainstTheLedger() throws IOException {
+        byte[] data = new byte[200_000];
+        new java.util.Random(7).nextBytes(data);
+        String sha = Sha256.hexOf(data);
+        CheckedBytes checked = CheckedBytes.of(data.clone());
+        assertThat(checked.sha256()).isEqualTo(sha);
+
+        PutResult ok = store.put("k/ok", checked.reread(), PutOptions.ofSize(data.length).withSha256(sha));
+        assertThat(ok.sha256()).isEqualTo(sha);
+        assertThat(read("k/ok")).isEqualTo(data);
+
+        String other = Sha256.hexOf(new byte[] {1});
+        assertThatThrownBy(() -> store.put("k/wrong", checked.reread(), PutOptions.ofSize(data.length).withSha256(other)))
+                .isInstanceOf(StoreException.class).hasMessageContaining("expected " + other);
+        assertThat(store.stat("k/wrong")).isEmpty();
+        assertThat(unfinishedUploads()).isZero();
+    }
+
+    @Test
+    void aCheckedStreamAlreadyPartlyReadIsHashedAsItIsRead() throws IOException {
+        byte[] data = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        CheckedBytes partly = CheckedBytes.of(data);
+        assertThat(partly.skip(4)).isEqualTo(4);
+        // the digest it carries is of all 16 bytes: the store must not take it for the 12 it gets
+        assertThatThrownBy(() -> store.put("p", partly, PutOptions.ofSize(12).withSha256(partly.sha256())))
+                .isInstanceOf(StoreException.class).hasMessageContaining("expected " + partly.sha256());
+        CheckedBytes again = CheckedBytes.of(data);
+        assertThat(again.skip(4)).isEqualTo(4);
+        byte[] rest = java.util.Arrays.copyOfRange(data, 4, 16);
+        assertThat(store.put("p", again, PutOptions.ofSize(12)).sha256()).isEqualTo(Sha256.hexOf(rest));
+        assertThat(read("p")).isEqualTo(rest);
+    }
+
+    @Test
     void aSegmentLongerThanAFileNameIsRefusedBeforeAnythingIsWritten() {
         assertThatThrownBy(() -> put("seg/" + "s".repeat(256), new byte[] {1})).isInstanceOf(InvalidKeyException.class)
                 .hasMessageContaining("at most 255 bytes");

@@ -1,0 +1,37 @@
+package dev.bunker.store;
+
+import java.io.ByteArrayInputStream;
+
+/**
+ * Bytes held in memory together with the SHA-256 this class computed from them. A store given one unread writes the
+ * array as it is and takes the digest instead of hashing the same memory again: replication hashes a small object
+ * once, not once more per target. The array is owned from {@link #of} on and never changed; any other reader (a
+ * wrapper that filters the stream, a part-read stream) gets the bytes through the stream and hashes them as usual.
+ */
+public final class CheckedBytes extends ByteArrayInputStream {
+    private final String sha256;
+
+    private CheckedBytes(byte[] data, String sha256) {
+        super(data);
+        this.sha256 = sha256;
+    }
+
+    /** Hashes {@code data}, which the caller hands over: nothing may write to it afterwards. */
+    public static CheckedBytes of(byte[] data) {
+        return new CheckedBytes(data, Sha256.hexOf(data));
+    }
+
+    /** Another unread stream over the same bytes and digest (one per target). */
+    public CheckedBytes reread() {
+        return new CheckedBytes(buf, sha256);
+    }
+
+    public String sha256() { return sha256; }
+
+    public int size() { return count; }
+
+    /** The whole array, when nothing has been read or skipped yet (else null: read the stream). */
+    byte[] unreadBytes() {
+        return pos == 0 && count == buf.length ? buf : null;
+    }
+}
