@@ -85,9 +85,8 @@ final class FanOut {
     private static Result runSmall(InputStream source, long expectedSize, String expectedSha256, Map<String, Sink> sinks) {
         CheckedBytes data;
         try {
-            byte[] read = source.readNBytes(CHUNK + 1);
-            if (read.length > expectedSize) throw tooLong(expectedSize);
-            data = CheckedBytes.of(read); // hashed once here; a local target writes the same array without hashing it again
+            data = CheckedBytes.readFrom(source, CHUNK + 1); // hashed once here; a local target writes it without hashing it again
+            if (data.size() > expectedSize) throw tooLong(expectedSize);
             checkWhole(data.size(), data.sha256(), expectedSize, expectedSha256);
         } catch (IOException | RuntimeException e) {
             return new Result(0, null, e, Map.of(), Map.of());

@@ -5,8 +5,8 @@ import java.io.ByteArrayInputStream;
 /**
  * Bytes held in memory together with the SHA-256 this class computed from them. A store given one unread writes the
  * array as it is and takes the digest instead of hashing the same memory again: replication hashes a small object
- * once, not once more per target. The array is owned from {@link #of} on and never changed; any other reader (a
- * wrapper that filters the stream, a part-read stream) gets the bytes through the stream and hashes them as usual.
+ * once, not once more per target. The array is this class's own and never changed; any other reader (a wrapper that
+ * filters the stream, a partly read stream) gets the bytes through the stream and hashes them as usual.
  */
 public final class CheckedBytes extends ByteArrayInputStream {
     private final String sha256;
@@ -16,8 +16,12 @@ public final class CheckedBytes extends ByteArrayInputStream {
         this.sha256 = sha256;
     }
 
-    /** Hashes {@code data}, which the caller hands over: nothing may write to it afterwards. */
-    public static CheckedBytes of(byte[] data) {
+    /**
+     * Reads up to {@code max} bytes of {@code in} into an array of its own, which no one else ever holds (so nothing
+     * can change it after it is hashed), and hashes them.
+     */
+    public static CheckedBytes readFrom(java.io.InputStream in, int max) throws java.io.IOException {
+        byte[] data = in.readNBytes(max);
         return new CheckedBytes(data, Sha256.hexOf(data));
     }
 
