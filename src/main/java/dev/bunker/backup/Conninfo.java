@@ -1,7 +1,6 @@
 package dev.bunker.backup;
 
 import java.net.URI;
-import java.net.URISyntaxException;
 
 /**
  * A PostgreSQL connection as both libpq (for pg_dump/pg_restore) and JDBC want it. The password
@@ -9,29 +8,28 @@ import java.net.URISyntaxException;
  */
 public record Conninfo(String host, int port, String database, String user, String password, String query) {
     public static Conninfo parse(String url, String user, String password) {
-        String u = url.startsWith("jdbc:") ? url.substring(5) : url;
-        if (u.startsWith("postgres://")) u = "postgresql://" + u.substring("postgres://".length());
-        try {
-            URI uri = new URI(u);
-            String userInfo = uri.getUserInfo();
-            String urlUser = null;
-            String urlPassword = null;
-            if (userInfo != null) {
-                int colon = userInfo.indexOf(':');
-                urlUser = colon < 0 ? userInfo : userInfo.substring(0, colon);
-                urlPassword = colon < 0 ? null : userInfo.substring(colon + 1);
-            }
-            String query = uri.getRawQuery();
-            String queryUser = param(query, "user");
-            String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
-            return new Conninfo(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db,
-                    user != null ? user : urlUser != null ? urlUser : queryUser, password != null ? password : urlPassword,
-                    query == null ? null : query.replaceAll("(^|&)(user|password)=[^&]*", "").replaceFirst("^&", ""));
-        } catch (URISyntaxException e) {
-            // The message names the URL with its password masked: it is printed and logged.
-            throw new IllegalArgumentException("\"" + dev.bunker.config.Redact.databaseUrl(url) + "\" is not a PostgreSQL URL ("
-                    + e.getReason() + ")");
+        URI uri = dev.bunker.config.PostgresUrls.parse(url);
+        String userInfo = uri.getRawUserInfo();
+        String urlUser = null;
+        String urlPassword = null;
+        if (userInfo != null) {
+            int colon = userInfo.indexOf(':');
+            urlUser = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+            urlPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
         }
+        String query = uri.getRawQuery();
+        String queryUser = decode(param(query, "user"));
+        String queryPassword = decode(param(query, "password"));
+        String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+        return new Conninfo(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db,
+                user != null ? user : urlUser != null ? urlUser : queryUser,
+                password != null ? password : urlPassword != null ? urlPassword : queryPassword,
+                query == null ? null : query.replaceAll("(^|&)(user|password)=[^&]*", "").replaceFirst("^&", ""));
+    }
+
+    /** Percent-decoding as libpq does it ('+' stays '+'). */
+    private static String decode(String s) {
+        return s == null ? null : java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String param(String query, String name) {

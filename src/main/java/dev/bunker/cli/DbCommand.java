@@ -199,9 +199,10 @@ public final class DbCommand implements Runnable {
             if (toTime != null && mariaDbSource && (noStart || port != 0)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to PostgreSQL sources");
             }
-            if (target != null && dev.bunker.mariadb.MariaDbUrl.matches(target)) {
+            if (target != null) {
                 try {
-                    dev.bunker.mariadb.MariaDbUrl.parse(target, null, null);
+                    if (dev.bunker.mariadb.MariaDbUrl.matches(target)) dev.bunker.mariadb.MariaDbUrl.parse(target, null, null);
+                    else dev.bunker.backup.Conninfo.parse(target, null, null);
                 } catch (IllegalArgumentException bad) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "--target: " + bad.getMessage());
                 }

@@ -52,8 +52,14 @@ final class JobSections {
                     throw s.failAt("pitr", "applies to PostgreSQL sources; a MariaDB source's point-in-time recovery is binlog: {stream: true}");
                 }
             } else if (!url.equals("self") && !(url.startsWith("postgresql://") || url.startsWith("postgres://") || url.startsWith("jdbc:postgresql://"))) {
-                throw s.failAt("url", "\"" + url + "\" is not a database URL; expected postgresql://USER@HOST:PORT/DB, jdbc:postgresql://HOST:PORT/DB, "
-                        + "mariadb://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB");
+                throw s.failAt("url", "\"" + Redact.databaseUrl(url) + "\" is not a database URL; expected postgresql://USER@HOST:PORT/DB, "
+                        + "jdbc:postgresql://HOST:PORT/DB, mariadb://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB");
+            } else if (!url.equals("self")) {
+                try {
+                    PostgresUrls.parse(url);
+                } catch (IllegalArgumentException bad) {
+                    throw s.failAt("url", bad.getMessage());
+                }
             }
             Pitr pitr = pitr(e.getKey(), s.section("pitr"));
             if (pitr != null && url.equals("self")) {
@@ -283,6 +289,11 @@ final class JobSections {
             String target = c.requiredString("target", "the clone's database, e.g. postgresql://dev@127.0.0.1:5432/app_dev");
             if (!(target.startsWith("postgresql://") || target.startsWith("postgres://"))) {
                 throw c.failAt("target", "\"" + Redact.databaseUrl(target) + "\" is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB (clones are PostgreSQL-only)");
+            }
+            try {
+                PostgresUrls.parse(target);
+            } catch (IllegalArgumentException bad) {
+                throw c.failAt("target", bad.getMessage());
             }
             if (MariaDbUrl.matches(backups.sources().get(source).url())) {
                 throw c.failAt("source", "\"" + source + "\" is a MariaDB source; clones are PostgreSQL-only for now");

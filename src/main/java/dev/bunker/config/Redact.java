@@ -25,7 +25,8 @@ public final class Redact {
     /** A database URL with any password masked: in the user info, and in password-like query parameters. */
     public static String databaseUrl(String url) {
         if (url == null) return null;
-        return url.replaceAll("://([^:@/]+):[^@/]*@", "://$1:" + MASK + "@")
+        // up to the LAST '@' before any query: a password may hold a raw '@' or '/' (masking too much is the safe way to be wrong)
+        return url.replaceAll("://([^:@/]+):[^?]*@", "://$1:" + MASK + "@")
                 .replaceAll("(?i)([?&](?:password|sslpassword|sslkey|sslcert)=)[^&]*", "$1" + MASK);
     }
 }

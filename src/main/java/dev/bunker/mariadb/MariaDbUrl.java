@@ -60,7 +60,7 @@ public record MariaDbUrl(String host, int port, String database, String user, St
     }
 
     private static String redact(String url) {
-        return url.replaceFirst("(://[^:/@]*):[^@/]*@", "$1:***@");
+        return url.replaceFirst("(://[^:/@]*):[^?]*@", "$1:***@"); // to the last '@': a password may hold a raw '@' or '/'
     }
 
     /** A restore target: {@link #parse}, the password from MYSQL_PWD when the URL has none (as the mariadb client reads it). */

@@ -257,6 +257,13 @@ class ConfigLoaderTest {
                 .contains("backups.sources...").contains("is not a source name");
         assertThat(fails(FULL + backups.replace("URL", "oracle://db/x").replace("EXTRA", "").replace("MORE", "")).getMessage())
                 .contains("is not a database URL").contains("mariadb://USER@HOST:PORT/DB");
+        // a raw '@' or '/' in a password: refused at load (it would have connected to 127.0.0.1), the password not shown
+        for (String url : new String[] {"postgresql://b:se@cr3t@db.example.com/app", "postgresql://b:se/cr3t@db.example.com/app"}) {
+            assertThat(fails(FULL + backups.replace("URL", url).replace("EXTRA", "").replace("MORE", "")).getMessage())
+                    .contains("backups.sources.shop.url").contains("cannot read the host").contains("%40").doesNotContain("cr3t");
+        }
+        assertThat(load(FULL + backups.replace("URL", "postgresql://b:se%40cr3t@db.example.com/app").replace("EXTRA", "").replace("MORE", ""))
+                .backups().sources().get("shop").url()).isEqualTo("postgresql://b:se%40cr3t@db.example.com/app");
     }
 
     @Test
