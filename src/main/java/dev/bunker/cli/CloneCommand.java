@@ -58,8 +58,16 @@ final class CloneCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        try {
+            dev.bunker.config.PostgresUrls.parse(target); // before anything is downloaded
+        } catch (IllegalArgumentException bad) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--target: " + bad.getMessage());
+        }
         BunkerConfig config = DbCommand.requireBackups(options);
         ScrubFile file = ScrubFile.read(scrub);
         List<String> identities = AgeCrypto.readIdentities(identity);

@@ -37,6 +37,33 @@ class SecretsInOutputTest {
     }
 
     @Test
+    void aDatabaseUrlWhosePasswordHoldsARawAtOrSlashIsRefusedWithExit2AndNotPrinted() throws Exception {
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], sources: {app: {url: \"URL\"}}}\n";
+        Path bad = dir.resolve("bad.yaml");
+        Files.writeString(bad, backups.replace("URL", "postgresql://bk:" + DB_SECRET + "@x@db.internal/app"));
+        CliTest.Result load = CliTest.run("config", "check", "--config", bad.toString());
+        assertThat(load.exit()).isEqualTo(2);
+        assertThat(load.err()).contains("backups.sources.app.url").contains("cannot read the host");
+        assertThat(load.out() + load.err()).doesNotContain(DB_SECRET);
+
+        Path ok = dir.resolve("bunker.yaml");
+        Files.writeString(ok, backups.replace("URL", "postgresql://bk@127.0.0.1:5432/app"));
+        Path key = dir.resolve("key.txt");
+        Files.writeString(key, "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n");
+        for (String target : new String[] {"postgresql://dev:" + DB_SECRET + "@x@db.internal/devdb", "postgresql://dev:" + DB_SECRET + "/x@db.internal/devdb"}) {
+            CliTest.Result restore = CliTest.run("db", "restore", "--config", ok.toString(), "--data-dir", dir.resolve("data").toString(),
+                    "--backup", "latest", "--identity", key.toString(), "--target", target);
+            CliTest.Result clone = CliTest.run("db", "clone", "--config", ok.toString(), "--data-dir", dir.resolve("data").toString(),
+                    "--source", "app", "--identity", key.toString(), "--scrub", dir.resolve("scrub.yaml").toString(), "--target", target);
+            for (CliTest.Result r : List.of(restore, clone)) {
+                assertThat(r.exit()).as(r.err()).isEqualTo(2);
+                assertThat(r.err()).contains("--target: cannot read the host").contains("db.internal/devdb");
+                assertThat(r.out() + r.err()).doesNotContain(DB_SECRET);
+            }
+        }
+    }
+
+    @Test
     void aFailingWebhookIsLoggedWithoutItsToken() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
