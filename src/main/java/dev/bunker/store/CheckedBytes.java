@@ -30,6 +30,15 @@ public final class CheckedBytes extends ByteArrayInputStream {
         return new CheckedBytes(buf, sha256);
     }
 
+    /** Through a copy: ByteArrayInputStream's own hands the array itself to {@code out} (on JDK 17), which could write to it. */
+    @Override
+    public synchronized long transferTo(java.io.OutputStream out) throws java.io.IOException {
+        byte[] chunk = new byte[64 * 1024];
+        long n = 0;
+        for (int r; (r = read(chunk, 0, chunk.length)) > 0; n += r) out.write(chunk, 0, r);
+        return n;
+    }
+
     public String sha256() { return sha256; }
 
     public int size() { return count; }

@@ -87,6 +87,15 @@ class LocalStoreTest extends LockableStoreContract {
         byte[] rest = java.util.Arrays.copyOfRange(data, 4, 16);
         assertThat(store.put("p", again, PutOptions.ofSize(12)).sha256()).isEqualTo(Sha256.hexOf(rest));
         assertThat(read("p")).isEqualTo(rest);
+
+        // a reader that writes into what it is handed cannot change the bytes another target then writes unread
+        CheckedBytes shared = CheckedBytes.readFrom(new ByteArrayInputStream(data), 100);
+        shared.reread().transferTo(new java.io.OutputStream() {
+            @Override public void write(int b) {}
+            @Override public void write(byte[] b, int off, int len) { java.util.Arrays.fill(b, off, off + len, (byte) 0); }
+        });
+        assertThat(store.put("q", shared.reread(), PutOptions.ofSize(16).withSha256(Sha256.hexOf(data))).sha256()).isEqualTo(Sha256.hexOf(data));
+        assertThat(read("q")).isEqualTo(data);
     }
 
     @Test
