@@ -6,61 +6,30 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bunker.Bunker;
-import dev.bunker.Engine;
 import dev.bunker.replication.CopyState;
-import dev.bunker.replication.Replication;
 import dev.bunker.store.Sha256;
-import dev.bunker.testing.FaultyStore;
-import dev.bunker.testing.MutableClock;
-import dev.bunker.testing.TestConfigs;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Exports at their edges: what is already in the destination folder (a stranger's file, a link), a resumed run asked
  * differently, a primary copy known to be bad, an object replaced since the delivery was planned.
  */
 @Timeout(120)
-class ExportEdgesTest {
-    @TempDir Path dir;
-    final Random random = new Random(5);
-    final Map<String, FaultyStore> faulty = new HashMap<>();
-    final MutableClock clock = MutableClock.atNow();
-    final Consumer<String> quiet = line -> { };
-    final Map<String, byte[]> stored = new TreeMap<>();
-    Bunker bunker;
-    Replication replication;
-    Exports exports;
-
-    @BeforeEach
-    void open() {
-        bunker = Bunker.open(TestConfigs.threeLocalStores(dir), clock, FaultyStore.into(faulty));
-        replication = Engine.replication(bunker);
-        exports = Engine.exports(bunker, replication);
-    }
-
-    @AfterEach
-    void close() {
-        replication.close();
-        bunker.close();
+class ExportEdgesTest extends ExportFixture {
+    ExportEdgesTest() {
+        super(5);
     }
 
     @Test
@@ -228,31 +197,12 @@ class ExportEdgesTest {
         }
     }
 
-    void put(String key, int size) throws Exception {
-        byte[] data = new byte[size];
-        random.nextBytes(data);
-        replication.ingest().put(key, new ByteArrayInputStream(data), data.length, null, null);
-        stored.put(key, data);
-    }
-
     void hideEverywhere(String key) throws Exception {
         for (String store : List.of("primary", "vault", "shelter")) Files.move(onDisk(store, key), dir.resolve(store + "-hidden"));
     }
 
     void unhideEverywhere(String key) throws Exception {
         for (String store : List.of("primary", "vault", "shelter")) Files.move(dir.resolve(store + "-hidden"), onDisk(store, key));
-    }
-
-    Path onDisk(String store, String key) {
-        return ((dev.bunker.store.LocalStore) faulty.get(store).real()).pathOf(key);
-    }
-
-    Map<String, String> expected(String prefix) {
-        Map<String, String> out = new TreeMap<>();
-        stored.forEach((k, v) -> {
-            if (k.startsWith(prefix)) out.put(k, Sha256.hexOf(v));
-        });
-        return out;
     }
 
     Path extract(Path archive) throws Exception {

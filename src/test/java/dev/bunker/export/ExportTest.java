@@ -4,67 +4,28 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.bunker.Bunker;
 import dev.bunker.Engine;
 import dev.bunker.json.Json;
 import dev.bunker.lifecycle.Lifecycle;
-import dev.bunker.replication.Replication;
-import dev.bunker.testing.FaultyStore;
-import dev.bunker.testing.MutableClock;
-import dev.bunker.testing.TestConfigs;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Exports end to end on a real PostgreSQL and local stores, checked with the standard tools a user has: tar, sha256sum, age. */
 @Timeout(120)
-class ExportTest {
-    @TempDir Path dir;
-    final Random random = new Random(11);
-    final Map<String, FaultyStore> faulty = new HashMap<>();
-    final MutableClock clock = MutableClock.atNow();
-    final Consumer<String> quiet = line -> { };
-    Bunker bunker;
-    Replication replication;
-    Exports exports;
-    final Map<String, byte[]> stored = new TreeMap<>();
-
-    @BeforeEach
-    void open() {
-        bunker = Bunker.open(TestConfigs.threeLocalStores(dir), clock, FaultyStore.into(faulty));
-        replication = Engine.replication(bunker);
-        exports = Engine.exports(bunker, replication);
+class ExportTest extends ExportFixture {
+    ExportTest() {
+        super(11);
     }
-
-    @AfterEach
-    void close() {
-        replication.close();
-        bunker.close();
-    }
-
-    void put(String key, int size) throws Exception {
-        byte[] data = new byte[size];
-        random.nextBytes(data);
-        replication.ingest().put(key, new ByteArrayInputStream(data), data.length, null, null);
-        stored.put(key, data);
-    }
-
     Exports.Result run(String subscription, Path to) throws Exception {
         return exports.run(new Exports.Request(subscription, null, null, null, null, to.toString(), false), quiet);
     }
@@ -266,18 +227,6 @@ class ExportTest {
     }
 
     // --- helpers
-
-    Path onDisk(String store, String key) {
-        return ((dev.bunker.store.LocalStore) faulty.get(store).real()).pathOf(key);
-    }
-
-    Map<String, String> expected(String prefix) {
-        Map<String, String> out = new TreeMap<>();
-        stored.forEach((k, v) -> {
-            if (k.startsWith(prefix)) out.put(k, dev.bunker.store.Sha256.hexOf(v));
-        });
-        return out;
-    }
 
     static Map<String, String> keysWithHashes(Map<String, byte[]> objects) {
         Map<String, String> out = new TreeMap<>();
