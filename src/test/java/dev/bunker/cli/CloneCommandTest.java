@@ -3,6 +3,7 @@ package dev.bunker.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.ConfigFiles;
 import dev.bunker.testing.TestDatabase;
 import java.nio.file.Files;
@@ -12,7 +13,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,8 +33,7 @@ class CloneCommandTest {
             s.execute("grant pg_read_all_data to " + role);
         }
         Path key = dir.resolve("age.txt");
-        new ProcessBuilder("age-keygen", "-o", key.toString()).start().waitFor(10, TimeUnit.SECONDS);
-        String recipient = Files.readAllLines(key).stream().filter(l -> l.startsWith("# public key: ")).findFirst().orElseThrow().substring(14);
+        String recipient = AppDatabases.ageKey(key);
         Path config = ConfigFiles.write(dir, TestDatabase.fresh(), "backups: {recipients: [\"" + recipient + "\"], stores: [vault], sources: {app: {url: \""
                 + app.url() + "\", user: " + role + "}}}\n");
         String dataDir = dir.resolve("data").toString();

@@ -12,6 +12,7 @@ import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.config.BunkerConfig.CloneJob;
 import dev.bunker.config.BunkerConfig.ClonesConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.MutableClock;
 import dev.bunker.testing.TestConfigs;
 import dev.bunker.testing.TestDatabase;
@@ -26,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,8 +55,7 @@ class CloneScheduleTest {
             s.execute("grant pg_read_all_data to " + role);
         }
         Path key = dir.resolve("age.txt");
-        assertThat(new ProcessBuilder("age-keygen", "-o", key.toString()).start().waitFor(10, TimeUnit.SECONDS)).isTrue();
-        String recipient = Files.readAllLines(key).stream().filter(l -> l.startsWith("# public key: ")).findFirst().orElseThrow().substring(14);
+        String recipient = AppDatabases.ageKey(key);
         BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault"), Map.of("app", new BackupSource("app", app.url(), role, null)),
                 new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
                 new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false, List.of(), BackupsConfig.KEEP_NEWEST);

@@ -13,6 +13,7 @@ import dev.bunker.config.BunkerConfig.BackupKind;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.config.BunkerConfig.DatabaseConfig;
+import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.MutableClock;
 import dev.bunker.testing.TestConfigs;
 import dev.bunker.testing.TestDatabase;
@@ -31,7 +32,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterEach;
@@ -96,9 +96,7 @@ class CloneTest {
             s.execute("grant pg_read_all_data to " + role);
         }
         key = dir.resolve("age.txt");
-        Process p = new ProcessBuilder("age-keygen", "-o", key.toString()).redirectErrorStream(true).start();
-        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        String recipient = Files.readAllLines(key).stream().filter(l -> l.startsWith("# public key: ")).findFirst().orElseThrow().substring(14);
+        String recipient = AppDatabases.ageKey(key);
         BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault", "shelter"), Map.of("app", new BackupSource("app", app.url(), role, null)),
                 new BackupKind("dump", Duration.ofDays(1), Duration.ofDays(30), Duration.ofDays(25), 3),
                 new BackupKind("snapshot", Duration.ofHours(6), Duration.ofDays(3), null, 1), null, false, List.of(), BackupsConfig.KEEP_NEWEST);

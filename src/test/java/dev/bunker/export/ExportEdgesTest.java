@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bunker.Bunker;
 import dev.bunker.replication.CopyState;
 import dev.bunker.store.Sha256;
+import dev.bunker.testing.AppDatabases;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -212,7 +213,6 @@ class ExportEdgesTest extends ExportFixture {
     }
 
     static String ageKey(Path file) throws Exception {
-        sh(file.getParent(), "age-keygen", "-o", file.toString());
-        return Files.readAllLines(file).stream().filter(l -> l.startsWith("# public key: ")).findFirst().orElseThrow().substring(14);
+        return AppDatabases.ageKey(file);
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.bunker.Engine;
 import dev.bunker.json.Json;
 import dev.bunker.lifecycle.Lifecycle;
+import dev.bunker.testing.AppDatabases;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -86,8 +87,7 @@ class ExportTest extends ExportFixture {
         put("users/9/a.txt", 100);
         put("users/9/b.bin", 6 << 20);
         Path key = dir.resolve("owner.key");
-        sh(dir, "age-keygen", "-o", key.toString());
-        String recipient = Files.readAllLines(key).stream().filter(l -> l.startsWith("# public key: ")).findFirst().orElseThrow().substring(14);
+        String recipient = AppDatabases.ageKey(key);
         Exports.Result r = exports.run(new Exports.Request(null, "users/9/", null, recipient, null, dir.resolve("out").toString(), false), quiet);
         Path file = Path.of(r.location());
         assertThat(file.getFileName().toString()).endsWith(".tar.age");
