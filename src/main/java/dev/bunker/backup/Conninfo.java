@@ -1,5 +1,6 @@
 package dev.bunker.backup;
 
+import dev.bunker.dburl.DatabaseUrls;
 import java.net.URI;
 
 /**
@@ -9,27 +10,17 @@ import java.net.URI;
 public record Conninfo(String host, int port, String database, String user, String password, String query) {
     public static Conninfo parse(String url, String user, String password) {
         URI uri = dev.bunker.config.PostgresUrls.parse(url);
-        String userInfo = uri.getRawUserInfo();
-        String urlUser = null;
-        String urlPassword = null;
-        if (userInfo != null) {
-            int colon = userInfo.indexOf(':');
-            urlUser = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
-            urlPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
-        }
+        DatabaseUrls.Credentials given = DatabaseUrls.credentials(uri);
+        String urlUser = given.user();
+        String urlPassword = given.password();
         String query = uri.getRawQuery();
-        String queryUser = decode(param(query, "user"));
-        String queryPassword = decode(param(query, "password"));
+        String queryUser = DatabaseUrls.decode(param(query, "user"));
+        String queryPassword = DatabaseUrls.decode(param(query, "password"));
         String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
         return new Conninfo(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db,
                 user != null ? user : urlUser != null ? urlUser : queryUser,
                 password != null ? password : urlPassword != null ? urlPassword : queryPassword,
                 query == null ? null : query.replaceAll("(^|&)(user|password)=[^&]*", "").replaceFirst("^&", ""));
-    }
-
-    /** Percent-decoding as libpq does it ('+' stays '+'). */
-    private static String decode(String s) {
-        return s == null ? null : java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String param(String query, String name) {

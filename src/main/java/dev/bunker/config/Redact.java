@@ -7,7 +7,7 @@ import java.net.URI;
  * as Slack's and most others' do) and a database URL's password, wherever it is written in it.
  */
 public final class Redact {
-    public static final String MASK = "********";
+    public static final String MASK = dev.bunker.dburl.DatabaseUrls.MASK;
 
     private Redact() {}
 
@@ -24,9 +24,6 @@ public final class Redact {
 
     /** A database URL with any password masked: in the user info, and in password-like query parameters. */
     public static String databaseUrl(String url) {
-        if (url == null) return null;
-        // up to the LAST '@' before any query: a password may hold a raw '@' or '/' (masking too much is the safe way to be wrong)
-        return url.replaceAll("://([^:@/]+):[^?]*@", "://$1:" + MASK + "@")
-                .replaceAll("(?i)([?&](?:password|sslpassword|sslkey|sslcert)=)[^&]*", "$1" + MASK);
+        return dev.bunker.dburl.DatabaseUrls.redact(url);
     }
 }

@@ -1,9 +1,7 @@
 package dev.bunker.mariadb;
 
+import dev.bunker.dburl.DatabaseUrls;
 import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
@@ -24,43 +22,18 @@ public record MariaDbUrl(String host, int port, String database, String user, St
     /** {@code user} and {@code password}, when given, win over the URL's. */
     public static MariaDbUrl parse(String url, String user, String password) {
         if (!matches(url)) throw new IllegalArgumentException("\"" + url + "\" is not a MariaDB URL; expected mariadb://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB");
-        String u = url.startsWith("jdbc:") ? url.substring(5) : url;
-        try {
-            URI uri = new URI(u);
-            if (uri.getHost() == null && uri.getRawAuthority() != null) {
-                // java.net.URI gives up on a host with '_' or an unescaped '@' in the password, and would leave 127.0.0.1 in their place
-                throw new IllegalArgumentException("cannot read the host of \"" + redact(url) + "\"; use a host name without '_' (or its address), "
-                        + "and percent-encode @ : / in the user and password (%40 %3A %2F)");
-            }
-            String urlUser = null;
-            String urlPassword = null;
-            String userInfo = uri.getRawUserInfo();
-            if (userInfo != null) {
-                int colon = userInfo.indexOf(':');
-                urlUser = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
-                urlPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
-            }
-            String path = uri.getPath();
-            if (path == null || path.length() <= 1 || path.indexOf('/', 1) >= 0) {
-                throw new IllegalArgumentException("\"" + redact(url) + "\" names no database; expected mariadb://USER@HOST:PORT/DB (one database per source)");
-            }
-            String db = path.substring(1);
-            if (db.length() > 64 || db.chars().anyMatch(c -> c == '`' || c == 0 || c == '\\' || c == '/' || c == '.')) {
-                throw new IllegalArgumentException("\"" + db + "\" is not a database name Bunker backs up (at most 64 characters, none of ` \\ / .)");
-            }
-            return new MariaDbUrl(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort(), db,
-                    user != null ? user : urlUser, password != null ? password : urlPassword);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("\"" + redact(url) + "\" is not a MariaDB URL: " + e.getReason());
+        URI uri = DatabaseUrls.parse(url.startsWith("jdbc:") ? url.substring(5) : url, "MariaDB");
+        DatabaseUrls.Credentials given = DatabaseUrls.credentials(uri);
+        String path = uri.getPath();
+        if (path == null || path.length() <= 1 || path.indexOf('/', 1) >= 0) {
+            throw new IllegalArgumentException("\"" + DatabaseUrls.redact(url) + "\" names no database; expected mariadb://USER@HOST:PORT/DB (one database per source)");
         }
-    }
-
-    private static String decode(String s) {
-        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
-    }
-
-    private static String redact(String url) {
-        return url.replaceFirst("(://[^:/@]*):[^?]*@", "$1:***@"); // to the last '@': a password may hold a raw '@' or '/'
+        String db = path.substring(1);
+        if (db.length() > 64 || db.chars().anyMatch(c -> c == '`' || c == 0 || c == '\\' || c == '/' || c == '.')) {
+            throw new IllegalArgumentException("\"" + db + "\" is not a database name Bunker backs up (at most 64 characters, none of ` \\ / .)");
+        }
+        return new MariaDbUrl(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort(), db,
+                user != null ? user : given.user(), password != null ? password : given.password());
     }
 
     /** A restore target: {@link #parse}, the password from MYSQL_PWD when the URL has none (as the mariadb client reads it). */
