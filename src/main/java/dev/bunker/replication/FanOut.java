@@ -1,6 +1,7 @@
 package dev.bunker.replication;
 
 import dev.bunker.store.CheckedBytes;
+import dev.bunker.store.CheckedChunks;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Staged;
 import java.io.IOException;
@@ -8,12 +9,9 @@ import java.io.InputStream;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Streams one source to several sinks at once, reading the source once (for local sinks, an object of
@@ -21,12 +19,12 @@ import java.util.concurrent.TimeUnit;
  * own small queue of chunks, so memory is bounded (chunk size x queue depth x sinks) and a slow
  * sink only slows its own queue until it fills. The source's SHA-256 is computed on the way and
  * checked against the expected one BEFORE the sinks see the end of the stream: on a mismatch every
- * sink gets an error instead of EOF, so no store makes a wrong object visible.
+ * sink gets an error instead of EOF, so no store makes a wrong object visible. A local store takes
+ * that digest for the bytes it wrote rather than hashing them again ({@link CheckedChunks}).
  */
 final class FanOut {
     static final int CHUNK = 256 * 1024;
     static final int DEPTH = 4;
-    private static final byte[] EOF = new byte[0];
 
     /** Writes (or stages, see {@link dev.bunker.store.Store#stage}) what it reads to one store. */
     interface Sink {
@@ -42,38 +40,39 @@ final class FanOut {
     static Result run(InputStream source, Long expectedSize, String expectedSha256, Map<String, Sink> sinks, ExecutorService pool,
                       boolean inlineSmall) throws InterruptedException {
         if (inlineSmall && expectedSize != null && expectedSize <= CHUNK) return runSmall(source, expectedSize, expectedSha256, sinks);
-        Map<String, Pipe> pipes = new LinkedHashMap<>();
+        Map<String, CheckedChunks> pipes = new LinkedHashMap<>();
         Map<String, Future<Staged>> futures = new LinkedHashMap<>();
         for (Map.Entry<String, Sink> e : sinks.entrySet()) {
-            Pipe pipe = new Pipe();
+            CheckedChunks pipe = new CheckedChunks(DEPTH);
             pipes.put(e.getKey(), pipe);
             futures.put(e.getKey(), pool.submit(() -> {
                 try {
                     return e.getValue().write(pipe);
                 } finally {
-                    pipe.readerDone = true;
+                    pipe.readerDone();
                 }
             }));
         }
         MessageDigest digest = Sha256.newDigest();
+        byte[] scratch = new byte[CHUNK];
         long size = 0;
         Exception sourceError = null;
         try {
             while (true) {
-                byte[] chunk = source.readNBytes(CHUNK);
+                byte[] chunk = readChunk(source, scratch);
                 if (chunk.length == 0) break;
                 digest.update(chunk);
                 size += chunk.length;
                 if (expectedSize != null && size > expectedSize) throw tooLong(expectedSize);
-                for (Pipe p : pipes.values()) p.offer(chunk);
+                for (CheckedChunks p : pipes.values()) p.offer(chunk);
             }
             String sha = Sha256.hex(digest.digest());
             checkWhole(size, sha, expectedSize, expectedSha256);
-            for (Pipe p : pipes.values()) p.offer(EOF);
+            for (CheckedChunks p : pipes.values()) p.finish(sha); // only now does a sink see the end
             return collect(size, sha, null, futures);
         } catch (IOException | RuntimeException e) {
             sourceError = e;
-            for (Pipe p : pipes.values()) p.fail(e);
+            for (CheckedChunks p : pipes.values()) p.fail(e);
             return collect(size, null, sourceError, futures);
         }
     }
@@ -101,6 +100,15 @@ final class FanOut {
             }
         }
         return new Result(data.size(), data.sha256(), null, written, failed);
+    }
+
+    /**
+     * The next chunk (empty at the end), copied out of {@code scratch} into an array no code but this class's and the
+     * sinks' ever sees: the sinks share it and trust its digest, so it must never change after it is hashed, and a source
+     * could keep the buffer it was given to read into.
+     */
+    private static byte[] readChunk(InputStream source, byte[] scratch) throws IOException {
+        return java.util.Arrays.copyOf(scratch, source.readNBytes(scratch, 0, CHUNK));
     }
 
     private static IOException tooLong(long expectedSize) {
@@ -135,66 +143,6 @@ final class FanOut {
     static final class SourceMismatchException extends IOException {
         SourceMismatchException(String message) {
             super(message);
-        }
-    }
-
-    /** One sink's end: an InputStream fed chunk by chunk from a bounded queue. */
-    private static final class Pipe extends InputStream {
-        private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(DEPTH);
-        private volatile boolean readerDone;
-        private volatile IOException failure;
-        private byte[] current;
-        private int pos;
-
-        /** Hands a chunk to the sink; gives up if the sink has stopped reading (it failed). */
-        void offer(byte[] chunk) throws InterruptedIOExceptionWrapper {
-            try {
-                while (!readerDone) {
-                    if (queue.offer(chunk, 100, TimeUnit.MILLISECONDS)) return;
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOExceptionWrapper();
-            }
-        }
-
-        void fail(Exception cause) {
-            failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
-            queue.clear();
-            queue.offer(EOF); // wakes a reader blocked in take(); it then sees the failure
-        }
-
-        @Override
-        public int read() throws IOException {
-            return dev.bunker.store.Sha256.readOneByte(this);
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) return 0;
-            while (current == null || pos == current.length) {
-                if (current == EOF && failure == null) return -1;
-                try {
-                    current = queue.take();
-                    pos = 0;
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("copy interrupted");
-                }
-                if (failure != null) throw new IOException("source failed: " + failure.getMessage(), failure);
-                if (current == EOF) return -1;
-            }
-            int n = Math.min(len, current.length - pos);
-            System.arraycopy(current, pos, b, off, n);
-            pos += n;
-            return n;
-        }
-    }
-
-    /** The copying thread was interrupted (the process is stopping). */
-    static final class InterruptedIOExceptionWrapper extends RuntimeException {
-        InterruptedIOExceptionWrapper() {
-            super("copy interrupted");
         }
     }
 }

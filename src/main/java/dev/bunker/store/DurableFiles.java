@@ -49,6 +49,13 @@ final class DurableFiles {
         }
     }
 
+    /** Writes every chunk to a new file {@code temp}, not yet durable; returns the byte count ({@code chunks.sha256()} is their digest). */
+    long writeUnsynced(Path temp, CheckedChunks chunks) throws IOException {
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            return chunks.writeTo(ch);
+        }
+    }
+
     /**
      * Writes {@code data} to a new file {@code temp}, not yet durable ({@link #forceAll} makes it so); returns the byte
      * count, {@code digest} updated.

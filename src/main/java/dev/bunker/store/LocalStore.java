@@ -104,6 +104,9 @@ public final class LocalStore implements LockableStore {
                 files.writeUnsynced(temp, checked);
                 written = checked.length;
                 sha256 = ((CheckedBytes) data).sha256();
+            } else if (data instanceof CheckedChunks chunks && chunks.unread()) { // hashed from these very arrays, checked whole before the end
+                written = files.writeUnsynced(temp, chunks);
+                sha256 = chunks.sha256();
             } else {
                 MessageDigest digest = Sha256.newDigest();
                 written = files.writeUnsynced(temp, data, digest);
