@@ -2,16 +2,10 @@ package dev.bunker.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bunker.config.BunkerConfig.DatabaseConfig;
-import dev.bunker.testing.AppDatabases;
-import dev.bunker.testing.ConfigFiles;
-import dev.bunker.testing.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -24,28 +18,13 @@ class CloneCommandTest {
 
     @Test
     void checkReportsCoverageAndCloneRefusesUncoveredColumnsWithExitCode2ThenClones() throws Exception {
-        DatabaseConfig app = TestDatabase.fresh();
-        String role = "backup_" + UUID.randomUUID().toString().substring(0, 8);
-        try (Connection c = DriverManager.getConnection(app.url(), app.user(), null); Statement s = c.createStatement()) {
-            s.execute("create table people (id bigint primary key, email text unique, phone text, nickname text, score int)");
-            s.execute("insert into people select g, 'p' || g || '@corp.example.org', '+44 20 ' || g, 'nick' || g, g from generate_series(1, 50) g");
-            s.execute("create role " + role + " login");
-            s.execute("grant pg_read_all_data to " + role);
-        }
-        Path key = dir.resolve("age.txt");
-        String recipient = AppDatabases.ageKey(key);
-        Path config = ConfigFiles.write(dir, TestDatabase.fresh(), "backups: {recipients: [\"" + recipient + "\"], stores: [vault], sources: {app: {url: \""
-                + app.url() + "\", user: " + role + "}}}\n");
-        String dataDir = dir.resolve("data").toString();
-        CliTest.Result backup = CliTest.run("db", "backup", "--config", config.toString(), "--data-dir", dataDir, "--source", "app");
-        assertThat(backup.exit()).as(backup.err()).isZero();
-
-        String server = "postgresql://postgres@" + app.url().substring("jdbc:postgresql://".length(), app.url().lastIndexOf('/') + 1);
+        CloneFixture f = CloneFixture.backedUp(dir,
+                "create table people (id bigint primary key, email text unique, phone text, nickname text, score int)",
+                "insert into people select g, 'p' || g || '@corp.example.org', '+44 20 ' || g, 'nick' || g, g from generate_series(1, 50) g");
         String target = "clone_cli_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
         Path scrub = dir.resolve("scrub.yaml");
         Files.writeString(scrub, "public.people.email: fake-email\npublic.people.phone: hash\n");
-        String[] clone = {"db", "clone", "--config", config.toString(), "--data-dir", dataDir, "--source", "app", "--identity", key.toString(),
-                "--scrub", scrub.toString(), "--target", server + target};
+        String[] clone = f.cloneArgs(scrub, target);
 
         CliTest.Result check = CliTest.run(concat(clone, "--check"));
         assertThat(check.exit()).as(check.err()).isEqualTo(2);
@@ -59,7 +38,7 @@ class CloneCommandTest {
         CliTest.Result covered = CliTest.run(concat(clone, "--check"));
         assertThat(covered.exit()).as(covered.err()).isZero();
         assertThat(covered.out()).contains("covered: every personal-looking column is scrubbed or kept");
-        try (Connection c = DriverManager.getConnection(app.url().substring(0, app.url().lastIndexOf('/') + 1) + "postgres", "postgres", null);
+        try (Connection c = f.connect("postgres");
              ResultSet rs = c.createStatement().executeQuery("select count(*) from pg_database where datname like '" + target + "%'")) {
             rs.next();
             assertThat(rs.getLong(1)).as("--check creates nothing").isZero();
