@@ -93,7 +93,7 @@ public final class Reconcile {
             Store store = stores.get(name);
             long[] found = Tx.run(db, c -> { // {listed, new objects, missing copies}
                 Instant now = clock.instant();
-                FullListing listing = liveListingOnly ? FullListing.live(store, now) : store.inventory(now).orElseGet(() -> FullListing.live(store, now));
+                FullListing listing = liveListingOnly ? store.fullListing(now) : store.inventory(now).orElseGet(() -> store.fullListing(now));
                 long n;
                 try (listing) {
                     n = list(c, store.name(), listing, progress);

@@ -15,6 +15,12 @@ public final class GuardedStore extends ForwardingStore {
         super(inner);
     }
 
+    /** Listing deletes nothing: the inner store's own full listing (a local store's one pass). */
+    @Override
+    public FullListing fullListing(java.time.Instant now) {
+        return inner().fullListing(now);
+    }
+
     /** Runs {@code work} with the permit to delete from stores. For the cleanup job and backup pruning only. */
     public static <T> T withDeletionPermit(String holder, Supplier<T> work) {
         String previous = PERMIT.get();

@@ -251,6 +251,12 @@ public final class LocalStore implements LockableStore {
         }
     }
 
+    /** One pass over the objects folder in the file system's order: the same cost per object however the keys are foldered. */
+    @Override
+    public FullListing fullListing(Instant now) {
+        return new LocalWalk(name, objects, now);
+    }
+
     /** Reads the first entries of the objects folder: the same cost with ten objects or a billion (a listing sorts whole folders). */
     @Override
     public void probe() {

@@ -17,6 +17,12 @@ public final class MeteredStore extends ForwardingStore {
                 .tag("store", inner.name()).register(metrics);
     }
 
+    /** Listings are not metered: the inner store's own full listing (a local store's one pass). */
+    @Override
+    public FullListing fullListing(Instant now) {
+        return inner().fullListing(now);
+    }
+
     @Override
     public PutResult put(String key, InputStream data, PutOptions options) {
         return counted(() -> super.put(key, data, options));

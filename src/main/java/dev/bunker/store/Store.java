@@ -85,6 +85,14 @@ public interface Store extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Every object the store holds, in any order, for a full comparison with the ledger (reconcile): by default the paged
+     * {@link #list} from the start. {@code now}: when the listing starts.
+     */
+    default FullListing fullListing(Instant now) {
+        return FullListing.live(this, now);
+    }
+
     /** A cheap check that the store answers, for health checks: by default a one-object listing. */
     default void probe() {
         list("", null, 1);
