@@ -32,11 +32,15 @@ final class LocalListing {
      */
     private static final long RACY_MILLIS = 2_000;
 
-    /** A folder's entries in key order: {@code sortKeys[i]} is {@code names[i]}, plus "/" for a folder. */
-    private record Folder(FileTime modified, String[] sortKeys, String[] names) {}
-
-    /** What {@link #read} says of a folder of more than {@code maxSorted} entries. */
-    private static final Folder LARGE = new Folder(null, new String[0], new String[0]);
+    /**
+     * A folder's entries in key order: {@code sortKeys[i]} is {@code names[i]}, plus "/" for a folder; or, {@code large},
+     * none: the folder holds more than {@code maxSorted} entries and is streamed per page.
+     */
+    private record Folder(FileTime modified, String[] sortKeys, String[] names, boolean large) {
+        static Folder large(FileTime modified) {
+            return new Folder(modified, new String[0], new String[0], true);
+        }
+    }
 
     private final Path objects;
     private final int maxSorted;
@@ -75,7 +79,7 @@ final class LocalListing {
             bound = slash < 0 ? rest : rest.substring(0, slash + 1);
         }
         Folder folder = read(dir);
-        if (folder == LARGE) {
+        if (folder != null && folder.large()) {
             String within = prefix.startsWith(keyPrefix) ? prefix.substring(keyPrefix.length()) : ""; // the prefix's part in here
             return walkLarge(dir, keyPrefix, bound, within, prefix, startAfter, want, out);
         }
@@ -138,13 +142,12 @@ final class LocalListing {
             for (Path p : ds) {
                 String fileName = p.getFileName().toString();
                 if (!fileName.startsWith(within) && !within.startsWith(fileName)) continue; // outside the prefix, folder or not
-                // its sort key is the name, or the name plus "/" for a folder: where both fall on the same side, no stat is needed
+                // its sort key is the name, or the name plus "/" for a folder (which sorts after it): where both fall on the
+                // same side of the bounds, no stat is needed
                 String asFolder = fileName + "/";
-                if (lower != null && (inclusive ? asFolder.compareTo(lower) < 0 : asFolder.compareTo(lower) <= 0)) continue;
-                if (kept.size() == n && fileName.compareTo(kept.peek()[0]) >= 0) continue;
+                if (before(asFolder, lower, inclusive) || !beforeAll(fileName, kept, n)) continue;
                 String sortKey = Files.isDirectory(p) ? asFolder : fileName;
-                if (lower != null && (inclusive ? sortKey.compareTo(lower) < 0 : sortKey.compareTo(lower) <= 0)) continue;
-                if (kept.size() == n && sortKey.compareTo(kept.peek()[0]) >= 0) continue;
+                if (before(sortKey, lower, inclusive) || !beforeAll(sortKey, kept, n)) continue;
                 kept.add(new String[] {sortKey, fileName});
                 if (kept.size() > n) kept.poll();
             }
@@ -156,9 +159,19 @@ final class LocalListing {
         return out;
     }
 
+    /** Whether {@code sortKey} lies before the lower bound (null: none), or on it when the bound is exclusive. */
+    private static boolean before(String sortKey, String lower, boolean inclusive) {
+        return lower != null && (inclusive ? sortKey.compareTo(lower) < 0 : sortKey.compareTo(lower) <= 0);
+    }
+
+    /** Whether {@code sortKey} belongs among the first {@code n} kept so far (they are fewer, or it sorts before the last). */
+    private static boolean beforeAll(String sortKey, java.util.PriorityQueue<String[]> kept, int n) {
+        return kept.size() < n || sortKey.compareTo(kept.peek()[0]) < 0;
+    }
+
     /**
-     * The folder's sorted entries, from the cache while its modification time is unchanged; null if it is gone, {@link #LARGE}
-     * if it holds more than {@code maxSorted}.
+     * The folder's sorted entries, from the cache while its modification time is unchanged; null if it is gone, a
+     * {@code large} one if it holds more than {@code maxSorted} (found by counting names, without a stat).
      */
     private Folder read(Path dir) throws IOException {
         FileTime modified;
@@ -171,19 +184,24 @@ final class LocalListing {
             Folder kept = cache.get(dir);
             if (kept != null && kept.modified().equals(modified)) return kept;
         }
-        List<String[]> entries = new ArrayList<>(); // {sortKey, fileName}
+        List<String> fileNames = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
-                if (entries.size() == maxSorted) return LARGE; // never held whole: streamed per page
-                String fileName = p.getFileName().toString();
-                entries.add(new String[] {Files.isDirectory(p) ? fileName + "/" : fileName, fileName});
+                if (fileNames.size() == maxSorted) { // never held whole: streamed per page, and known as such while unchanged
+                    Folder large = Folder.large(modified);
+                    if (System.currentTimeMillis() - modified.toMillis() > RACY_MILLIS) keep(dir, large);
+                    return large;
+                }
+                fileNames.add(p.getFileName().toString());
             }
         } catch (NoSuchFileException | NotDirectoryException e) {
             return null;
         }
+        List<String[]> entries = new ArrayList<>(fileNames.size()); // {sortKey, fileName}
+        for (String fileName : fileNames) entries.add(new String[] {Files.isDirectory(dir.resolve(fileName)) ? fileName + "/" : fileName, fileName});
         entries.sort((a, b) -> a[0].compareTo(b[0]));
         Folder folder = new Folder(modified, entries.stream().map(e -> e[0]).toArray(String[]::new),
-                entries.stream().map(e -> e[1]).toArray(String[]::new));
+                entries.stream().map(e -> e[1]).toArray(String[]::new), false);
         if (entries.size() >= CACHE_FROM && System.currentTimeMillis() - modified.toMillis() > RACY_MILLIS) keep(dir, folder);
         return folder;
     }
