@@ -26,7 +26,7 @@ public final class CheckedChunks extends InputStream {
     private volatile String sha256;
     private byte[] current;
     private int pos;
-    private boolean read; // anything taken from the queue by this reader
+    private boolean taken; // anything taken from the queue by this reader
 
     public CheckedChunks(int depth) {
         this.queue = new ArrayBlockingQueue<>(depth);
@@ -77,7 +77,7 @@ public final class CheckedChunks extends InputStream {
 
     /** The next chunk, or null at the end; an error when the producer failed. */
     private byte[] take() throws IOException {
-        if (failure != null) throw new IOException("source failed: " + failure.getMessage(), failure); // again, without waiting
+        throwIfFailed(); // again on every call after a failure, never a wait for chunks that will not come
         byte[] chunk;
         try {
             chunk = queue.take();
@@ -85,14 +85,18 @@ public final class CheckedChunks extends InputStream {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("copy interrupted");
         }
-        read = true;
-        if (failure != null) throw new IOException("source failed: " + failure.getMessage(), failure);
+        taken = true;
+        throwIfFailed();
         return chunk == EOF ? null : chunk;
+    }
+
+    private void throwIfFailed() throws IOException {
+        if (failure != null) throw new IOException("source failed: " + failure.getMessage(), failure);
     }
 
     /** Nothing has been read yet: {@link #writeTo} may write every byte and trust {@link #sha256}. */
     boolean unread() {
-        return !read;
+        return !taken;
     }
 
     /**
