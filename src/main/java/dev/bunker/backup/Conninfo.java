@@ -11,15 +11,13 @@ public record Conninfo(String host, int port, String database, String user, Stri
     public static Conninfo parse(String url, String user, String password) {
         URI uri = dev.bunker.config.PostgresUrls.parse(url);
         DatabaseUrls.Credentials given = DatabaseUrls.credentials(uri);
-        String urlUser = given.user();
-        String urlPassword = given.password();
         String query = uri.getRawQuery();
         String queryUser = DatabaseUrls.decode(param(query, "user"));
         String queryPassword = DatabaseUrls.decode(param(query, "password"));
         String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
         return new Conninfo(uri.getHost() == null ? "127.0.0.1" : uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db,
-                user != null ? user : urlUser != null ? urlUser : queryUser,
-                password != null ? password : urlPassword != null ? urlPassword : queryPassword,
+                user != null ? user : given.user() != null ? given.user() : queryUser,
+                password != null ? password : given.password() != null ? given.password() : queryPassword,
                 query == null ? null : query.replaceAll("(^|&)(user|password)=[^&]*", "").replaceFirst("^&", ""));
     }
 
