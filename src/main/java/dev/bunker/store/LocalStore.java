@@ -42,15 +42,22 @@ public final class LocalStore implements LockableStore {
     private final DurableFiles files;
     private final LocalVersions versions;
     private final ReentrantLock[] stripes = new ReentrantLock[64];
+    /** The folder may not be written (a vault disk mounted read-only in a recovery): read, and every write refused. */
+    private final boolean readOnly;
 
     public LocalStore(String name, Path root, Clock clock) {
         this.name = name;
+        this.readOnly = notWritable(root);
         this.objects = root.resolve("objects");
         this.listing = new LocalListing(objects);
         this.tmp = root.resolve("tmp").resolve(LocalTemp.PROCESS_FOLDER);
         this.clock = clock;
         this.files = new DurableFiles(name, root);
         for (int i = 0; i < stripes.length; i++) stripes[i] = new ReentrantLock();
+        if (readOnly) { // nothing to create, probe or clear: reads need none of it
+            this.versions = LocalVersions.reading(root, files);
+            return;
+        }
         try {
             Files.createDirectories(objects);
             Files.createDirectories(tmp);
@@ -61,6 +68,19 @@ public final class LocalStore implements LockableStore {
             throw new StoreUnavailableException(name, null, "unable to create store folder " + root + ": " + e, e);
         }
         LocalTemp.removeLeftovers(tmp.getParent());
+    }
+
+    /** A store already, on a file system mounted read-only (access(2) says so even to root) or not this user's to write. */
+    private static boolean notWritable(Path root) {
+        return Files.isDirectory(root.resolve("objects")) && !Files.isWritable(root);
+    }
+
+    private void requireWritable(String key, String what) {
+        if (readOnly) {
+            throw new StoreUnavailableException(name, key, "unable to " + what + " in store '" + name + "': its folder " + objects.getParent()
+                    + " is read-only here (a file system mounted read-only, or no write permission for this user): Bunker reads such a "
+                    + "store (restores, listings, drills) but never writes it; remount it read-write, or run as its owner, to " + what);
+        }
     }
 
     @Override
@@ -91,6 +111,7 @@ public final class LocalStore implements LockableStore {
     @Override
     public Staged stage(String key, InputStream data, PutOptions options, boolean asNewVersion) {
         Path target = pathOf(key);
+        requireWritable(key, "store " + ObjectKeys.quote(key));
         Path temp = tmp.resolve(UUID.randomUUID() + ".part");
         boolean staged = false;
         try {
@@ -257,9 +278,10 @@ public final class LocalStore implements LockableStore {
         return new LocalWalk(name, objects, now);
     }
 
-    /** Reads the first entries of the objects folder: the same cost with ten objects or a billion (a listing sorts whole folders). */
+    /** Reads the first entries of the objects folder: the same cost at any size. A read-only store fails (nothing can land in it). */
     @Override
     public void probe() {
+        requireWritable(null, "store copies and backups");
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(objects)) {
             ds.iterator().hasNext();
         } catch (IOException | java.nio.file.DirectoryIteratorException e) {
@@ -271,6 +293,7 @@ public final class LocalStore implements LockableStore {
     @Override
     public void delete(String key) {
         Path target = pathOf(key);
+        requireWritable(key, "delete " + ObjectKeys.quote(key));
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {
@@ -304,6 +327,7 @@ public final class LocalStore implements LockableStore {
     /** Sets retention (null: keep; never shortened) and the legal hold (null: keep) of every version. */
     private void changeLock(String key, Instant retainUntil, Boolean legalHold) {
         Path target = pathOf(key);
+        requireWritable(key, "change the lock of " + ObjectKeys.quote(key));
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {

@@ -38,10 +38,23 @@ final class LocalVersions {
     private final DurableFiles files;
 
     LocalVersions(Path root, DurableFiles files) throws IOException {
+        this(root, files, true);
+    }
+
+    /** The versions of a store on a read-only file system: read as they are, the folder not created when missing. */
+    static LocalVersions reading(Path root, DurableFiles files) {
+        try {
+            return new LocalVersions(root, files, false);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // not thrown: nothing is created
+        }
+    }
+
+    private LocalVersions(Path root, DurableFiles files, boolean create) throws IOException {
         this.legacyLocks = root.resolve("locks");
         this.versions = root.resolve("versions");
         this.files = files;
-        Files.createDirectories(versions);
+        if (create) Files.createDirectories(versions);
     }
 
     /** Fails with a clear reason if the file system cannot keep extended attributes (locks could not be kept). */
