@@ -79,7 +79,11 @@ final class BaseBackups {
                         java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(buffer);
                         for (int n; (n = in.read(buffer)) > 0; ) {
                             bb.clear().limit(n);
-                            while (bb.hasRemaining()) ch.write(bb);
+                            try {
+                                while (bb.hasRemaining()) ch.write(bb);
+                            } catch (IOException full) {
+                                throw new LocalWriteException(target, full); // this machine's disk, not the backup
+                            }
                         }
                     }
                     pending.add(syncs.submit(() -> {

@@ -263,6 +263,10 @@ public final class RestoreBackup {
                 TempFolders.empty(targetDir);
                 problems.add(name + ": " + e.getMessage());
                 continue;
+            } catch (LocalWriteException e) {
+                TempFolders.empty(targetDir);
+                throw new IOException(e.getMessage() + "; nothing was restored, and the copy in store '" + name + "' was not at fault: "
+                        + "choose a --target-dir on a disk with room for the whole data directory", e);
             } catch (IOException e) {
                 TempFolders.empty(targetDir);
                 if (e instanceof java.io.InterruptedIOException) throw e; // stopped, not a bad copy: no other store is tried
@@ -303,6 +307,8 @@ public final class RestoreBackup {
             }, targetDir);
             plain.transferTo(OutputStream.nullOutputStream()); // what follows the tar's end (padding)
             return files;
+        } catch (LocalWriteException e) {
+            throw e; // the disk failed first, whatever the reading thread says once stopped
         } catch (IOException e) {
             IOException upstream = pipe.failure();
             throw upstream != null ? upstream : e;
@@ -349,6 +355,10 @@ public final class RestoreBackup {
             } catch (StoreException e) {
                 problems.add(name + ": " + e.getMessage());
                 continue;
+            } catch (LocalWriteException e) { // this machine's disk, not the copy: another store would fail the same way
+                throw new IOException(e.getMessage() + "; nothing was restored, and the copy in store '" + name + "' was not at fault: the "
+                        + "restore decompresses the whole dump under " + dump.getParent() + " first; free space there, or pass a --data-dir "
+                        + "on a disk with room for it", e);
             } catch (IOException e) {
                 problems.add(name + ": " + (e.getMessage() != null && e.getMessage().startsWith("unable to decrypt") ? e.getMessage()
                         : "the copy is corrupt or truncated (" + e.getMessage() + ")"));
@@ -376,7 +386,15 @@ public final class RestoreBackup {
         try (pipe; InputStream plain = new ZstdInputStream(pipe.stream());
              OutputStream out = Files.newOutputStream(dump, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
             byte[] buf = new byte[1 << 20];
-            for (int n; (n = plain.read(buf)) > 0; ) out.write(buf, 0, n);
+            for (int n; (n = plain.read(buf)) > 0; ) {
+                try {
+                    out.write(buf, 0, n);
+                } catch (IOException e) {
+                    throw new LocalWriteException(dump, e);
+                }
+            }
+        } catch (LocalWriteException e) {
+            throw e; // whatever the reading thread says once stopped, the disk failed first
         } catch (IOException e) {
             IOException upstream = pipe.failure();
             throw upstream != null ? upstream : e;

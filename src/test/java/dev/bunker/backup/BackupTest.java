@@ -153,6 +153,43 @@ class BackupTest {
     }
 
     @Test
+    void aRestoreOnAFullDiskBlamesThisMachinesDiskNotTheBackupAndLoadsNothing() throws Exception {
+        Manifest m = backups.take().run("app", "dump");
+        Path small = dir.resolve("small-disk");
+        Files.createDirectories(small);
+        // A real full disk: a 512 KiB tmpfs (root, as the CI runs), far less than the decompressed dump.
+        org.junit.jupiter.api.Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", small.toString()),
+                "mounting a small tmpfs needs root (the CI runs as root)");
+        try {
+            DatabaseConfig target = TestDatabase.fresh();
+            RestoreBackup onSmallDisk = new RestoreBackup(backups.config(), bunker.stores(), null, small);
+            // Before: "could not be read whole from any backup store ...: vault: the copy is corrupt or truncated (No space left on device)".
+            assertThatThrownBy(() -> onSmallDisk.run(m, target.url() + "?user=postgres", AgeCrypto.readIdentities(key), false, line -> {}))
+                    .hasMessageContaining("unable to write").hasMessageContaining("No space left on device")
+                    .hasMessageContaining("the copy in store 'vault' was not at fault").hasMessageContaining("--data-dir")
+                    .hasMessageNotContaining("corrupt").hasMessageNotContaining("shelter");
+            try (Connection c = DriverManager.getConnection(target.url(), "postgres", null);
+                 ResultSet rs = c.createStatement().executeQuery(RestoreBackup.USER_TABLES)) {
+                rs.next();
+                assertThat(rs.getLong(1)).isZero(); // nothing was loaded
+            }
+            try (var left = Files.walk(small)) {
+                assertThat(left.filter(Files::isRegularFile).toList()).isEmpty(); // the partial dump is gone
+            }
+            // The same backup restores where there is room: the copy was never at fault.
+            backups.restore().run(m, target.url() + "?user=postgres", AgeCrypto.readIdentities(key), false, line -> {});
+            assertThat(fingerprint(target.url())).isEqualTo(fingerprint(app.url()));
+        } finally {
+            run("umount", small.toString());
+        }
+    }
+
+    private static boolean run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        return p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
+    }
+
+    @Test
     void theSameBackupRestoresByHandWithTheAgeAndZstdCliAndPgRestore() throws Exception {
         Manifest m = backups.take().run("app", "dump");
         DatabaseConfig target = TestDatabase.fresh();
