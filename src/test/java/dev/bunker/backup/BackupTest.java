@@ -156,11 +156,7 @@ class BackupTest {
     void aRestoreOnAFullDiskBlamesThisMachinesDiskNotTheBackupAndLoadsNothing() throws Exception {
         Manifest m = backups.take().run("app", "dump");
         Path small = dir.resolve("small-disk");
-        Files.createDirectories(small);
-        // A real full disk: a 512 KiB tmpfs (root, as the CI runs), far less than the decompressed dump.
-        org.junit.jupiter.api.Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", small.toString()),
-                "mounting a small tmpfs needs root (the CI runs as root)");
-        try {
+        try (var full = dev.bunker.testing.Mounts.smallDisk(small, "512k")) { // far less than the decompressed dump
             DatabaseConfig target = TestDatabase.fresh();
             RestoreBackup onSmallDisk = new RestoreBackup(backups.config(), bunker.stores(), null, small);
             // Before: "could not be read whole from any backup store ...: vault: the copy is corrupt or truncated (No space left on device)".
@@ -179,14 +175,7 @@ class BackupTest {
             // The same backup restores where there is room: the copy was never at fault.
             backups.restore().run(m, target.url() + "?user=postgres", AgeCrypto.readIdentities(key), false, line -> {});
             assertThat(fingerprint(target.url())).isEqualTo(fingerprint(app.url()));
-        } finally {
-            run("umount", small.toString());
         }
-    }
-
-    private static boolean run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        return p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
     }
 
     @Test

@@ -229,11 +229,7 @@ class BaseBackupTest {
     void aTargetDirectoryOnAFullDiskBlamesThatDiskNotTheBackupAndIsLeftEmpty() throws Exception {
         Manifest m = backups.take().run("app", "base");
         Path small = dir.resolve("small-disk");
-        Files.createDirectories(small);
-        // A real full disk: a 1 MiB tmpfs (root, as the CI runs), far less than the cluster's files.
-        org.junit.jupiter.api.Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString()),
-                "mounting a small tmpfs needs root (the CI runs as root)");
-        try {
+        try (var full = dev.bunker.testing.Mounts.smallDisk(small, "1m")) { // far less than the cluster's files
             Path restored = small.resolve("data");
             List<String> progress = new java.util.ArrayList<>();
             // Before: the vault copy was called corrupt, the shelter's downloaded for nothing, and both blamed.
@@ -245,13 +241,6 @@ class BaseBackupTest {
             try (var left = Files.walk(restored)) {
                 assertThat(left.filter(Files::isRegularFile).toList()).isEmpty();
             }
-        } finally {
-            run("umount", small.toString());
         }
-    }
-
-    private static boolean run(String... cmd) throws java.io.IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        return p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
     }
 }

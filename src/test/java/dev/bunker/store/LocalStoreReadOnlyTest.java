@@ -2,8 +2,8 @@ package dev.bunker.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.bunker.testing.Mounts;
 import dev.bunker.testing.MutableClock;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,11 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 class LocalStoreReadOnlyTest {
     @TempDir Path dir;
     final MutableClock clock = MutableClock.atNow();
-    Path mounted;
+    Mounts mounted;
 
     @AfterEach
     void unmount() throws Exception {
-        if (mounted != null) run("umount", mounted.toString());
+        if (mounted != null) mounted.close();
     }
 
     @Test
@@ -48,16 +47,9 @@ class LocalStoreReadOnlyTest {
         writable.put(".bunker/backups/app/d.age", new ByteArrayInputStream(dump), new PutOptions(dump.length, new LockState(until, true)));
         List<String> before = filesUnder(root);
 
-        mounted = dir.resolve("mnt");
-        Files.createDirectories(mounted);
-        assumeTrue(run("mount", "--bind", root.toString(), mounted.toString()), "a read-only bind mount needs root (the CI runs as root)");
-        if (!run("mount", "-o", "remount,ro,bind", mounted.toString())) {
-            run("umount", mounted.toString());
-            mounted = null;
-            assumeTrue(false, "remounting read-only was refused here");
-        }
+        mounted = Mounts.readOnly(root, dir.resolve("mnt"));
 
-        LocalStore store = new LocalStore("vault", mounted, clock); // before this change: "unable to create store folder ... Read-only file system"
+        LocalStore store = new LocalStore("vault", dir.resolve("mnt"), clock); // before this change: "unable to create store folder ... Read-only file system"
         assertThatThrownBy(store::probe) // health: copies and backups cannot land here, though restores read it
                 .isInstanceOf(StoreUnavailableException.class).hasMessageContaining("is read-only here");
         assertThat(store.list("", null, 100).objects().stream().map(ObjectInfo::key)).containsExactly(".bunker/backups/app/d.age", "photos/a.jpg");
@@ -96,10 +88,5 @@ class LocalStoreReadOnlyTest {
         try (Stream<Path> all = Files.walk(root)) {
             return all.map(p -> root.relativize(p) + (Files.isDirectory(p) ? "/" : " " + p.toFile().length())).sorted().toList();
         }
-    }
-
-    private static boolean run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        return p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
     }
 }
