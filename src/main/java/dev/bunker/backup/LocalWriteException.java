@@ -8,12 +8,7 @@ import java.nio.file.Path;
  * the backup copy, so no other store is tried and the copy is not called corrupt.
  */
 public final class LocalWriteException extends IOException {
-    private final Path where;
-
     public LocalWriteException(Path where, IOException cause) {
         super("unable to write " + where + " on this machine: " + cause.getMessage(), cause);
-        this.where = where;
     }
-
-    public Path where() { return where; }
 }

@@ -250,6 +250,8 @@ class DashboardBrowserTest {
         browser.get(serve.uri().resolve("/?refresh=1").toString());
         browser.manage().window().setSize(new Dimension(390, 2400));
         waitUpTo(30).until(d -> d.findElements(By.cssSelector("#stores-table tr[data-store]")).size() == 3);
+        // The charts are redrawn for the new width by the page's resize handler, a moment after the resize: wait for that.
+        waitUpTo(10).until(d -> ((Number) browser.executeScript("return document.documentElement.scrollWidth - window.innerWidth")).intValue() <= 1);
         Object overflow = browser.executeScript("return document.documentElement.scrollWidth - window.innerWidth");
         assertThat(((Number) overflow).intValue()).isLessThanOrEqualTo(1);
         shot("phone");
