@@ -1,13 +1,11 @@
 package dev.bunker.backup;
 
 import dev.bunker.tools.ToolProcess;
-import com.github.luben.zstd.ZstdInputStream;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.mariadb.MariaDbPhysical;
 import dev.bunker.mariadb.MariaDbTarget;
 import dev.bunker.mariadb.MariaDbTools;
 import dev.bunker.mariadb.MariaDbUrl;
-import dev.bunker.store.ReadAhead;
 import dev.bunker.store.Sha256;
 import dev.bunker.store.Store;
 import dev.bunker.store.StoreException;
@@ -16,7 +14,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.sql.Connection;
@@ -258,7 +255,7 @@ public final class RestoreBackup {
             try (InputStream raw = store.get(m.dataKey());
                  InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress)) {
                 InputStream decrypting = AgeCrypto.decrypting(counted, identities);
-                files = mbstream != null ? unpack(mbstream, decrypting, targetDir) : extract(decrypting, targetDir);
+                files = mbstream != null ? RestoreStreams.unpack(mbstream, decrypting, targetDir) : RestoreStreams.extract(decrypting, targetDir);
             } catch (StoreException e) {
                 TempFolders.empty(targetDir);
                 problems.add(name + ": " + e.getMessage());
@@ -295,44 +292,6 @@ public final class RestoreBackup {
                 + String.join("; ", problems));
     }
 
-    /** Decompresses and extracts while another thread decrypts; reads to the end, so the whole copy is counted and hashed. */
-    private static long extract(InputStream decrypting, Path targetDir) throws IOException {
-        ReadAhead pipe = new ReadAhead(decrypting, "restore-decrypt");
-        try (pipe; InputStream plain = new ZstdInputStream(pipe.stream())) {
-            long files = BaseBackups.extract(new java.io.FilterInputStream(plain) {
-                @Override
-                public void close() {
-                    // the tar reader closes what it reads; the rest is drained below
-                }
-            }, targetDir);
-            plain.transferTo(OutputStream.nullOutputStream()); // what follows the tar's end (padding)
-            return files;
-        } catch (LocalWriteException e) {
-            throw e; // the disk failed first, whatever the reading thread says once stopped
-        } catch (IOException e) {
-            IOException upstream = pipe.failure();
-            throw upstream != null ? upstream : e;
-        }
-    }
-
-    /** As {@link #extract}, for an xbstream: mbstream unpacks it; returns the files it made. */
-    private static long unpack(Path mbstream, InputStream decrypting, Path targetDir) throws IOException {
-        if (!Files.isDirectory(targetDir)) { // the server's data, readable by its owner only
-            Files.createDirectories(targetDir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-        }
-        ReadAhead pipe = new ReadAhead(decrypting, "restore-decrypt");
-        try (pipe; InputStream plain = new ZstdInputStream(pipe.stream())) {
-            MariaDbPhysical.extract(mbstream, plain, targetDir);
-        } catch (IOException e) {
-            IOException upstream = pipe.failure();
-            throw upstream != null ? upstream : e;
-        }
-        try (var walk = Files.walk(targetDir)) {
-            return walk.filter(Files::isRegularFile).count();
-        }
-    }
-
     /** Refuses a target directory that exists and holds anything (a base or point-in-time restore writes only into an empty one). */
     public static void requireNewOrEmpty(Path dir) throws IOException {
         BaseBackups.requireNewOrEmpty(dir);
@@ -351,7 +310,7 @@ public final class RestoreBackup {
             long[] read = {0};
             try (InputStream raw = store.get(m.dataKey());
                  InputStream counted = new CountingInputStream(new DigestInputStream(raw, sha), read, m.size(), progress)) {
-                decompress(AgeCrypto.decrypting(counted, identities), dump);
+                RestoreStreams.decompress(AgeCrypto.decrypting(counted, identities), dump);
             } catch (StoreException e) {
                 problems.add(name + ": " + e.getMessage());
                 continue;
@@ -377,29 +336,4 @@ public final class RestoreBackup {
                 + String.join("; ", problems));
     }
 
-    /**
-     * Decompresses {@code decrypting} into {@code dump} while another thread reads and decrypts (each step gets a core);
-     * a failure of reading or decrypting wins over the decompressor's complaint about the data it stopped getting.
-     */
-    private static void decompress(InputStream decrypting, Path dump) throws IOException {
-        ReadAhead pipe = new ReadAhead(decrypting, "restore-decrypt");
-        try (pipe; InputStream plain = new ZstdInputStream(pipe.stream());
-             OutputStream out = Files.newOutputStream(dump, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = plain.read(buf)) > 0; ) {
-                try {
-                    out.write(buf, 0, n);
-                } catch (IOException e) {
-                    throw new LocalWriteException(dump, e);
-                }
-            }
-        } catch (LocalWriteException e) {
-            throw e; // whatever the reading thread says once stopped, the disk failed first
-        } catch (IOException e) {
-            IOException upstream = pipe.failure();
-            throw upstream != null ? upstream : e;
-        }
-        IOException upstream = pipe.failure();
-        if (upstream != null) throw upstream;
-    }
 }
