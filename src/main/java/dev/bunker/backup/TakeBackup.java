@@ -79,7 +79,7 @@ public final class TakeBackup {
     public Manifest run(String sourceName, String kindName) throws IOException, SQLException {
         BackupSource source = config.sources().get(sourceName);
         if (source == null) throw new IllegalArgumentException("no backup source \"" + sourceName + "\"; configured: " + config.sources().keySet());
-        BackupKind kind = config.kind(kindName);
+        BackupKind kind = config.kind(sourceName, kindName);
         if (MariaDbUrl.matches(source.url())) return runMariaDb(source, kind);
         Conninfo conn = source.url().equals("self") ? Conninfo.parse(self.get(), null, null)
                 : Conninfo.parse(source.url(), source.user(), source.password());

@@ -213,6 +213,13 @@ public record BunkerConfig(
             return s.physicalEvery() != null ? s.physicalEvery() : s.pitr() == null ? null : s.pitr().baseEvery();
         }
 
+        /** The kind as it applies to {@code source}: a source's {@code pitr: {keep, lock}} overrides {@code backups.base}. */
+        public BackupKind kind(String source, String name) {
+            BackupKind k = kind(name);
+            BackupSource s = sources.get(source);
+            return k == base && s != null && s.pitr() != null ? s.pitr().applyTo(k) : k;
+        }
+
         public BackupKind kind(String name) {
             return switch (name) {
                 case "dump" -> dump;
@@ -255,20 +262,29 @@ public record BunkerConfig(
      * Point-in-time recovery of a source: {@code serve} streams its WAL through the physical replication slot {@code slot}
      * into the backup stores, a chunk at least every {@code flushEvery}, and takes a base backup every {@code baseEvery};
      * the chunks are locked and kept as base backups are. With {@code archive}, the source's archive_command pushes each
-     * finished segment to {@code serve} instead ({@code slot} and {@code flushEvery} are then null).
+     * finished segment to {@code serve} instead ({@code slot} and {@code flushEvery} are then null). {@code keep} and
+     * {@code lock}: this source's base backups and WAL are kept and locked that long instead of as {@code backups.base}
+     * says (null: as it says; a zero lock: none).
      */
-    public record Pitr(String slot, Duration flushEvery, Duration baseEvery, boolean archive) {
+    public record Pitr(String slot, Duration flushEvery, Duration baseEvery, boolean archive, Duration keep, Duration lock) {
         public static final Duration DEFAULT_FLUSH_EVERY = Duration.ofSeconds(4);
         public static final Duration DEFAULT_BASE_EVERY = Duration.ofDays(1);
 
         /** Streamed, with a base backup every day. */
         public Pitr(String slot, Duration flushEvery) {
-            this(slot, flushEvery, DEFAULT_BASE_EVERY, false);
+            this(slot, flushEvery, DEFAULT_BASE_EVERY, false, null, null);
         }
 
         /** Pushed by the source's archive_command. */
         public static Pitr archived(Duration baseEvery) {
-            return new Pitr(null, null, baseEvery, true);
+            return new Pitr(null, null, baseEvery, true, null, null);
+        }
+
+        /** {@code base} (the {@code backups.base} kind) with this source's own keep and lock, where it sets them. */
+        public BackupKind applyTo(BackupKind base) {
+            if (keep == null && lock == null) return base;
+            Duration l = lock == null ? base.lock() : lock.isZero() ? null : lock;
+            return new BackupKind(base.name(), base.every(), keep == null ? base.keep() : keep, l, base.zstdLevel(), base.zstdWorkers());
         }
 
         /** Whether {@code serve} streams this source's WAL through a slot. */

@@ -105,6 +105,9 @@ public final class EffectiveConfig {
                     pn.put("flush-every", Durations.format(s.pitr().flushEvery()));
                 }
                 pn.put("base-every", Durations.format(s.pitr().baseEvery()));
+                BunkerConfig.BackupKind own = b.kind(s.name(), "base"); // what this source's base backups and WAL get
+                pn.put("keep", Durations.format(own.keep()));
+                pn.put("lock", own.lock() == null ? "none" : Durations.format(own.lock()));
             }
             if (s.binlog() != null) {
                 ObjectNode bn = sn.putObject("binlog");
@@ -114,9 +117,9 @@ public final class EffectiveConfig {
             }
             if (s.physicalEvery() != null) sn.putObject("physical").put("every", Durations.format(s.physicalEvery()));
         }
-        for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot()}) {
+        for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot(), b.base()}) {
             ObjectNode kn = bk.putObject(k.name());
-            kn.put("every", Durations.format(k.every()));
+            if (k != b.base()) kn.put("every", Durations.format(k.every())); // base backups: on demand, or every pitr.base-every
             kn.put("keep", Durations.format(k.keep()));
             kn.put("lock", k.lock() == null ? "none" : Durations.format(k.lock()));
             kn.put("zstd-level", k.zstdLevel());

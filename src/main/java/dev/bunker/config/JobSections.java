@@ -32,6 +32,11 @@ final class JobSections {
                         + "`age-keygen -y key.txt` (never the AGE-SECRET-KEY: the backup machine needs only public keys)");
             }
         }
+        ConfigNode baseNode = n.section("base");
+        if (baseNode.isPresent() && baseNode.has("every")) {
+            throw baseNode.failAt("every", "base backups are taken on demand (`bunker db backup --kind base`), not on a schedule; remove every");
+        }
+        BackupKind base = kind(baseNode, d.base()); // before the sources: a source's pitr: {keep, lock} is checked against it
         Map<String, BackupSource> sources = new LinkedHashMap<>();
         for (Map.Entry<String, ConfigNode> e : n.sections("sources").entrySet()) {
             ConfigNode s = e.getValue();
@@ -61,7 +66,7 @@ final class JobSections {
                     throw s.failAt("url", bad.getMessage());
                 }
             }
-            Pitr pitr = pitr(e.getKey(), s.section("pitr"));
+            Pitr pitr = pitr(e.getKey(), s.section("pitr"), base);
             if (pitr != null && url.equals("self")) {
                 throw s.failAt("pitr", "point-in-time recovery of Bunker's own embedded database is not supported (its role has no REPLICATION); "
                         + "remove pitr, or give the url of an external database");
@@ -86,11 +91,6 @@ final class JobSections {
         }
         BackupKind dump = kind(n.section("dump"), d.dump());
         BackupKind snapshot = kind(n.section("snapshot"), d.snapshot());
-        ConfigNode baseNode = n.section("base");
-        if (baseNode.isPresent() && baseNode.has("every")) {
-            throw baseNode.failAt("every", "base backups are taken on demand (`bunker db backup --kind base`), not on a schedule; remove every");
-        }
-        BackupKind base = kind(baseNode, d.base());
         Path pgBin = n.path("pg-bin", null);
         Path mariaDbBin = n.path("mariadb-bin", null);
         boolean allowSuperuser = n.bool("allow-superuser", false);
@@ -114,10 +114,10 @@ final class JobSections {
     private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
 
     /**
-     * {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app, base-every: 1d}} or {@code pitr: {wal: archive, base-every: 1d}};
-     * absent: no point-in-time recovery.
+     * {@code pitr: {wal: stream, flush-every: 4s, slot: bunker_app, base-every: 1d, keep: 14d, lock: 14d}} or {@code pitr: {wal: archive,
+     * base-every: 1d}}; absent: no point-in-time recovery. {@code keep} and {@code lock} default to {@code base}'s.
      */
-    static Pitr pitr(String source, ConfigNode n) {
+    static Pitr pitr(String source, ConfigNode n, BackupKind base) {
         if (!n.isPresent()) return null;
         String wal = n.string("wal", "stream");
         if (!wal.equals("stream") && !wal.equals("archive")) {
@@ -132,8 +132,9 @@ final class JobSections {
                 }
             }
             Duration baseEvery = baseEvery(n);
+            Duration[] keepLock = keepAndLock(n, base);
             n.rejectUnknownKeys();
-            return Pitr.archived(baseEvery);
+            return new Pitr(null, null, baseEvery, true, keepLock[0], keepLock[1]);
         }
         Duration flushEvery = flushEvery(n, Pitr.DEFAULT_FLUSH_EVERY, "WAL");
         String slot = n.string("slot", Pitr.defaultSlot(source));
@@ -141,8 +142,30 @@ final class JobSections {
             throw n.failAt("slot", "\"" + slot + "\" is not a replication slot name; expected lower-case letters, digits and _ (at most 63)");
         }
         Duration baseEvery = baseEvery(n);
+        Duration[] keepLock = keepAndLock(n, base);
         n.rejectUnknownKeys();
-        return new Pitr(slot, flushEvery, baseEvery, false);
+        return new Pitr(slot, flushEvery, baseEvery, false, keepLock[0], keepLock[1]);
+    }
+
+    /**
+     * A source's own {@code keep} and {@code lock} for its base backups and WAL (each null where not set; {@code lock: 0}: none),
+     * checked as a kind's are against what {@code base} gives the other.
+     */
+    private static Duration[] keepAndLock(ConfigNode n, BackupKind base) {
+        Duration keep = n.duration("keep", null);
+        Duration lock = n.duration("lock", null);
+        if (keep != null && keep.compareTo(Duration.ofHours(1)) < 0) {
+            throw n.failAt("keep", Durations.format(keep) + " is too short; expected at least 1h (a restore to a time needs a base backup before it)");
+        }
+        Duration effectiveKeep = keep != null ? keep : base.keep();
+        Duration effectiveLock = lock == null ? base.lock() : lock.isZero() ? null : lock;
+        if (effectiveLock != null && effectiveKeep.compareTo(effectiveLock) < 0) {
+            String which = keep != null ? "keep" : "lock";
+            throw n.failAt(which, "keep (" + Durations.format(effectiveKeep) + (keep == null ? ", from backups.base" : "") + ") is shorter than the lock ("
+                    + Durations.format(effectiveLock) + (lock == null ? ", from backups.base" : "") + "); a locked backup cannot be removed "
+                    + "before its lock ends, so keep at least as long");
+        }
+        return new Duration[] {keep, lock};
     }
 
     /** {@code binlog: {stream: true, flush-every: 4s, keep: 7d}}; absent or {@code stream: false}: no binary log archiving. */

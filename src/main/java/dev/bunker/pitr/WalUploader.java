@@ -40,7 +40,7 @@ public final class WalUploader {
         byte[] data = encrypt(bytes, length);
         String sha256 = Sha256.hexOf(data);
         WalChunk chunk = WalChunk.of(source, systemId, timeline, segmentSize, start, start + length, receivedAt, data.length, sha256, completeThrough);
-        LockState lock = lockFor(receivedAt);
+        LockState lock = lockFor(source, receivedAt);
         putData(chunk.dataKey(), data, sha256, lock, "WAL chunk " + chunk.name());
         putMetadata(chunk.metaKey(), chunk.signedMetadata(signingKey), lock);
         return chunk;
@@ -50,7 +50,7 @@ public final class WalUploader {
     public WalChunk mark(String source, String systemId, int timeline, long segmentSize, long at, Instant receivedAt, Instant completeThrough)
             throws IOException {
         WalChunk marker = WalChunk.marker(source, systemId, timeline, segmentSize, at, receivedAt, completeThrough);
-        putMetadata(marker.metaKey(), marker.signedMetadata(signingKey), lockFor(receivedAt));
+        putMetadata(marker.metaKey(), marker.signedMetadata(signingKey), lockFor(source, receivedAt));
         return marker;
     }
 
@@ -63,7 +63,7 @@ public final class WalUploader {
         HistoryFile history = new HistoryFile(source, systemId, timeline, receivedAt, content);
         byte[] text = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         byte[] data = encrypt(text, text.length);
-        LockState lock = lockFor(receivedAt);
+        LockState lock = lockFor(source, receivedAt);
         putData(history.dataKey(), data, Sha256.hexOf(data), lock, "timeline history " + history.name());
         putMetadata(history.metaKey(), SignedJson.sign(history, signingKey), lock);
         return history;
@@ -99,8 +99,10 @@ public final class WalUploader {
         putMetadata(key, SignedJson.sign(metadata, signingKey), lock);
     }
 
-    private LockState lockFor(Instant receivedAt) {
-        return config.base().lock() == null ? null : new LockState(receivedAt.plus(config.base().lock()).plusSeconds(1), false);
+    /** WAL is locked as long as the source's base backups (its own {@code pitr: {lock}}, or {@code backups.base}'s), from when it arrived. */
+    private LockState lockFor(String source, Instant receivedAt) {
+        java.time.Duration lock = config.kind(source, "base").lock();
+        return lock == null ? null : new LockState(receivedAt.plus(lock).plusSeconds(1), false);
     }
 
     /** zstd, then age to the backup recipients, as every WAL object is kept. */

@@ -68,10 +68,14 @@ class BaseBackupTest {
     }
 
     void open(String role) {
+        open(role, null);
+    }
+
+    void open(String role, BunkerConfig.Pitr pitr) {
         if (backups != null) backups.close();
         if (bunker != null) bunker.close();
         BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault", "shelter"),
-                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", role, null)),
+                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", role, null, pitr)),
                 BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
                 new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
         BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b);
@@ -146,6 +150,27 @@ class BaseBackupTest {
         assertThat(p.exitValue()).as(out).isZero();
         try (EmbeddedPostgres pg = startOn(byHand)) {
             assertThat(fingerprint(pg)).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void aSourcesOwnPitrKeepAndLockGoToItsBaseBackupsAndItsWal() throws Exception {
+        // backups.base says 14d and 14d; the source's pitr: {keep: 3d, lock: 2d} wins for it
+        open("basebackup", new BunkerConfig.Pitr("bunker_app", Duration.ofSeconds(4), Duration.ofDays(1), false, Duration.ofDays(3), Duration.ofDays(2)));
+        Manifest m = backups.take().run("app", "base");
+        java.time.Instant started = m.startedAt();
+        assertThat(m.keepUntil()).isEqualTo(started.plus(Duration.ofDays(3)));
+        assertThat(m.retainUntil()).isEqualTo(started.plus(Duration.ofDays(2)).plusSeconds(1));
+        for (String store : List.of("vault", "shelter")) {
+            assertThat(((LockableStore) bunker.store(store)).lockState(m.dataKey()).retainUntil()).as(store).isEqualTo(m.retainUntil());
+        }
+        java.time.Instant received = clock.instant();
+        byte[] wal = "some WAL".getBytes(StandardCharsets.US_ASCII);
+        dev.bunker.pitr.WalChunk chunk = new dev.bunker.pitr.WalUploader(backups.config(), bunker.stores(), bunker.config().dataDir())
+                .upload("app", "7000000000000000001", 1, 16L << 20, 0, wal, wal.length, received, received);
+        for (String store : List.of("vault", "shelter")) {
+            assertThat(((LockableStore) bunker.store(store)).lockState(chunk.dataKey()).retainUntil()).as(store)
+                    .isEqualTo(received.plus(Duration.ofDays(2)).plusSeconds(1));
         }
     }
 

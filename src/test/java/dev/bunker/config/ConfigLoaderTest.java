@@ -218,8 +218,37 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {every: 1d}")).getMessage()).contains("pitr.every");
         assertThat(load(FULL + backups.replace("PITR", ", pitr: {base-every: 12h}")).backups().every("App-1", "base")).isEqualTo(Duration.ofHours(12));
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {base-every: 10m}")).getMessage()).contains("pitr.base-every");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {keep: 30m}")).getMessage()).contains("pitr.keep").contains("at least 1h");
         assertThat(fails(FULL + backups.replace("postgresql://backup@127.0.0.1:5432/app", "self").replace("PITR", ", pitr: {}")).getMessage())
                 .contains("pitr").contains("embedded database is not supported");
+    }
+
+    @Test
+    void aSourcesPitrKeepAndLockOverrideBackupsBaseForItAlone() throws IOException {
+        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
+                + "sources: {app: {url: \"postgresql://backup@127.0.0.1:5432/app\"PITR}, other: {url: \"postgresql://backup@127.0.0.1:5432/other\", "
+                + "pitr: {}}}BASE}\n";
+        // the issue's own example
+        BunkerConfig.BackupsConfig b = load(FULL + backups.replace("PITR", ", pitr: {wal: stream, base-every: 1d, keep: 14d, lock: 14d}")
+                .replace("BASE", ", base: {keep: 30d, lock: 20d}")).backups();
+        assertThat(b.kind("app", "base")).isEqualTo(new BunkerConfig.BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        assertThat(b.kind("other", "base")).isEqualTo(b.base()).extracting(BunkerConfig.BackupKind::keep).isEqualTo(Duration.ofDays(30));
+        assertThat(b.kind("app", "dump")).isEqualTo(b.dump());
+        // one of the two set: the other comes from backups.base; lock: 0 is no lock
+        b = load(FULL + backups.replace("PITR", ", pitr: {wal: archive, keep: 40d}").replace("BASE", ", base: {keep: 30d, lock: 20d}")).backups();
+        assertThat(b.kind("app", "base").keep()).isEqualTo(Duration.ofDays(40));
+        assertThat(b.kind("app", "base").lock()).isEqualTo(Duration.ofDays(20));
+        assertThat(load(FULL + backups.replace("PITR", ", pitr: {lock: 0s}").replace("BASE", "")).backups().kind("app", "base").lock()).isNull();
+        // keep shorter than the lock, set here or inherited, is refused where it is set
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {keep: 2d, lock: 3d}").replace("BASE", "")).getMessage())
+                .contains("backups.sources.app.pitr.keep").contains("shorter than the lock (3d)");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {keep: 10d}").replace("BASE", ", base: {keep: 30d, lock: 20d}")).getMessage())
+                .contains("pitr.keep").contains("lock (20d, from backups.base)");
+        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {lock: 40d}").replace("BASE", ", base: {keep: 30d, lock: 20d}")).getMessage())
+                .contains("pitr.lock").contains("keep (30d, from backups.base)");
+        // the effective config shows what each source gets
+        String yaml = EffectiveConfig.toYaml(load(FULL + backups.replace("PITR", ", pitr: {keep: 14d, lock: 7d}").replace("BASE", "")));
+        assertThat(yaml).contains("keep: 14d").contains("lock: 7d").contains("base:");
     }
 
     @Test
