@@ -186,11 +186,16 @@ public final class Alerts implements AutoCloseable {
                 }
             }
             if (r != null && r.retainedBytes() != null && r.retainedBytes() > rules.walRetainedAbove()) {
-                out.put("wal-retained:" + source.name(), String.format("replication slot %s keeps %.1f GB of WAL on %s (threshold %.1f GB): Bunker is "
-                        + "not storing it fast enough; if the source is retired, drop the slot (`bunker db slots --drop %s`)", r.slot(),
-                        r.retainedBytes() / 1e9, source.name(), rules.walRetainedAbove() / 1e9, source.name()));
+                out.put("wal-retained:" + source.name(), String.format("replication slot %s keeps %s of WAL on %s (threshold %s): Bunker is "
+                        + "not storing it fast enough (see wal-lag:%s and `bunker status`); to retire this source's point-in-time recovery, remove its "
+                        + "pitr, restart serve and drop the slot: bunker db slots --source %s --drop %s", r.slot(), megabytes(r.retainedBytes()), source.name(),
+                        megabytes(rules.walRetainedAbove()), source.name(), source.name(), r.slot()));
             }
         }
+    }
+
+    private static String megabytes(long bytes) {
+        return String.format("%,.1f MB", bytes / 1e6);
     }
 
     /**

@@ -85,9 +85,14 @@ public final class DbCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "List backups from the catalog, or with --store from the manifests in that store (and rebuild the catalog from them).")
+            description = "List backups from the catalog, or with --store from the manifests in that store (and rebuild the catalog from them); "
+                    + "with --source, that source's backups and any of Bunker's replication slots left behind on its server.")
     static final class ListBackups implements Callable<Integer> {
         @Mixin ConfigOptions options;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--source", paramLabel = "S", description = "Only this source's backups, and the replication slots left behind on its server.")
+        String source;
 
         @Option(names = "--store", paramLabel = "STORE", description = "Read the manifests in this store instead of the catalog, and add them to the catalog.")
         String store;
@@ -98,6 +103,7 @@ public final class DbCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BunkerConfig config = requireBackups(options);
+            if (source != null) WalCommands.source(spec.commandLine(), config, source);
             try (Bunker bunker = Bunker.open(config, Clock.systemUTC()); Backups backups = Engine.backups(bunker)) {
                 List<Manifest> list = new ArrayList<>();
                 if (store != null) {
@@ -109,6 +115,7 @@ public final class DbCommand implements Runnable {
                 } else {
                     for (BackupCatalog.Entry e : backups.catalog().list()) list.add(e.manifest());
                 }
+                if (source != null) list.removeIf(m -> !m.source().equals(source));
                 if (json) {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(list));
                 } else {
@@ -118,8 +125,22 @@ public final class DbCommand implements Runnable {
                     }
                     System.out.println(list.size() + " backup(s)");
                 }
+                if (source != null) reportSlotsLeftBehind(config, source, json);
                 return 0;
             }
+        }
+    }
+
+    /** Bunker's replication slots no source streams through on {@code --source}'s server (on stderr with --json); unreachable: said so. */
+    private static void reportSlotsLeftBehind(BunkerConfig config, String source, boolean json) {
+        java.io.PrintStream to = json ? System.err : System.out;
+        try {
+            for (dev.bunker.pitr.WalSlots.Slot s : dev.bunker.pitr.WalSlots.listAll(config.backups().sources().values(), source)) {
+                if (!s.inUse()) to.printf("replication slot %s on %s's server, %.1f MB of WAL: %s%n", s.name(), source,
+                        s.retainedBytes() == null ? 0.0 : s.retainedBytes() / 1e6, WalCommands.leftBehind(s));
+            }
+        } catch (java.sql.SQLException e) {
+            System.err.println("could not look for replication slots left behind on " + source + "'s server: " + e.getMessage());
         }
     }
 
@@ -143,6 +164,11 @@ public final class DbCommand implements Runnable {
                 + "the newest base backup and all of the WAL stored after it. A MariaDB source: the newest dump finished by then, and its "
                 + "binary log replayed up to (not including) that second, into --target.")
         String toTime;
+
+        @Option(names = "--to-lsn", paramLabel = "LSN", description = "Restore --source (with pitr) as it was just before this WAL position (e.g. "
+                + "0/3000190, as pg_current_wal_lsn() or pg_waldump print it): every record that starts before it is replayed, the one that "
+                + "starts there is not, so the LSN of a bad transaction's commit undoes it. Into --target-dir, as --to-time.")
+        String toLsn;
 
         @Option(names = "--no-start", description = "With --to-time: leave the restored directory ready to start instead of starting it.")
         boolean noStart;
@@ -178,11 +204,19 @@ public final class DbCommand implements Runnable {
                         "give one of --target URL (restore a dump into a database) or --target-dir DIR (restore a base backup into a data directory)");
             }
             if (clean && targetDir != null) throw new CommandLine.ParameterException(spec.commandLine(), "--clean applies to --target only");
-            if ((backup == null) == (toTime == null)) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "give one of --backup ID|latest or --to-time TIME");
+            if ((backup != null ? 1 : 0) + (toTime != null ? 1 : 0) + (toLsn != null ? 1 : 0) != 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give one of --backup ID|latest, --to-time TIME or --to-lsn LSN");
             }
-            if ((noStart || port != 0) && toTime == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to --to-time only");
+            Long lsn = null;
+            if (toLsn != null) {
+                try {
+                    lsn = dev.bunker.pitr.Wal.parseLsn(toLsn);
+                } catch (IllegalArgumentException bad) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--to-lsn: " + bad.getMessage() + ", as pg_current_wal_lsn() prints it");
+                }
+            }
+            if ((noStart || port != 0) && toTime == null && toLsn == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to --to-time and --to-lsn only");
             }
             if (port < 0 || port > 65535) throw new CommandLine.ParameterException(spec.commandLine(), "--port " + port + " is not a port");
             BunkerConfig config = requireBackups(options);
@@ -195,6 +229,10 @@ public final class DbCommand implements Runnable {
             if (toTime != null && !mariaDbSource && (source == null || targetDir == null)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
                         + "writes a data directory)");
+            }
+            if (toLsn != null && (mariaDbSource || source == null || targetDir == null)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--to-lsn needs --source S of a PostgreSQL source with pitr and "
+                        + "--target-dir DIR" + (mariaDbSource ? " (a MariaDB source restores to a time: --to-time)" : ""));
             }
             if (toTime != null && mariaDbSource && (noStart || port != 0)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--no-start and --port apply to PostgreSQL sources");
@@ -226,9 +264,10 @@ public final class DbCommand implements Runnable {
                     }
                     return 0;
                 }
-                if (toTime != null) {
+                if (toTime != null || lsn != null) {
                     WalCommands.source(spec.commandLine(), config, source);
-                    return WalCommands.restoreToTime(config, stores, source, time, targetDir, identities, json, progress, !noStart, port);
+                    dev.bunker.pitr.RecoveryTarget to = lsn != null ? dev.bunker.pitr.RecoveryTarget.beforeLsn(lsn) : dev.bunker.pitr.RecoveryTarget.at(time);
+                    return WalCommands.restoreToTime(config, stores, source, to, targetDir, identities, json, progress, !noStart, port);
                 }
                 RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
                 Manifest m = restore.find(backup, source, targetDir != null);

@@ -6,6 +6,7 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.json.Json;
 import dev.bunker.pitr.PointInTimeRestore;
+import dev.bunker.pitr.RecoveryTarget;
 import dev.bunker.pitr.RestoredServer;
 import dev.bunker.pitr.WalSlots;
 import dev.bunker.pitr.WalTimeline;
@@ -16,7 +17,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -51,7 +51,7 @@ final class WalCommands {
     }
 
     /** {@code start}: start the restored server on 127.0.0.1:{@code port} (0: a free one) and wait for its promotion; else leave it ready. */
-    static int restoreToTime(BunkerConfig config, Map<String, Store> stores, String source, Instant target, Path targetDir, List<String> identities,
+    static int restoreToTime(BunkerConfig config, Map<String, Store> stores, String source, RecoveryTarget target, Path targetDir, List<String> identities,
                              boolean json, Progress progress, boolean start, int port) throws Exception {
         RestoreBackup restore = new RestoreBackup(config.backups(), stores, null, config.dataDir());
         PointInTimeRestore.Result r = new PointInTimeRestore(config.backups(), stores, restore, config.dataDir())
@@ -71,14 +71,14 @@ final class WalCommands {
             return 0;
         }
         System.out.printf("restored %s to %s into %s: base backup %s (from store '%s') and %d WAL segment(s), %.1f s%n", source,
-                target == null ? "the newest WAL stored" : target,
+                target.isLatest() ? "the newest WAL stored" : target.describe(),
                 targetDir, r.baseBackup(), r.store(), r.segments(), r.seconds());
         PointInTimeRestore.Timings t = r.timings();
         System.out.printf("  find %.1f s, WAL download %.1f s, pg_waldump %.1f s, base backup download and extract %.1f s, WAL into place %.1f s%n",
                 t.listSeconds(), t.walSeconds(), t.waldumpSeconds(), t.baseDownloadSeconds() + t.baseExtractSeconds(), t.walMoveSeconds());
         System.out.println(r.recoveryTarget() != null
                 ? "the server replays to " + r.recoveryTarget() + ": the last transaction it keeps committed at " + r.lastCommitAt() + " (" + r.lastCommitLsn() + ")"
-                : target == null ? "the server replays all of the stored WAL: its last transaction committed at " + r.lastCommitAt()
+                : target.isLatest() ? "the server replays all of the stored WAL: its last transaction committed at " + r.lastCommitAt()
                 : "no transaction committed after " + r.lastCommitAt() + " up to the target: the server replays all of the stored WAL");
         if (server == null) {
             System.out.println("start it as the user that will own it: pg_ctl -D " + targetDir + " -o '-p PORT' -l restore.log start; it refuses "
@@ -150,6 +150,11 @@ final class WalCommands {
         }
     }
 
+    /** What a slot no source streams through costs, and the command that drops it. */
+    static String leftBehind(WalSlots.Slot s) {
+        return "LEFT BEHIND: it keeps WAL on the server for no one; drop it with bunker db slots --source " + s.source() + " --drop " + s.name();
+    }
+
     @Command(name = "slots", mixinStandardHelpOptions = true,
             description = "List Bunker's replication slots on the sources' servers (one in use per source with pitr; others are left behind and keep "
                     + "WAL on the server's disk), or drop one left behind.")
@@ -172,19 +177,15 @@ final class WalCommands {
             if (drop != null) {
                 if (source == null) throw new CommandLine.ParameterException(spec.commandLine(), "--drop needs --source (the server the slot is on)");
                 try {
-                    WalSlots.drop(source(spec.commandLine(), config, source), drop);
+                    WalSlots.drop(source(spec.commandLine(), config, source), drop, config.backups().sources().values());
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
                 }
                 System.out.println("dropped replication slot " + drop + " on " + source);
                 return 0;
             }
-            List<WalSlots.Slot> slots = new ArrayList<>();
-            for (BackupSource s : config.backups().sources().values()) {
-                if (source != null && !s.name().equals(source)) continue;
-                if (s.url().equals("self") || dev.bunker.mariadb.MariaDbUrl.matches(s.url())) continue; // no replication slots there
-                slots.addAll(WalSlots.list(s));
-            }
+            if (source != null) source(spec.commandLine(), config, source);
+            List<WalSlots.Slot> slots = WalSlots.listAll(config.backups().sources().values(), source);
             if (json) {
                 System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(slots));
                 return 0;
@@ -192,7 +193,7 @@ final class WalCommands {
             for (WalSlots.Slot s : slots) {
                 System.out.printf("%-12s %-24s %-8s keeps %8.1f MB  %s%n", s.source(), s.name(), s.active() ? "active" : "idle",
                         s.retainedBytes() == null ? 0.0 : s.retainedBytes() / 1e6,
-                        s.inUse() ? "streamed by Bunker" : "LEFT BEHIND: drop it with bunker db slots --source " + s.source() + " --drop " + s.name());
+                        s.inUse() ? "streamed by Bunker" : leftBehind(s));
             }
             System.out.println(slots.size() + " slot(s)");
             return 0;

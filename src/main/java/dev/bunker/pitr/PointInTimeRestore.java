@@ -29,20 +29,15 @@ import java.util.function.Consumer;
  * what is restorable.
  */
 public final class PointInTimeRestore {
-    /** Chunks received this long after the target are read too: a commit made just before it may arrive a little later. */
-    static final Duration ARRIVAL_SLACK = Duration.ofSeconds(60);
     public static final String WAL_FOLDER = "bunker_wal";
-    /** As recovery_target_time takes it (it refuses ISO 8601's T and Z). */
-    private static final java.time.format.DateTimeFormatter PG_TIME = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'")
-            .withZone(java.time.ZoneOffset.UTC);
 
     /**
-     * What was restored: from which base backup and store, the target ({@code recoveryTarget}: the recovery_target_time
-     * set, or null when the WAL ends before any later commit and is replayed whole), the last commit at or before the
-     * target in the stored WAL, and how many segments were written.
+     * What was restored: from which base backup and store, the target (a time, or {@code targetLsn}; {@code recoveryTarget}:
+     * the recovery_target_time or recovery_target_lsn set, or null when the WAL ends before any later commit and is replayed
+     * whole), the last commit kept in the stored WAL, and how many segments were written.
      */
-    public record Result(String baseBackup, Path dataDirectory, Instant target, String recoveryTarget, Instant lastCommitAt, String lastCommitLsn,
-                         int segments, String store, double seconds, Timings timings, int majorVersion) {}
+    public record Result(String baseBackup, Path dataDirectory, Instant target, String targetLsn, String recoveryTarget, Instant lastCommitAt,
+                         String lastCommitLsn, int segments, String store, double seconds, Timings timings, int majorVersion) {}
 
     /** Where the time went: finding the base and the chunks, WAL download into segments, pg_waldump, the base backup, the WAL moved in. */
     public record Timings(double listSeconds, double walSeconds, double waldumpSeconds, double baseDownloadSeconds, double baseExtractSeconds,
@@ -60,10 +55,15 @@ public final class PointInTimeRestore {
         this.dataDir = dataDir;
     }
 
-    /** Restores {@code source} as it was at {@code target}, or (null) as far as its stored WAL reaches: the newest state Bunker holds. */
-    public Result run(String source, Instant target, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
+    /** Restores {@code source} as it was at {@code time}, or (null) as far as its stored WAL reaches: the newest state Bunker holds. */
+    public Result run(String source, Instant time, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
+        return run(source, RecoveryTarget.at(time), dir, identities, progress);
+    }
+
+    /** Restores {@code source} as it was at {@code target}. */
+    public Result run(String source, RecoveryTarget target, Path dir, List<String> identities, Consumer<String> progress) throws IOException {
         long t0 = System.nanoTime();
-        boolean latest = target == null;
+        boolean latest = target.isLatest();
         try {
             RestoreBackup.requireNewOrEmpty(dir);
         } catch (IOException e) {
@@ -96,9 +96,10 @@ public final class PointInTimeRestore {
                     coverage = c;
                     route = r;
                 }
-            } else if (newest == null || newest.isBefore(target)) {
-                short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " reaches only about " + newest
-                        + (c.gap() != null ? " (" + c.gap() + ")" : "") + ", restorable: " + base.finishedAt() + " to about " + newest);
+            } else if (!target.reachedBy(c.reached(), newest)) {
+                short_.add("store '" + f.store() + "': the WAL after base backup " + base.id() + " reaches only "
+                        + (target.lsn() != null ? Wal.formatLsn(c.reached()) : "about " + newest)
+                        + (c.gap() != null ? " (" + c.gap() + ")" : "") + ", restorable: " + target.window(base, c.reached(), newest));
             } else {
                 found = f;
                 coverage = c;
@@ -107,7 +108,7 @@ public final class PointInTimeRestore {
             }
         }
         if (found == null) {
-            throw new PitrException(source + " cannot be restored to " + (latest ? "its latest state" : target) + ": " + String.join("; ", short_)
+            throw new PitrException(source + " cannot be restored to " + target.describe() + ": " + String.join("; ", short_)
                     + "; nothing was restored", callersFault);
         }
         double listSeconds = (System.nanoTime() - t0) / 1e9;
@@ -164,10 +165,10 @@ public final class PointInTimeRestore {
             }
             long t4 = System.nanoTime();
             moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
-            writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget(), route.history() == null ? null : route.timeline());
+            writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget() == null ? null : target, route.history() == null ? null : route.timeline());
             Timings timings = new Timings(listSeconds, w.walSeconds(), w.waldumpSeconds(), b.downloadSeconds(), b.extractSeconds(),
                     (System.nanoTime() - t4) / 1e9);
-            return new Result(base.id(), b.dataDirectory(), target, w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),
+            return new Result(base.id(), b.dataDirectory(), target.time(), target.lsn() == null ? null : Wal.formatLsn(target.lsn()), w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),
                     w.segments(), found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
         } finally {
             halves.shutdownNow();
@@ -183,7 +184,7 @@ public final class PointInTimeRestore {
     /** The WAL's half of a restore: segments written, their commits, the recovery target chosen (null: replay all), the time each step took. */
     private record WalSide(int segments, WalFiles.Commits commits, String recoveryTarget, double walSeconds, double waldumpSeconds) {}
 
-    private WalSide walSide(String source, Manifest base, Instant target, WalArchive.Coverage coverage, RestoreRoute route, Path segments,
+    private WalSide walSide(String source, Manifest base, RecoveryTarget target, WalArchive.Coverage coverage, RestoreRoute route, Path segments,
                             List<String> identities, Consumer<String> progress) throws IOException {
         long t1 = System.nanoTime();
         int written = WalFiles.assemble(coverage.chunks(), stores, config.stores(), identities, segments, progress);
@@ -195,19 +196,18 @@ public final class PointInTimeRestore {
         WalChunk last = coverage.chunks().get(coverage.chunks().size() - 1);
         long walStart = Wal.parseLsn(base.wal().start());
         long scanFrom = Math.max(walStart, scanFrom(coverage.chunks(), target));
-        Instant until = target == null ? Instant.MAX : target;
-        WalFiles.Commits commits = route.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
+        WalFiles.Commits commits = route.commits(segments, base, scanFrom, coverage.reached(), target, config.pgBin());
         // The newest commit before the target lies further back: start earlier, twice as far each time (each read stops at
         // the first commit after the target, so it costs what lies between).
         long span = last.segmentSize();
         while (commits.lastBefore() == null && scanFrom > walStart) {
             scanFrom = Math.max(walStart, scanFrom - span);
             span *= 2;
-            commits = route.commits(segments, base, scanFrom, coverage.reached(), until, config.pgBin());
+            commits = route.commits(segments, base, scanFrom, coverage.reached(), target, config.pgBin());
         }
         // No commit after the target in what was read: replaying all of the WAL is decided on all of it, never on a part.
-        if (target != null && commits.firstAfter() == null && scanFrom > walStart) {
-            commits = route.commits(segments, base, walStart, coverage.reached(), until, config.pgBin());
+        if (!target.isLatest() && commits.firstAfter() == null && scanFrom > walStart) {
+            commits = route.commits(segments, base, walStart, coverage.reached(), target, config.pgBin());
         }
         long t3 = System.nanoTime();
         if (commits.firstAfter() == null && commits.stoppedAt() < Math.min(last.startLsn(), coverage.reached() - (1 << 20))) {
@@ -217,14 +217,16 @@ public final class PointInTimeRestore {
                     + "commit it read (" + commits.lastBefore() + ") may restore");
         }
         String recoveryTarget;
-        if (target == null) {
+        if (target.isLatest()) {
             recoveryTarget = null; // all of the stored WAL
         } else if (commits.firstAfter() != null) {
-            recoveryTarget = PG_TIME.format(target);
-        } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target)) {
+            recoveryTarget = target.setting();
+        } else if (target.lsn() != null) {
+            recoveryTarget = null; // the WAL read reaches past the position (checked) with no commit from there: all of it is the state there
+        } else if (coverage.completeThrough() != null && !coverage.completeThrough().isBefore(target.time())) {
             recoveryTarget = null; // nothing committed between the last commit and the target: all of the WAL is the state at the target
         } else {
-            throw new PitrException("the stored WAL of " + source + " has no commit after " + target + " and is not known to be complete up to "
+            throw new PitrException("the stored WAL of " + source + " has no commit after " + target.time() + " and is not known to be complete up to "
                     + "it (the newest commit in it is at " + commits.lastBefore() + (coverage.completeThrough() == null ? ""
                     : ", complete up to " + coverage.completeThrough()) + "); restore to an earlier time, or wait for the stream to "
                     + "store more (a quiet source is marked every " + WalStream.QUIET_MARK_EVERY.toSeconds() + " s); nothing was restored", true);
@@ -242,10 +244,11 @@ public final class PointInTimeRestore {
      * there; to the latest state, too). What it finds there decides the target; a restore that would replay all of the WAL
      * reads all of it first (see {@link #walSide}).
      */
-    static long scanFrom(List<WalChunk> chunks, Instant target) {
+    static long scanFrom(List<WalChunk> chunks, RecoveryTarget target) {
         WalChunk last = chunks.get(chunks.size() - 1);
-        if (target != null) {
-            Instant before = target.minus(SCAN_SLACK);
+        if (target.lsn() != null) return target.lsn() / last.segmentSize() * last.segmentSize(); // the position's segment
+        if (target.time() != null) {
+            Instant before = target.time().minus(SCAN_SLACK);
             for (WalChunk c : chunks) if (!c.receivedAt().isBefore(before)) return Wal.segmentStart(c.segment(), c.segmentSize());
         }
         return Wal.segmentStart(last.segment(), last.segmentSize());
@@ -260,25 +263,25 @@ public final class PointInTimeRestore {
         }
     }
 
-    /** The newest base backup finished by {@code target} (null: the newest of all). */
-    private Manifest baseBefore(String source, Instant target) throws IOException {
+    /** The newest base backup a restore to {@code target} can start from (to the latest: the newest of all). */
+    private Manifest baseBefore(String source, RecoveryTarget target) throws IOException {
         List<Manifest> bases = restore.bases(source).stream().filter(m -> m.wal() != null).toList();
         if (bases.isEmpty()) {
             throw new PitrException("no base backup of source " + source + " in the catalog or the stores " + config.stores() + "; take one with "
                     + "`bunker db backup --kind base --source " + source + "` (point-in-time restores start from one)");
         }
-        if (target == null) return bases.get(0);
-        for (Manifest m : bases) if (!m.finishedAt().isAfter(target)) return m;
+        for (Manifest m : bases) if (target.startsFrom(m)) return m;
         Manifest oldest = bases.get(bases.size() - 1);
-        throw new PitrException(target + " is before the oldest base backup of " + source + " (" + oldest.id() + ", finished " + oldest.finishedAt()
-                + "); the earliest time to restore to is " + oldest.finishedAt(), true);
+        throw new PitrException(target.describe() + " is before the oldest base backup of " + source + " (" + oldest.id() + ", finished " + oldest.finishedAt()
+                + " at " + oldest.wal().end() + "); the earliest " + (target.lsn() != null ? "position to restore to is " + oldest.wal().end()
+                : "time to restore to is " + oldest.finishedAt()), true);
     }
 
     /** The trusted chunks of one backup store from the base backup's first segment on. */
     private record Found(List<WalChunk> chunks, long segmentStart, long segmentSize, String store) {}
 
     /** Every backup store's chunks (those that have any) to what a restore to {@code target} needs (null: all); none at all is an error that says why. */
-    private List<Found> chunksAfter(Manifest base, Instant target, ManifestTrust trust) throws IOException {
+    private List<Found> chunksAfter(Manifest base, RecoveryTarget target, ManifestTrust trust) throws IOException {
         List<String> problems = new ArrayList<>();
         List<Found> out = new ArrayList<>();
         for (String name : config.stores()) {
@@ -292,8 +295,9 @@ public final class PointInTimeRestore {
                 }
                 long segmentSize = first.get().segmentSize();
                 String segment = Wal.segmentName(base.wal().timeline(), Wal.parseLsn(base.wal().start()), segmentSize);
-                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), sys, trust, segment,
-                        target == null ? null : target.plus(ARRIVAL_SLACK)).chunks());
+                List<WalChunk> chunks = new ArrayList<>(WalArchive.list(store, base.source(), sys, trust, segment, target.listUntil()).chunks());
+                // To a position: its segment and the next (the first record from it may cross), not the WAL stored since
+                if (target.lsn() != null) chunks.removeIf(c -> c.startLsn() >= target.lsn() + segmentSize);
                 chunks.sort(Comparator.comparingLong(WalChunk::startLsn).thenComparingLong(WalChunk::endLsn));
                 out.add(new Found(chunks, Wal.segmentStart(segment, segmentSize), segmentSize, name));
             } catch (StoreException | IOException e) {
@@ -318,13 +322,17 @@ public final class PointInTimeRestore {
      * promotes; archive_mode off, so a restored copy never pushes WAL into the production archive; hot_standby off, so
      * no one reads a half-recovered database (and the server may have fewer connections than the source had).
      */
-    static void writeRecoveryConfig(Path dir, String recoveryTarget, Integer timeline) throws IOException {
-        // Every target setting is written, empty where unused: the backup may carry an earlier restore's target.
-        StringBuilder conf = new StringBuilder("\n# bunker db restore --to-time: replay the stored WAL in " + WAL_FOLDER + "/, then promote\n")
+    static void writeRecoveryConfig(Path dir, RecoveryTarget target, Integer timeline) throws IOException {
+        // Every target setting is written, empty where unused (the backup may carry an earlier restore's target), and the one
+        // used last: PostgreSQL refuses a second target, even an empty one, assigned after a set one.
+        boolean atLsn = target != null && target.lsn() != null;
+        String used = atLsn ? "recovery_target_lsn" : "recovery_target_time";
+        StringBuilder conf = new StringBuilder("\n# bunker db restore: replay the stored WAL in " + WAL_FOLDER + "/, then promote\n")
                 .append("restore_command = 'cp " + WAL_FOLDER + "/%f \"%p\"'\n")
-                .append("recovery_target = ''\nrecovery_target_name = ''\nrecovery_target_xid = ''\nrecovery_target_lsn = ''\n")
-                .append("recovery_target_time = '").append(recoveryTarget == null ? "" : recoveryTarget).append("'\n")
-                .append("recovery_target_inclusive = 'on'\nrecovery_target_timeline = '").append(timeline == null ? "current" : timeline.toString()).append("'\n")
+                .append("recovery_target = ''\nrecovery_target_name = ''\nrecovery_target_xid = ''\n")
+                .append(atLsn ? "recovery_target_time" : "recovery_target_lsn").append(" = ''\n")
+                .append(used).append(" = '").append(target == null ? "" : target.setting()).append("'\n")
+                .append("recovery_target_inclusive = '").append(atLsn ? "off" : "on").append("'\nrecovery_target_timeline = '").append(timeline == null ? "current" : timeline.toString()).append("'\n")
                 .append("recovery_target_action = 'promote'\n")
                 .append("archive_mode = 'off'\n")
                 .append("hot_standby = 'off'\n");

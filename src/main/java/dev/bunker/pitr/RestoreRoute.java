@@ -54,7 +54,7 @@ record RestoreRoute(List<TimelineHistory.Leg> legs, HistoryFile history) {
      * The commits in the segment files in {@code dir} from {@code from} to {@code to}, each stretch read from its timeline's
      * files, up to the first commit after {@code target} (see {@link WalFiles#commits}).
      */
-    WalFiles.Commits commits(Path dir, Manifest base, long from, long to, Instant target, Path pgBin) throws IOException {
+    WalFiles.Commits commits(Path dir, Manifest base, long from, long to, RecoveryTarget target, Path pgBin) throws IOException {
         Instant lastBefore = null;
         String lastBeforeLsn = null;
         long stoppedAt = from;

@@ -132,7 +132,7 @@ final class WalFiles {
      * ends: without it pg_waldump, finding no segment after the last, waits 5 s for one to appear), with pg_waldump of
      * the backup's major version.
      */
-    static Commits commits(Path dir, Manifest base, int timeline, long walStart, long walEnd, Instant target, Path pgBin) throws IOException {
+    static Commits commits(Path dir, Manifest base, int timeline, long walStart, long walEnd, RecoveryTarget target, Path pgBin) throws IOException {
         Path waldump = PgTools.find("pg_waldump", major(base), pgBin);
         long consistent = Wal.parseLsn(base.wal().end());
         Path errors = dir.resolveSibling("pg_waldump.err");
@@ -149,12 +149,13 @@ final class WalFiles {
                 Matcher m = COMMIT.matcher(line);
                 if (!m.find()) continue;
                 Instant at = Instant.parse(m.group(2) + "T" + m.group(3) + "Z");
-                if (!at.isAfter(target)) {
+                long lsn = Wal.parseLsn(m.group(1));
+                if (target.keeps(at, lsn)) {
                     lastBefore = at;
                     lastBeforeLsn = m.group(1);
-                } else if (firstAfter == null && Wal.parseLsn(m.group(1)) >= consistent) {
+                } else if (firstAfter == null && lsn >= consistent) {
                     firstAfter = at;
-                    firstAfterLsn = Wal.parseLsn(m.group(1));
+                    firstAfterLsn = lsn;
                     break; // the recovery target is decided: the rest of the WAL need not be read
                 }
             }

@@ -25,25 +25,51 @@ public final class WalSlots {
 
     private WalSlots() {}
 
-    public static List<Slot> list(BackupSource source) throws SQLException {
+    /**
+     * Bunker's slots on {@code source}'s server; one counts as in use when any of {@code configured} streams through it (a
+     * slot belongs to the whole cluster, which other sources may name too).
+     */
+    public static List<Slot> list(BackupSource source, java.util.Collection<BackupSource> configured) throws SQLException {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (BackupSource s : configured) if (s.pitr() != null && s.pitr().streamed()) used.add(s.pitr().slot());
         List<Slot> out = new ArrayList<>();
         try (Connection db = connect(source); PreparedStatement ps = db.prepareStatement(LIST); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 String name = rs.getString(1);
-                out.add(new Slot(source.name(), name, rs.getBoolean(2), rs.getString(3), (Long) rs.getObject(4),
-                        source.pitr() != null && name.equals(source.pitr().slot())));
+                out.add(new Slot(source.name(), name, rs.getBoolean(2), rs.getString(3), (Long) rs.getObject(4), used.contains(name)));
             }
         }
         return out;
     }
 
-    /** Drops a slot Bunker no longer uses; refuses the one the config streams through, one in use and one not Bunker's. */
-    public static void drop(BackupSource source, String slot) throws SQLException {
-        if (source.pitr() != null && slot.equals(source.pitr().slot())) {
-            throw new IllegalArgumentException("slot " + slot + " is the one backups.sources." + source.name() + ".pitr streams through; "
-                    + "remove pitr from that source (and restart serve) before dropping it");
+    /**
+     * Every configured PostgreSQL source's server's slots, each server once (sources that are databases of one cluster
+     * share its slots), {@code only} alone when given.
+     */
+    public static List<Slot> listAll(java.util.Collection<BackupSource> configured, String only) throws SQLException {
+        java.util.Set<String> servers = new java.util.HashSet<>();
+        List<Slot> out = new ArrayList<>();
+        for (BackupSource s : configured) {
+            if (only != null && !s.name().equals(only)) continue;
+            if (s.url().equals("self") || dev.bunker.mariadb.MariaDbUrl.matches(s.url())) continue; // no replication slots there
+            Conninfo c = Conninfo.parse(s.url(), s.user(), s.password());
+            if (servers.add(c.host() + ":" + c.port())) out.addAll(list(s, configured));
         }
-        Slot found = list(source).stream().filter(s -> s.name().equals(slot)).findFirst().orElseThrow(() -> new IllegalArgumentException(
+        return out;
+    }
+
+    /**
+     * Drops a slot Bunker no longer uses on {@code source}'s server; refuses one that any of {@code configured} streams
+     * through, one in use and one not Bunker's.
+     */
+    public static void drop(BackupSource source, String slot, java.util.Collection<BackupSource> configured) throws SQLException {
+        for (BackupSource s : configured) {
+            if (s.pitr() != null && s.pitr().streamed() && slot.equals(s.pitr().slot())) {
+                throw new IllegalArgumentException("slot " + slot + " is the one backups.sources." + s.name() + ".pitr streams through; "
+                        + "remove pitr from that source (and restart serve) before dropping it");
+            }
+        }
+        Slot found = list(source, configured).stream().filter(s -> s.name().equals(slot)).findFirst().orElseThrow(() -> new IllegalArgumentException(
                 "source " + source.name() + " has no Bunker replication slot named " + slot + "; `bunker db slots` lists them"));
         if (found.active()) throw new IllegalArgumentException("slot " + slot + " is in use by a running client; stop it first");
         try (Connection db = connect(source); PreparedStatement ps = db.prepareStatement("select pg_drop_replication_slot(?)")) {

@@ -56,6 +56,19 @@ class CliTest {
     }
 
     @Test
+    void aRestoreToAPositionThatIsNoLsnOrWithAnotherTargetExitsWith2() {
+        Result bad = run("db", "restore", "--source", "app", "--to-lsn", "3000190", "--target-dir", dir.resolve("r").toString(),
+                "--identity", dir.resolve("key.txt").toString(), "--data-dir", dir.resolve("d").toString());
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("--to-lsn: \"3000190\" is not a WAL position (an LSN such as 0/3000148)");
+        Result both = run("db", "restore", "--source", "app", "--to-lsn", "0/3000190", "--to-time", "latest", "--target-dir", dir.resolve("r").toString(),
+                "--identity", dir.resolve("key.txt").toString(), "--data-dir", dir.resolve("d").toString());
+        assertThat(both.exit()).isEqualTo(2);
+        assertThat(both.err()).contains("give one of --backup ID|latest, --to-time TIME or --to-lsn LSN");
+        assertThat(dir.resolve("r")).doesNotExist();
+    }
+
+    @Test
     void aBadConfigExitsWith2AndNamesTheFileAndField() throws Exception {
         Path f = dir.resolve("bad.yaml");
         Files.writeString(f, "stores:\n  primary: {type: local, path: ./p}\n  vault: {type: local, path: ./v, lock: {period: 3 weeks}}\n");

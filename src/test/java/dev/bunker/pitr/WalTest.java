@@ -58,12 +58,13 @@ class WalTest {
         List<WalChunk> chunks = List.of(chunk(SEG, SEG + 100, 0), chunk(2 * SEG, 2 * SEG + 100, 5), chunk(3 * SEG, 3 * SEG + 100, 10),
                 chunk(4 * SEG + 50, 4 * SEG + 100, 15));
         Instant t0 = Instant.parse("2026-12-04T10:00:00Z");
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(9 * 60 + 30))).isEqualTo(3 * SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(10 * 60 + 4))).as("a few seconds' slack before the target").isEqualTo(3 * SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(10 * 60 + 6))).isEqualTo(4 * SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.minusSeconds(600))).isEqualTo(SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, t0.plusSeconds(3600))).as("nothing arrived since: the last segment").isEqualTo(4 * SEG);
-        assertThat(PointInTimeRestore.scanFrom(chunks, null)).as("the latest state").isEqualTo(4 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.at(t0.plusSeconds(9 * 60 + 30)))).isEqualTo(3 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.at(t0.plusSeconds(10 * 60 + 4)))).as("a few seconds' slack before the target").isEqualTo(3 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.at(t0.plusSeconds(10 * 60 + 6)))).isEqualTo(4 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.at(t0.minusSeconds(600)))).isEqualTo(SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.at(t0.plusSeconds(3600)))).as("nothing arrived since: the last segment").isEqualTo(4 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.at(null))).as("the latest state").isEqualTo(4 * SEG);
+        assertThat(PointInTimeRestore.scanFrom(chunks, RecoveryTarget.beforeLsn(2 * SEG + 4096))).as("to a position: its segment").isEqualTo(2 * SEG);
     }
 
     static WalChunk chunk(long start, long end, int minute) {
@@ -160,6 +161,16 @@ class WalTest {
         PointInTimeRestore.writeRecoveryConfig(data, null, 3);
         conf = java.nio.file.Files.readString(data.resolve("postgresql.auto.conf"));
         assertThat(conf.substring(conf.lastIndexOf("recovery_target_timeline ="))).startsWith("recovery_target_timeline = '3'");
+        // to a position: replay stops before the record there (inclusive off), and no time is set
+        PointInTimeRestore.writeRecoveryConfig(data, RecoveryTarget.beforeLsn(0x3000190L), null);
+        conf = java.nio.file.Files.readString(data.resolve("postgresql.auto.conf"));
+        String last = conf.substring(conf.lastIndexOf("# bunker db restore"));
+        assertThat(last).contains("recovery_target_lsn = '0/3000190'", "recovery_target_time = ''", "recovery_target_inclusive = 'off'");
+        assertThat(last.indexOf("recovery_target_lsn = '0/3000190'")).as("the target set comes after every empty one").isGreaterThan(last.indexOf("recovery_target_time"));
+        PointInTimeRestore.writeRecoveryConfig(data, RecoveryTarget.at(Instant.parse("2026-12-04T10:00:02Z")), null);
+        conf = java.nio.file.Files.readString(data.resolve("postgresql.auto.conf"));
+        last = conf.substring(conf.lastIndexOf("# bunker db restore"));
+        assertThat(last).contains("recovery_target_lsn = ''", "recovery_target_time = '2026-12-04 10:00:02.000000+00'", "recovery_target_inclusive = 'on'");
     }
 
     @Test

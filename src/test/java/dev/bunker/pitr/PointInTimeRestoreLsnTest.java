@@ -1,0 +1,143 @@
+package dev.bunker.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bunker.Bunker;
+import dev.bunker.Engine;
+import dev.bunker.backup.AgeCrypto;
+import dev.bunker.backup.Backups;
+import dev.bunker.backup.Manifest;
+import dev.bunker.config.BunkerConfig.BackupKind;
+import dev.bunker.config.BunkerConfig.BackupSource;
+import dev.bunker.config.BunkerConfig.BackupsConfig;
+import dev.bunker.config.BunkerConfig.Pitr;
+import dev.bunker.testing.AppDatabases;
+import dev.bunker.testing.TestConfigs;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Restores to a WAL position ({@code db restore --to-lsn}) against a real PostgreSQL cluster streaming into local stores:
+ * the position read just before a DELETE's commit undoes it, the one just after keeps it, and positions outside what is
+ * stored are refused before anything is written.
+ */
+@Timeout(300)
+class PointInTimeRestoreLsnTest {
+    @TempDir Path dir;
+    EmbeddedPostgres source;
+    Path key;
+    Bunker bunker;
+    Backups backups;
+    WalStreams streams;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        source = EmbeddedPostgres.builder().start();
+        PointInTimeRestoreTest.createEvents(source);
+        key = dir.resolve("key.txt");
+        BackupsConfig b = new BackupsConfig(List.of(AppDatabases.ageKey(key)), List.of("vault", "shelter"),
+                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", "streamer", null,
+                        new Pitr("bunker_app", Duration.ofMillis(300)))),
+                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
+                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b), Clock.systemUTC());
+        backups = Engine.backups(bunker);
+        streams = new WalStreams(b, bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));
+        streams.start();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (streams != null) streams.close();
+        if (backups != null) backups.close();
+        if (bunker != null) bunker.close();
+        if (source != null) source.close();
+    }
+
+    String sql(Statement s, String query) throws Exception {
+        try (ResultSet rs = s.executeQuery(query)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    long count(Path restored, String where) throws Exception {
+        try (EmbeddedPostgres pg = PointInTimeRestoreTest.startOn(restored); Connection c = PointInTimeRestoreTest.promoted(pg);
+             Statement s = c.createStatement()) {
+            return Long.parseLong(sql(s, "select count(*) from events where " + where));
+        }
+    }
+
+    @Test
+    void theLsnBeforeADeletesCommitUndoesItAndTheOneAfterKeepsIt() throws Exception {
+        Manifest base = backups.take().run("app", "base");
+        long beforeCommit;
+        long afterCommit;
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("set synchronous_commit = on");
+            s.execute("insert into events (note) values ('kept')");
+            c.setAutoCommit(false);
+            assertThat(s.executeUpdate("delete from events where note like 'before %'")).isEqualTo(1000);
+            beforeCommit = Wal.parseLsn(sql(s, "select pg_current_wal_insert_lsn()")); // the commit's record starts here or later
+            c.commit();
+            afterCommit = Wal.parseLsn(sql(s, "select pg_current_wal_insert_lsn()"));
+            c.setAutoCommit(true);
+            s.execute("insert into events (note) values ('after')");
+        }
+        PointInTimeRestoreTest.awaitStored(source, streams);
+        PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
+        List<String> identities = AgeCrypto.readIdentities(key);
+
+        Path undone = dir.resolve("undone");
+        PointInTimeRestore.Result r = pitr.run("app", RecoveryTarget.beforeLsn(beforeCommit), undone, identities, l -> {});
+        assertThat(r.baseBackup()).isEqualTo(base.id());
+        assertThat(r.targetLsn()).isEqualTo(Wal.formatLsn(beforeCommit));
+        assertThat(r.recoveryTarget()).as("replay stops at the position: a commit follows it").isEqualTo(Wal.formatLsn(beforeCommit));
+        assertThat(Wal.parseLsn(r.lastCommitLsn())).as("the last commit kept ('kept') starts before the position").isLessThan(beforeCommit);
+        assertThat(count(undone, "note like 'before %'")).as("the DELETE is undone").isEqualTo(1000);
+        assertThat(count(undone, "note = 'kept'")).as("committed before the position").isEqualTo(1);
+        assertThat(count(undone, "note = 'after'")).isZero();
+
+        Path kept = dir.resolve("kept");
+        r = pitr.run("app", RecoveryTarget.beforeLsn(afterCommit), kept, identities, l -> {});
+        assertThat(Wal.parseLsn(r.lastCommitLsn())).as("the DELETE's commit is kept").isBetween(beforeCommit, afterCommit - 1);
+        assertThat(count(kept, "note like 'before %'")).as("the DELETE is kept").isZero();
+        assertThat(count(kept, "note = 'after'")).isZero();
+    }
+
+    @Test
+    void positionsOutsideWhatIsStoredAreRefusedBeforeAnythingIsWritten() throws Exception {
+        long beforeBase;
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            beforeBase = Wal.parseLsn(sql(s, "select pg_current_wal_insert_lsn()"));
+        }
+        Manifest base = backups.take().run("app", "base");
+        PointInTimeRestoreTest.awaitStored(source, streams);
+        PointInTimeRestore pitr = new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir());
+        List<String> identities = AgeCrypto.readIdentities(key);
+        Path restored = dir.resolve("restored");
+        assertThatThrownBy(() -> pitr.run("app", RecoveryTarget.beforeLsn(beforeBase), restored, identities, l -> {}))
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault())
+                .hasMessageContaining("WAL position " + Wal.formatLsn(beforeBase) + " is before the oldest base backup")
+                .hasMessageContaining("the earliest position to restore to is " + base.wal().end());
+        long past = Wal.parseLsn(streams.status().get(0).durableLsn()) + (64L << 20);
+        assertThatThrownBy(() -> pitr.run("app", RecoveryTarget.beforeLsn(past), restored, identities, l -> {}))
+                .isInstanceOf(PitrException.class).matches(e -> ((PitrException) e).callersFault())
+                .hasMessageContaining("cannot be restored to WAL position " + Wal.formatLsn(past))
+                .hasMessageContaining("restorable: " + base.wal().end() + " to ");
+        assertThat(restored).doesNotExist();
+    }
+}
