@@ -530,6 +530,15 @@ class PointInTimeRestoreTest {
         WalLedger.Row row = ledger.row("app");
         assertThat(row.gapFrom()).as("where the stored WAL ended").isEqualTo(storedEnd);
         assertThat(Wal.parseLsn(row.gapTo())).isGreaterThan(Wal.parseLsn(storedEnd));
+        // No restore crosses the gap: a time after it is refused, naming the gap and what restores, and nothing is written.
+        commitAfterTarget();
+        Instant afterGap = sourceNow();
+        commitAfterTarget();
+        Path restored = dir.resolve("restored");
+        assertThatThrownBy(() -> new PointInTimeRestore(backups.config(), bunker.stores(), backups.restore(), bunker.config().dataDir())
+                .run("app", afterGap, restored, AgeCrypto.readIdentities(key), l -> {}))
+                .isInstanceOf(PitrException.class).hasMessageContaining("no WAL from " + storedEnd).hasMessageContaining("restorable: ");
+        assertThat(restored).doesNotExist();
 
         dev.bunker.Engine engine = Engine.on(bunker);
         try {
