@@ -5,7 +5,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,6 +81,7 @@ public final class ExportLedger {
     static final String RUNNING = "select " + DELIVERY_COLUMNS + " from export_deliveries where subscription is not distinct from ? and prefix = ? and state = 'running' order by id desc limit 1";
     static final String DELIVERIES = "select " + DELIVERY_COLUMNS + " from export_deliveries where subscription = ? order by id desc limit ?";
     static final String DELIVERY = "select " + DELIVERY_COLUMNS + " from export_deliveries where id = ?";
+    static final String ONE_OFFS = "select " + DELIVERY_COLUMNS + " from export_deliveries where subscription is null order by id desc limit ?";
     static final String LAST_ONE_OFF = "select max(started_at) from export_deliveries where subscription is null and prefix = ? and state = 'delivered'";
 
     private final DataSource db;
@@ -151,9 +151,9 @@ public final class ExportLedger {
                     ps.setString(1, subscription);
                     ps.setLong(2, id);
                     ps.setString(3, likePrefix(prefix));
-                    Timestamp from = since == null ? null : Timestamp.from(since);
-                    ps.setObject(4, from, Types.TIMESTAMP_WITH_TIMEZONE);
-                    ps.setObject(5, from, Types.TIMESTAMP_WITH_TIMEZONE);
+                    Timestamp from = since == null ? null : Timestamp.from(since); // the SQL casts it (pgjdbc refuses a Timestamp as TIMESTAMP_WITH_TIMEZONE)
+                    ps.setTimestamp(4, from);
+                    ps.setTimestamp(5, from);
                     ps.setLong(6, id);
                     ps.setLong(7, id);
                     ps.executeUpdate();
@@ -173,7 +173,7 @@ public final class ExportLedger {
     }
 
     /** The next {@code limit} items after {@code afterKey} (objects, or the deleted keys), in key order. */
-    List<Item> items(long delivery, boolean deleted, String afterKey, int limit) throws SQLException {
+    public List<Item> items(long delivery, boolean deleted, String afterKey, int limit) throws SQLException {
         try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(ITEMS)) {
             ps.setLong(1, delivery);
             ps.setBoolean(2, deleted);
@@ -234,9 +234,9 @@ public final class ExportLedger {
     }
 
     public List<Delivery> deliveries(String subscription, int limit) throws SQLException {
-        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(DELIVERIES)) {
-            ps.setString(1, subscription);
-            ps.setInt(2, limit);
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(subscription == null ? ONE_OFFS : DELIVERIES)) {
+            if (subscription != null) ps.setString(1, subscription);
+            ps.setInt(subscription == null ? 1 : 2, limit);
             List<Delivery> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(delivery(rs));

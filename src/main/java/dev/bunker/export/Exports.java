@@ -87,6 +87,18 @@ public final class Exports {
                 "no export subscription named '" + name + "'; create it with `bunker export subscribe --name " + name + " --prefix PREFIX`"));
     }
 
+    /** One delivery, of a subscription or a one-off export, by the id the API and the CLI show. */
+    public Delivery delivery(String id) throws SQLException {
+        long n;
+        try {
+            n = Long.parseLong(id);
+        } catch (NumberFormatException e) {
+            throw new ExportException(Reason.INVALID, "'" + id + "' is not a delivery id; expected the whole number GET /v1/exports/NAME lists");
+        }
+        return ledger.delivery(n).orElseThrow(() -> new ExportException(Reason.NOT_FOUND, "no export delivery " + n
+                + "; GET /v1/exports lists the latest of each subscription and the one-off exports"));
+    }
+
     /** Runs an export: resumes the interrupted delivery of the same export if there is one, else plans a new one. */
     public Result run(Request r, Consumer<String> progress) throws IOException, SQLException {
         String subscription = r.subscription();

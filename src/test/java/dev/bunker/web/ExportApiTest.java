@@ -92,6 +92,50 @@ class ExportApiTest {
     }
 
     @Test
+    void eachDeliveryOneOffOrNotShowsWhatItDeliveredAndListedAsDeletedAPageAtATime() throws Exception {
+        for (String name : new String[] {"a.jpg", "b.jpg", "c.jpg"}) {
+            engine.replication().ingest().put("users/7/" + name, new ByteArrayInputStream(name.getBytes(StandardCharsets.UTF_8)), name.length(), null, null);
+        }
+        Exports.Result first = engine.exports().run(new Exports.Request(null, "users/7/", null, null, null, dir.resolve("out").toString(), false), l -> { });
+        Thread.sleep(10);
+        engine.replication().ingest().put("users/7/d.jpg", new ByteArrayInputStream("d".getBytes(StandardCharsets.UTF_8)), 1, null, null);
+        // a one-off export of what came since the first: d.jpg alone
+        Exports.Result since = engine.exports().run(new Exports.Request(null, "users/7/", first.delivery().startedAt(), null, null,
+                dir.resolve("since").toString(), false), l -> { });
+        assertThat(since.delivery().objects()).isEqualTo(1);
+        // a subscription lists what left the prefix between its deliveries as deleted
+        engine.exports().subscribe("u7", "users/7/", null, null, "test");
+        engine.exports().run(new Exports.Request("u7", null, null, null, null, dir.resolve("sub").toString(), false), l -> { });
+        engine.lifecycle().trash().trash("users/7/b.jpg", "test");
+        Exports.Result second = engine.exports().run(new Exports.Request("u7", null, null, null, null, dir.resolve("sub").toString(), false), l -> { });
+
+        JsonNode list = Json.MAPPER.readTree(send(viewer, "GET", "/v1/exports", null).body());
+        assertThat(list.get("oneOff")).extracting(d -> d.get("id").asLong()).containsExactly(since.delivery().id(), first.delivery().id());
+        JsonNode sinceShown = Json.MAPPER.readTree(send(viewer, "GET", "/v1/exports/deliveries/" + since.delivery().id(), null).body());
+        assertThat(sinceShown.get("objects")).extracting(i -> i.get("key").asText()).containsExactly("users/7/d.jpg");
+        HttpResponse<String> shown = send(viewer, "GET", "/v1/exports/deliveries/" + first.delivery().id() + "?limit=2", null);
+        assertThat(shown.statusCode()).as(shown.body()).isEqualTo(200);
+        JsonNode one = Json.MAPPER.readTree(shown.body());
+        assertThat(one.at("/delivery/state").asText()).isEqualTo("delivered");
+        assertThat(one.at("/delivery/archiveSha256").asText()).isEqualTo(first.delivery().archiveSha256());
+        assertThat(one.get("objects")).extracting(i -> i.get("key").asText()).containsExactly("users/7/a.jpg", "users/7/b.jpg");
+        assertThat(one.at("/objects/0/sha256").asText()).isEqualTo(dev.bunker.store.Sha256.hexOf("a.jpg".getBytes(StandardCharsets.UTF_8)));
+        assertThat(one.get("objectsNext").asText()).isEqualTo("users/7/b.jpg");
+        JsonNode rest = Json.MAPPER.readTree(send(viewer, "GET", "/v1/exports/deliveries/" + first.delivery().id() + "?limit=2&objects-after=users%2F7%2Fb.jpg",
+                null).body());
+        assertThat(rest.get("objects")).extracting(i -> i.get("key").asText()).containsExactly("users/7/c.jpg");
+        assertThat(rest.get("objectsNext").isNull()).isTrue();
+        JsonNode later = Json.MAPPER.readTree(send(viewer, "GET", "/v1/exports/deliveries/" + second.delivery().id(), null).body());
+        assertThat(later.get("deleted")).extracting(i -> i.get("key").asText()).containsExactly("users/7/b.jpg");
+
+        assertThat(send(viewer, "GET", "/v1/exports/deliveries/abc", null).statusCode()).isEqualTo(400);
+        assertThat(send(viewer, "GET", "/v1/exports/deliveries/99999999999999999999", null).statusCode()).isEqualTo(400);
+        assertThat(send(viewer, "GET", "/v1/exports/deliveries/424242", null).statusCode()).isEqualTo(404);
+        assertThat(send(viewer, "GET", "/v1/exports/deliveries/" + first.delivery().id() + "?limit=0", null).statusCode()).isEqualTo(400);
+        assertThat(send("bkr_wrong", "GET", "/v1/exports/deliveries/" + first.delivery().id(), null).statusCode()).isEqualTo(401);
+    }
+
+    @Test
     void badRequestsGetA400AndChangeNothing() throws Exception {
         for (String bad : new String[] {"not json", "[1]", "{\"name\": 5, \"prefix\": \"a/\"}", "{\"name\": \"u1\"}",
                 "{\"name\": \"u1\", \"prefix\": \"../x/\"}", "{\"name\": \"U1 x\", \"prefix\": \"a/\"}",
