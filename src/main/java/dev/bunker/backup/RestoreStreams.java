@@ -48,6 +48,7 @@ final class RestoreStreams {
         try (pipe; InputStream plain = new ZstdInputStream(pipe.stream())) {
             MariaDbPhysical.extract(mbstream, plain, targetDir);
         } catch (IOException e) {
+            if (LocalWriteException.toldByTool(e.getMessage())) throw new LocalWriteException(targetDir, e); // mbstream could not write here
             IOException upstream = pipe.failure();
             throw upstream != null ? upstream : e;
         }

@@ -159,13 +159,25 @@ public final class PointInTimeRestore {
                     Thread.currentThread().interrupt();
                     throw new java.io.InterruptedIOException("interrupted while restoring");
                 }
+                if (e.getCause() instanceof dev.bunker.backup.LocalWriteException full) { // the WAL's half (the base's says so itself)
+                    throw new PitrException(full.getMessage() + "; nothing was restored, and the stored WAL was not at fault: the WAL is "
+                            + "assembled in " + dataDir + " first (up to 16 MB a segment); free space there, or restore with a --data-dir on a disk with room "
+                            + "(its backups.signers must then list the key that signed the WAL: `bunker db signing-key`)");
+                }
                 if (e.getCause() instanceof IOException io) throw io;
                 if (e.getCause() instanceof RuntimeException re) throw re;
                 throw new IOException(e.getCause());
             }
             long t4 = System.nanoTime();
-            moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
-            writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget() == null ? null : target, route.history() == null ? null : route.timeline());
+            try {
+                moveInto(segments, b.dataDirectory().resolve(WAL_FOLDER));
+                writeRecoveryConfig(b.dataDirectory(), w.recoveryTarget() == null ? null : target, route.history() == null ? null : route.timeline());
+            } catch (IOException e) {
+                undo(dir, existed); // a directory without its WAL or its recovery settings must not be started
+                throw new PitrException("unable to put the WAL and the recovery settings into " + dir + " on this machine: " + e.getMessage()
+                        + "; nothing was restored, and the stored WAL was not at fault: choose a --target-dir on a disk with room for the data "
+                        + "directory and its WAL");
+            }
             Timings timings = new Timings(listSeconds, w.walSeconds(), w.waldumpSeconds(), b.downloadSeconds(), b.extractSeconds(),
                     (System.nanoTime() - t4) / 1e9);
             return new Result(base.id(), b.dataDirectory(), target.time(), target.lsn() == null ? null : Wal.formatLsn(target.lsn()), w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),

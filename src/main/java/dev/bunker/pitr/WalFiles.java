@@ -61,9 +61,12 @@ final class WalFiles {
             for (WalChunk c : chunks) {
                 futures.add(pool.submit(() -> {
                     byte[] bytes = download(c, stores, order, identities);
-                    try (RandomAccessFile f = new RandomAccessFile(dir.resolve(c.segment()).toFile(), "rw")) {
+                    Path file = dir.resolve(c.segment());
+                    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
                         f.seek(c.startLsn() - Wal.segmentStart(c.segment(), c.segmentSize()));
                         f.write(bytes);
+                    } catch (IOException full) {
+                        throw new dev.bunker.backup.LocalWriteException(file, full); // this machine's disk, not the stored WAL
                     }
                     int n = done.incrementAndGet();
                     if (n % 50 == 0 || n == chunks.size()) {

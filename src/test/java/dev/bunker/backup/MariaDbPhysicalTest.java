@@ -103,6 +103,36 @@ class MariaDbPhysicalTest {
     }
 
     @Test
+    void aTargetOnAFullDiskBlamesThisMachinesDiskNotTheBackup() throws Exception {
+        try (ThrowawayMariaDb source = ThrowawayMariaDb.start(dir, List.of())) {
+            try (Connection c = source.connect(null); Statement s = c.createStatement()) {
+                s.execute("create user 'phys'@'127.0.0.1' identified by 'pw-phys'");
+                s.execute("grant reload, process, lock tables, binlog monitor on *.* to 'phys'@'127.0.0.1'");
+            }
+            BackupsConfig b = new BackupsConfig(List.of(AppDatabases.ageKey(dir.resolve("key.txt"))), List.of("vault", "shelter"),
+                    Map.of("shop", new BackupSource("shop", "mariadb://phys@127.0.0.1:" + source.port() + "/mysql", null, "pw-phys")),
+                    BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false);
+            try (Bunker bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b), Clock.systemUTC());
+                 Backups backups = Engine.backups(bunker)) {
+                Manifest m = backups.take().run("shop", "base");
+                List<String> ids = AgeCrypto.readIdentities(dir.resolve("key.txt"));
+                Path small = dir.resolve("small-disk");
+                try (var full = dev.bunker.testing.Mounts.smallDisk(small, "1m")) { // the server's files are tens of MB
+                    Path onSmall = small.resolve("restored");
+                    // Before: "vault: the copy is corrupt or truncated (mbstream failed ... No space left on device)", and the shelter tried.
+                    assertThatThrownBy(() -> backups.restore().runBase(m, onSmall, ids, line -> {})).hasMessageContaining("unable to write " + onSmall)
+                            .hasMessageContaining("No space left on device").hasMessageContaining("the copy in store 'vault' was not at fault")
+                            .hasMessageNotContaining("corrupt").hasMessageNotContaining("shelter");
+                    try (var left = Files.walk(small)) {
+                        assertThat(left.filter(Files::isRegularFile).toList()).as("what mbstream wrote is gone").isEmpty();
+                    }
+                }
+                assertThat(backups.restore().runBase(m, dir.resolve("roomy"), ids, line -> {}).store()).as("the copy was fine").isEqualTo("vault");
+            }
+        }
+    }
+
+    @Test
     void theDrillStartsAServerOnTheNewestPhysicalBackupAndACorruptBackupFailsIt() throws Exception {
         try (ThrowawayMariaDb source = ThrowawayMariaDb.start(dir, List.of())) {
             try (Connection c = source.connect(null); Statement s = c.createStatement()) {

@@ -119,6 +119,33 @@ class PointInTimeRestoreLsnTest {
     }
 
     @Test
+    void aFullDiskWhereTheWalIsAssembledBlamesThisMachineAndLeavesNothing() throws Exception {
+        backups.take().run("app", "base");
+        try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("set synchronous_commit = on");
+            s.execute("insert into events (note) select repeat('w', 200) from generate_series(1, 5000)"); // about 1.5 MB of WAL
+        }
+        PointInTimeRestoreTest.awaitStored(source, streams);
+        Path small = dir.resolve("small-disk");
+        try (var full = dev.bunker.testing.Mounts.smallDisk(small, "256k")) {
+            Path restored = dir.resolve("restored");
+            // Before: "No space left on device", and nothing said where or whose fault it was.
+            // elsewhere than the data folder, which holds the signing key: the config names the key (backups.signers), as on another machine
+            BackupsConfig b = backups.config();
+            BackupsConfig trusting = new BackupsConfig(b.recipients(), b.stores(), b.sources(), b.dump(), b.snapshot(), b.pgBin(), b.allowSuperuser(),
+                    List.of(dev.bunker.backup.SigningKey.publicKeyIn(bunker.config().dataDir()).orElseThrow()), b.keepNewest(), b.base(), b.mariaDbBin());
+            assertThatThrownBy(() -> new PointInTimeRestore(trusting, bunker.stores(), backups.restore(), small)
+                    .run("app", RecoveryTarget.at(null), restored, AgeCrypto.readIdentities(key), l -> {}))
+                    .isInstanceOf(PitrException.class).hasMessageContaining("unable to write " + small).hasMessageContaining("No space left on device")
+                    .hasMessageContaining("the stored WAL was not at fault").hasMessageContaining("--data-dir");
+            assertThat(restored).doesNotExist();
+            try (var left = java.nio.file.Files.walk(small)) {
+                assertThat(left.filter(java.nio.file.Files::isRegularFile).toList()).as("the assembled WAL is gone").isEmpty();
+            }
+        }
+    }
+
+    @Test
     void positionsOutsideWhatIsStoredAreRefusedBeforeAnythingIsWritten() throws Exception {
         long beforeBase;
         try (Connection c = source.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
