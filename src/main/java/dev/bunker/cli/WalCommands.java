@@ -139,9 +139,11 @@ final class WalCommands {
                             r.firstReceived(), r.lastReceived(), r.chunks());
                     previous = r;
                 }
-                System.out.println("base backups and the times they restore to:" + (t.windows().isEmpty() ? " none (bunker db backup --kind base)" : ""));
+                System.out.println("base backups and the times (and WAL positions) they restore to:" + (t.windows().isEmpty()
+                        ? " none (bunker db backup --kind base)" : ""));
                 for (WalTimeline.Window w : t.windows()) {
-                    System.out.println("  " + w.baseBackup() + "  " + (w.problem() != null ? "NOT RESTORABLE TO A TIME: " + w.problem() : w.from() + " .. " + w.to()));
+                    System.out.println("  " + w.baseBackup() + "  " + (w.problem() != null ? "NOT RESTORABLE TO A TIME: " + w.problem()
+                            : w.from() + " .. " + w.to() + "  (" + w.fromLsn() + " .. " + w.toLsn() + ")"));
                 }
                 return 0;
             } finally {

@@ -27,8 +27,11 @@ public final class WalTimeline {
     public record Run(String systemId, int timeline, String from, String to, Instant firstReceived, Instant lastReceived, long chunks,
                       String branchedFrom) {}
 
-    /** A base backup and the times it restores to (null when the WAL after it does not reach its end). */
-    public record Window(String baseBackup, Instant from, Instant to, String problem) {}
+    /**
+     * A base backup and the times it restores to (null when the WAL after it does not reach its end), and the WAL positions
+     * ({@code db restore --to-lsn}): from where the backup is consistent to where the stored WAL after it ends.
+     */
+    public record Window(String baseBackup, Instant from, Instant to, String problem, String fromLsn, String toLsn) {}
 
     public record Timeline(String source, String store, List<Run> runs, List<Window> windows) {}
 
@@ -98,9 +101,10 @@ public final class WalTimeline {
             Run holding = segmentSize == 0 ? null : runs.stream().filter(r -> r.systemId().equals(b.wal().systemId()) && r.timeline() == b.wal().timeline()
                     && Wal.parseLsn(r.from()) <= start - start % segmentSize && Wal.parseLsn(r.to()) >= end).findFirst().orElse(null);
             Run followed = holding == null ? null : followed(runs, histories, b, start - start % segmentSize, segmentSize);
+            Run reaches = followed != null ? followed : holding;
             windows.add(holding == null ? new Window(b.id(), null, null, "the stored WAL does not hold " + b.wal().start() + " to " + b.wal().end()
-                    + (b.wal().systemId() == null ? "" : " of cluster " + b.wal().systemId()))
-                    : new Window(b.id(), b.finishedAt(), (followed != null ? followed : holding).lastReceived(), null));
+                    + (b.wal().systemId() == null ? "" : " of cluster " + b.wal().systemId()), null, null)
+                    : new Window(b.id(), b.finishedAt(), reaches.lastReceived(), null, b.wal().end(), reaches.to()));
         }
         return new Timeline(source, store.name(), runs, windows);
     }

@@ -166,5 +166,10 @@ class PointInTimeRestoreLsnTest {
                 .hasMessageContaining("cannot be restored to WAL position " + Wal.formatLsn(past))
                 .hasMessageContaining("restorable: " + base.wal().end() + " to ");
         assertThat(restored).doesNotExist();
+        // `db timeline` shows the same window of positions
+        WalTimeline.Window w = WalTimeline.of(bunker.store("vault"), "app", backups.restore().bases("app"),
+                dev.bunker.backup.ManifestTrust.of(List.of(), bunker.config().dataDir())).windows().get(0);
+        assertThat(w.fromLsn()).isEqualTo(base.wal().end());
+        assertThat(Wal.parseLsn(w.toLsn())).isGreaterThanOrEqualTo(Wal.parseLsn(streams.status().get(0).durableLsn()));
     }
 }
