@@ -170,10 +170,10 @@ public final class DbCommand implements Runnable {
                 + "starts there is not, so the LSN of a bad transaction's commit undoes it. Into --target-dir, as --to-time.")
         String toLsn;
 
-        @Option(names = "--no-start", description = "With --to-time: leave the restored directory ready to start instead of starting it.")
+        @Option(names = "--no-start", description = "With --to-time or --to-lsn: leave the restored directory ready to start instead of starting it.")
         boolean noStart;
 
-        @Option(names = "--port", paramLabel = "PORT", description = "With --to-time: the port the restored server listens on, on 127.0.0.1 (default: a free one).")
+        @Option(names = "--port", paramLabel = "PORT", description = "With --to-time or --to-lsn: the port the restored server listens on, on 127.0.0.1 (default: a free one).")
         int port;
 
         @Option(names = "--source", paramLabel = "S", description = "With latest: the newest backup of this source; with --to-time: the source to restore.")

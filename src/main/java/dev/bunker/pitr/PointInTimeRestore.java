@@ -161,8 +161,8 @@ public final class PointInTimeRestore {
                 }
                 if (e.getCause() instanceof dev.bunker.backup.LocalWriteException full) { // the WAL's half (the base's says so itself)
                     throw new PitrException(full.getMessage() + "; nothing was restored, and the stored WAL was not at fault: the WAL is "
-                            + "assembled in " + dataDir + " first (up to 16 MB a segment); free space there, or restore with a --data-dir on a disk with room "
-                            + "(its backups.signers must then list the key that signed the WAL: `bunker db signing-key`)");
+                            + "assembled in " + dataDir + " first (up to 16 MB a segment); free space there, or restore with a --data-dir on a "
+                            + "disk with room (its backups.signers must then list the key that signed the WAL: `bunker db signing-key`)");
                 }
                 if (e.getCause() instanceof IOException io) throw io;
                 if (e.getCause() instanceof RuntimeException re) throw re;
@@ -180,8 +180,9 @@ public final class PointInTimeRestore {
             }
             Timings timings = new Timings(listSeconds, w.walSeconds(), w.waldumpSeconds(), b.downloadSeconds(), b.extractSeconds(),
                     (System.nanoTime() - t4) / 1e9);
-            return new Result(base.id(), b.dataDirectory(), target.time(), target.lsn() == null ? null : Wal.formatLsn(target.lsn()), w.recoveryTarget(), w.commits().lastBefore(), w.commits().lastBeforeLsn(),
-                    w.segments(), found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
+            String targetLsn = target.lsn() == null ? null : Wal.formatLsn(target.lsn());
+            return new Result(base.id(), b.dataDirectory(), target.time(), targetLsn, w.recoveryTarget(), w.commits().lastBefore(),
+                    w.commits().lastBeforeLsn(), w.segments(), found.store(), (System.nanoTime() - t0) / 1e9, timings, WalFiles.major(base));
         } finally {
             halves.shutdownNow();
             try {
@@ -284,8 +285,8 @@ public final class PointInTimeRestore {
         }
         for (Manifest m : bases) if (target.startsFrom(m)) return m;
         Manifest oldest = bases.get(bases.size() - 1);
-        throw new PitrException(target.describe() + " is before the oldest base backup of " + source + " (" + oldest.id() + ", finished " + oldest.finishedAt()
-                + " at " + oldest.wal().end() + "); the earliest " + (target.lsn() != null ? "position to restore to is " + oldest.wal().end()
+        throw new PitrException(target.describe() + " is before the oldest base backup of " + source + " (" + oldest.id() + ", finished "
+                + oldest.finishedAt() + " at " + oldest.wal().end() + "); the earliest " + (target.lsn() != null ? "position to restore to is " + oldest.wal().end()
                 : "time to restore to is " + oldest.finishedAt()), true);
     }
 
