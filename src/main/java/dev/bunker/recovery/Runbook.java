@@ -127,7 +127,9 @@ public final class Runbook {
                         keyNeeds + "; MYSQL_USER and MYSQL_PWD of an account that may create the database"));
             } else if (s.pitr() != null) {
                 steps.add(new Step("Source " + s.name() + ": restore the newest base backup and all of the WAL stored after it into a new data "
-                        + "directory; the server is started on it (see --port) and promoted.",
+                        + "directory; the server is started on it (see --port) and promoted. To undo a bad change instead, restore to the second "
+                        + "before it (--to-time) or to its commit's WAL position (--to-lsn); `bin/bunker db timeline --source " + s.name()
+                        + "` shows what can be restored.",
                         "bin/bunker db restore " + opts + " --source " + s.name() + " --to-time latest --identity " + keyFile
                                 + " --target-dir " + quote(c.dataDir().toAbsolutePath().resolve("restored-" + s.name()).toString()),
                         keyNeeds + "; PostgreSQL's server binaries of the source's major version on this machine"));
