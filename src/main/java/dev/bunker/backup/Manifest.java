@@ -47,6 +47,26 @@ public record Manifest(String id, String source, String kind, Instant startedAt,
         return MARIADB.equals(engine);
     }
 
+    /** How a MariaDB dump of every database (a source with all-databases) says so in its format. */
+    public static final String ALL_DATABASES = " --databases ";
+
+    /** A MariaDB dump of several databases, each restored under its own name into a server (not one database of any name). */
+    public boolean allDatabases() {
+        return isMariaDb() && format != null && format.contains(ALL_DATABASES);
+    }
+
+    /** The databases whose tables such a dump holds (its row counts are `db`.`table`), in the dump's order. */
+    public List<String> databases() {
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+        for (String key : rowCounts.keySet()) {
+            java.util.regex.Matcher m = QUALIFIED.matcher(key);
+            if (m.matches()) out.add(m.group(1).replace("``", "`"));
+        }
+        return List.copyOf(out);
+    }
+
+    private static final java.util.regex.Pattern QUALIFIED = java.util.regex.Pattern.compile("`((?:[^`]|``)+)`\\.`(?:[^`]|``)+`");
+
     /** Whether this is a base backup (pg_basebackup, restored to a data directory) rather than a dump (pg_restore). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isBase() {

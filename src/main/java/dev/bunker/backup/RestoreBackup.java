@@ -187,7 +187,15 @@ public final class RestoreBackup {
     /** A MariaDB dump: verified and decompressed into a private file first (nothing reaches the target before its SHA-256 matched), then loaded by the mariadb client. */
     private Result runMariaDb(Manifest m, String targetUrl, List<String> identities, boolean clean, Consumer<String> progress) throws IOException, SQLException {
         MariaDbUrl url = MariaDbUrl.target(targetUrl);
-        MariaDbTarget target = new MariaDbTarget(url);
+        if (m.allDatabases() && url.database() != null) {
+            throw new IOException("backup " + m.id() + " holds every database of its server (" + String.join(", ", m.databases()) + "), each restored "
+                    + "under its own name; give --target without a database: mariadb://USER@" + url.host() + ":" + url.port());
+        }
+        if (!m.allDatabases() && url.database() == null) {
+            throw new IOException("backup " + m.id() + " holds one database; name the one to restore it into: mariadb://USER@" + url.host() + ":"
+                    + url.port() + "/DB (created when missing)");
+        }
+        MariaDbTarget target = new MariaDbTarget(url, m.databases());
         String serverVersion = target.check(clean);
         MariaDbTools.Tool client = MariaDbTools.find(List.of("mariadb", "mysql"), serverVersion, config.mariaDbBin());
         return inPrivateTempFile(m.id() + ".sql", dump -> {

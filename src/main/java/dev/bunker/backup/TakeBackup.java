@@ -138,7 +138,7 @@ public final class TakeBackup {
      * counted on the way through (the dump's own snapshot: see {@link DumpRowCounter}) and its binary log position kept.
      */
     private Manifest runMariaDb(BackupSource source, BackupKind kind) throws IOException, SQLException {
-        MariaDbSource db = new MariaDbSource(MariaDbUrl.parse(source.url(), source.user(), source.password()), source.name());
+        MariaDbSource db = new MariaDbSource(source.mariaDbUrl(), source.name());
         Instant started = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         Manifest.Planned plan = Manifest.Planned.of(source.name(), kind.name(), started);
         SigningKey signingKey = SigningKey.loadOrCreate(dataDir);
@@ -160,14 +160,15 @@ public final class TakeBackup {
         LockState lock = lockUntil(retainUntil);
         List<String> targets = config.stores();
         catalog.attemptStarted(plan, targets); // from here on, prune may remove what this backup leaves if it never finishes
-        ToolProcess dump = db.startDump(dumpTool.path(), server.binlog());
+        ToolProcess dump = db.startDump(dumpTool.path(), server.binlog(), server.databases());
         DumpRowCounter counted = new DumpRowCounter(dump.stdout());
         PutResult first = upload(dump, counted, plan.dataKey(), kind, lock, targets);
         if (!counted.completed()) throw new IOException("the dump of source '" + source.name() + "' has no \"-- Dump completed\" line at its end; nothing was kept");
         BinlogPosition binlog = counted.binlogPosition();
         if (server.binlog() && binlog == null) throw new IOException("mariadb-dump recorded no binary log position although the log is on; nothing was kept");
         return publish(new Manifest(plan.id(), source.name(), kind.name(), started, clock.instant(), server.serverVersion(),
-                "mariadb-dump " + dumpTool.version() + " --single-transaction | zstd -" + kind.zstdLevel() + " | age (plain SQL)", plan.dataKey(),
+                "mariadb-dump " + dumpTool.version() + " --single-transaction" + (source.allDatabases() ? Manifest.ALL_DATABASES.stripTrailing() : "")
+                        + " | zstd -" + kind.zstdLevel() + " | age (plain SQL)", plan.dataKey(),
                 first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), counted.rowCounts(), null,
                 Manifest.MARIADB, binlog), signingKey, lock, targets);
     }

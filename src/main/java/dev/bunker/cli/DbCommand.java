@@ -239,7 +239,7 @@ public final class DbCommand implements Runnable {
             }
             if (target != null) {
                 try {
-                    if (dev.bunker.mariadb.MariaDbUrl.matches(target)) dev.bunker.mariadb.MariaDbUrl.parse(target, null, null);
+                    if (dev.bunker.mariadb.MariaDbUrl.matches(target)) dev.bunker.mariadb.MariaDbUrl.parse(target, null, null, dev.bunker.mariadb.MariaDbUrl.Database.EITHER);
                     else dev.bunker.backup.Conninfo.parse(target, null, null);
                 } catch (IllegalArgumentException bad) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "--target: " + bad.getMessage());

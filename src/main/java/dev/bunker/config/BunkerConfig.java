@@ -234,7 +234,18 @@ public record BunkerConfig(
      * A database to back up: PostgreSQL (a libpq or JDBC URL) or MariaDB/MySQL ({@code mariadb://}, {@code mysql://}), the
      * read-only role or user and its password.
      */
-    public record BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog, Duration physicalEvery) {
+    public record BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog, Duration physicalEvery,
+                               boolean allDatabases) {
+        public BackupSource(String name, String url, String user, String password, Pitr pitr, Binlog binlog, Duration physicalEvery) {
+            this(name, url, user, password, pitr, binlog, physicalEvery, false);
+        }
+
+        /** A MariaDB source's server, with its user and password; its database, or null with {@code all-databases: true}. */
+        public dev.bunker.mariadb.MariaDbUrl mariaDbUrl() {
+            return dev.bunker.mariadb.MariaDbUrl.parse(url, user, password,
+                    allDatabases ? dev.bunker.mariadb.MariaDbUrl.Database.NONE : dev.bunker.mariadb.MariaDbUrl.Database.ONE);
+        }
+
         public BackupSource(String name, String url, String user, String password) {
             this(name, url, user, password, null, null, null);
         }

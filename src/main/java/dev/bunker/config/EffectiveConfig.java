@@ -116,6 +116,7 @@ public final class EffectiveConfig {
                 bn.put("keep", Durations.format(s.binlog().keep()));
             }
             if (s.physicalEvery() != null) sn.putObject("physical").put("every", Durations.format(s.physicalEvery()));
+            if (s.allDatabases()) sn.put("all-databases", true);
         }
         for (BunkerConfig.BackupKind k : new BunkerConfig.BackupKind[] {b.dump(), b.snapshot(), b.base()}) {
             ObjectNode kn = bk.putObject(k.name());

@@ -180,7 +180,7 @@ public final class DatabaseDrill {
             throw new IllegalArgumentException("source " + sourceName + " is PostgreSQL: its base backups are drilled by the point-in-time drill "
                     + "(`bunker drill db --source " + sourceName + "`); --physical applies to MariaDB sources");
         }
-        String dbName = MariaDbUrl.parse(source.url(), null, null).database();
+        String dbName = source.mariaDbUrl().database(); // null: every database of the server
         Instant started = clock.instant();
         List<Check> checks = new ArrayList<>();
         StringBuilder log = new StringBuilder("physical backup drill of " + sourceName + "\n");
@@ -213,28 +213,33 @@ public final class DatabaseDrill {
         return record(PHYSICAL_KIND, started, m, rto, checks, log);
     }
 
-    /** Reads every table of {@code db} to the end (a page InnoDB cannot read fails the count); a physical backup records no row counts. */
+    /**
+     * Reads every table of {@code db} (null: of every database but the server's own) to the end (a page InnoDB cannot read
+     * fails the count); a physical backup records no row counts.
+     */
     private static Check readEveryTable(Statement s, String db) {
         List<String> tables = new ArrayList<>();
-        try (ResultSet rs = s.executeQuery("select table_name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE' "
-                + "order by table_name")) {
-            while (rs.next()) tables.add(rs.getString(1));
+        try (ResultSet rs = s.executeQuery("select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and "
+                + (db != null ? "table_schema = database()" : "table_schema not in ('mysql', 'information_schema', 'performance_schema', 'sys')")
+                + " order by table_schema, table_name")) {
+            while (rs.next()) tables.add("`" + rs.getString(1).replace("`", "``") + "`.`" + rs.getString(2).replace("`", "``") + "`");
         } catch (Exception e) {
             return new Check("every table readable", false, e.getMessage());
         }
         long rows = 0;
         List<String> unreadable = new ArrayList<>();
         for (String t : tables) {
-            try (ResultSet rs = s.executeQuery("select count(*) from `" + t.replace("`", "``") + "`")) {
+            try (ResultSet rs = s.executeQuery("select count(*) from " + t)) {
                 rs.next();
                 rows += rs.getLong(1);
             } catch (Exception e) {
                 unreadable.add(t + ": " + e.getMessage());
             }
         }
-        if (tables.isEmpty()) return new Check("every table readable", false, "database " + db + " has no tables in the restored server");
+        String which = db != null ? "database " + db : "the server's databases";
+        if (tables.isEmpty()) return new Check("every table readable", false, which + " has no tables in the restored server");
         return new Check("every table readable", unreadable.isEmpty(), unreadable.isEmpty()
-                ? tables.size() + " tables of " + db + ", " + rows + " rows" : String.join("; ", unreadable));
+                ? tables.size() + " tables of " + which + ", " + rows + " rows" : String.join("; ", unreadable));
     }
 
     /**
@@ -244,7 +249,8 @@ public final class DatabaseDrill {
     private Double restoreMariaDb(Manifest m, RestoreBackup restore, List<String> identities, DrillsConfig d, List<Check> checks, StringBuilder log)
             throws IOException {
         BunkerConfig.BackupSource source = config.backups().sources().get(m.source());
-        String dbName = source != null && MariaDbUrl.matches(source.url()) ? MariaDbUrl.parse(source.url(), null, null).database() : "drill";
+        String dbName = m.allDatabases() ? null // each of its databases by name
+                : source != null && MariaDbUrl.matches(source.url()) && !source.allDatabases() ? source.mariaDbUrl().database() : "drill";
         long t0 = System.nanoTime();
         Double rto = null;
         ThrowawayMariaDb started;

@@ -169,8 +169,9 @@ public final class ThrowawayMariaDb implements AutoCloseable {
     }
 
     /** The same as a URL string with the password in it, as {@code db restore --target} takes it (never printed). */
+    /** A restore target on this server: {@code database}, or (null) the server itself, for a dump of several databases. */
     public String restoreTarget(String database) {
-        return "mariadb://" + USER + ":" + password + "@127.0.0.1:" + port + "/" + database;
+        return "mariadb://" + USER + ":" + password + "@127.0.0.1:" + port + (database == null ? "" : "/" + database);
     }
 
     public int port() { return port; }

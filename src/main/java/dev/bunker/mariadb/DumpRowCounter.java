@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
 public final class DumpRowCounter extends FilterInputStream {
     private static final byte[] INSERT = "INSERT INTO `".getBytes(StandardCharsets.US_ASCII);
     private static final Pattern CREATE = Pattern.compile("^CREATE TABLE `((?:[^`]|``)+)` \\(");
+    /** A dump of several databases ({@code --databases}) switches to each with a line of its own. */
+    private static final Pattern USE = Pattern.compile("^USE `((?:[^`]|``)+)`;$");
     private static final Pattern CHANGE_MASTER = Pattern.compile("^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\\d+);");
     private static final Pattern GTID = Pattern.compile("^-- SET GLOBAL gtid_slave_pos='([^']*)';");
     private static final String COMPLETED = "-- Dump completed";
@@ -39,6 +41,7 @@ public final class DumpRowCounter extends FilterInputStream {
     private State state = State.HEAD;
     private boolean nameTick; // a backtick seen inside a name: either its end or the first of a doubled one
     private String table;
+    private String database; // "`db`." once a USE line was read (a dump of several databases), else ""
     private int depth;
     private boolean inString;
     private boolean escaped;
@@ -52,9 +55,13 @@ public final class DumpRowCounter extends FilterInputStream {
 
     public DumpRowCounter(InputStream in) {
         super(in);
+        database = "";
     }
 
-    /** `table` (quoted as the dump quotes it) to its rows in the dump, in the dump's order; complete once the stream ended. */
+    /**
+     * `table` (quoted as the dump quotes it; `db`.`table` in a dump of several databases) to its rows in the dump, in the
+     * dump's order; complete once the stream ended.
+     */
     public Map<String, Long> rowCounts() {
         return counts;
     }
@@ -174,7 +181,7 @@ public final class DumpRowCounter extends FilterInputStream {
                         name.write('`');
                         return;
                     }
-                    table = "`" + name.toString(StandardCharsets.UTF_8) + "`";
+                    table = database + "`" + name.toString(StandardCharsets.UTF_8) + "`";
                     counts.putIfAbsent(table, 0L);
                     state = State.COLUMNS; // this byte is the space after the name
                     inTick = false;
@@ -222,7 +229,12 @@ public final class DumpRowCounter extends FilterInputStream {
         }
         Matcher m = CREATE.matcher(line);
         if (m.find()) {
-            counts.putIfAbsent("`" + m.group(1) + "`", 0L);
+            counts.putIfAbsent(database + "`" + m.group(1) + "`", 0L);
+            return;
+        }
+        m = USE.matcher(line);
+        if (m.find()) {
+            database = "`" + m.group(1) + "`.";
             return;
         }
         m = CHANGE_MASTER.matcher(line);

@@ -41,6 +41,19 @@ public final class Grants {
         return false;
     }
 
+    /** Whether {@code grants} give {@code privilege} (or ALL) on every database ({@code ON *.*}). */
+    public static boolean holdsGlobally(List<String> grants, String privilege) {
+        for (String g : grants) {
+            Matcher m = GRANT.matcher(g.strip());
+            if (!m.find() || !(m.group(2).equals("*.*") || m.group(2).equals("*"))) continue;
+            for (String priv : splitPrivileges(m.group(1))) {
+                String p = priv.strip().toUpperCase(Locale.ROOT);
+                if (p.equals(privilege) || p.equals("ALL") || p.equals("ALL PRIVILEGES")) return true;
+            }
+        }
+        return false;
+    }
+
     /** The write privileges among {@code grants} that reach {@code database} (global, on it, or on one of its tables), as "INSERT ON `shop`.*". */
     public static List<String> writesOn(List<String> grants, String database) {
         List<String> found = new ArrayList<>();

@@ -25,13 +25,17 @@ public final class MariaDbSource {
      */
     public static String grantAdvice(MariaDbUrl url) {
         String to = " TO '" + (url.user() == null ? "backup" : url.user()) + "'@'BUNKER-HOST';";
-        return "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `" + url.database() + "`.*" + to
-                + " GRANT SELECT ON mysql.proc" + to + " (MariaDB 11.3+: GRANT SHOW CREATE ROUTINE ON `" + url.database() + "`.*" + to + ")"
+        String on = url.database() == null ? "*.*" : "`" + url.database() + "`.*";
+        return "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON " + on + to
+                + " GRANT SELECT ON mysql.proc" + to + " (MariaDB 11.3+: GRANT SHOW CREATE ROUTINE ON " + on + to + ")"
                 + " and, with the binary log on: GRANT BINLOG MONITOR ON *.*" + to + " (MySQL: REPLICATION CLIENT)";
     }
 
-    /** What the server said about itself and the source's tables, before a dump. */
-    public record Inspected(String serverVersion, boolean binlog, List<String> nonTransactional) {}
+    /** What the server said about itself and the source's tables, before a dump; {@code databases}: what the dump holds. */
+    public record Inspected(String serverVersion, boolean binlog, List<String> nonTransactional, List<String> databases) {}
+
+    /** The server's own schemas: never part of a backup of "all databases" (accounts and grants are the server's, not the app's). */
+    static final List<String> SYSTEM = List.of("mysql", "information_schema", "performance_schema", "sys");
 
     private final MariaDbUrl url;
     private final String name;
@@ -73,7 +77,13 @@ public final class MariaDbSource {
         try (Connection c = connect(); Statement s = c.createStatement()) {
             List<String> grants = grants(s, "SHOW GRANTS");
             for (String role : Grants.roles(grants)) grants.addAll(grants(s, "SHOW GRANTS FOR " + role));
-            List<String> writes = Grants.writesOn(grants, url.database());
+            if (url.database() == null && !Grants.holdsGlobally(grants, "SELECT")) { // else it sees, and backs up, only some databases
+                throw new WriterException("backup source '" + name + "' has all-databases: true, but " + url.user() + " may not read every database "
+                        + "(no SELECT on *.*), so its dumps would leave some out without a word; grant it: " + grantAdvice(url));
+            }
+            List<String> databases = url.database() != null ? List.of(url.database()) : userDatabases(c);
+            List<String> writes = new ArrayList<>();
+            for (String db : databases) for (String w : Grants.writesOn(grants, db)) if (!writes.contains(w)) writes.add(w);
             if (!writes.isEmpty() && !allowWriter) {
                 throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which may change the data it backs up ("
                         + String.join(", ", writes) + "); back up with a user that only reads: " + grantAdvice(url)
@@ -86,38 +96,55 @@ public final class MariaDbSource {
                 version = rs.getString(1);
                 binlog = rs.getBoolean(2);
             }
-            for (String needed : List.of("TRIGGER", "EVENT")) { // without them SHOW TRIGGERS / SHOW EVENTS list nothing, and the dump lacks them
-                if (dump && !Grants.holds(grants, needed, url.database())) {
-                    throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which lacks " + needed + " on `"
-                            + url.database() + "`, so its dumps would leave out the database's " + (needed.equals("TRIGGER") ? "triggers" : "events")
-                            + " without a word; grant it: " + grantAdvice(url));
+            for (String db : databases) {
+                for (String needed : List.of("TRIGGER", "EVENT")) { // without them SHOW TRIGGERS / SHOW EVENTS list nothing, and the dump lacks them
+                    if (dump && !Grants.holds(grants, needed, db)) {
+                        throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which lacks " + needed + " on `"
+                                + db + "`, so its dumps would leave out the database's " + (needed.equals("TRIGGER") ? "triggers" : "events")
+                                + " without a word; grant it: " + grantAdvice(url));
+                    }
+                }
+                if (dump && version.contains("MariaDB") && !seesRoutines(c, grants, db)) {
+                    throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which cannot see the stored "
+                            + "procedures and functions of `" + db + "`, so its dumps would leave them out without a word; grant it: " + grantAdvice(url));
                 }
             }
-            if (dump && version.contains("MariaDB") && !seesRoutines(c, grants)) {
-                throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which cannot see the database's stored "
-                        + "procedures and functions, so its dumps would leave them out without a word; grant it: " + grantAdvice(url));
+            if (dump && databases.isEmpty()) {
+                throw new WriterException("backup source '" + name + "' has all-databases: true, but " + url.user() + " sees no database on the "
+                        + "server besides its own schemas; grant it: " + grantAdvice(url));
             }
             List<String> nonTransactional = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("select table_name, engine from information_schema.tables where table_schema = ? "
-                    + "and table_type = 'BASE TABLE' and engine not in ('InnoDB', 'ROCKSDB') order by table_name")) {
-                ps.setString(1, url.database());
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) nonTransactional.add(rs.getString(1) + " (" + rs.getString(2) + ")");
+            for (String db : databases) {
+                try (PreparedStatement ps = c.prepareStatement("select table_name, engine from information_schema.tables where table_schema = ? "
+                        + "and table_type = 'BASE TABLE' and engine not in ('InnoDB', 'ROCKSDB') order by table_name")) {
+                    ps.setString(1, db);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) nonTransactional.add((url.database() == null ? db + "." : "") + rs.getString(1) + " (" + rs.getString(2) + ")");
+                    }
                 }
             }
-            return new Inspected(version, binlog, nonTransactional);
+            return new Inspected(version, binlog, nonTransactional, databases);
         }
     }
 
     /** MariaDB shows a routine's definition to its definer, to readers of mysql.proc, and (11.3+) to holders of SHOW CREATE ROUTINE. */
-    private boolean seesRoutines(Connection c, List<String> grants) {
+    private static boolean seesRoutines(Connection c, List<String> grants, String db) {
         try (PreparedStatement ps = c.prepareStatement("select count(*) from mysql.proc where db = ?")) {
-            ps.setString(1, url.database());
+            ps.setString(1, db);
             ps.executeQuery().close();
             return true;
         } catch (SQLException denied) {
-            return Grants.holds(grants, "SHOW CREATE ROUTINE", url.database());
+            return Grants.holds(grants, "SHOW CREATE ROUTINE", db);
         }
+    }
+
+    /** Every database the user sees, but the server's own schemas, in name order. */
+    private static List<String> userDatabases(Connection c) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select schema_name from information_schema.schemata order by schema_name")) {
+            while (rs.next()) if (!SYSTEM.contains(rs.getString(1).toLowerCase(java.util.Locale.ROOT))) out.add(rs.getString(1));
+        }
+        return out;
     }
 
     private static List<String> grants(Statement s, String sql) throws SQLException {
@@ -128,15 +155,20 @@ public final class MariaDbSource {
         return out;
     }
 
-    /** Starts the dump; its standard output is the SQL. With the binary log on, the header records the snapshot's position. */
-    public ToolProcess startDump(Path dumpTool, boolean binlog) throws IOException {
+    /**
+     * Starts the dump of {@code databases} (as {@link #inspect} found them); its standard output is the SQL. With the binary
+     * log on, the header records the snapshot's position. One database is dumped without its name (it restores into any);
+     * several with theirs ({@code --databases}: each created and used by name).
+     */
+    public ToolProcess startDump(Path dumpTool, boolean binlog, List<String> databases) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(dumpTool.toString(), "--no-defaults"));
         cmd.addAll(url.toolArgs());
         cmd.addAll(List.of("--single-transaction", "--quick", "--routines", "--triggers", "--events",
                 "--default-character-set=utf8mb4"));
         if (binlog) cmd.addAll(List.of("--master-data=2", "--gtid"));
+        if (url.database() == null) cmd.add("--databases");
         cmd.add("--");
-        cmd.add(url.database());
+        cmd.addAll(url.database() == null ? databases : List.of(url.database()));
         return ToolProcess.start("mariadb-dump", cmd, url.toolEnv());
     }
 

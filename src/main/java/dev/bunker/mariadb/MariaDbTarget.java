@@ -17,13 +17,18 @@ import java.util.function.Consumer;
 
 /**
  * A MariaDB or MySQL database a dump is restored into: created when missing (once the backup is verified), refused when it already has tables (unless
- * the caller cleans: the dump drops and recreates each of its own tables), and loaded with the {@code mariadb} client.
+ * the caller cleans: the dump drops and recreates each of its own tables), and loaded with the {@code mariadb} client. A dump of
+ * several databases goes into a server ({@code url} without a database): it creates each of its databases by name, and
+ * each of them that has tables already is refused unless cleaned.
  */
 public final class MariaDbTarget {
     private final MariaDbUrl url;
+    private final List<String> databases;
 
-    public MariaDbTarget(MariaDbUrl url) {
+    /** {@code databases}: those a dump of several holds (ignored when {@code url} names one database). */
+    public MariaDbTarget(MariaDbUrl url, List<String> databases) {
         this.url = url;
+        this.databases = url.database() != null ? List.of(url.database()) : List.copyOf(databases);
     }
 
     /** The server's version; refuses a database with tables unless {@code clean}. Changes nothing ({@link #createIfMissing} does). */
@@ -35,19 +40,22 @@ public final class MariaDbTarget {
                 rs.next();
                 version = rs.getString(1);
             }
-            long tables = -1;
-            try (PreparedStatement ps = c.prepareStatement("select (select count(*) from information_schema.schemata where schema_name = ?), "
-                    + "(select count(*) from information_schema.tables where table_schema = ?)")) {
-                ps.setString(1, url.database());
-                ps.setString(2, url.database());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getLong(1) > 0) tables = rs.getLong(2);
+            for (String db : databases) {
+                long tables = -1;
+                try (PreparedStatement ps = c.prepareStatement("select (select count(*) from information_schema.schemata where schema_name = ?), "
+                        + "(select count(*) from information_schema.tables where table_schema = ?)")) {
+                    ps.setString(1, db);
+                    ps.setString(2, db);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        if (rs.getLong(1) > 0) tables = rs.getLong(2);
+                    }
                 }
-            }
-            if (tables > 0 && !clean) {
-                throw new IOException("target database " + url + " is not empty (" + tables + " tables and views); restore into an empty "
-                        + "database, or pass --clean to drop and replace what the backup contains");
+                if (tables > 0 && !clean) {
+                    throw new IOException("target database " + url.withDatabase(db) + " is not empty (" + tables + " tables and views); restore into "
+                            + (url.database() == null ? "a server without the backup's databases (" + String.join(", ", databases) + ")" : "an empty database")
+                            + ", or pass --clean to drop and replace what the backup contains");
+                }
             }
             return version;
         }
@@ -55,6 +63,7 @@ public final class MariaDbTarget {
 
     /** Creates the database when the server has none of that name (once the backup is verified, just before loading it). */
     public void createIfMissing(Consumer<String> progress) throws SQLException {
+        if (url.database() == null) return; // a dump of several databases creates each
         String fix = "check --target (mariadb://USER@HOST:PORT/DB; password in MYSQL_PWD)";
         try (Connection c = MariaDbSource.connect(url.withDatabase(null), "the restore target", fix); Statement s = c.createStatement()) {
             // the name is checked by MariaDbUrl: no backtick in it
@@ -66,7 +75,8 @@ public final class MariaDbTarget {
     public void load(Path client, Path dump, Consumer<String> progress) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(client.toString(), "--no-defaults"));
         cmd.addAll(url.toolArgs());
-        cmd.addAll(List.of("--batch", "--database=" + url.database()));
+        cmd.add("--batch");
+        if (url.database() != null) cmd.add("--database=" + url.database());
         ToolProcess p = ToolProcess.start("mariadb", cmd, url.toolEnv());
         long total = Files.size(dump);
         long sent = 0;

@@ -118,10 +118,11 @@ public final class Runbook {
         String keyNeeds = "the age key file " + (key == null ? "(kept offline; its public key is in backups.recipients)" : key);
         for (BackupSource s : c.backups().sources().values()) {
             if (MariaDbUrl.matches(s.url())) {
-                MariaDbUrl u = MariaDbUrl.parse(s.url(), null, null);
-                String target = "mariadb://$MYSQL_USER@" + u.host() + ":" + u.port() + "/" + u.database();
+                MariaDbUrl u = MariaDbUrl.parse(s.url(), null, null, s.allDatabases() ? MariaDbUrl.Database.NONE : MariaDbUrl.Database.ONE);
+                String target = "mariadb://$MYSQL_USER@" + u.host() + ":" + u.port() + (u.database() == null ? "" : "/" + u.database());
                 steps.add(new Step("Source " + s.name() + ": restore the newest " + (s.binlog() != null ? "dump and all of the binary log stored after it"
-                        : "dump") + " into the replacement server (the database is created when missing).",
+                        : "dump") + " into the replacement server (" + (u.database() == null ? "each of its databases is created by name"
+                        : "the database is created when missing") + ").",
                         "bin/bunker db restore " + opts + " --source " + s.name() + (s.binlog() != null ? " --to-time latest" : " --backup latest")
                                 + " --identity " + keyFile + " --target \"" + target + "\"",
                         keyNeeds + "; MYSQL_USER and MYSQL_PWD of an account that may create the database"));

@@ -30,14 +30,24 @@ class ConfigLoaderTest {
     static final Map<String, String> ENV = Map.of("DB_PW", "s3cret-db", "AK", "AKIAEXAMPLE", "SK", "very-secret");
 
     BunkerConfig load(String yaml) throws IOException {
+        return load(dir, yaml);
+    }
+
+    ConfigException fails(String yaml) {
+        return fails(dir, yaml);
+    }
+
+    /** {@code yaml} written to {@code dir}/bunker.yaml and loaded with {@link #ENV}. */
+    static BunkerConfig load(Path dir, String yaml) throws IOException {
         Path f = dir.resolve("bunker.yaml");
         Files.writeString(f, yaml);
         return ConfigLoader.load(f, ConfigLoader.Overrides.NONE, ENV::get);
     }
 
-    ConfigException fails(String yaml) {
+    /** The error loading {@code yaml} gives, which names the file first. */
+    static ConfigException fails(Path dir, String yaml) {
         try {
-            load(yaml);
+            load(dir, yaml);
         } catch (ConfigException e) {
             assertThat(e.getMessage()).startsWith(dir.resolve("bunker.yaml").toString() + ": ");
             return e;
@@ -221,34 +231,6 @@ class ConfigLoaderTest {
         assertThat(fails(FULL + backups.replace("PITR", ", pitr: {keep: 30m}")).getMessage()).contains("pitr.keep").contains("at least 1h");
         assertThat(fails(FULL + backups.replace("postgresql://backup@127.0.0.1:5432/app", "self").replace("PITR", ", pitr: {}")).getMessage())
                 .contains("pitr").contains("embedded database is not supported");
-    }
-
-    @Test
-    void aSourcesPitrKeepAndLockOverrideBackupsBaseForItAlone() throws IOException {
-        String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
-                + "sources: {app: {url: \"postgresql://backup@127.0.0.1:5432/app\"PITR}, other: {url: \"postgresql://backup@127.0.0.1:5432/other\", "
-                + "pitr: {}}}BASE}\n";
-        // the issue's own example
-        BunkerConfig.BackupsConfig b = load(FULL + backups.replace("PITR", ", pitr: {wal: stream, base-every: 1d, keep: 14d, lock: 14d}")
-                .replace("BASE", ", base: {keep: 30d, lock: 20d}")).backups();
-        assertThat(b.kind("app", "base")).isEqualTo(new BunkerConfig.BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
-        assertThat(b.kind("other", "base")).isEqualTo(b.base()).extracting(BunkerConfig.BackupKind::keep).isEqualTo(Duration.ofDays(30));
-        assertThat(b.kind("app", "dump")).isEqualTo(b.dump());
-        // one of the two set: the other comes from backups.base; lock: 0 is no lock
-        b = load(FULL + backups.replace("PITR", ", pitr: {wal: archive, keep: 40d}").replace("BASE", ", base: {keep: 30d, lock: 20d}")).backups();
-        assertThat(b.kind("app", "base").keep()).isEqualTo(Duration.ofDays(40));
-        assertThat(b.kind("app", "base").lock()).isEqualTo(Duration.ofDays(20));
-        assertThat(load(FULL + backups.replace("PITR", ", pitr: {lock: 0s}").replace("BASE", "")).backups().kind("app", "base").lock()).isNull();
-        // keep shorter than the lock, set here or inherited, is refused where it is set
-        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {keep: 2d, lock: 3d}").replace("BASE", "")).getMessage())
-                .contains("backups.sources.app.pitr.keep").contains("shorter than the lock (3d)");
-        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {keep: 10d}").replace("BASE", ", base: {keep: 30d, lock: 20d}")).getMessage())
-                .contains("pitr.keep").contains("lock (20d, from backups.base)");
-        assertThat(fails(FULL + backups.replace("PITR", ", pitr: {lock: 40d}").replace("BASE", ", base: {keep: 30d, lock: 20d}")).getMessage())
-                .contains("pitr.lock").contains("keep (30d, from backups.base)");
-        // the effective config shows what each source gets
-        String yaml = EffectiveConfig.toYaml(load(FULL + backups.replace("PITR", ", pitr: {keep: 14d, lock: 7d}").replace("BASE", "")));
-        assertThat(yaml).contains("keep: 14d").contains("lock: 7d").contains("base:");
     }
 
     @Test
