@@ -236,8 +236,8 @@ public final class DatabaseDrill {
                 unreadable.add(t + ": " + e.getMessage());
             }
         }
-        String which = db != null ? "database " + db : "the server's databases";
-        if (tables.isEmpty()) return new Check("every table readable", false, which + " has no tables in the restored server");
+        String which = db != null ? db : "the server's databases";
+        if (tables.isEmpty()) return new Check("every table readable", false, (db != null ? "database " : "") + which + " has no tables in the restored server");
         return new Check("every table readable", unreadable.isEmpty(), unreadable.isEmpty()
                 ? tables.size() + " tables of " + which + ", " + rows + " rows" : String.join("; ", unreadable));
     }

@@ -77,7 +77,7 @@ public final class MariaDbSource {
         try (Connection c = connect(); Statement s = c.createStatement()) {
             List<String> grants = grants(s, "SHOW GRANTS");
             for (String role : Grants.roles(grants)) grants.addAll(grants(s, "SHOW GRANTS FOR " + role));
-            if (url.database() == null && !Grants.holdsGlobally(grants, "SELECT")) { // else it sees, and backs up, only some databases
+            if (dump && url.database() == null && !Grants.holdsGlobally(grants, "SELECT")) { // else it sees, and backs up, only some databases
                 throw new WriterException("backup source '" + name + "' has all-databases: true, but " + url.user() + " may not read every database "
                         + "(no SELECT on *.*), so its dumps would leave some out without a word; grant it: " + grantAdvice(url));
             }
@@ -105,8 +105,9 @@ public final class MariaDbSource {
                     }
                 }
                 if (dump && version.contains("MariaDB") && !seesRoutines(c, grants, db)) {
-                    throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which cannot see the stored "
-                            + "procedures and functions of `" + db + "`, so its dumps would leave them out without a word; grant it: " + grantAdvice(url));
+                    throw new WriterException("backup source '" + name + "' connects as " + url.user() + ", which cannot see the database's stored "
+                            + "procedures and functions" + (url.database() == null ? " (of `" + db + "`)" : "") + ", so its dumps would leave them out "
+                            + "without a word; grant it: " + grantAdvice(url));
                 }
             }
             if (dump && databases.isEmpty()) {

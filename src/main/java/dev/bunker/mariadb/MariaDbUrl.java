@@ -36,7 +36,8 @@ public record MariaDbUrl(String host, int port, String database, String user, St
         String path = uri.getPath();
         boolean named = path != null && path.length() > 1;
         if (named && path.indexOf('/', 1) >= 0) {
-            throw new IllegalArgumentException("\"" + DatabaseUrls.redact(url) + "\" is not one database; expected mariadb://USER@HOST:PORT/DB");
+            throw new IllegalArgumentException("\"" + DatabaseUrls.redact(url) + "\" names no database (" + path.substring(1) + " is not a database "
+                    + "name); expected mariadb://USER@HOST:PORT/DB");
         }
         if (!named && database == Database.ONE) {
             throw new IllegalArgumentException("\"" + DatabaseUrls.redact(url) + "\" names no database; expected mariadb://USER@HOST:PORT/DB (one database "
