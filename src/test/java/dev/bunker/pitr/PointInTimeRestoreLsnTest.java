@@ -8,10 +8,7 @@ import dev.bunker.Engine;
 import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Backups;
 import dev.bunker.backup.Manifest;
-import dev.bunker.config.BunkerConfig.BackupKind;
-import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.config.BunkerConfig.Pitr;
 import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.TestConfigs;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -22,7 +19,6 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -48,11 +44,7 @@ class PointInTimeRestoreLsnTest {
         source = EmbeddedPostgres.builder().start();
         PointInTimeRestoreTest.createEvents(source);
         key = dir.resolve("key.txt");
-        BackupsConfig b = new BackupsConfig(List.of(AppDatabases.ageKey(key)), List.of("vault", "shelter"),
-                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", "streamer", null,
-                        new Pitr("bunker_app", Duration.ofMillis(300)))),
-                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
-                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        BackupsConfig b = PointInTimeRestoreTest.pitrBackups(AppDatabases.ageKey(key), source.getPort());
         bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b), Clock.systemUTC());
         backups = Engine.backups(bunker);
         streams = new WalStreams(b, bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));

@@ -63,11 +63,7 @@ class PointInTimeRestoreTest {
         createEvents(source);
         key = dir.resolve("key.txt");
         String recipient = AppDatabases.ageKey(key);
-        BackupsConfig b = new BackupsConfig(List.of(recipient), List.of("vault", "shelter"),
-                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", "streamer", null,
-                        new Pitr("bunker_app", Duration.ofMillis(300)))),
-                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
-                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        BackupsConfig b = pitrBackups(recipient, source.getPort());
         BunkerConfig config = TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b).withDrills(new BunkerConfig.DrillsConfig(
                 Duration.ofDays(1), key, "app", "public.events.at", Duration.ofMinutes(10), List.of("(select count(*) from events) > 0"),
                 Duration.ofDays(1), 100), BunkerConfig.AlertsConfig.DEFAULTS);
@@ -116,6 +112,15 @@ class PointInTimeRestoreTest {
             stop.set(true);
             thread.join(10_000);
         }
+    }
+
+    /** Backups of the source on {@code port} (role streamer) with pitr, its WAL cut every 300 ms, base backups kept and locked 14 days. */
+    static BackupsConfig pitrBackups(String recipient, int port) {
+        return new BackupsConfig(List.of(recipient), List.of("vault", "shelter"),
+                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "streamer", null,
+                        new Pitr("bunker_app", Duration.ofMillis(300)))),
+                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
+                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
     }
 
     /** The source's role with only REPLICATION ({@code streamer}) and its {@code events} table with 1,000 rows noted "before N". */

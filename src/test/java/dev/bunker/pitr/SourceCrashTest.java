@@ -8,10 +8,7 @@ import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Backups;
 import dev.bunker.backup.Manifest;
 import dev.bunker.backup.ManifestTrust;
-import dev.bunker.config.BunkerConfig.BackupKind;
-import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.config.BunkerConfig.Pitr;
 import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.TestConfigs;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -57,11 +54,7 @@ class SourceCrashTest {
         port = source.getPort();
         PointInTimeRestoreTest.createEvents(source);
         key = dir.resolve("key.txt");
-        BackupsConfig b = new BackupsConfig(List.of(AppDatabases.ageKey(key)), List.of("vault", "shelter"),
-                java.util.Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "streamer", null,
-                        new Pitr("bunker_app", Duration.ofMillis(300)))),
-                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
-                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        BackupsConfig b = PointInTimeRestoreTest.pitrBackups(AppDatabases.ageKey(key), port);
         bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b), Clock.systemUTC());
         backups = Engine.backups(bunker);
         streams = new WalStreams(b, bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));

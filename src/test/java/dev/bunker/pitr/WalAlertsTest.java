@@ -6,10 +6,7 @@ import dev.bunker.Bunker;
 import dev.bunker.Engine;
 import dev.bunker.alert.Alerts;
 import dev.bunker.config.BunkerConfig;
-import dev.bunker.config.BunkerConfig.BackupKind;
-import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.config.BunkerConfig.Pitr;
 import dev.bunker.testing.AppDatabases;
 import dev.bunker.testing.FaultyStore;
 import dev.bunker.testing.TestConfigs;
@@ -47,11 +44,7 @@ class WalAlertsTest {
     void setUp() throws Exception {
         source = EmbeddedPostgres.builder().start();
         PointInTimeRestoreTest.createEvents(source);
-        BackupsConfig b = new BackupsConfig(List.of(AppDatabases.ageKey(dir.resolve("key.txt"))), List.of("vault", "shelter"),
-                Map.of("app", new BackupSource("app", "jdbc:postgresql://127.0.0.1:" + source.getPort() + "/postgres", "streamer", null,
-                        new Pitr("bunker_app", Duration.ofMillis(300)))),
-                BackupsConfig.NONE.dump(), BackupsConfig.NONE.snapshot(), null, false, List.of(), BackupsConfig.KEEP_NEWEST,
-                new BackupKind("base", Duration.ofDays(1), Duration.ofDays(14), Duration.ofDays(14), 3));
+        BackupsConfig b = PointInTimeRestoreTest.pitrBackups(AppDatabases.ageKey(dir.resolve("key.txt")), source.getPort());
         BunkerConfig.AlertsConfig a = BunkerConfig.AlertsConfig.DEFAULTS;
         BunkerConfig.AlertsConfig rules = new BunkerConfig.AlertsConfig(a.webhooks(), a.drillStaleAfter(), a.backupStaleFactor(),
                 a.replicationLagAbove(), a.failedJobsAbove(), a.storeUnhealthyFor(), a.every(), Duration.ofSeconds(3), 16L << 20);
