@@ -15,9 +15,22 @@ import java.util.Map;
  */
 public record Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion,
                        String format, String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil,
-                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal, String engine, BinlogPosition binlog) {
+                       Instant keepUntil, Map<String, Long> rowCounts, Wal wal, String engine, BinlogPosition binlog, List<String> warnings) {
     /** {@code engine} of a MariaDB or MySQL source's dump (plain SQL from mariadb-dump); null for PostgreSQL. */
     public static final String MARIADB = "mariadb";
+
+    /** {@code warnings}: what the backup could not promise (tables a snapshot cannot hold still); none in manifests of earlier builds. */
+    public Manifest {
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
+
+    /** Without warnings. */
+    public Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion, String format,
+                    String dataKey, long size, String sha256, List<String> recipients, Instant retainUntil, Instant keepUntil,
+                    Map<String, Long> rowCounts, Wal wal, String engine, BinlogPosition binlog) {
+        this(id, source, kind, startedAt, finishedAt, serverVersion, format, dataKey, size, sha256, recipients, retainUntil, keepUntil,
+                rowCounts, wal, engine, binlog, List.of());
+    }
 
     /** A PostgreSQL backup's manifest. */
     public Manifest(String id, String source, String kind, Instant startedAt, Instant finishedAt, String serverVersion, String format,

@@ -150,11 +150,10 @@ public final class TakeBackup {
             throw new IOException(e.getMessage(), e);
         }
         if (physical) return runMariaDbPhysical(db, server, plan, kind, started, signingKey);
-        if (!server.nonTransactional().isEmpty()) {
-            LOG.warn("backup source '{}': tables {} have no transactions, so the dump cannot hold them still: rows written to them while it "
-                    + "runs may be half in it; convert them (ALTER TABLE t ENGINE=InnoDB) or keep writes off them during dumps",
-                    source.name(), server.nonTransactional());
-        }
+        List<String> warnings = server.nonTransactional().isEmpty() ? List.of() : List.of("tables " + String.join(", ", server.nonTransactional())
+                + " have no transactions, so the dump cannot hold them still: rows written to them while it runs may be half in it; convert them "
+                + "(ALTER TABLE t ENGINE=InnoDB) or keep writes off them during dumps");
+        for (String w : warnings) LOG.warn("backup source '{}': {}", source.name(), w);
         MariaDbTools.Tool dumpTool = MariaDbTools.find(List.of("mariadb-dump", "mysqldump"), server.serverVersion(), config.mariaDbBin());
         Instant retainUntil = retainUntil(kind, started);
         LockState lock = lockUntil(retainUntil);
@@ -170,7 +169,7 @@ public final class TakeBackup {
                 "mariadb-dump " + dumpTool.version() + " --single-transaction" + (source.allDatabases() ? Manifest.ALL_DATABASES.stripTrailing() : "")
                         + " | zstd -" + kind.zstdLevel() + " | age (plain SQL)", plan.dataKey(),
                 first.size(), first.sha256(), config.recipients(), retainUntil, started.plus(kind.keep()), counted.rowCounts(), null,
-                Manifest.MARIADB, binlog), signingKey, lock, targets);
+                Manifest.MARIADB, binlog, warnings), signingKey, lock, targets);
     }
 
     /** A MariaDB source's base backup: mariadb-backup's xbstream of the whole server's data files, streamed as a dump is. */

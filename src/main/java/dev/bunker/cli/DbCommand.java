@@ -76,6 +76,7 @@ public final class DbCommand implements Runnable {
                                         : m.isBase() ? "the whole server's files" + (m.binlog() == null ? "" : ", binary log at " + m.binlog().file() + ":"
                                         + m.binlog().position()) : m.rowCounts().size() + " tables", (System.nanoTime() - t0) / 1e9,
                                 m.retainUntil() == null ? "" : ", locked until " + m.retainUntil());
+                        for (String w : m.warnings()) System.out.println("  warning: " + w);
                     }
                 }
                 if (json) System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(taken));
@@ -120,8 +121,8 @@ public final class DbCommand implements Runnable {
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(list));
                 } else {
                     for (Manifest m : list) {
-                        System.out.printf("%-45s %-8s %s  %8.1f MB  keep until %s%s%n", m.id(), m.kind(), m.finishedAt(), m.size() / 1e6, m.keepUntil(),
-                                m.retainUntil() == null ? "" : "  locked until " + m.retainUntil());
+                        System.out.printf("%-45s %-8s %s  %8.1f MB  keep until %s%s%s%n", m.id(), m.kind(), m.finishedAt(), m.size() / 1e6, m.keepUntil(),
+                                m.retainUntil() == null ? "" : "  locked until " + m.retainUntil(), m.warnings().isEmpty() ? "" : "  (warning: " + m.warnings().get(0) + ")");
                     }
                     System.out.println(list.size() + " backup(s)");
                 }

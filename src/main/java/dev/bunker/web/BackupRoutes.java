@@ -21,7 +21,7 @@ public final class BackupRoutes {
 
     /** One backup as the dashboard's timeline draws it. */
     public record Listed(String id, String source, String kind, Instant startedAt, Instant finishedAt, long sizeBytes, Instant retainUntil,
-                         Instant keepUntil, List<String> stores) {}
+                         Instant keepUntil, List<String> stores, List<String> warnings) {}
 
     private BackupRoutes() {}
 
@@ -36,7 +36,8 @@ public final class BackupRoutes {
                 // A restore to a time starts from a base backup (WAL) or a dump (binary log): the oldest kept one bounds the window.
                 if (source != null && (source.pitr() != null && m.isBase() || source.binlog() != null && !m.isBase())) restorableFrom.put(m.source(), m.finishedAt());
                 if (perSource.merge(m.source(), 1, Integer::sum) > MAX_LISTED) continue;
-                listed.add(new Listed(m.id(), m.source(), m.kind(), m.startedAt(), m.finishedAt(), m.size(), m.retainUntil(), m.keepUntil(), e.stores()));
+                listed.add(new Listed(m.id(), m.source(), m.kind(), m.startedAt(), m.finishedAt(), m.size(), m.retainUntil(), m.keepUntil(), e.stores(),
+                        m.warnings()));
             }
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("backups", listed);

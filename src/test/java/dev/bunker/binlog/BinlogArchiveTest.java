@@ -36,6 +36,15 @@ class BinlogArchiveTest {
     }
 
     @Test
+    void aManifestOfAnEarlierBuildWithoutWarningsStillReads() throws Exception {
+        String json = new String(dump("binlog.000001", 4).toJson(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(json).contains("\"warnings\" : [ ]");
+        Manifest old = Manifest.parse(json.replace(",\n  \"warnings\" : [ ]", "").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(old.warnings()).isEmpty();
+        assertThat(old.binlog().position()).isEqualTo(4);
+    }
+
+    @Test
     void eventsAreWholeAndAStopOrRotateEndsTheFile() throws Exception {
         ByteArrayOutputStream f = new ByteArrayOutputStream();
         f.write(BinlogEvents.MAGIC);
