@@ -75,6 +75,34 @@ class DumpParsingTest {
     }
 
     @Test
+    void aDumpOfSeveralDatabasesCountsEachTableUnderItsDatabase() throws IOException {
+        String dump = """
+                CREATE DATABASE /*!32312 IF NOT EXISTS*/ `a``b` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;
+                USE `a``b`;
+                CREATE TABLE `t` (
+                  `id` int NOT NULL
+                );
+                INSERT INTO `t` VALUES (1),(2);
+                CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop`;
+                USE `shop`;
+                CREATE TABLE `t` (
+                  `id` int NOT NULL
+                );
+                CREATE TABLE `empty` (
+                  `id` int NOT NULL
+                );
+                INSERT INTO `t` VALUES (1),(2),(3);
+                -- Dump completed on 2026-12-05 16:00:00
+                """;
+        for (int size : List.of(1, 5, 1 << 16)) {
+            DumpRowCounter c = count(dump, size);
+            assertThat(c.rowCounts()).as("read %d bytes at a time", size)
+                    .containsExactly(Map.entry("`a``b`.`t`", 2L), Map.entry("`shop`.`t`", 3L), Map.entry("`shop`.`empty`", 0L));
+            assertThat(c.completed()).isTrue();
+        }
+    }
+
+    @Test
     void aDumpCutShortIsNotCompletedAndALongLineIsPassedOver() throws IOException {
         String cut = DUMP.substring(0, DUMP.indexOf("-- Dump completed"));
         assertThat(count(cut, 100).completed()).isFalse();
