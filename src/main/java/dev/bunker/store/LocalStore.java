@@ -340,17 +340,13 @@ public final class LocalStore implements LockableStore {
                         + "' to " + retainUntil + ": it is under COMPLIANCE retention until " + all.retainUntil()
                         + ", which can be extended but never shortened");
             }
-            for (LocalVersions.Version v : older) versions.setVersion(v, changed(v.lock(), retainUntil, legalHold));
-            versions.setCurrent(key, target, changed(current, retainUntil, legalHold));
+            for (LocalVersions.Version v : older) versions.setVersion(v, v.lock().with(retainUntil, legalHold));
+            versions.setCurrent(key, target, current.with(retainUntil, legalHold));
         } catch (IOException e) {
             throw new StoreUnavailableException(name, key, "unable to change the lock of " + ObjectKeys.quote(key) + " in store '" + name + "': " + e, e);
         } finally {
             lock.unlock();
         }
-    }
-
-    private static LockState changed(LockState s, Instant retainUntil, Boolean legalHold) {
-        return new LockState(retainUntil != null ? retainUntil : s.retainUntil(), legalHold != null ? legalHold : s.legalHold());
     }
 
     @Override

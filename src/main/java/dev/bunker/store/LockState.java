@@ -27,6 +27,11 @@ public record LockState(Instant retainUntil, boolean legalHold) {
         return new LockState(until, legalHold || other.legalHold);
     }
 
+    /** This lock with the retention (null: kept) and the hold (null: kept) set as given. */
+    public LockState with(Instant newRetainUntil, Boolean newLegalHold) {
+        return new LockState(newRetainUntil != null ? newRetainUntil : retainUntil, newLegalHold != null ? newLegalHold : legalHold);
+    }
+
     public String describe() {
         if (retainUntil == null && !legalHold) return "no lock";
         StringBuilder sb = new StringBuilder();
