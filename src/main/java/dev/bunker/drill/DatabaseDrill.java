@@ -8,6 +8,7 @@ import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.BunkerConfig.DrillsConfig;
 import dev.bunker.db.PasswordAuth;
 import dev.bunker.drill.DrillRuns.Check;
+import dev.bunker.mariadb.MariaDbSource;
 import dev.bunker.mariadb.MariaDbUrl;
 import dev.bunker.store.Store;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -220,7 +221,7 @@ public final class DatabaseDrill {
     private static Check readEveryTable(Statement s, String db) {
         List<String> tables = new ArrayList<>();
         try (ResultSet rs = s.executeQuery("select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and "
-                + (db != null ? "table_schema = database()" : "table_schema not in ('mysql', 'information_schema', 'performance_schema', 'sys')")
+                + (db != null ? "table_schema = database()" : "table_schema not in ('" + String.join("', '", MariaDbSource.SYSTEM) + "')")
                 + " order by table_schema, table_name")) {
             while (rs.next()) tables.add("`" + rs.getString(1).replace("`", "``") + "`.`" + rs.getString(2).replace("`", "``") + "`");
         } catch (Exception e) {

@@ -30,22 +30,19 @@ public final class Grants {
 
     /** Whether {@code grants} give {@code privilege} (or ALL) on {@code database}. */
     public static boolean holds(List<String> grants, String privilege, String database) {
-        for (String g : grants) {
-            Matcher m = GRANT.matcher(g.strip());
-            if (!m.find() || !reaches(m.group(2), database)) continue;
-            for (String priv : splitPrivileges(m.group(1))) {
-                String p = priv.strip().toUpperCase(Locale.ROOT);
-                if (p.equals(privilege) || p.equals("ALL") || p.equals("ALL PRIVILEGES")) return true;
-            }
-        }
-        return false;
+        return holds(grants, privilege, on -> reaches(on, database));
     }
 
     /** Whether {@code grants} give {@code privilege} (or ALL) on every database ({@code ON *.*}). */
     public static boolean holdsGlobally(List<String> grants, String privilege) {
+        return holds(grants, privilege, on -> on.equals("*.*") || on.equals("*"));
+    }
+
+    /** Whether a grant whose object ({@code *.*}, {@code `db`.*}, ...) {@code covers} says so gives {@code privilege} or ALL. */
+    private static boolean holds(List<String> grants, String privilege, java.util.function.Predicate<String> covers) {
         for (String g : grants) {
             Matcher m = GRANT.matcher(g.strip());
-            if (!m.find() || !(m.group(2).equals("*.*") || m.group(2).equals("*"))) continue;
+            if (!m.find() || !covers.test(m.group(2))) continue;
             for (String priv : splitPrivileges(m.group(1))) {
                 String p = priv.strip().toUpperCase(Locale.ROOT);
                 if (p.equals(privilege) || p.equals("ALL") || p.equals("ALL PRIVILEGES")) return true;

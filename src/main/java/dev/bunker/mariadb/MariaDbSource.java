@@ -35,7 +35,7 @@ public final class MariaDbSource {
     public record Inspected(String serverVersion, boolean binlog, List<String> nonTransactional, List<String> databases) {}
 
     /** The server's own schemas: never part of a backup of "all databases" (accounts and grants are the server's, not the app's). */
-    static final List<String> SYSTEM = List.of("mysql", "information_schema", "performance_schema", "sys");
+    public static final List<String> SYSTEM = List.of("mysql", "information_schema", "performance_schema", "sys");
 
     private final MariaDbUrl url;
     private final String name;

@@ -118,7 +118,7 @@ public final class Runbook {
         String keyNeeds = "the age key file " + (key == null ? "(kept offline; its public key is in backups.recipients)" : key);
         for (BackupSource s : c.backups().sources().values()) {
             if (MariaDbUrl.matches(s.url())) {
-                MariaDbUrl u = MariaDbUrl.parse(s.url(), null, null, s.allDatabases() ? MariaDbUrl.Database.NONE : MariaDbUrl.Database.ONE);
+                MariaDbUrl u = s.mariaDbUrl();
                 String target = "mariadb://$MYSQL_USER@" + u.host() + ":" + u.port() + (u.database() == null ? "" : "/" + u.database());
                 steps.add(new Step("Source " + s.name() + ": restore the newest " + (s.binlog() != null ? "dump and all of the binary log stored after it"
                         : "dump") + " into the replacement server (" + (u.database() == null ? "each of its databases is created by name"

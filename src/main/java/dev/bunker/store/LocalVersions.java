@@ -38,23 +38,19 @@ final class LocalVersions {
     private final DurableFiles files;
 
     LocalVersions(Path root, DurableFiles files) throws IOException {
-        this(root, files, true);
+        this(root.resolve("locks"), root.resolve("versions"), files);
+        Files.createDirectories(versions);
     }
 
     /** The versions of a store on a read-only file system: read as they are, the folder not created when missing. */
     static LocalVersions reading(Path root, DurableFiles files) {
-        try {
-            return new LocalVersions(root, files, false);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e); // not thrown: nothing is created
-        }
+        return new LocalVersions(root.resolve("locks"), root.resolve("versions"), files);
     }
 
-    private LocalVersions(Path root, DurableFiles files, boolean create) throws IOException {
-        this.legacyLocks = root.resolve("locks");
-        this.versions = root.resolve("versions");
+    private LocalVersions(Path legacyLocks, Path versions, DurableFiles files) {
+        this.legacyLocks = legacyLocks;
+        this.versions = versions;
         this.files = files;
-        if (create) Files.createDirectories(versions);
     }
 
     /** Fails with a clear reason if the file system cannot keep extended attributes (locks could not be kept). */
