@@ -47,18 +47,20 @@ public final class CloneDatabase {
     private final Path pgBin;
     private final Clock clock;
     private final List<String> readers;
+    private final boolean streamed;
     private final SecureRandom random = new SecureRandom();
 
     /** {@code pgBin}: backups.pg-bin (null: the usual places). */
     public CloneDatabase(RestoreBackup restore, Path pgBin, Clock clock) {
-        this(restore, pgBin, clock, List.of());
+        this(restore, pgBin, clock, List.of(), true);
     }
 
-    private CloneDatabase(RestoreBackup restore, Path pgBin, Clock clock, List<String> readers) {
+    private CloneDatabase(RestoreBackup restore, Path pgBin, Clock clock, List<String> readers, boolean streamed) {
         this.restore = restore;
         this.pgBin = pgBin;
         this.clock = clock;
         this.readers = readers;
+        this.streamed = streamed;
     }
 
     /**
@@ -67,7 +69,12 @@ public final class CloneDatabase {
      * person logs in as: people get the scrubbed data only, never the private database while it holds unscrubbed rows.
      */
     public CloneDatabase grantingTo(List<String> roles) {
-        return new CloneDatabase(restore, pgBin, clock, List.copyOf(roles));
+        return new CloneDatabase(restore, pgBin, clock, List.copyOf(roles), streamed);
+    }
+
+    /** Clones that always scrub inside the database after the load, the way taken when a streamed scrub cannot be (tests). */
+    CloneDatabase scrubbingInDatabase() {
+        return new CloneDatabase(restore, pgBin, clock, readers, false);
     }
 
     /**
@@ -119,7 +126,8 @@ public final class CloneDatabase {
             phases.accept("downloading and verifying " + m.id());
             String store = restore.download(m, identities, dump, progress);
             t = lap(seconds, "download", t);
-            DumpSchema schema = DumpSchema.parse(script(pgRestore, dump, "pre-data"), script(pgRestore, dump, "post-data"));
+            String preData = script(pgRestore, dump, "pre-data", "--section=pre-data");
+            DumpSchema schema = DumpSchema.parse(preData, script(pgRestore, dump, "post-data", "--section=post-data"));
             ScrubPlan plan = ScrubPlan.of(schema, scrub);
             for (ScrubPlan.Planned p : plan.columns()) {
                 if (p.propagatedFrom() != null) phases.accept(p.column().name() + " takes " + p.rule() + " from " + p.propagatedFrom() + " (foreign key)");
@@ -138,7 +146,7 @@ public final class CloneDatabase {
                             + "); the target's user needs CREATEDB (alter role " + admin.user() + " createdb)", false);
                 }
                 try {
-                    return fill(db, priv, m, schema, plan, key, dump, pgRestore, socketFolders, env, replace, exists, seconds, store, target, phases);
+                    return fill(db, priv, m, schema, preData, plan, key, dump, pgRestore, socketFolders, env, replace, exists, seconds, store, target, phases);
                 } catch (IOException | SQLException | RuntimeException e) {
                     try {
                         db.drop();
@@ -159,40 +167,58 @@ public final class CloneDatabase {
     }
 
     /** Restores, scrubs and verifies into the private database, then puts it in place. */
-    private Result fill(PrivateDatabase db, Conninfo priv, Manifest m, DumpSchema schema, ScrubPlan plan, byte[] key, Path dump, Path pgRestore,
-                       String socketFolders, Map<String, String> env, boolean replace, boolean exists, Map<String, Double> seconds, String store,
-                       Conninfo target, Consumer<String> phases) throws IOException, SQLException {
+    private Result fill(PrivateDatabase db, Conninfo priv, Manifest m, DumpSchema schema, String preData, ScrubPlan plan, byte[] key, Path dump,
+                       Path pgRestore, String socketFolders, Map<String, String> env, boolean replace, boolean exists, Map<String, Double> seconds,
+                       String store, Conninfo target, Consumer<String> phases) throws IOException, SQLException {
         Optional<LocalSocket.Found> socket = LocalSocket.of(priv, socketFolders, pgRestore, dump, env);
         String connect = socket.map(LocalSocket.Found::url).orElse(priv.libpqUrl());
         long t = System.nanoTime();
         phases.accept("restoring the schema (pre-data)");
-        pgRestore(pgRestore, connect, dump, "pre-data", env);
+        pgRestore(pgRestore, connect, dump, env, "--section=pre-data");
         t = lap(seconds, "pre-data", t);
-        // The scrubbed tables are loaded and updated unlogged (no WAL for rows about to be rewritten), then made logged
-        // again in one rewrite that also leaves out the old row versions.
-        List<ColumnName.TableName> unlogged;
+        List<ScrubDatabase.ColumnResult> columns;
         try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
             List<ColumnName> unseen = DumpSchema.unseenPersonal(c, schema);
             if (!unseen.isEmpty()) { // the plan came from pg_dump's SQL: a form of table it cannot read must not pass unscrubbed
                 throw new CloneException("the restored schema has personal-looking column(s) that Bunker could not read from the dump's SQL: "
                         + unseen + "; nothing was loaded. Please report the CREATE statement of their tables", false);
             }
-            unlogged = setUnlogged(c, plan.byTable().keySet());
-        }
-        phases.accept("restoring the data with pg_restore -j 2");
-        pgRestore(pgRestore, connect, dump, "data", env);
-        t = lap(seconds, "data", t);
-        phases.accept("scrubbing " + plan.columns().size() + " column(s)");
-        List<ScrubDatabase.ColumnResult> columns;
-        try (Connection c = TakeBackup.connect(priv, "the private clone database", "check --target")) {
-            columns = scrubInParallel(c, priv, plan, key, unlogged, phases);
+            Map<ColumnName.TableName, Long> rows = rowCounts(m);
+            List<String> why = new ArrayList<>();
+            DataEntries entries = !streamed ? null
+                    : !StreamedScrub.shufflesFit(plan, rows) ? refused(why, "a shuffled table holds more values than a shuffle keeps in memory")
+                    : DataEntries.split(script(pgRestore, dump, "list", "-l"), preData, plan.byTable().keySet(), c, why);
+            if (entries != null) {
+                // pg_restore -L files and the spooled tables (unscrubbed rows, as the dump beside them), removed below
+                Path work = java.nio.file.Files.createDirectory(dump.getParent().resolve("work"));
+                try {
+                    Path rest = DataEntries.listFile(work, "rest.list", entries.rest());
+                    columns = new StreamedScrub(plan, key, entries, pgRestore, dump, work, priv, random).run(() -> {
+                        pgRestore(pgRestore, connect, dump, env, "--section=data", "-j", "2", "-L", rest.toString());
+                        return null;
+                    }, phases);
+                } finally {
+                    dev.bunker.backup.TempFolders.deleteTree(work);
+                }
+                t = lap(seconds, "data+scrub", t);
+            } else {
+                if (!why.isEmpty()) phases.accept("scrubbing in the database after the load: " + why.get(0));
+                // The scrubbed tables are loaded and updated unlogged (no WAL for rows about to be rewritten), then made logged
+                // again in one rewrite that also leaves out the old row versions.
+                List<ColumnName.TableName> unlogged = InDatabaseScrub.setUnlogged(c, plan.byTable().keySet());
+                phases.accept("restoring the data with pg_restore -j 2");
+                pgRestore(pgRestore, connect, dump, env, "--section=data", "-j", "2");
+                t = lap(seconds, "data", t);
+                phases.accept("scrubbing " + plan.columns().size() + " column(s)");
+                columns = InDatabaseScrub.scrubInParallel(c, priv, plan, key, unlogged, phases);
+                lap(seconds, "scrub+verify", t);
+            }
             ScrubDatabase.record(c, columns, m.id(), clock.instant());
             ScrubDatabase.requireNoSurvivors(columns);
-            t = lap(seconds, "scrub+verify", t);
         }
         t = System.nanoTime();
         phases.accept("building indexes and constraints (post-data, -j 2): the foreign keys are checked here");
-        pgRestore(pgRestore, connect, dump, "post-data", env);
+        pgRestore(pgRestore, connect, dump, env, "--section=post-data", "-j", "2");
         t = lap(seconds, "post-data", t);
         if (!readers.isEmpty()) {
             phases.accept("granting " + readers + " the use of the scrubbed schemas");
@@ -282,103 +308,38 @@ public final class CloneDatabase {
         }
     }
 
-    /**
-     * Scrubs the plan's tables on two sessions at once (the server's two cores: one big table need not wait for another),
-     * grouped by {@link ScrubPlan#split}, the largest tables (by size on disk) spread first; each session makes its
-     * {@code unlogged} tables logged again once they are scrubbed.
-     */
-    private static List<ScrubDatabase.ColumnResult> scrubInParallel(Connection c, Conninfo priv, ScrubPlan plan, byte[] key,
-                                                                    List<ColumnName.TableName> unlogged, Consumer<String> phases)
-            throws SQLException, IOException {
-        Map<ColumnName.TableName, Long> sizes = new java.util.HashMap<>();
-        try (PreparedStatement p = c.prepareStatement("select coalesce(pg_total_relation_size(to_regclass(?)), 0)")) {
-            for (ColumnName.TableName t : plan.byTable().keySet()) {
-                p.setString(1, t.sql());
-                try (ResultSet rs = p.executeQuery()) {
-                    rs.next();
-                    sizes.put(t, rs.getLong(1));
-                }
-            }
-        }
-        List<ScrubPlan> parts = plan.split(2, sizes::get);
-        Consumer<String> said = line -> {
-            synchronized (phases) {
-                phases.accept(line);
-            }
-        };
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts.size());
-        try {
-            List<java.util.concurrent.Future<List<ScrubDatabase.ColumnResult>>> running = new ArrayList<>();
-            for (ScrubPlan part : parts) {
-                running.add(pool.submit(() -> {
-                    try (Connection own = TakeBackup.connect(priv, "the private clone database", "check --target");
-                         Statement s = own.createStatement()) {
-                        List<ScrubDatabase.ColumnResult> done = new ScrubDatabase(part, key).run(own, said);
-                        for (ColumnName.TableName u : part.byTable().keySet()) {
-                            if (!unlogged.contains(u)) continue;
-                            long t0 = System.nanoTime();
-                            s.execute("ALTER TABLE " + u.sql() + " SET LOGGED");
-                            said.accept(String.format("  %s: logged again in %.1f s", u, seconds(t0)));
-                        }
-                        return done;
-                    }
-                }));
-            }
-            List<ScrubDatabase.ColumnResult> out = new ArrayList<>();
-            for (var f : running) out.addAll(f.get());
-            out.sort(java.util.Comparator.comparing(r -> r.column()));
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("the scrub was interrupted");
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof SQLException sql) throw sql;
-            if (e.getCause() instanceof IOException io) throw io; // a CloneException keeps its reason (and exit code)
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow(); // the other session, if still running, is ended by the drop of the private database
-        }
-    }
-
-    /** Makes the plain (logged, non-partitioned) tables among {@code tables} unlogged; returns those it changed. */
-    private static List<ColumnName.TableName> setUnlogged(Connection c, java.util.Collection<ColumnName.TableName> tables) throws SQLException {
-        List<ColumnName.TableName> changed = new ArrayList<>();
-        try (PreparedStatement p = c.prepareStatement("select relpersistence = 'p' and relkind = 'r' from pg_class where oid = to_regclass(?)");
-             Statement s = c.createStatement()) {
-            for (ColumnName.TableName t : tables) {
-                p.setString(1, t.sql());
-                try (ResultSet rs = p.executeQuery()) {
-                    if (!rs.next() || !rs.getBoolean(1)) continue;
-                }
-                s.execute("ALTER TABLE " + t.sql() + " SET UNLOGGED");
-                changed.add(t);
-            }
-        }
-        return changed;
-    }
-
-    private static void sql(Conninfo admin, String... statements) throws SQLException {
-        try (Connection c = TakeBackup.connect(admin, "the clone target's server", "check --target"); Statement s = c.createStatement()) {
-            for (String q : statements) s.execute(q);
-        }
-    }
-
-    /** The SQL of one section of the dump (pg_restore -f -): its tables and foreign keys are read from it. */
-    private static String script(Path pgRestore, Path dump, String section) throws IOException {
-        ToolProcess p = ToolProcess.start("pg_restore", List.of(pgRestore.toString(), "--section=" + section, "-f", "-", dump.toString()), Map.of());
+    /** What {@code pg_restore ARGS -f - DUMP} prints: a section's SQL (its tables and foreign keys are read from it), or the list of contents. */
+    private static String script(Path pgRestore, Path dump, String what, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(pgRestore.toString()));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("-f", "-", dump.toString()));
+        ToolProcess p = ToolProcess.start("pg_restore (" + what + ")", cmd, Map.of());
         String out = new String(p.stdout().readAllBytes(), StandardCharsets.UTF_8);
         p.awaitSuccess();
         return out;
     }
 
-    private static void pgRestore(Path pgRestore, String connect, Path dump, String section, Map<String, String> env) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "--section=" + section, "--no-owner", "--no-privileges", "--no-password",
-                "--exit-on-error"));
-        if (!section.equals("pre-data")) cmd.addAll(List.of("-j", "2"));
+    private static void pgRestore(Path pgRestore, String connect, Path dump, Map<String, String> env, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "--no-owner", "--no-privileges", "--no-password", "--exit-on-error"));
+        cmd.addAll(List.of(args));
         cmd.addAll(List.of("-d", connect, dump.toString()));
         ToolProcess p = ToolProcess.start("pg_restore", cmd, env);
         p.stdout().transferTo(OutputStream.nullOutputStream());
         p.awaitSuccess();
+    }
+
+    /** The manifest's row counts by table (its keys are quote_ident'ed {@code schema.table}). */
+    private static Map<ColumnName.TableName, Long> rowCounts(Manifest m) {
+        Map<ColumnName.TableName, Long> out = new java.util.HashMap<>();
+        for (Map.Entry<String, Long> e : m.rowCounts().entrySet()) {
+            List<String> parts = ColumnName.parts(e.getKey());
+            if (parts.size() == 2) out.put(new ColumnName.TableName(parts.get(0), parts.get(1)), e.getValue());
+        }
+        return out;
+    }
+
+    private static DataEntries refused(List<String> why, String reason) {
+        why.add(reason);
+        return null;
     }
 }

@@ -85,7 +85,8 @@ class CloneTest {
                            case when g % 3 = 0 then null else ('10.0.' || (g % 250) || '.' || (g % 200))::inet end,
                            case when g % 4 = 0 then null else 'note; drop table x; -- "' || g end, timestamptz '2026-01-01' + g * interval '1 hour'
                       from generate_series(1, 300) g;
-                    insert into accounts values ('', 301, '', 'empty', '', null, '', now()), ('o''brien"quote@例え.jp', 302, 'Ünïcødé ''"; --', 'odd', null, '::1', null, now());
+                    insert into accounts values ('', 301, '', 'empty', '', null, '', now()), ('o''brien"quote@例え.jp', 302, 'Ünïcødé ''"; --', 'odd', null, '::1', null, now()),
+                        (E'tab\\there\\nnew\\\\line\\r@x', 303, E'a\\tb', E'\\\\N \\\\. \\t\\n\\r\\b\\f\\013 \\\\', E'+1\\t555', null, E'\\\\.', now());
                     insert into orders (account_email, amount, shipping_name, contact_email, status, coupon)
                     select a.email, (g % 1000) / 10.0, case when g % 5 = 0 then null else a.full_name end,
                            case when g % 6 = 0 then null else 'buyer' || (g % 97) || '@shop.example.net' end,
@@ -124,7 +125,11 @@ class CloneTest {
     }
 
     CloneDatabase.Result cloneInto(String db, String yaml, boolean replace) throws Exception {
-        return new CloneDatabase(backups.restore(), null, clock).run(backup, server + db, scrub(yaml), AgeCrypto.readIdentities(key), replace, false,
+        return cloneWith(new CloneDatabase(backups.restore(), null, clock), db, yaml, replace);
+    }
+
+    CloneDatabase.Result cloneWith(CloneDatabase cloner, String db, String yaml, boolean replace) throws Exception {
+        return cloner.run(backup, server + db, scrub(yaml), AgeCrypto.readIdentities(key), replace, false,
                 line -> {}, phases::add);
     }
 
@@ -172,6 +177,29 @@ class CloneTest {
     void aCloneHasNoOriginalValueInScrubbedColumnsKeepsJoinsAndLeavesTheRestByteIdentical() throws Exception {
         String target = newName();
         CloneDatabase.Result r = cloneInto(target, SCRUB, false);
+        assertScrubbedClone(target, r);
+        assertThat(phases).contains("restoring the data: 2 table(s) scrubbed as they load (COPY), the rest with pg_restore");
+        assertThat(r.seconds()).containsKeys("download", "pre-data", "data+scrub", "post-data", "swap");
+    }
+
+    @Test
+    void aCloneScrubbedInTheDatabaseAfterTheLoadGivesTheSame() throws Exception {
+        String target = newName();
+        CloneDatabase.Result r = cloneWith(new CloneDatabase(backups.restore(), null, clock).scrubbingInDatabase(), target, SCRUB, false);
+        assertScrubbedClone(target, r);
+        assertThat(r.seconds()).containsKeys("download", "pre-data", "data", "scrub+verify", "post-data", "swap");
+        // Both ways give the same values for the same key (the shuffle aside, which is random).
+        String other = newName();
+        cloneInto(other, SCRUB, false);
+        String values = "select account_no, email, full_name, phone, ip, note from accounts order by account_no";
+        String orders = "select id, account_email, shipping_name, contact_email from orders order by id";
+        try (Connection a = connect(target); Connection b = connect(other)) {
+            assertThat(rows(a, values)).isEqualTo(rows(b, values));
+            assertThat(rows(a, orders)).isEqualTo(rows(b, orders));
+        }
+    }
+
+    void assertScrubbedClone(String target, CloneDatabase.Result r) throws Exception {
         assertThat(r.replaced()).isFalse();
         assertThat(phases).contains("public.orders.account_email takes hash from public.accounts.email (foreign key)");
         assertThat(databases(target)).containsExactly(target);
@@ -195,6 +223,8 @@ class CloneTest {
             String expected = HexFormat.of().formatHex(mac.doFinal("o'brien\"quote@例え.jp".getBytes(StandardCharsets.UTF_8)));
             assertThat(one(dst, "select email from accounts where account_no = 302")).isEqualTo(expected);
             assertThat(one(dst, "select email from accounts where account_no = 301")).hasSize(64); // '' is a value too
+            String odd = HexFormat.of().formatHex(mac.doFinal("tab\there\nnew\\line\r@x".getBytes(StandardCharsets.UTF_8)));
+            assertThat(one(dst, "select email from accounts where account_no = 303")).isEqualTo(odd); // tabs, newlines, backslashes as they are
             // Joins match row for row: each order belongs to the same account (by its unscrubbed number) as in the source.
             String join = "select o.id, a.account_no from orders o join accounts a on a.email = o.account_email order by o.id";
             assertThat(rows(dst, join)).hasSize(1500).isEqualTo(rows(src, join));
@@ -203,6 +233,7 @@ class CloneTest {
             assertThat(one(dst, same)).isEqualTo(one(src, same)).isNotEqualTo("0");
             // Unscrubbed columns are byte-identical.
             String accounts = "select md5(string_agg(concat_ws('|', account_no, display_name, created_at), E'\\n' order by account_no)) from accounts";
+            assertThat(one(dst, "select display_name from accounts where account_no = 303")).isEqualTo("\\N \\. \t\n\r\b\f\u000b \\");
             String orders = "select md5(string_agg(concat_ws('|', id, amount, coupon), E'\\n' order by id)) from orders";
             assertThat(one(dst, accounts)).isEqualTo(one(src, accounts));
             assertThat(one(dst, orders)).isEqualTo(one(src, orders));
@@ -224,14 +255,13 @@ class CloneTest {
                     "orders.contact_email fake-email", "orders.shipping_name fake-name", "orders.status shuffle");
             assertThat(recorded).allSatisfy(x -> assertThat(x.get(4)).isEqualTo("0")).allSatisfy(x -> assertThat(x.get(5)).isEqualTo(backup.id()));
             assertThat(recorded.get(5).get(2)).isEqualTo("public.accounts.email");
-            assertThat(recorded.get(0).get(3)).isEqualTo("302");
+            assertThat(recorded.get(0).get(3)).isEqualTo("303");
             String everything = String.join(" ", column(dst, "select t::text from bunker_scrub.columns t"));
             assertThat(everything).doesNotContain("corp.example.org", "Ann Lee", "a stable key");
             // Everyone may connect again once the clone is in place.
             assertThat(one(dst, "select has_database_privilege('public', current_database(), 'CONNECT')")).isEqualTo("t");
         }
         assertThat(r.columns()).hasSize(9);
-        assertThat(r.seconds()).containsKeys("download", "pre-data", "data", "scrub+verify", "post-data", "swap");
     }
 
     @Test
