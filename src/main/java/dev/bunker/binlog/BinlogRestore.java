@@ -59,9 +59,9 @@ public final class BinlogRestore {
         long t0 = System.nanoTime();
         BackupSource source = config.sources().get(sourceName);
         if (source == null || !MariaDbUrl.matches(source.url())) throw new IOException("\"" + sourceName + "\" is not a MariaDB source");
-        String sourceDb = MariaDbUrl.parse(source.url(), null, null).database();
+        String sourceDb = source.mariaDbUrl().database(); // null: a source of every database
         MariaDbUrl to = MariaDbUrl.target(targetUrl);
-        refuseTheSourcesOwnServer(MariaDbUrl.parse(source.url(), source.user(), source.password()), to);
+        refuseTheSourcesOwnServer(source.mariaDbUrl(), to);
         Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null
                         && (target == null || !m.finishedAt().isAfter(target)))
                 .findFirst().orElseThrow(() -> new IOException("no dump of " + sourceName + " with a binary log position finished by " + target
@@ -75,8 +75,12 @@ public final class BinlogRestore {
         Path dir = TempFolders.createPrivate(dataDir, "binlog-");
         try {
             List<String> files = download(run, dir, identities, progress); // every chunk checked before the target is touched
+            List<String> databases = sourceDb != null ? List.of(sourceDb) : dump.databases();
+            if (sourceDb == null) refuseDatabasesTheDumpLacks(dir, files, dump, target, databases);
             RestoreBackup.Result restored = restore.run(dump, targetUrl, identities, clean, progress);
-            replay(dir, files, dump, target, sourceDb, to, progress);
+            for (String db : databases) { // all-databases: one pass per database, each filtered to it as a one-database source's is
+                replay(dir, files, dump, target, db, sourceDb == null ? to.withDatabase(db) : to, progress);
+            }
             Instant through = run.stream().map(BinlogChunk::lastEventAt).filter(java.util.Objects::nonNull).max(Instant::compareTo).orElse(null);
             return new Result(dump.id(), restored.store(), dump.binlog().file(), dump.binlog().position(), files, through, (System.nanoTime() - t0) / 1e9);
         } finally {
@@ -177,17 +181,55 @@ public final class BinlogRestore {
         return new ArrayList<>(files);
     }
 
+    private static final java.util.regex.Pattern NAMED = java.util.regex.Pattern.compile(
+            "^(?:use `((?:[^`]|``)+)`|#.*\\sTable_map: `((?:[^`]|``)+)`\\.)");
+
+    /**
+     * A source of every database is replayed one database of its dump at a time: the log must not change a database the
+     * dump does not hold (one created after it, whose creation a filtered pass would not replay). Read from the decoded log
+     * (the databases its statements use and its row events' tables name), before anything is written.
+     */
+    private void refuseDatabasesTheDumpLacks(Path dir, List<String> files, Manifest dump, Instant target, List<String> databases)
+            throws IOException, InterruptedException {
+        List<String> read = readCommand(dir, files, dump, target);
+        ProcessBuilder pb = new ProcessBuilder(read).redirectError(dir.resolve("scan.err").toFile());
+        pb.environment().put("TZ", "UTC");
+        Process p = pb.start();
+        java.util.Set<String> others = new java.util.TreeSet<>();
+        try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                java.util.regex.Matcher m = NAMED.matcher(line);
+                if (!m.find()) continue;
+                String db = (m.group(1) != null ? m.group(1) : m.group(2)).replace("``", "`");
+                if (!databases.contains(db) && !dev.bunker.mariadb.MariaDbSource.SYSTEM.contains(db)) others.add(db);
+            }
+        }
+        if (p.waitFor() != 0) throw new IOException("mariadb-binlog failed reading the stored log (exit code " + p.exitValue() + "): " + text(dir.resolve("scan.err")));
+        if (!others.isEmpty()) {
+            throw new IOException("the binary log up to " + (target == null ? "its end" : target) + " changes database(s) " + others + " that dump "
+                    + dump.id() + " does not hold (created after it, or holding no table then); a replay one database at a time cannot "
+                    + "rebuild them: restore to a time before, or take a new dump (bin/bunker db backup --source " + dump.source() + "). "
+                    + "Nothing was restored");
+        }
+    }
+
+    /** mariadb-binlog in UTC, from the dump's position up to the time, over the downloaded files. */
+    private List<String> readCommand(Path dir, List<String> files, Manifest dump, Instant target) throws IOException {
+        Path binlogTool = MariaDbTools.findAny(List.of("mariadb-binlog", "mysqlbinlog"), config.mariaDbBin()).path();
+        List<String> read = new ArrayList<>(List.of(binlogTool.toString(), "--no-defaults", "--start-position=" + dump.binlog().position()));
+        if (target != null) read.add("--stop-datetime=" + STOP.format(target));
+        for (String f : files) read.add(dir.resolve(f).toString());
+        return read;
+    }
+
     /** mariadb-binlog (in UTC, from the dump's position, this source's database only) piped into the mariadb client. */
     private void replay(Path dir, List<String> files, Manifest dump, Instant target, String sourceDb, MariaDbUrl to, Consumer<String> progress)
             throws IOException, InterruptedException {
-        Path binlogTool = MariaDbTools.findAny(List.of("mariadb-binlog", "mysqlbinlog"), config.mariaDbBin()).path();
         Path client = MariaDbTools.findAny(List.of("mariadb", "mysql"), config.mariaDbBin()).path();
         MariaDbUrl url = to;
-        List<String> read = new ArrayList<>(List.of(binlogTool.toString(), "--no-defaults", "--start-position=" + dump.binlog().position(),
-                "--database=" + sourceDb));
-        if (target != null) read.add("--stop-datetime=" + STOP.format(target));
-        if (!sourceDb.equals(url.database())) read.add("--rewrite-db=" + sourceDb + "->" + url.database());
-        for (String f : files) read.add(dir.resolve(f).toString());
+        List<String> read = readCommand(dir, files, dump, target);
+        read.add(2, "--database=" + sourceDb);
+        if (!sourceDb.equals(url.database())) read.add(3, "--rewrite-db=" + sourceDb + "->" + url.database());
         List<String> load = new ArrayList<>(List.of(client.toString(), "--no-defaults"));
         load.addAll(url.toolArgs());
         load.addAll(List.of("--batch", "--database=" + url.database()));
@@ -195,7 +237,7 @@ public final class BinlogRestore {
         reader.environment().put("TZ", "UTC");
         ProcessBuilder loader = new ProcessBuilder(load).redirectError(dir.resolve("load.err").toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         loader.environment().putAll(url.toolEnv());
-        progress.accept("replaying the binary log into " + url + (target == null ? " to its end" : " up to " + STOP.format(target) + " UTC"));
+        progress.accept("replaying the binary log of " + sourceDb + " into " + url + (target == null ? " to its end" : " up to " + STOP.format(target) + " UTC"));
         List<Process> pipeline = ProcessBuilder.startPipeline(List.of(reader, loader));
         try {
             for (Process p : pipeline) {

@@ -68,7 +68,7 @@ public final class BinlogStream implements AutoCloseable {
     public BinlogStream(BackupSource source, BackupsConfig config, Map<String, Store> stores, WalUploader uploader, WalLedger ledger,
                         BackupCatalog catalog, ManifestTrust trust, Clock clock, Path dataDir) {
         this.source = source;
-        this.url = MariaDbUrl.parse(source.url(), source.user(), source.password());
+        this.url = source.mariaDbUrl(); // the server; its database, if any, plays no part in reading the log
         this.config = config;
         this.stores = stores;
         this.uploader = uploader;

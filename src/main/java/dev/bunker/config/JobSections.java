@@ -79,10 +79,6 @@ final class JobSections {
             if (binlogNode.isPresent() && !mariaDb) {
                 throw s.failAt("binlog", "applies to MariaDB and MySQL sources; a PostgreSQL source's point-in-time recovery is pitr: {wal: stream}");
             }
-            if (binlogNode.isPresent() && allDatabases) {
-                throw s.failAt("binlog", "is not supported with all-databases: true yet (a replay must be filtered to the databases the dump holds); "
-                        + "for point-in-time recovery, back up each database as a source of its own with binlog");
-            }
             ConfigNode physicalNode = s.section("physical");
             if (physicalNode.isPresent() && !mariaDb) {
                 throw s.failAt("physical", "applies to MariaDB and MySQL sources; a PostgreSQL source's base backups are scheduled by pitr: {base-every: 1d}");

@@ -144,7 +144,7 @@ public final class DatabaseDrill {
         Instant started = clock.instant();
         List<Check> checks = new ArrayList<>();
         StringBuilder log = new StringBuilder("point-in-time drill of " + source.name() + ": the newest dump and the binary log stored after it\n");
-        String dbName = MariaDbUrl.parse(source.url(), null, null).database();
+        String dbName = source.mariaDbUrl().database(); // null: every database, restored into the server
         String dumpId = null;
         Double rpo = null;
         Double rto = null;

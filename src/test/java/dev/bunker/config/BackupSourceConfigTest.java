@@ -52,7 +52,7 @@ class BackupSourceConfigTest {
     }
 
     @Test
-    void aMariaDbSourceOfEveryDatabaseNamesNoneAndCannotStreamItsLogYet() throws IOException {
+    void aMariaDbSourceOfEveryDatabaseNamesNone() throws IOException {
         String backups = "backups: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq], stores: [vault], "
                 + "sources: {all: {url: \"URL\", password: pw, EXTRA}}}\n";
         BunkerConfig.BackupSource all = load(backups.replace("URL", "mariadb://bk@db:3306")
@@ -64,8 +64,8 @@ class BackupSourceConfigTest {
                 .getMessage()).contains("backups.sources.all.url").contains("names the database shop").contains("leave the database out");
         assertThat(fails(backups.replace("URL", "mariadb://bk@db:3306").replace("EXTRA", "binlog: {}"))
                 .getMessage()).contains("names no database").contains("all-databases: true");
-        assertThat(fails(backups.replace("URL", "mariadb://bk@db:3306").replace("EXTRA",
-                "all-databases: true, binlog: {}")).getMessage()).contains("sources.all.binlog").contains("not supported with all-databases");
+        assertThat(load(backups.replace("URL", "mariadb://bk@db:3306").replace("EXTRA", "all-databases: true, binlog: {}")).backups().sources()
+                .get("all").binlog()).as("its binary log streamed too").isNotNull();
         assertThat(fails(backups.replace("URL", "postgresql://bk@db/app").replace("EXTRA",
                 "all-databases: true")).getMessage()).contains("sources.all.all-databases").contains("applies to MariaDB");
         assertThat(EffectiveConfig.toYaml(load(backups.replace("URL", "mariadb://bk@db:3306")
