@@ -225,7 +225,7 @@ public final class DbCommand implements Runnable {
                     && dev.bunker.mariadb.MariaDbUrl.matches(config.backups().sources().get(source).url());
             if (toTime != null && mariaDbSource && target == null) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time of a MariaDB source needs --target mariadb://USER@HOST:PORT/DB "
-                        + "(its dump is restored there, then its binary log replayed)");
+                        + "(its dump is restored there, then its binary log replayed; a source of every database: mariadb://USER@HOST:PORT)");
             }
             if (toTime != null && !mariaDbSource && (source == null || targetDir == null)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--to-time needs --source S and --target-dir DIR (a point-in-time restore "
