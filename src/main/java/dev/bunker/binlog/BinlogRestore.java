@@ -8,6 +8,7 @@ import dev.bunker.config.BunkerConfig.BackupSource;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
 import dev.bunker.mariadb.MariaDbTools;
 import dev.bunker.mariadb.MariaDbUrl;
+import dev.bunker.pitr.PitrException;
 import dev.bunker.pitr.SealedChunks;
 import dev.bunker.store.Store;
 import java.io.IOException;
@@ -58,14 +59,14 @@ public final class BinlogRestore {
             throws Exception {
         long t0 = System.nanoTime();
         BackupSource source = config.sources().get(sourceName);
-        if (source == null || !MariaDbUrl.matches(source.url())) throw new IOException("\"" + sourceName + "\" is not a MariaDB source");
+        if (source == null || !MariaDbUrl.matches(source.url())) throw new PitrException("\"" + sourceName + "\" is not a MariaDB source", true);
         String sourceDb = source.mariaDbUrl().database(); // null: a source of every database
         MariaDbUrl to = MariaDbUrl.target(targetUrl);
         refuseTheSourcesOwnServer(source.mariaDbUrl(), to);
         Manifest dump = restore.dumps(sourceName).stream().filter(m -> m.binlog() != null && m.binlog().file() != null
                         && (target == null || !m.finishedAt().isAfter(target)))
-                .findFirst().orElseThrow(() -> new IOException("no dump of " + sourceName + " with a binary log position finished by " + target
-                        + "; the earliest time to restore to is the end of the first dump taken with the binary log on"));
+                .findFirst().orElseThrow(() -> new PitrException("no dump of " + sourceName + " with a binary log position finished by " + target
+                        + "; the earliest time to restore to is the end of the first dump taken with the binary log on", true));
         Store first = stores.get(config.stores().get(0));
         ManifestTrust trust = ManifestTrust.of(config.signers(), dataDir);
         List<BinlogChunk> chunks = BinlogArchive.list(first, sourceName, trust, dump.binlog().file()).chunks();
@@ -108,8 +109,8 @@ public final class BinlogRestore {
             b = rs.getString(1);
         }
         if (a.equals(b)) {
-            throw new IOException("the target " + target + " is on the source's own server (" + a + "): a replayed statement that names the "
-                    + "source's tables would change production; restore to a point in time into another MariaDB server. Nothing was restored");
+            throw new PitrException("the target " + target + " is on the source's own server (" + a + "): a replayed statement that names the "
+                    + "source's tables would change production; restore to a point in time into another MariaDB server. Nothing was restored", true);
         }
     }
 
@@ -153,9 +154,9 @@ public final class BinlogRestore {
         }
         boolean pastDump = !file.equals(dump.binlog().file()) || at >= dump.binlog().position();
         if (target == null && pastDump) return run; // all of it, without a gap
-        throw new IOException("the stored binary log of " + dump.source() + " reaches " + (newest == null ? "no event" : newest.toString())
+        throw new PitrException("the stored binary log of " + dump.source() + " reaches " + (newest == null ? "no event" : newest.toString())
                 + " (" + file + " byte " + at + ") without a gap, not " + target + "; restore to an earlier time, or check the stream "
-                + "(`bunker status`: is serve streaming, is the source quiet?). Nothing was restored");
+                + "(`bunker status`: is serve streaming, is the source quiet?). Nothing was restored", true);
     }
 
     /** Each chunk from the first store that has it whole (SHA-256 of its metadata, then decrypted), appended to its file. */
@@ -206,10 +207,10 @@ public final class BinlogRestore {
         }
         if (p.waitFor() != 0) throw new IOException("mariadb-binlog failed reading the stored log (exit code " + p.exitValue() + "): " + text(dir.resolve("scan.err")));
         if (!others.isEmpty()) {
-            throw new IOException("the binary log up to " + (target == null ? "its end" : target) + " changes database(s) " + others + " that dump "
+            throw new PitrException("the binary log up to " + (target == null ? "its end" : target) + " changes database(s) " + others + " that dump "
                     + dump.id() + " does not hold (created after it, or holding no table then); a replay one database at a time cannot "
                     + "rebuild them: restore to a time before, or take a new dump (bin/bunker db backup --source " + dump.source() + "). "
-                    + "Nothing was restored");
+                    + "Nothing was restored", true);
         }
     }
 

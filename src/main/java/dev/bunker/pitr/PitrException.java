@@ -10,7 +10,8 @@ import java.io.IOException;
 public class PitrException extends IOException {
     private final boolean callersFault;
 
-    PitrException(String message, boolean callersFault) {
+    /** Also for a MariaDB source's restore to a time (its binary log), refused the same way. */
+    public PitrException(String message, boolean callersFault) {
         super(message);
         this.callersFault = callersFault;
     }
