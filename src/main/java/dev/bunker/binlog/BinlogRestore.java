@@ -204,8 +204,11 @@ public final class BinlogRestore {
                 String db = (m.group(1) != null ? m.group(1) : m.group(2)).replace("``", "`");
                 if (!databases.contains(db) && !dev.bunker.mariadb.MariaDbSource.SYSTEM.contains(db)) others.add(db);
             }
+            p.waitFor();
+        } finally {
+            if (p.isAlive()) p.destroyForcibly();
         }
-        if (p.waitFor() != 0) throw new IOException("mariadb-binlog failed reading the stored log (exit code " + p.exitValue() + "): " + text(dir.resolve("scan.err")));
+        if (p.exitValue() != 0) throw new IOException("mariadb-binlog failed reading the stored log (exit code " + p.exitValue() + "): " + text(dir.resolve("scan.err")));
         if (!others.isEmpty()) {
             throw new PitrException("the binary log up to " + (target == null ? "its end" : target) + " changes database(s) " + others + " that dump "
                     + dump.id() + " does not hold (created after it, or holding no table then); a replay one database at a time cannot "

@@ -193,10 +193,8 @@ public final class CloneDatabase {
                 Path work = java.nio.file.Files.createDirectory(dump.getParent().resolve("work"));
                 try {
                     Path rest = DataEntries.listFile(work, "rest.list", entries.rest());
-                    columns = new StreamedScrub(plan, key, entries, pgRestore, dump, work, priv, random).run(() -> {
-                        pgRestore(pgRestore, connect, dump, env, "--section=data", "-j", "2", "-L", rest.toString());
-                        return null;
-                    }, phases);
+                    columns = new StreamedScrub(plan, key, entries, pgRestore, dump, work, priv, random).run(
+                            () -> startPgRestore(pgRestore, connect, dump, env, "--section=data", "-j", "2", "-L", rest.toString()), phases);
                 } finally {
                     dev.bunker.backup.TempFolders.deleteTree(work);
                 }
@@ -320,12 +318,16 @@ public final class CloneDatabase {
     }
 
     private static void pgRestore(Path pgRestore, String connect, Path dump, Map<String, String> env, String... args) throws IOException {
+        ToolProcess p = startPgRestore(pgRestore, connect, dump, env, args);
+        p.stdout().transferTo(OutputStream.nullOutputStream());
+        p.awaitSuccess();
+    }
+
+    private static ToolProcess startPgRestore(Path pgRestore, String connect, Path dump, Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "--no-owner", "--no-privileges", "--no-password", "--exit-on-error"));
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("-d", connect, dump.toString()));
-        ToolProcess p = ToolProcess.start("pg_restore", cmd, env);
-        p.stdout().transferTo(OutputStream.nullOutputStream());
-        p.awaitSuccess();
+        return ToolProcess.start("pg_restore", cmd, env);
     }
 
     /** The manifest's row counts by table (its keys are quote_ident'ed {@code schema.table}). */

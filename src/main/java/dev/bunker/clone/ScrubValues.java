@@ -82,7 +82,7 @@ final class ScrubValues {
 
     /** The HMAC of the value's text as the server gives it ({@code value::text}: a character(n) without its padding). */
     private byte[] hmac(Column p, String value) {
-        String text = p.padded() ? value.stripTrailing() : value;
+        String text = p.padded() ? unpadded(value) : value;
         return mac.doFinal(text.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -95,6 +95,13 @@ final class ScrubValues {
         long out = 0;
         for (int i = 0; i < 8; i++) out = (out << 8) | (d[i] & 0xff);
         return out;
+    }
+
+    /** A character(n) value's text as {@code ::text} gives it: without its trailing spaces (only spaces: a tab stays). */
+    static String unpadded(String value) {
+        int end = value.length();
+        while (end > 0 && value.charAt(end - 1) == ' ') end--;
+        return value.substring(0, end);
     }
 
     /** The first {@code n} characters (code points, as SQL's {@code left}). */

@@ -22,6 +22,7 @@ final class StreamedCheck {
     static final int ORIGINALS = 2_000_000;
 
     private final Planned planned;
+    private final boolean padded; // character(n): compared without the padding, as the in-database scrub compares ::text
     private long changed;
     private long mask;
     private long[] originals = new long[1024];
@@ -33,6 +34,7 @@ final class StreamedCheck {
 
     StreamedCheck(Planned planned) {
         this.planned = planned;
+        this.padded = ScrubValues.Column.of(planned).padded();
     }
 
     Planned planned() { return planned; }
@@ -50,7 +52,7 @@ final class StreamedCheck {
         if (value == null) return;
         changed++;
         if (!compared()) return;
-        long d = values.digest(value);
+        long d = values.digest(padded ? ScrubValues.unpadded(value) : value);
         if ((d & mask) != 0) return;
         if (kept == originals.length && kept < 2 * ORIGINALS) {
             originals = Arrays.copyOf(originals, Math.min(2 * ORIGINALS, originals.length * 2));
@@ -87,7 +89,7 @@ final class StreamedCheck {
             return;
         }
         if (value == null) return;
-        long d = values.digest(value);
+        long d = values.digest(padded ? ScrubValues.unpadded(value) : value);
         if ((d & mask) != 0) return;
         if (!sorted) {
             Arrays.sort(originals, 0, kept);

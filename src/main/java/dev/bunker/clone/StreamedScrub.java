@@ -88,10 +88,15 @@ final class StreamedScrub {
      * own); returns what was done to each planned column, in the plan's order. The dump (written through a pipe, so without
      * offsets: pg_restore reads through all of it to find an entry) is read once, by one pg_restore run for every planned
      * table. A table goes straight into COPY as its rows pass, unless it has a fake or shuffled column: those are spooled
-     * to the run's private folder (their pools' and shuffles' values noted on the way) and loaded, two at a time, once
-     * every such table was read, since a pool leaves out every original and a shuffle deals the column's own values.
+     * to the run's private folder (their pools' and shuffles' values noted on the way) and loaded, on the thread beside the
+     * other tables' pg_restore, once every such table was read, since a pool leaves out every original and a shuffle deals the column's own values.
      */
-    List<ScrubDatabase.ColumnResult> run(Callable<Void> rest, Consumer<String> phases) throws IOException, SQLException {
+    List<ScrubDatabase.ColumnResult> run(Callable<ToolProcess> rest, Consumer<String> said) throws IOException, SQLException {
+        Consumer<String> phases = line -> {
+            synchronized (said) { // the loaders report from their threads
+                said.accept(line);
+            }
+        };
         Map<TableName, List<Planned>> byTable = plan.byTable();
         Set<TableName> twice = new HashSet<>();
         byTable.forEach((t, cols) -> {
@@ -111,13 +116,29 @@ final class StreamedScrub {
         Map<ColumnName, List<String>> shuffled = new HashMap<>();
         Map<TableName, Spool> waiting = new HashMap<>();
         long t0 = System.nanoTime();
-        ExecutorService loaders = Executors.newFixedThreadPool(2);
+        ExecutorService loaders = Executors.newFixedThreadPool(2, r -> {
+            Thread th = new Thread(r, "clone-load");
+            th.setDaemon(true); // a failed run ends without waiting for them; their sessions end with the private database
+            return th;
+        });
         List<Future<Void>> loads = new ArrayList<>();
         try {
-            Future<Void> restored = loaders.submit(rest);
+            Future<Void> restored = loaders.submit(() -> { // the other tables' pg_restore, ended with the others on a failure
+                ToolProcess p = rest.call();
+                running.add(p);
+                try {
+                    p.stdout().transferTo(java.io.OutputStream.nullOutputStream());
+                    p.awaitSuccess();
+                } finally {
+                    running.remove(p);
+                }
+                return null;
+            });
             scan(byTable.keySet(), (header, rows) -> {
                 TableName t = header.table();
                 List<Planned> columns = byTable.get(t);
+                boolean[] padded = new boolean[columns.size()];
+                for (int i = 0; i < padded.length; i++) padded[i] = ScrubValues.Column.of(columns.get(i)).padded();
                 int[] index = index(header, columns);
                 int n = header.columns().size();
                 if (!twice.contains(t)) { // straight into COPY: each row is decoded and encoded once (the machine's cores are the limit)
@@ -133,7 +154,8 @@ final class StreamedScrub {
                         if (shuffle(p)) {
                             shuffled.computeIfAbsent(p.column().name(), k -> new ArrayList<>()).add(field); // moved as printed
                         } else if (pooled(p)) {
-                            long d = v.digest(CopyText.decode(field));
+                            String original = CopyText.decode(field);
+                            long d = v.digest(padded[i] ? ScrubValues.unpadded(original) : original); // pool values have no padding
                             if (candidates.get(p.rule().kind()).containsKey(d)) originalsInPools.add(d);
                         }
                     }

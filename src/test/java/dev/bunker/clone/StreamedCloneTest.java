@@ -144,4 +144,34 @@ class StreamedCloneTest {
         assertThat(column(prefix + "people", "select count(*) from events where email like '%@real.example'")).containsExactly("0");
         assertThat(column(prefix + "people", "select count(*) from events")).containsExactly("500");
     }
+
+    @Test
+    void paddedCharColumnsAreComparedAndHashedWithoutTheirPaddingAsInTheDatabase() throws Exception {
+        List<String> pool = FakePool.of(ScrubRule.Kind.FAKE_NAME);
+        try (Connection c = DriverManager.getConnection(app.url(), app.user(), null); Statement s = c.createStatement()) {
+            s.execute("create table cards (id int primary key, holder_name character(40) not null, code character(20) not null unique)");
+            // Most of the fake-name pool is among the originals: the pool must leave them out although COPY prints them padded.
+            StringBuilder insert = new StringBuilder("insert into cards values ");
+            for (int i = 0; i < 4000; i++) {
+                insert.append(i == 0 ? "" : ", ").append("(").append(i).append(", '").append(pool.get(i).replace("'", "''")).append("', 'A")
+                        .append(i).append("' || ").append(i % 2 == 0 ? "''" : "chr(9)").append(")"); // a trailing tab is part of the value
+            }
+            s.execute(insert.toString());
+        }
+        clock.advance(Duration.ofMinutes(1)); // a backup of its own (backups are named by the second)
+        backup = backups.take().run("app", "dump");
+        String yaml = "public.people.email: hash\n" + PARTITIONS + "public.cards.holder_name: fake-name\npublic.cards.code: hash\n";
+        clone(prefix + "cards", yaml);
+        assertThat(phases).contains("restoring the data: 4 table(s) scrubbed as they load (COPY), the rest with pg_restore");
+        List<String> names = column(prefix + "cards", "select distinct rtrim(holder_name) from cards");
+        assertThat(names).isNotEmpty().doesNotContainAnyElementsOf(pool.subList(0, 4000));
+        assertThat(column(prefix + "cards", "select count(distinct code) from cards")).containsExactly("4000");
+        // The same as the in-database scrub gives (::text drops the padding, and only the padding).
+        Path f = dir.resolve("scrub-db.yaml");
+        Files.writeString(f, "hash-key-file: hash.key\n" + yaml);
+        new CloneDatabase(backups.restore(), null, clock).scrubbingInDatabase().run(backup, server + prefix + "cards_db", ScrubFile.read(f),
+                AgeCrypto.readIdentities(key), false, false, line -> {}, line -> {});
+        String codes = "select id || ' ' || code || ' ' || holder_name from cards order by id";
+        assertThat(column(prefix + "cards", codes)).isEqualTo(column(prefix + "cards_db", codes));
+    }
 }
