@@ -14,8 +14,8 @@ import java.util.List;
  * The verification of one streamed column: the digests of its original values, kept as they stream past, then a sample
  * read back from the private database once loaded, each value compared with them. What is read back is what the clone
  * holds, whatever the code that wrote it did. Above {@link #ORIGINALS} distinct values a column keeps the digests of one
- * range of the digest space only (1 in {@code range} of them) and reads back that many more rows, so as many sampled
- * values fall in the range: a value equal to an original has the same digest, so both are in the range or neither is.
+ * share of the digest space only (1 in {@code mask + 1} of them) and reads back that many more rows, so as many sampled
+ * values fall in the share: a value equal to an original has the same digest, so both are in it or neither is.
  */
 final class StreamedCheck {
     /** Distinct digests of originals kept per column (8 bytes each; up to twice as many before they are deduplicated). */

@@ -40,12 +40,12 @@ import org.postgresql.copy.CopyIn;
  * Scrubs the planned tables while their rows load: each table's data is read from the dump ({@code pg_restore -f -}),
  * its planned columns rewritten in Java and the rows sent to the private database with COPY, so an original value of a
  * scrubbed column never reaches the target's server at all, and each row is written once (no UPDATE, no second rewrite).
- * Tables with a fake or shuffled column are read once before (the fake pools leave out every original, a shuffle deals
- * the column's own values). The digests of the originals are kept as they pass, and a sample read back from the clone is compared
- * with them ({@link StreamedCheck}).
+ * Tables with a fake or shuffled column are spooled first and loaded once every such table was read (the fake pools leave
+ * out every original, a shuffle deals the column's own values). The digests of the originals are kept as they pass, and a
+ * sample read back from the clone is compared with them ({@link StreamedCheck}).
  */
 final class StreamedScrub {
-    /** Values a shuffle holds in memory (as printed); a table with more is scrubbed in the database. */
+    /** Values the shuffles of one clone hold in memory (as printed); a clone with more is scrubbed in the database. */
     static final long SHUFFLE_LIMIT = 4_000_000;
 
     private final ScrubPlan plan;
