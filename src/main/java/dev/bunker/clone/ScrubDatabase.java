@@ -74,7 +74,7 @@ public final class ScrubDatabase {
                     rows.put(e.getKey(), rs.getLong(1));
                     for (int i = 0; i < e.getValue().size(); i++) changed.put(e.getValue().get(i).column().name(), rs.getLong(i + 2));
                 }
-                List<Planned> checked = e.getValue().stream().filter(ScrubDatabase::comparedWithOriginals).toList();
+                List<Planned> checked = e.getValue().stream().filter(p -> p.rule().kind().comparedWithOriginals()).toList();
                 if (!checked.isEmpty()) s.executeUpdate(ScrubSql.originals(e.getKey(), checked, ids(all, checked)));
                 progress.accept(String.format("  %s: counted and digests kept in %.1f s", e.getKey(), (System.nanoTime() - t0) / 1e9));
             }
@@ -106,12 +106,6 @@ public final class ScrubDatabase {
         }
     }
 
-    /** Rules whose new values must not be among the column's originals (null and constant are checked on their values). */
-    private static boolean comparedWithOriginals(Planned p) {
-        Kind k = p.rule().kind();
-        return k == Kind.HASH || k == Kind.FAKE_EMAIL || k == Kind.FAKE_NAME || k == Kind.FAKE_PHONE;
-    }
-
     private static List<Integer> ids(List<Planned> all, List<Planned> some) {
         List<Integer> out = new ArrayList<>();
         for (Planned p : some) out.add(all.indexOf(p));
@@ -126,7 +120,7 @@ public final class ScrubDatabase {
         Map<Kind, Integer> sizes = new EnumMap<>(Kind.class);
         for (Planned p : all) {
             Kind kind = p.rule().kind();
-            if (sizes.containsKey(kind) || !(kind == Kind.FAKE_EMAIL || kind == Kind.FAKE_NAME || kind == Kind.FAKE_PHONE)) continue;
+            if (sizes.containsKey(kind) || !kind.pooled()) continue;
             List<Integer> ids = new ArrayList<>();
             for (int i = 0; i < all.size(); i++) if (all.get(i).rule().kind() == kind) ids.add(i);
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO " + ScrubSql.POOL + " (kind, i, v) VALUES (?, ?, ?)")) {
@@ -180,18 +174,26 @@ public final class ScrubDatabase {
         for (int i = 0; i < all.size(); i++) {
             Planned p = all.get(i);
             long[] st = stats.getOrDefault(i, new long[4]);
-            ColumnName name = p.column().name();
-            ColumnResult r = switch (p.rule().kind()) {
-                case SHUFFLE -> new ColumnResult(name, "shuffle", null, changed.get(name), 0, 0, "exempt: a shuffle keeps the column's values, in other rows");
-                case NULL -> new ColumnResult(name, "null", p.propagatedFrom(), changed.get(name), st[0], st[1], "no value left in the sample");
-                case CONSTANT -> new ColumnResult(name, "constant", p.propagatedFrom(), changed.get(name), st[0], Math.max(0, st[2] - 1),
-                        "one value in the sample");
-                default -> new ColumnResult(name, p.rule().toString(), p.propagatedFrom(), changed.get(name), st[0], st[3],
-                        "no sampled value's digest is among the originals'");
+            long survivors = switch (p.rule().kind()) {
+                case NULL -> st[1];
+                case CONSTANT -> Math.max(0, st[2] - 1);
+                default -> st[3];
             };
-            out.add(r);
+            out.add(result(p, changed.get(p.column().name()), st[0], survivors, ""));
         }
         return out;
+    }
+
+    /** What was done to {@code p}'s column, as both ways of scrubbing report it; {@code how}: said after a comparison's verdict. */
+    static ColumnResult result(Planned p, long changed, long sampled, long survivors, String how) {
+        ColumnName name = p.column().name();
+        return switch (p.rule().kind()) {
+            case SHUFFLE -> new ColumnResult(name, "shuffle", null, changed, 0, 0, "exempt: a shuffle keeps the column's values, in other rows");
+            case NULL -> new ColumnResult(name, "null", p.propagatedFrom(), changed, sampled, survivors, "no value left in the sample");
+            case CONSTANT -> new ColumnResult(name, "constant", p.propagatedFrom(), changed, sampled, survivors, "one value in the sample");
+            default -> new ColumnResult(name, p.rule().toString(), p.propagatedFrom(), changed, sampled, survivors,
+                    "no sampled value's digest is among the originals'" + how);
+        };
     }
 
     /** Records what was done in {@code bunker_scrub.columns} of the clone: no original value, no key. */

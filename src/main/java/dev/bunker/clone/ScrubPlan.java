@@ -112,7 +112,7 @@ public record ScrubPlan(List<Planned> columns, Coverage coverage) {
         Map<TableName, List<Planned>> byTable = byTable();
         Map<Object, List<TableName>> groups = new LinkedHashMap<>();
         for (Map.Entry<TableName, List<Planned>> e : byTable.entrySet()) {
-            Object kind = e.getValue().stream().map(p -> p.rule().kind()).filter(k -> k == Kind.FAKE_EMAIL || k == Kind.FAKE_NAME || k == Kind.FAKE_PHONE)
+            Object kind = e.getValue().stream().map(p -> p.rule().kind()).filter(Kind::pooled)
                     .findFirst().orElse(null);
             groups.computeIfAbsent(kind == null ? e.getKey() : "pools", k -> new ArrayList<>()).add(e.getKey()); // all pooled tables together
         }

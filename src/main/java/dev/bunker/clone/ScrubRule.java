@@ -16,6 +16,12 @@ public record ScrubRule(Kind kind, String constant) {
 
         public String word() { return word; }
 
+        /** Picks its values from a fake pool ({@link FakePool}). */
+        public boolean pooled() { return this == FAKE_EMAIL || this == FAKE_NAME || this == FAKE_PHONE; }
+
+        /** Its new values are checked against the column's originals (null and constant are checked on their values). */
+        public boolean comparedWithOriginals() { return this == HASH || pooled(); }
+
         static String words() {
             return String.join(", ", Arrays.stream(values()).map(k -> k == CONSTANT ? "{constant: X}" : k.word).toList());
         }

@@ -102,7 +102,7 @@ final class ScrubSql {
                 }
                 default -> throw new IllegalStateException(kind.toString());
             };
-            if (kind == Kind.FAKE_EMAIL || kind == Kind.FAKE_NAME || kind == Kind.FAKE_PHONE) {
+            if (kind.pooled()) {
                 from.add(POOL + " " + pool);
                 where.add(pool + ".kind = '" + kind.word() + "' AND " + pool + ".i = " + poolIndex(h, poolSizes.get(kind)));
             }

@@ -32,9 +32,9 @@ final class StreamedCheck {
     private long survivors;
     private final java.util.Set<String> constants = new java.util.HashSet<>(); // a constant rule's distinct values read back (at most 2 kept)
 
-    StreamedCheck(Planned planned) {
-        this.planned = planned;
-        this.padded = ScrubValues.Column.of(planned).padded();
+    StreamedCheck(ScrubValues.Column column) {
+        this.planned = column.planned();
+        this.padded = column.padded();
     }
 
     Planned planned() { return planned; }
@@ -42,16 +42,11 @@ final class StreamedCheck {
     /** How many rows to read back for {@code SAMPLE} values of this column in its range. */
     long readBack(int sample) { return sample * (mask + 1); }
 
-    private boolean compared() {
-        Kind k = planned.rule().kind();
-        return k == Kind.HASH || k == Kind.FAKE_EMAIL || k == Kind.FAKE_NAME || k == Kind.FAKE_PHONE;
-    }
-
     /** One original value (null: a NULL) as it streams past. */
     void original(ScrubValues values, String value) {
         if (value == null) return;
         changed++;
-        if (!compared()) return;
+        if (!planned.rule().kind().comparedWithOriginals()) return;
         long d = values.digest(padded ? ScrubValues.unpadded(value) : value);
         if ((d & mask) != 0) return;
         if (kept == originals.length && kept < 2 * ORIGINALS) {
@@ -116,15 +111,6 @@ final class StreamedCheck {
     }
 
     ScrubDatabase.ColumnResult result() {
-        ColumnName name = planned.column().name();
-        return switch (planned.rule().kind()) {
-            case SHUFFLE -> new ScrubDatabase.ColumnResult(name, "shuffle", null, changed, 0, 0, "exempt: a shuffle keeps the column's values, in other rows");
-            case NULL -> new ScrubDatabase.ColumnResult(name, "null", planned.propagatedFrom(), changed, sampled, survivors, "no value left in the sample");
-            case CONSTANT -> new ScrubDatabase.ColumnResult(name, "constant", planned.propagatedFrom(), changed, sampled, survivors,
-                    "one value in the sample");
-            default -> new ScrubDatabase.ColumnResult(name, planned.rule().toString(), planned.propagatedFrom(), changed, sampled, survivors,
-                    mask == 0 ? "no sampled value's digest is among the originals'"
-                            : "no sampled value's digest is among the originals' (compared in 1 of " + (mask + 1) + " ranges of digests)");
-        };
+        return ScrubDatabase.result(planned, changed, sampled, survivors, mask == 0 ? "" : " (compared in 1 of " + (mask + 1) + " ranges of digests)");
     }
 }

@@ -226,10 +226,7 @@ final class StreamedScrub {
         return null;
     }
 
-    private static boolean pooled(Planned p) {
-        Kind k = p.rule().kind();
-        return k == Kind.FAKE_EMAIL || k == Kind.FAKE_NAME || k == Kind.FAKE_PHONE;
-    }
+    private static boolean pooled(Planned p) { return p.rule().kind().pooled(); }
 
     private static boolean shuffle(Planned p) { return p.rule().kind() == Kind.SHUFFLE; }
 
@@ -261,7 +258,7 @@ final class StreamedScrub {
         for (int i = 0; i < m; i++) {
             Planned p = columns.get(i);
             rule[i] = ScrubValues.Column.of(p);
-            check[i] = new StreamedCheck(p);
+            check[i] = new StreamedCheck(rule[i]);
             checks.put(p.column().name(), check[i]);
             deal[i] = shuffle(p) ? shuffled.get(p.column().name()) : null;
         }
