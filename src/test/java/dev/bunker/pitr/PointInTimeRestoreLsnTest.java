@@ -4,19 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bunker.Bunker;
-import dev.bunker.Engine;
 import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Backups;
 import dev.bunker.backup.Manifest;
 import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.testing.AppDatabases;
-import dev.bunker.testing.TestConfigs;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,6 +30,7 @@ class PointInTimeRestoreLsnTest {
     @TempDir Path dir;
     EmbeddedPostgres source;
     Path key;
+    StreamingBunker rig;
     Bunker bunker;
     Backups backups;
     WalStreams streams;
@@ -43,18 +40,15 @@ class PointInTimeRestoreLsnTest {
         source = EmbeddedPostgres.builder().start();
         PointInTimeRestoreTest.createEvents(source);
         key = dir.resolve("key.txt");
-        BackupsConfig b = PointInTimeRestoreTest.pitrBackups(AppDatabases.ageKey(key), source.getPort());
-        bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b), Clock.systemUTC());
-        backups = Engine.backups(bunker);
-        streams = new WalStreams(b, bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));
-        streams.start();
+        rig = StreamingBunker.start(dir, source.getPort(), key);
+        bunker = rig.bunker();
+        backups = rig.backups();
+        streams = rig.streams();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (streams != null) streams.close();
-        if (backups != null) backups.close();
-        if (bunker != null) bunker.close();
+        if (rig != null) rig.close();
         if (source != null) source.close();
     }
 

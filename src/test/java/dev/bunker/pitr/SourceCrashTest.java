@@ -3,14 +3,10 @@ package dev.bunker.pitr;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bunker.Bunker;
-import dev.bunker.Engine;
 import dev.bunker.backup.AgeCrypto;
 import dev.bunker.backup.Backups;
 import dev.bunker.backup.Manifest;
 import dev.bunker.backup.ManifestTrust;
-import dev.bunker.config.BunkerConfig.BackupsConfig;
-import dev.bunker.testing.AppDatabases;
-import dev.bunker.testing.TestConfigs;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +14,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -42,6 +37,7 @@ class SourceCrashTest {
     Path data;
     int port;
     Path key;
+    StreamingBunker rig;
     Bunker bunker;
     Backups backups;
     WalStreams streams;
@@ -53,18 +49,15 @@ class SourceCrashTest {
         port = source.getPort();
         PointInTimeRestoreTest.createEvents(source);
         key = dir.resolve("key.txt");
-        BackupsConfig b = PointInTimeRestoreTest.pitrBackups(AppDatabases.ageKey(key), port);
-        bunker = Bunker.open(TestConfigs.threeLocalStores(dir.resolve("data")).withBackups(b), Clock.systemUTC());
-        backups = Engine.backups(bunker);
-        streams = new WalStreams(b, bunker.stores(), bunker.config().dataDir(), Clock.systemUTC(), new WalLedger(bunker.database().dataSource()));
-        streams.start();
+        rig = StreamingBunker.start(dir, port, key);
+        bunker = rig.bunker();
+        backups = rig.backups();
+        streams = rig.streams();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (streams != null) streams.close();
-        if (backups != null) backups.close();
-        if (bunker != null) bunker.close();
+        if (rig != null) rig.close();
         if (source != null) source.close();
     }
 
