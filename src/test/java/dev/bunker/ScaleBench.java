@@ -29,9 +29,10 @@ import java.util.Random;
 import javax.sql.DataSource;
 
 /**
- * The ledger at scale: synthesizes N objects through Bunker's own schema (97% live with three verified copies, 1%
- * pending in backoff, 1% trashed, 0.75% deleted and waiting for their purge), VACUUM ANALYZEs, then times what counts
- * or scans, with Bunker's own code, and prints "figure value unit" lines. Args: JDBC_URL USER N WORKDIR.
+ * The ledger at scale: synthesizes N objects through Bunker's own schema as it was before V23 (97% live with three
+ * verified copies as rows, 1% pending in backoff, 1% trashed, 0.75% deleted and waiting for their purge), VACUUM
+ * ANALYZEs, folds the verified copies into their objects as serve does after the upgrade (timed, with PUTs replicating
+ * meanwhile), VACUUM FULLs, then times what counts or scans, with Bunker's own code, and prints "figure value unit" lines. Args: JDBC_URL USER N WORKDIR.
  * <p>The stores' listings for reconcile are served from the ledger (a store holding exactly what the ledger says:
  * nothing to fix), so {@code scale_reconcile_s} is reconcile's ledger side; a real store adds its own listing time.
  * Objects PUT for {@code scale_put_verified_ms} are real files in real local stores.
@@ -53,6 +54,8 @@ public final class ScaleBench {
             System.err.printf("synthesized %,d objects in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
             try (Engine engine = Engine.on(bunker)) {
                 fig("scale_objects", n, "objects");
+                fig("scale_bytes_per_object_rows", bytesPerObject(db, n), "B");
+                foldWhileReplicating(engine, db, n);
                 fig("scale_status_ms", medianMillis(7, () -> StatusReport.of(engine)), "ms");
                 fig("scale_metrics_refresh_ms", medianMillis(7, () -> {
                     try (Connection c = db.getConnection()) {
@@ -102,7 +105,7 @@ public final class ScaleBench {
                         + "case when g % 400 between 8 and 10 then now() - interval '1 day' end, case when g % 400 between 8 and 10 then 'app' end, "
                         + "case when g % 400 between 8 and 10 then now() + interval '20 days' end, now() - interval '30 days' "
                         + "from " + g);
-                s.execute("insert into copies (key, store, state, store_checksum, verified_at, retain_until, legal_hold) "
+                s.execute("insert into copy_rows (key, store, state, store_checksum, verified_at, retain_until, legal_hold) "
                         + "select " + KEY + ", st, case when g % 400 < 4 and st <> 'primary' then 'pending' else 'verified' end, "
                         + "null, case when g % 400 < 4 and st <> 'primary' then null else now() - interval '30 days' end, "
                         + "case when st = 'vault' then now() + interval '21 days' end, st = 'vault' "
@@ -128,26 +131,68 @@ public final class ScaleBench {
     }
 
     /** Median time from a PUT returning to the ledger's verified copies on both targets, over 15 objects of 256 KiB. */
-    private static double putToVerified(Engine engine) throws Exception {
-        engine.replication().workers().start();
-        Ledger ledger = engine.replication().ledger();
+    private static double putToVerified(Engine engine) throws Exception { // (workers started by foldWhileReplicating)
         Random random = new Random(1);
         List<Double> ms = new ArrayList<>();
-        for (int i = 0; i < 15; i++) {
-            byte[] body = new byte[256 * 1024];
-            random.nextBytes(body);
-            String key = "bench/put-" + i + "-" + System.nanoTime();
-            long t = System.nanoTime();
-            engine.replication().ingest().put(key, new ByteArrayInputStream(body), body.length, Sha256.hexOf(body), null);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (ledger.copies(key).stream().filter(c -> c.state() == CopyState.VERIFIED).count() < 3) {
-                if (System.nanoTime() > deadline) throw new IllegalStateException(key + " not verified on every store within 60 s");
-                Thread.sleep(1);
-            }
-            ms.add((System.nanoTime() - t) / 1e6);
-        }
+        for (int i = 0; i < 15; i++) ms.add(putOne(engine, random, "bench/put-" + i + "-" + System.nanoTime()));
         ms.sort(null);
         return ms.get(ms.size() / 2);
+    }
+
+    /** One PUT of 256 KiB, in milliseconds until its three copies are verified. */
+    private static double putOne(Engine engine, Random random, String key) throws Exception {
+        Ledger ledger = engine.replication().ledger();
+        byte[] body = new byte[256 * 1024];
+        random.nextBytes(body);
+        long t = System.nanoTime();
+        engine.replication().ingest().put(key, new ByteArrayInputStream(body), body.length, Sha256.hexOf(body), null);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (ledger.copies(key).stream().filter(c -> c.state() == CopyState.VERIFIED).count() < 3) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException(key + " not verified on every store within 60 s");
+            Thread.sleep(1);
+        }
+        return (System.nanoTime() - t) / 1e6;
+    }
+
+    /**
+     * V23's fold of the synthesized (pre-V23) ledger as serve runs it, in batches of 10,000 copies, while objects are
+     * PUT and replicated one after the other: how long the fold takes, how long a PUT waits for its copies meanwhile,
+     * and the ledger's size after it, with a plain VACUUM (the space is reusable, not returned) and after VACUUM FULL.
+     */
+    private static void foldWhileReplicating(Engine engine, DataSource db, long n) throws Exception {
+        engine.replication().workers().start();
+        java.util.concurrent.atomic.AtomicBoolean folding = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.CompletableFuture<Double> fold = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            long t = System.nanoTime();
+            try (Connection c = db.getConnection()) {
+                while (!dev.bunker.replication.CopyRecords.fold(c, 10_000, 2_000)) {
+                    System.err.print(".");
+                }
+                return (System.nanoTime() - t) / 1e9;
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                folding.set(false);
+            }
+        });
+        Random random = new Random(2);
+        List<Double> ms = new ArrayList<>();
+        while (folding.get()) ms.add(putOne(engine, random, "bench/fold-" + ms.size() + "-" + System.nanoTime()));
+        fig("scale_fold_s", fold.join(), "s");
+        ms.sort(null);
+        fig("scale_fold_puts", ms.size(), "objects");
+        fig("scale_put_verified_during_fold_ms", ms.isEmpty() ? 0 : ms.get(ms.size() / 2), "ms");
+        fig("scale_put_verified_during_fold_max_ms", ms.isEmpty() ? 0 : ms.get(ms.size() - 1), "ms");
+        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+            dev.bunker.replication.LedgerCounts.fold(c); // as serve's refresher does every 5 s: the PUTs' deltas folded
+            s.execute("vacuum analyze");
+            fig("scale_bytes_per_object_folded_vacuum", bytesPerObject(db, n), "B");
+            long t = System.nanoTime();
+            s.execute("vacuum full objects");
+            s.execute("vacuum full copies");
+            s.execute("analyze");
+            fig("scale_vacuum_full_s", (System.nanoTime() - t) / 1e9, "s");
+        }
     }
 
     private static double bytesPerObject(DataSource db, long n) throws Exception {
@@ -202,9 +247,13 @@ public final class ScaleBench {
     /** A local store that lists what the ledger says it holds verified (the bench writes no files for them); reconcile lists with an empty prefix. */
     static final class LedgerListing extends ForwardingStore {
         private static final String PAGE = """
-                select c.key, (select o.size from objects o where o.key = c.key) from copies c
-                 where c.key > ? and c.store = ? and c.state = 'verified' order by c.key limit ?
-                """;
+                select key, size from (
+                    (select o.key, o.size from objects o where o.key > ? and o.verified_on & ? <> 0 order by o.key limit ?)
+                    union all
+                    (select c.key, (select o.size from objects o where o.key = c.key) from copy_rows c
+                      where c.key > ? and c.store = ? and c.state = 'verified' order by c.key limit ?)) u
+                 order by key limit ?
+                """; // (the copy_states view, as its two halves: a page of the view itself sorts every object after the cursor)
         private static volatile DataSource db;
 
         LedgerListing(Store inner) {
@@ -221,9 +270,14 @@ public final class ScaleBench {
             if (db == null) return real;
             List<ObjectInfo> out = new ArrayList<>(real.objects());
             try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(PAGE)) {
-                ps.setString(1, startAfter == null ? "" : startAfter);
-                ps.setString(2, name());
+                String after = startAfter == null ? "" : startAfter;
+                ps.setString(1, after);
+                ps.setInt(2, dev.bunker.replication.CopyRecords.bit(c, name()));
                 ps.setInt(3, limit);
+                ps.setString(4, after);
+                ps.setString(5, name());
+                ps.setInt(6, limit);
+                ps.setInt(7, limit);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         if (rs.getString(1).startsWith(prefix)) out.add(new ObjectInfo(rs.getString(1), rs.getLong(2), null, null, null));

@@ -65,10 +65,15 @@ public final class Database implements AutoCloseable {
     }
 
     /** The newest migration in {@code db/migration} (a test holds it to the files): a schema at it needs no Flyway run. */
-    static final int LATEST_MIGRATION = 22;
+    static final int LATEST_MIGRATION = 23;
 
     static void migrate(DataSource ds) {
-        if (atLatest(ds)) return; // every command opens the database: Flyway's scan and validation cost each about 0.4 s
+        int applied = appliedVersion(ds);
+        if (applied == LATEST_MIGRATION) return; // every command opens the database: Flyway's scan and validation cost each about 0.4 s
+        if (applied > LATEST_MIGRATION) { // Flyway would go on: an older Bunker would then misread a ledger a newer one changed
+            throw new IllegalStateException("the ledger's schema is at version " + applied + ", newer than this Bunker's (" + LATEST_MIGRATION
+                    + "): a newer Bunker upgraded it; run that version (every process sharing the database must be the same or newer)");
+        }
         Flyway.configure()
                 .dataSource(ds)
                 .schemas(SCHEMA)
@@ -78,13 +83,13 @@ public final class Database implements AutoCloseable {
                 .migrate();
     }
 
-    /** Whether the schema's history already ends with {@link #LATEST_MIGRATION}, applied successfully. */
-    static boolean atLatest(DataSource ds) {
+    /** The newest migration the schema's history holds as applied successfully; 0 when there is none yet. */
+    static int appliedVersion(DataSource ds) {
         try (Connection c = ds.getConnection(); Statement s = c.createStatement();
              java.sql.ResultSet rs = s.executeQuery("select max(version::int) from " + SCHEMA + ".flyway_schema_history where success")) {
-            return rs.next() && rs.getInt(1) == LATEST_MIGRATION;
+            return rs.next() ? rs.getInt(1) : 0;
         } catch (SQLException e) {
-            return false; // a new database, or one Flyway has not set up yet: it will
+            return 0; // a new database, or one Flyway has not set up yet: it will
         }
     }
 

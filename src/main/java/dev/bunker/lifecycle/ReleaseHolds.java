@@ -3,7 +3,7 @@ package dev.bunker.lifecycle;
 import dev.bunker.config.BunkerConfig;
 import dev.bunker.config.StoreConfig;
 import dev.bunker.db.Tx;
-import dev.bunker.replication.Ledger;
+import dev.bunker.replication.CopyRecords;
 import dev.bunker.replication.LedgerCounts;
 import dev.bunker.store.LockableStore;
 import dev.bunker.store.ObjectNotFoundException;
@@ -80,7 +80,7 @@ public final class ReleaseHolds {
                 Instant until = store.lockState(key).extendedFor(now, sc.lock().period());
                 store.applyLock(key, until, false); // retention first, then the hold: see LockableStore.applyLock
                 Tx.execute(db, c -> {
-                    Ledger.holdReleased(c, key, sc.name(), until);
+                    CopyRecords.holdReleased(c, key, sc.name(), until);
                     Audit.record(c, now, "lifecycle", "release hold", key, "store " + sc.name() + ": retention extended to " + until + ", legal hold released");
                 });
             } catch (ObjectNotFoundException e) {
@@ -93,7 +93,7 @@ public final class ReleaseHolds {
         if (!allReleased) return false;
         Tx.execute(db, c -> {
             Instant purgeAfter = deletedAt.plus(config.lifecycle().cleanupAfter());
-            Instant retained = Ledger.latestRetainUntil(c, key);
+            Instant retained = CopyRecords.latestRetainUntil(c, key);
             if (retained != null && retained.isAfter(purgeAfter)) purgeAfter = retained;
             LifecycleLedger.released(c, key, purgeAfter);
             Audit.record(c, clock.instant(), "lifecycle", "ready for purge", key, "may be purged after " + purgeAfter);

@@ -106,8 +106,10 @@ public final class FinishJob {
     private void applyAll(java.sql.Connection c, List<Plan> plans, Instant now, Map<Entry, Boolean> recorded) throws SQLException {
         List<ReplicationJobs.Held> all = plans.stream().map(p -> new ReplicationJobs.Held(p.entry().job(), p.entry().owner())).toList();
         java.util.Set<Long> held = ReplicationJobs.holdsAll(c, all);
+        // the objects next, all of them in key order, as every writer of several copies holds them (CopyRecords)
+        CopyRecords.lockObjects(c, plans.stream().filter(p -> held.contains(p.entry().job().id())).map(p -> p.entry().job().key()).toList());
         List<Ledger.Learned> learned = new ArrayList<>();
-        List<Ledger.VerifiedCopy> copies = new ArrayList<>();
+        List<CopyRecords.VerifiedCopy> copies = new ArrayList<>();
         List<ReplicationJobs.Held> complete = new ArrayList<>();
         Map<Long, List<String>> done = new java.util.HashMap<>();
         List<Plan> retry = new ArrayList<>();
@@ -119,13 +121,13 @@ public final class FinishJob {
             CopyObject.Outcome outcome = plan.entry().attempt().outcome();
             if (outcome.learned() != null) {
                 learned.add(new Ledger.Learned(job.key(), outcome.learned().size(), outcome.learned().sha256()));
-                copies.add(new Ledger.VerifiedCopy(job.key(), outcome.learned().source(), null, null, null, false));
+                copies.add(new CopyRecords.VerifiedCopy(job.key(), outcome.learned().source(), null, null, null, false));
             }
             for (Map.Entry<String, CopyObject.SourceProblem> p : outcome.sourceProblems().entrySet()) {
-                Ledger.mark(c, job.key(), p.getKey(), p.getValue().state(), p.getValue().why());
+                CopyRecords.mark(c, job.key(), p.getKey(), p.getValue().state(), p.getValue().why());
             }
             for (CopyObject.Copy v : outcome.verified()) {
-                if (!v.recorded()) copies.add(new Ledger.VerifiedCopy(job.key(), v.store(), v.storeChecksum(), v.versionId(), v.retainUntil(), v.legalHold()));
+                if (!v.recorded()) copies.add(new CopyRecords.VerifiedCopy(job.key(), v.store(), v.storeChecksum(), v.versionId(), v.retainUntil(), v.legalHold()));
             }
             if (plan.remaining().isEmpty()) {
                 complete.add(new ReplicationJobs.Held(job, plan.entry().owner()));
@@ -135,7 +137,7 @@ public final class FinishJob {
             }
         }
         Ledger.learnAll(c, learned);
-        Ledger.copiesVerified(c, copies, now);
+        CopyRecords.copiesVerified(c, copies, now);
         ReplicationJobs.completeAll(c, complete, done);
         for (Plan plan : retry) reschedule(c, plan, now);
     }
@@ -150,7 +152,7 @@ public final class FinishJob {
         ReplicationJobs.reschedule(c, job, plan.entry().owner(), plan.remaining(), outcome.verifiedStores(), plan.error(),
                 now.plus(delay.isNegative() ? Duration.ZERO : delay), nothingTried, plan.allPermanent() ? 0 : config.maxAttempts());
         for (Map.Entry<String, String> f : outcome.failed().entrySet()) {
-            Ledger.markUnlessVerified(c, job.key(), f.getKey(), plan.givingUp() ? CopyState.FAILED : CopyState.PENDING, f.getValue());
+            CopyRecords.markUnlessVerified(c, job.key(), f.getKey(), plan.givingUp() ? CopyState.FAILED : CopyState.PENDING, f.getValue());
         }
     }
 

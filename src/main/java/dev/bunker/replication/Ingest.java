@@ -182,14 +182,14 @@ public final class Ingest {
         Ledger.ObjectRow other = Tx.run(db, c -> {
             if (!r.consume(c)) throw r.lostIt();
             if (Ledger.insert(c, key, size, sha256)) {
-                Ledger.copyVerified(c, key, primaryName, storeChecksum, versionId, null, false, clock.instant());
-                Ledger.copiesPending(c, key, config.replication().targetsFor(key));
+                CopyRecords.copyVerified(c, key, primaryName, storeChecksum, versionId, null, false, clock.instant());
+                CopyRecords.copiesPending(c, key, config.replication().targetsFor(key));
                 ReplicationJobs.enqueue(c, key, null, clock.instant());
                 return null;
             }
             Ledger.ObjectRow recorded = Ledger.find(c, key).orElseThrow();
             if (recorded.sha256() != null && !recorded.sha256().equals(sha256)) {
-                Ledger.mark(c, key, primaryName, CopyState.CORRUPT, "an upload through the API replaced the bytes the app recorded through "
+                CopyRecords.mark(c, key, primaryName, CopyState.CORRUPT, "an upload through the API replaced the bytes the app recorded through "
                         + "the outbox; the recorded object is restored from a verified replica");
                 ReplicationJobs.enqueue(c, key, List.of(primaryName), clock.instant());
             }

@@ -43,7 +43,7 @@ public final class Reconcile {
     static final String CREATE_LISTING = "create temp table if not exists listing (key text collate \"C\" primary key, size bigint not null)";
     static final String FILL = "insert into listing select * from unnest(?::text[], ?::bigint[]) on conflict do nothing";
     /**
-     * One page of the ledger: the keys first (a range of the primary key), then each key's verified copies and job by
+     * One page of the ledger: the keys first (a range of the primary key) with their folded copies, then each key's verified rows and job by
      * their own index lookups, so a page costs the same wherever it starts and however large the ledger. Both lookups
      * are scalar subqueries on purpose: a join grouped after the fact walked every copy before the page's first key,
      * and an {@code exists} was planned as a hash of the whole queue built again for every page (at 10^7 objects, 11 of
@@ -51,9 +51,10 @@ public final class Reconcile {
      */
     static final String PAGE = """
             select p.key,
-                   coalesce((select array_agg(c.store) from copies c where c.key = p.key and c.state = 'verified'), '{}'),
+                   array(select s.name from stores s where p.verified_on & (1 << s.id) <> 0)
+                       || coalesce((select array_agg(c.store) from copy_rows c where c.key = p.key and c.state = 'verified'), '{}'),
                    (select true from replication_jobs j where j.key = p.key) is not null
-              from (select key from objects where key > ? and state in ('live', 'trashed') order by key limit ?) p
+              from (select key, verified_on from objects where key > ? and state in ('live', 'trashed') order by key limit ?) p
              order by p.key
             """;
 
@@ -100,7 +101,7 @@ public final class Reconcile {
                 }
                 listedFrom.put(name, listing.describe());
                 Instant asOf = listing.live() ? listing.asOf() : listing.asOf().minus(REPORT_CLOCK_SKEW);
-                if (n == 0 && !listing.live() && Ledger.hasVerifiedCopiesBefore(c, name, asOf)) {
+                if (n == 0 && !listing.live() && CopyRecords.hasVerifiedCopiesBefore(c, name, asOf)) {
                     // an empty report of a store that held copies is a misconfiguration far more often than a lost bucket
                     throw new dev.bunker.store.InventoryException(name, "store '" + name + "': the " + listing.describe() + " lists no object "
                             + "under the store's prefix, but the ledger has copies verified there before it was taken; check the store's "
@@ -110,12 +111,12 @@ public final class Reconcile {
                 recorded.addAll(fresh);
                 // a live listing shows what the store holds now: the copies it lacks need no look before they are written
                 if (listing.live()) {
-                    Ledger.copiesPendingUnlisted(c, name, recorded.stream().filter(k -> config.targetsFor(k).contains(name)).toList());
+                    CopyRecords.copiesPendingUnlisted(c, name, recorded.stream().filter(k -> config.targetsFor(k).contains(name)).toList());
                 }
                 Map<String, List<String>> jobs = new LinkedHashMap<>();
                 for (String key : fresh) jobs.put(key, null);
                 ReplicationJobs.enqueueAll(c, jobs, clock.instant());
-                List<String> gone = Ledger.markListedGone(c, name, asOf);
+                List<String> gone = CopyRecords.markListedGone(c, name, asOf);
                 jobs.clear();
                 for (String key : gone) jobs.put(key, List.of(name));
                 ReplicationJobs.enqueueAll(c, jobs, clock.instant());

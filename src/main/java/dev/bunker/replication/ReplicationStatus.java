@@ -31,6 +31,7 @@ public final class ReplicationStatus {
     private volatile Snapshot cached;
     private ScheduledExecutorService refresher;
     private volatile boolean sizesFilled;
+    private volatile boolean copiesFolded;
 
     public ReplicationStatus(DataSource db) {
         this.db = db;
@@ -62,7 +63,16 @@ public final class ReplicationStatus {
         refresher = Periodic.start("status", Duration.ZERO, every, LOG, () -> {
             try (Connection c = db.getConnection()) {
                 // Copies recorded before V18 get their sizes a few seconds' worth of batches at a time, until done.
-                if (!sizesFilled) sizesFilled = Ledger.fillCopySizes(c, 10_000, 2_000);
+                if (!sizesFilled) sizesFilled = CopyRecords.fillCopySizes(c, 10_000, 2_000);
+                // Copies recorded before V23 are folded into their objects the same way, after that; a batch that
+                // gives way to a writer (a lock it could not get within its timeout) runs again next time.
+                else if (!copiesFolded) {
+                    try {
+                        copiesFolded = CopyRecords.fold(c, 10_000, 2_000);
+                    } catch (SQLException e) {
+                        LOG.info("folding copies recorded before V23 paused ({}); it goes on in the next round", e.getMessage());
+                    }
+                }
                 LedgerCounts.fold(c);
             }
             read();

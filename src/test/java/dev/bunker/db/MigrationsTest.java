@@ -37,13 +37,25 @@ class MigrationsTest {
             // An older Bunker's schema: every migration but the newest.
             org.flywaydb.core.Flyway.configure().dataSource(ds).schemas(Database.SCHEMA).createSchemas(true).locations("classpath:db/migration")
                     .target(org.flywaydb.core.api.MigrationVersion.fromVersion(Integer.toString(Database.LATEST_MIGRATION - 1))).load().migrate();
-            assertThat(Database.atLatest(ds)).isFalse();
+            assertThat(Database.appliedVersion(ds)).isEqualTo(Database.LATEST_MIGRATION - 1);
         }
         try (Database db = Database.open(config, dir); Connection c = db.connection(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("select max(version::int) from flyway_schema_history where success")) {
             rs.next();
             assertThat(rs.getInt(1)).as("the newest migration ran on open").isEqualTo(Database.LATEST_MIGRATION);
-            assertThat(Database.atLatest(db.dataSource())).isTrue();
+            assertThat(Database.appliedVersion(db.dataSource())).isEqualTo(Database.LATEST_MIGRATION);
         }
+    }
+
+    @Test
+    void aSchemaANewerBunkerMigratedIsRefusedNotUsed() throws Exception {
+        var config = TestDatabase.fresh();
+        try (Database db = Database.open(config, dir); Connection c = db.connection(); Statement s = c.createStatement()) {
+            s.execute("insert into flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) "
+                    + "values (1000, '" + (Database.LATEST_MIGRATION + 1) + "', 'from the future', 'SQL', 'V" + (Database.LATEST_MIGRATION + 1)
+                    + "__future.sql', 0, current_user, 1, true)");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Database.open(config, dir).close())
+                .hasMessageContaining("newer than this Bunker's (" + Database.LATEST_MIGRATION + ")");
     }
 }

@@ -135,7 +135,7 @@ class GroupCommitCrashTest {
 
     private static long verifiedCopies(Bunker bunker, String store) throws Exception {
         try (Connection c = bunker.database().connection();
-             ResultSet rs = c.createStatement().executeQuery("select count(*) from copies where store = '" + store + "' and state = 'verified'")) {
+             ResultSet rs = c.createStatement().executeQuery("select count(*) from copy_states where store = '" + store + "' and state = 'verified'")) {
             rs.next();
             return rs.getLong(1);
         }

@@ -93,13 +93,13 @@ class LedgerCountsTest {
             // Copies from before V18 have no size until serve's fill gives them their objects' (batches of 64 here), counted as it goes.
             assertThat(counts.copyBytes().get("vault").get("verified")).isZero();
             try (Statement s = c.createStatement()) { // recorded since: sized already
-                s.execute("insert into copies (key, store, state, size) values ('k1', 'shelter', 'verified', 1)");
+                s.execute("insert into copy_rows (key, store, state, size) values ('k1', 'shelter', 'verified', 1)");
             }
             int rounds = 0;
-            while (!Ledger.fillCopySizes(c, 64, 0)) rounds++;
+            while (!CopyRecords.fillCopySizes(c, 64, 0)) rounds++;
             assertThat(rounds).as("one batch per call once past the budget").isGreaterThan(5);
-            assertThat(Ledger.fillCopySizes(c, 64, 0)).as("done stays done").isTrue();
-            assertThat(rows(c, "select count(*) from copies where size is null")).isZero();
+            assertThat(CopyRecords.fillCopySizes(c, 64, 0)).as("done stays done").isTrue();
+            assertThat(rows(c, "select count(*) from copy_rows where size is null")).isZero();
             assertThat(LedgerCounts.read(c).copyBytes().get("vault").get("verified")).isEqualTo(rows(c, "select sum(size) from objects where size % 7 <> 0"));
             assertThat(counts.jobs()).isEqualTo(Map.of("pending", 71L));
             assertCountsMatchTheTables(c);
@@ -141,15 +141,15 @@ class LedgerCountsTest {
                 c.setAutoCommit(random.nextBoolean());
                 s.execute("insert into objects (key, size) select '" + p + "' || g, " + (random.nextBoolean() ? "g" : "null")
                         + " from generate_series(1, 20) g on conflict (key) do nothing");
-                s.execute("insert into copies (key, store, state, size) select key, st, 'pending', size from objects, unnest('{vault,shelter}'::text[]) st"
+                s.execute("insert into copy_rows (key, store, state, size) select key, st, 'pending', size from objects, unnest('{vault,shelter}'::text[]) st"
                         + " where key like '" + p + "%' on conflict (key, store) do update set state = 'pending'");
                 s.execute("insert into replication_jobs (key) select key from objects where key like '" + p + "%'"
                         + " on conflict (key) do update set state = 'pending', version = replication_jobs.version + 1");
-                s.execute("update copies set state = '" + states[random.nextInt(states.length)] + "' where key like '" + p + "1%'");
-                s.execute("update copies set verified_at = now() where key like '" + p + "2%'"); // not a counted column
+                s.execute("update copy_rows set state = '" + states[random.nextInt(states.length)] + "' where key like '" + p + "1%'");
+                s.execute("update copy_rows set verified_at = now() where key like '" + p + "2%'"); // not a counted column
                 s.execute("update objects set state = '" + objectStates[random.nextInt(objectStates.length)] + "' where key like '" + p + "3%'");
                 s.execute("update objects set size = 7 where key like '" + p + "4%' and size is null");
-                s.execute("update copies set size = 7, state = 'verified' where key like '" + p + "4%' and size is null"); // recorded again, sized
+                s.execute("update copy_rows set size = 7, state = 'verified' where key like '" + p + "4%' and size is null"); // recorded again, sized
                 s.execute("update replication_jobs set state = 'failed' where key like '" + p + "5%'");
                 s.execute("update replication_jobs set lease_owner = gen_random_uuid() where key like '" + p + "6%'");
                 if (random.nextInt(4) == 0) s.execute("delete from replication_jobs where key like '" + p + "7%'");
@@ -162,7 +162,7 @@ class LedgerCountsTest {
         }
     }
 
-    private static void assertCountsMatchTheTables(Connection c) throws SQLException {
+    static void assertCountsMatchTheTables(Connection c) throws SQLException {
         LedgerCounts.Counts counts = LedgerCounts.read(c);
         Map<String, LedgerCounts.Amount> objects = new TreeMap<>();
         try (Statement s = c.createStatement();
@@ -172,7 +172,7 @@ class LedgerCountsTest {
         Map<String, Map<String, Long>> copies = new TreeMap<>();
         Map<String, Map<String, Long>> copyBytes = new TreeMap<>();
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("select store, state, count(*), coalesce(sum(size), 0) from copies group by store, state")) {
+             ResultSet rs = s.executeQuery("select store, state, count(*), coalesce(sum(size), 0) from copy_states group by store, state")) {
             while (rs.next()) {
                 copies.computeIfAbsent(rs.getString(1), k -> new TreeMap<>()).put(rs.getString(2), rs.getLong(3));
                 copyBytes.computeIfAbsent(rs.getString(1), k -> new TreeMap<>()).put(rs.getString(2), rs.getLong(4));

@@ -30,8 +30,8 @@ class ReconcilePageTest {
             s.execute("insert into objects (key, size, sha256) select 'k-' || lpad(g::text, 6, '0'), g, md5(g::text) || md5(g::text) "
                     + "from generate_series(1, 100000) g");
             s.execute("insert into replication_jobs (key) select key from objects where key >= 'k-050000'");
-            s.execute("insert into copies (key, store, state) select key, 'vault', 'verified' from objects where right(key, 1) in ('0', '3', '6')");
-            s.execute("analyze objects; analyze copies; analyze replication_jobs");
+            s.execute("insert into copy_rows (key, store, state) select key, 'vault', 'verified' from objects where right(key, 1) in ('0', '3', '6')");
+            s.execute("analyze objects; analyze copy_rows; analyze replication_jobs");
             s.execute("set plan_cache_mode = force_generic_plan"); // the plan a prepared statement keeps after its fifth run
 
             List<String> plan = new ArrayList<>();

@@ -365,7 +365,7 @@ class ReplicationTest {
         long left = count("select count(*) from replication_jobs");
         assertThat(left).as("jobs left for the next process").isBetween(1L, 15L);
         assertThat(count("select count(*) from replication_jobs where attempts > 0")).as("given-back jobs keep their attempts").isZero();
-        assertThat(count("select count(*) from copies where store = 'vault' and state = 'verified'")).as("started jobs finished")
+        assertThat(count("select count(*) from copy_states where store = 'vault' and state = 'verified'")).as("started jobs finished")
                 .isEqualTo(16 - left);
     }
 
