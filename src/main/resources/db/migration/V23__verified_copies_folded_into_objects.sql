@@ -125,3 +125,10 @@ begin
     on conflict (key, store) do nothing; -- (a row is the fuller record; the two never coexist but by a bug)
     return 1;
 end $$;
+
+-- An object's row now says which copies are verified: an app that may write it could claim copies nobody made. The
+-- outbox function runs with the schema owner's rights instead, so the app's role needs only usage on the schema and
+-- execute on the function (README, "Transactional outbox"); grants of the tables given for earlier versions can go.
+alter function replicate_object(text, bigint, text) security definer set search_path = bunker, pg_temp;
+revoke execute on function replicate_object(text, bigint, text) from public;
+revoke execute on function store_id(text), store_bit(text), unfold_copy(text, text) from public;

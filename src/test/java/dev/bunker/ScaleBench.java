@@ -189,7 +189,7 @@ public final class ScaleBench {
             fig("scale_bytes_per_object_folded_vacuum", bytesPerObject(db, n), "B");
             long t = System.nanoTime();
             s.execute("vacuum full objects");
-            s.execute("vacuum full copies");
+            s.execute("vacuum full copy_rows");
             s.execute("analyze");
             fig("scale_vacuum_full_s", (System.nanoTime() - t) / 1e9, "s");
         }

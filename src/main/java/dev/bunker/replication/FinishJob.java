@@ -106,8 +106,9 @@ public final class FinishJob {
     private void applyAll(java.sql.Connection c, List<Plan> plans, Instant now, Map<Entry, Boolean> recorded) throws SQLException {
         List<ReplicationJobs.Held> all = plans.stream().map(p -> new ReplicationJobs.Held(p.entry().job(), p.entry().owner())).toList();
         java.util.Set<Long> held = ReplicationJobs.holdsAll(c, all);
-        // the objects next, all of them in key order, as every writer of several copies holds them (CopyRecords)
-        CopyRecords.lockObjects(c, plans.stream().filter(p -> held.contains(p.entry().job().id())).map(p -> p.entry().job().key()).toList());
+        // the objects whose copies this batch records next, all in key order, as every writer of several holds them (CopyRecords)
+        CopyRecords.lockObjects(c, plans.stream().filter(p -> held.contains(p.entry().job().id()) && writesCopies(p.entry().attempt().outcome()))
+                .map(p -> p.entry().job().key()).toList());
         List<Ledger.Learned> learned = new ArrayList<>();
         List<CopyRecords.VerifiedCopy> copies = new ArrayList<>();
         List<ReplicationJobs.Held> complete = new ArrayList<>();
@@ -140,6 +141,11 @@ public final class FinishJob {
         CopyRecords.copiesVerified(c, copies, now);
         ReplicationJobs.completeAll(c, complete, done);
         for (Plan plan : retry) reschedule(c, plan, now);
+    }
+
+    /** Whether recording the outcome changes its object's row or copies (learned facts, verified copies, marks). */
+    private static boolean writesCopies(CopyObject.Outcome o) {
+        return o.learned() != null || !o.sourceProblems().isEmpty() || !o.failed().isEmpty() || o.verified().stream().anyMatch(v -> !v.recorded());
     }
 
     private void reschedule(java.sql.Connection c, Plan plan, Instant now) throws SQLException {

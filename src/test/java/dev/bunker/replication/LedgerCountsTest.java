@@ -107,15 +107,17 @@ class LedgerCountsTest {
     }
 
     @Test
-    void anAppRoleWithTheGrantsTheReadmeNamesRecordsThroughTheOutboxAndCannotTouchTheCounts() throws Exception {
+    void anAppRoleWithTheGrantsTheReadmeNamesRecordsThroughTheOutboxAndCannotTouchTheCountsOrTheCopies() throws Exception {
         try (Database db = Database.open(TestDatabase.fresh(), dir); Connection c = db.connection(); Statement s = c.createStatement()) {
             String role = "app_" + Long.toHexString(System.nanoTime());
             s.execute("create role " + role);
             s.execute("grant usage on schema bunker to " + role);
             s.execute("grant execute on function bunker.replicate_object(text, bigint, text) to " + role);
-            s.execute("grant insert, select, update on bunker.objects, bunker.replication_jobs to " + role);
             s.execute("set role " + role);
             s.execute("select bunker.replicate_object('photos/a.jpg', 123, null)");
+            assertThatThrownBy(() -> s.execute("update bunker.objects set verified_on = 7")).as("no copy claimed verified by the app")
+                    .hasMessageContaining("permission denied");
+            assertThatThrownBy(() -> s.execute("select bunker.unfold_copy('photos/a.jpg', 'vault')")).hasMessageContaining("permission denied");
             assertThatThrownBy(() -> s.execute("insert into bunker.ledger_counts (what, state, n) values ('objects', 'live', -1000)"))
                     .hasMessageContaining("permission denied");
             s.execute("create temp table mine (state text, size bigint)");
