@@ -12,12 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The ledger's copies: all the SQL of {@code copies}, of the copy columns of {@code objects} and of the
+ * The ledger's copies: all the SQL of {@code copy_rows}, of the copy columns of {@code objects} and of the
  * {@code copy_states} view (migration V23). A verified copy without a store version id or store checksum (every copy
  * on a local store) is a bit of its object's row ({@code verified_on}, with {@code retained_on} and {@code held_on});
- * every other copy is a row of {@code copies}. A copy is one or the other, never both: every statement that moves a
- * copy between the two, or adds a row, first holds its object's row (writers lock the object, then the copy), so two
- * writers of the same copy take turns.
+ * every other copy is a row of {@code copy_rows}. A copy is one or the other, never both: every statement that moves a
+ * copy between the two, or adds a row, first holds its object's row (writers lock the object, then the copy; several
+ * objects in key order), so two writers of the same copy take turns.
  */
 public final class CopyRecords {
     /** Folds a verified copy into its object's row; carries a retention the copy's row (if any) had. */
