@@ -64,7 +64,6 @@ public final class CopyRecords {
              where copy_rows.state <> 'verified'
             """;
     /** Holds objects' rows, several in key order (as every writer holding more than one does). The lock an UPDATE of them takes. */
-    static final String LOCK_OBJECT = "select 1 from objects where key = ? for no key update";
     static final String LOCK_OBJECTS = "select count(*) from (select 1 from objects where key = any(?) order by key for no key update) l";
     static final String COPIES = """
             select store, state, verified_at, retain_until, legal_hold, store_checksum, last_error, version_id
@@ -211,7 +210,7 @@ public final class CopyRecords {
         }
         boolean last = keys.size() < batch;
         if (!keys.isEmpty()) {
-            Sql.longValue(c, LOCK_OBJECTS, c.createArrayOf("text", keys.stream().distinct().toArray()));
+            lockObjects(c, keys);
             Sql.update(c, FOLD_ROWS, c.createArrayOf("text", keys.toArray()), c.createArrayOf("text", stores.toArray()));
             afterKey = keys.get(keys.size() - 1);
             afterStore = stores.get(stores.size() - 1);
@@ -280,7 +279,7 @@ public final class CopyRecords {
 
     /** Marks copies to be made as pending (a verified copy stays verified until someone finds it gone). */
     public static void copiesPending(Connection c, String key, List<String> stores) throws SQLException {
-        Sql.longValue(c, LOCK_OBJECT, key);
+        lockObjects(c, List.of(key));
         try (PreparedStatement ps = c.prepareStatement(PENDING_UNLESS_VERIFIED)) {
             for (String s : stores) {
                 bind(ps, s, key, s);
@@ -303,7 +302,7 @@ public final class CopyRecords {
 
     /** Records why a copy could not be made (pending or failed), unless the copy is verified by now. */
     static void markUnlessVerified(Connection c, String key, String store, CopyState state, String error) throws SQLException {
-        Sql.longValue(c, LOCK_OBJECT, key);
+        lockObjects(c, List.of(key));
         Sql.update(c, MARK_UNLESS_VERIFIED, store, state.toString(), error, key, store);
     }
 
@@ -337,14 +336,13 @@ public final class CopyRecords {
      */
     static void copiesPendingUnlisted(Connection c, String store, List<String> keys) throws SQLException {
         if (keys.isEmpty()) return;
-        java.sql.Array array = c.createArrayOf("text", keys.toArray());
-        Sql.longValue(c, LOCK_OBJECTS, array);
-        Sql.update(c, UNLISTED_PENDING, store, array, bit(c, store));
+        lockObjects(c, keys);
+        Sql.update(c, UNLISTED_PENDING, store, c.createArrayOf("text", keys.toArray()), bit(c, store));
     }
 
     /** Records that a copy's legal hold was released and its retention extended to {@code retainUntil}. */
     public static void holdReleased(Connection c, String key, String store, Instant retainUntil) throws SQLException {
-        Sql.longValue(c, LOCK_OBJECT, key);
+        lockObjects(c, List.of(key));
         Timestamp until = Timestamp.from(retainUntil);
         if (Sql.update(c, HOLD_RELEASED_FOLDED, until, store, key) == 0) Sql.update(c, HOLD_RELEASED_ROW, until, key, store);
     }
